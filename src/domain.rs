@@ -1,0 +1,440 @@
+//! The plain data of jira-auth, in the seed's words: integrations, authorization profiles,
+//! token sets, sites and audit events. No I/O here; every other layer builds on these types.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// The integration configured when none is named.
+pub const DEFAULT_INTEGRATION: &str = "jira";
+
+/// Atlassian's inactivity limit for a refresh token: every rotation resets it.
+pub const REFRESH_INACTIVITY_LIMIT_SECS: i64 = 90 * 24 * 3600;
+/// Atlassian's absolute limit for a grant, counted from the original consent.
+pub const REFRESH_ABSOLUTE_LIMIT_SECS: i64 = 365 * 24 * 3600;
+/// An access token with less than this left is shown as expiring.
+pub const EXPIRING_WITHIN_SECS: i64 = 5 * 60;
+/// A refresh token this close to either limit raises an alert on the home screen.
+pub const LIMIT_WARNING_SECS: i64 = 14 * 24 * 3600;
+
+/// A point in time as whole seconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// The current wall-clock time. The only clock read in the domain; callers pass it down
+    /// so that derivations stay pure and testable.
+    pub fn now() -> Self {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Timestamp(secs)
+    }
+
+    pub fn plus_secs(self, secs: i64) -> Self {
+        Timestamp(self.0.saturating_add(secs))
+    }
+
+    /// Seconds from `self` until `later` (negative when `later` is in the past).
+    pub fn secs_until(self, later: Timestamp) -> i64 {
+        later.0.saturating_sub(self.0)
+    }
+
+    /// RFC 3339 in UTC, the form used in JSON output and the audit trail.
+    pub fn rfc3339(self) -> String {
+        let secs = u64::try_from(self.0).unwrap_or(0);
+        humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+        )
+        .to_string()
+    }
+}
+
+/// A secret value: client secret, access token or refresh token. It never prints: `Debug` and
+/// `Display` both show `***`; the value is reached only through [`Secret::expose`].
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(SecretString::from(value.into()))
+    }
+
+    /// The clear text, for sealing, for the wire, or for an explicit reveal.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.expose().is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+/// How Jira is authorized for an integration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// The admin authorizes now; one token serves every user.
+    PreAuthorized,
+    /// Each end user authorizes at run time through a link; one token per user.
+    UserAuthorized,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 2] = [Mode::PreAuthorized, Mode::UserAuthorized];
+
+    /// The stable word used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::PreAuthorized => "pre-authorized",
+            Mode::UserAuthorized => "user-authorized",
+        }
+    }
+
+    /// The seed's words for the choice.
+    pub fn title(self) -> &'static str {
+        match self {
+            Mode::PreAuthorized => "Pre-authorize the integration",
+            Mode::UserAuthorized => "Allow users to authorize",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which Atlassian app an integration authorizes through.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "profile")]
+pub enum AppRef {
+    /// The preconfigured app of this installation (the system app file).
+    System,
+    /// An authorization profile, by name.
+    Custom(String),
+}
+
+impl AppRef {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppRef::System => "system",
+            AppRef::Custom(_) => "custom",
+        }
+    }
+
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            AppRef::System => None,
+            AppRef::Custom(name) => Some(name),
+        }
+    }
+}
+
+impl fmt::Display for AppRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppRef::System => f.write_str("System"),
+            AppRef::Custom(name) => write!(f, "Custom ({name})"),
+        }
+    }
+}
+
+/// The Jira connection being configured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integration {
+    pub name: String,
+    pub mode: Mode,
+    pub app: AppRef,
+    pub enabled: bool,
+    pub updated_at: Timestamp,
+}
+
+/// The authorization mechanism of a profile. OAuth 2.0 is the only one the seed offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mechanism {
+    #[default]
+    OAuth2,
+}
+
+impl Mechanism {
+    pub fn title(self) -> &'static str {
+        match self {
+            Mechanism::OAuth2 => "OAuth v2",
+        }
+    }
+}
+
+/// An authorization profile: the admin's own Atlassian app.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    pub mechanism: Mechanism,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub authorization_url: String,
+    pub token_url: String,
+    pub refresh_url: String,
+    pub scopes: Vec<String>,
+    pub callback_url: String,
+    pub updated_at: Timestamp,
+}
+
+impl Profile {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Whose token a token set is.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Principal {
+    /// The admin who pre-authorized the integration; the token serves everyone.
+    Admin,
+    /// One end user of a user-authorized integration, by the id the caller gives.
+    User(String),
+}
+
+impl Principal {
+    /// The stable key and display form: `admin`, or `user:ID`.
+    pub fn key(&self) -> String {
+        match self {
+            Principal::Admin => "admin".to_owned(),
+            Principal::User(id) => format!("user:{id}"),
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "admin" => Some(Principal::Admin),
+            _ => key
+                .strip_prefix("user:")
+                .filter(|id| !id.is_empty())
+                .map(|id| Principal::User(id.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// A Jira Cloud site the token can reach (one entry of `accessible-resources`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Site {
+    /// The cloud id, used in `https://api.atlassian.com/ex/jira/{id}/...`.
+    pub id: String,
+    pub url: String,
+    pub name: String,
+}
+
+/// The tokens of one (integration, principal), with what is needed to judge their health.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenSet {
+    pub integration: String,
+    pub principal: Principal,
+    pub access_token: Secret,
+    pub access_expires_at: Timestamp,
+    pub refresh_token: Option<Secret>,
+    /// When the user first consented: the 365-day absolute limit counts from here.
+    pub consented_at: Timestamp,
+    /// When the refresh token last rotated (or was first issued): the 90-day limit counts from here.
+    pub rotated_at: Timestamp,
+    pub site: Option<Site>,
+    pub scopes: Vec<String>,
+    /// The last failure, as the sentence shown to a human (never a secret).
+    pub last_error: Option<String>,
+    /// Set when Atlassian refused the refresh token: only a new consent helps.
+    pub reauthorization_required: bool,
+}
+
+/// The health of a token set, as shown in lists and `status --json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenState {
+    Valid,
+    Expiring,
+    Expired,
+    NeedsReauthorization,
+}
+
+impl TokenState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenState::Valid => "valid",
+            TokenState::Expiring => "expiring",
+            TokenState::Expired => "expired",
+            TokenState::NeedsReauthorization => "needs_reauthorization",
+        }
+    }
+}
+
+impl TokenSet {
+    /// When the refresh token dies of inactivity unless it rotates first.
+    pub fn inactivity_deadline(&self) -> Timestamp {
+        self.rotated_at.plus_secs(REFRESH_INACTIVITY_LIMIT_SECS)
+    }
+
+    /// When the grant dies whatever happens: 365 days after consent.
+    pub fn absolute_deadline(&self) -> Timestamp {
+        self.consented_at.plus_secs(REFRESH_ABSOLUTE_LIMIT_SECS)
+    }
+
+    /// The earlier of the two refresh-token limits, if there is a refresh token.
+    pub fn refresh_deadline(&self) -> Option<Timestamp> {
+        self.refresh_token
+            .as_ref()
+            .map(|_| self.inactivity_deadline().min(self.absolute_deadline()))
+    }
+
+    pub fn state(&self, now: Timestamp) -> TokenState {
+        let refreshable = self
+            .refresh_deadline()
+            .is_some_and(|deadline| now < deadline);
+        let access_left = now.secs_until(self.access_expires_at);
+        if self.reauthorization_required || (access_left <= 0 && !refreshable) {
+            TokenState::NeedsReauthorization
+        } else if access_left <= 0 {
+            TokenState::Expired
+        } else if access_left <= EXPIRING_WITHIN_SECS {
+            TokenState::Expiring
+        } else {
+            TokenState::Valid
+        }
+    }
+}
+
+/// What an audit event records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Authorized,
+    Refreshed,
+    RefreshFailed,
+    Reauthorized,
+    Deleted,
+    Configured,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Authorized => "authorized",
+            EventKind::Refreshed => "refreshed",
+            EventKind::RefreshFailed => "refresh failed",
+            EventKind::Reauthorized => "re-authorized",
+            EventKind::Deleted => "deleted",
+            EventKind::Configured => "configured",
+        }
+    }
+}
+
+/// One append-only line of the audit trail. Never holds a secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: Timestamp,
+    pub integration: String,
+    pub principal: Option<String>,
+    pub kind: EventKind,
+    pub outcome: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(now: Timestamp) -> TokenSet {
+        TokenSet {
+            integration: "jira".into(),
+            principal: Principal::Admin,
+            access_token: Secret::new("at"),
+            access_expires_at: now.plus_secs(3600),
+            refresh_token: Some(Secret::new("rt")),
+            consented_at: now,
+            rotated_at: now,
+            site: None,
+            scopes: vec![],
+            last_error: None,
+            reauthorization_required: false,
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?} {secret}"), "*** ***");
+        let t = token(Timestamp(0));
+        assert!(!format!("{t:?}").contains("rt\""));
+        assert!(!format!("{t:?}").contains("\"at\""));
+    }
+
+    #[test]
+    fn principal_keys_round_trip() {
+        for p in [
+            Principal::Admin,
+            Principal::User("alice@example.com".into()),
+        ] {
+            assert_eq!(Principal::from_key(&p.key()), Some(p));
+        }
+        assert_eq!(Principal::from_key("user:"), None);
+        assert_eq!(Principal::from_key("root"), None);
+    }
+
+    #[test]
+    fn token_state_follows_the_clock_and_the_limits() {
+        let now = Timestamp(1_000_000_000);
+        let t = token(now);
+        assert_eq!(t.state(now), TokenState::Valid);
+        assert_eq!(t.state(now.plus_secs(3600 - 60)), TokenState::Expiring);
+        assert_eq!(t.state(now.plus_secs(3601)), TokenState::Expired);
+        assert_eq!(
+            t.state(now.plus_secs(REFRESH_INACTIVITY_LIMIT_SECS)),
+            TokenState::NeedsReauthorization
+        );
+        let mut rotated = t.clone();
+        rotated.rotated_at = now.plus_secs(REFRESH_ABSOLUTE_LIMIT_SECS - 10);
+        assert_eq!(
+            rotated.state(now.plus_secs(REFRESH_ABSOLUTE_LIMIT_SECS)),
+            TokenState::NeedsReauthorization,
+            "the absolute limit holds even after a recent rotation"
+        );
+        let mut no_refresh = t.clone();
+        no_refresh.refresh_token = None;
+        assert_eq!(
+            no_refresh.state(now.plus_secs(3601)),
+            TokenState::NeedsReauthorization
+        );
+        let mut refused = t;
+        refused.reauthorization_required = true;
+        assert_eq!(refused.state(now), TokenState::NeedsReauthorization);
+    }
+
+    #[test]
+    fn timestamps_format_as_rfc3339() {
+        assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00Z");
+    }
+}

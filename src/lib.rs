@@ -1,0 +1,6 @@
+//! jira-auth: sets up and keeps alive the OAuth 2.0 (3LO) authorization of a Jira Cloud
+//! integration, from a keyboard-driven console or from scripts.
+
+pub mod atlassian;
+pub mod domain;
+pub mod store;

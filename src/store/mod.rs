@@ -1,0 +1,124 @@
+//! Persistence: profiles, integrations, token sets and the audit trail in an embedded sled
+//! database, secrets sealed, one process at a time. [`Store`] is the interface the services
+//! use, so that a second backend (the agent, serving other processes) can slot in beside
+//! [`SledStore`].
+
+mod holder;
+mod paths;
+mod records;
+pub mod seal;
+mod sled_store;
+
+use std::path::PathBuf;
+
+use crate::domain::{Event, Integration, Principal, Profile, TokenSet};
+
+pub use holder::Holder;
+pub use paths::StorePaths;
+pub use sled_store::{OpenOptions, SledStore};
+
+/// The schema this build reads and writes. Bump it with a migration in `sled_store::migrate`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What can go wrong below the services. Each variant's message is the sentence a human reads.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store at {data_dir} is in use by {holder}; wait for it to finish or close it, then try again"
+    )]
+    Busy { data_dir: PathBuf, holder: String },
+    #[error("cannot open the store at {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error(
+        "the store at {data_dir} was sealed with a different key than {key_file}; restore the key file that was used (nothing was changed), or point JIRA_AUTH_KEY_FILE at it"
+    )]
+    WrongKey {
+        data_dir: PathBuf,
+        key_file: PathBuf,
+    },
+    #[error(
+        "the store at {data_dir} holds sealed secrets but the key file {key_file} is missing; restore it (nothing was changed), or point JIRA_AUTH_KEY_FILE at it"
+    )]
+    KeyMissing {
+        data_dir: PathBuf,
+        key_file: PathBuf,
+    },
+    #[error(
+        "the key file {path} is not a jira-auth key (64 hex digits expected); restore the right file"
+    )]
+    KeyMalformed { path: PathBuf },
+    #[error("cannot read or create the key file {path}: {reason}")]
+    KeyUnreadable { path: PathBuf, reason: String },
+    #[error(
+        "the store at {data_dir} has schema version {found}, newer than this jira-auth understands ({supported}); use a newer jira-auth"
+    )]
+    SchemaTooNew {
+        data_dir: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(
+        "a secret in {record} does not open with this key; the record was altered or sealed with another key"
+    )]
+    Unsealable { record: String },
+    #[error("the stored record {record} is damaged")]
+    Corrupt { record: String },
+    #[error("cannot draw random bytes from the operating system: {0}")]
+    Random(String),
+    #[error("sealing a secret failed")]
+    Seal,
+    #[error("the store failed: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// DESIGN.md's exit codes: a busy store is temporary (4); a key or schema that does not
+    /// fit is the caller's to fix (2); anything else is a plain failure (1).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StoreError::Busy { .. } => 4,
+            StoreError::WrongKey { .. }
+            | StoreError::KeyMissing { .. }
+            | StoreError::KeyMalformed { .. }
+            | StoreError::SchemaTooNew { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// The repository the services work against. Writes return only after the data is durable.
+pub trait Store: Send + Sync {
+    fn profiles(&self) -> Result<Vec<Profile>, StoreError>;
+    fn profile(&self, name: &str) -> Result<Option<Profile>, StoreError>;
+    fn put_profile(&self, profile: &Profile) -> Result<(), StoreError>;
+    /// `true` when there was such a profile.
+    fn remove_profile(&self, name: &str) -> Result<bool, StoreError>;
+
+    fn integrations(&self) -> Result<Vec<Integration>, StoreError>;
+    fn integration(&self, name: &str) -> Result<Option<Integration>, StoreError>;
+    fn put_integration(&self, integration: &Integration) -> Result<(), StoreError>;
+    fn remove_integration(&self, name: &str) -> Result<bool, StoreError>;
+
+    fn token_sets(&self) -> Result<Vec<TokenSet>, StoreError>;
+    fn token_set(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<TokenSet>, StoreError>;
+    fn put_token_set(&self, tokens: &TokenSet) -> Result<(), StoreError>;
+    fn remove_token_set(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<bool, StoreError>;
+
+    fn append_event(&self, event: &Event) -> Result<(), StoreError>;
+    /// The newest `limit` events, newest first.
+    fn events(&self, limit: usize) -> Result<Vec<Event>, StoreError>;
+}

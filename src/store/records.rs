@@ -1,0 +1,159 @@
+//! The on-disk form of each record: the domain types with every secret replaced by its
+//! sealed bytes. Records are JSON so that a schema migration can read them without the code
+//! that wrote them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Mechanism, Principal, Profile, Secret, Site, Timestamp, TokenSet};
+
+use super::StoreError;
+use super::seal::Sealer;
+
+#[derive(Serialize, Deserialize)]
+pub struct ProfileRecord {
+    pub name: String,
+    pub mechanism: Mechanism,
+    pub client_id: String,
+    pub client_secret: Vec<u8>,
+    pub authorization_url: String,
+    pub token_url: String,
+    pub refresh_url: String,
+    pub scopes: Vec<String>,
+    pub callback_url: String,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub integration: String,
+    pub principal: String,
+    pub access_token: Vec<u8>,
+    pub access_expires_at: Timestamp,
+    pub refresh_token: Option<Vec<u8>>,
+    pub consented_at: Timestamp,
+    pub rotated_at: Timestamp,
+    pub site: Option<Site>,
+    pub scopes: Vec<String>,
+    pub last_error: Option<String>,
+    pub reauthorization_required: bool,
+}
+
+/// The associated data that binds a sealed field to its record.
+fn context(kind: &str, key: &str, field: &str) -> String {
+    format!("{kind}/{key}/{field}")
+}
+
+fn open(
+    sealer: &Sealer,
+    kind: &str,
+    key: &str,
+    field: &str,
+    sealed: &[u8],
+) -> Result<Secret, StoreError> {
+    sealer
+        .open(&context(kind, key, field), sealed)
+        .map(Secret::new)
+        .ok_or_else(|| StoreError::Unsealable {
+            record: format!("{kind} {key}"),
+        })
+}
+
+impl ProfileRecord {
+    pub fn seal(profile: &Profile, sealer: &Sealer) -> Result<Self, StoreError> {
+        Ok(ProfileRecord {
+            name: profile.name.clone(),
+            mechanism: profile.mechanism,
+            client_id: profile.client_id.clone(),
+            client_secret: sealer.seal(
+                &context("profile", &profile.name, "client_secret"),
+                profile.client_secret.expose(),
+            )?,
+            authorization_url: profile.authorization_url.clone(),
+            token_url: profile.token_url.clone(),
+            refresh_url: profile.refresh_url.clone(),
+            scopes: profile.scopes.clone(),
+            callback_url: profile.callback_url.clone(),
+            updated_at: profile.updated_at,
+        })
+    }
+
+    pub fn open(self, sealer: &Sealer) -> Result<Profile, StoreError> {
+        let client_secret = open(
+            sealer,
+            "profile",
+            &self.name,
+            "client_secret",
+            &self.client_secret,
+        )?;
+        Ok(Profile {
+            name: self.name,
+            mechanism: self.mechanism,
+            client_id: self.client_id,
+            client_secret,
+            authorization_url: self.authorization_url,
+            token_url: self.token_url,
+            refresh_url: self.refresh_url,
+            scopes: self.scopes,
+            callback_url: self.callback_url,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+impl TokenRecord {
+    pub fn seal(tokens: &TokenSet, sealer: &Sealer) -> Result<Self, StoreError> {
+        let key = token_key(&tokens.integration, &tokens.principal);
+        Ok(TokenRecord {
+            integration: tokens.integration.clone(),
+            principal: tokens.principal.key(),
+            access_token: sealer.seal(
+                &context("token", &key, "access_token"),
+                tokens.access_token.expose(),
+            )?,
+            access_expires_at: tokens.access_expires_at,
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|rt| sealer.seal(&context("token", &key, "refresh_token"), rt.expose()))
+                .transpose()?,
+            consented_at: tokens.consented_at,
+            rotated_at: tokens.rotated_at,
+            site: tokens.site.clone(),
+            scopes: tokens.scopes.clone(),
+            last_error: tokens.last_error.clone(),
+            reauthorization_required: tokens.reauthorization_required,
+        })
+    }
+
+    pub fn open(self, sealer: &Sealer) -> Result<TokenSet, StoreError> {
+        let principal =
+            Principal::from_key(&self.principal).ok_or_else(|| StoreError::Corrupt {
+                record: format!("token principal {:?}", self.principal),
+            })?;
+        let key = token_key(&self.integration, &principal);
+        let access_token = open(sealer, "token", &key, "access_token", &self.access_token)?;
+        let refresh_token = self
+            .refresh_token
+            .map(|rt| open(sealer, "token", &key, "refresh_token", &rt))
+            .transpose()?;
+        Ok(TokenSet {
+            integration: self.integration,
+            principal,
+            access_token,
+            access_expires_at: self.access_expires_at,
+            refresh_token,
+            consented_at: self.consented_at,
+            rotated_at: self.rotated_at,
+            site: self.site,
+            scopes: self.scopes,
+            last_error: self.last_error,
+            reauthorization_required: self.reauthorization_required,
+        })
+    }
+}
+
+/// The sled key of a token set. The NUL separator cannot occur in a name or principal
+/// (names are validated), so keys never collide and a prefix scan finds one integration.
+pub fn token_key(integration: &str, principal: &Principal) -> String {
+    format!("{integration}\0{}", principal.key())
+}

@@ -1,0 +1,306 @@
+//! The sled backend of [`Store`]: one tree per record kind, JSON values, secrets sealed,
+//! every write flushed before it returns.
+
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::{Event, Integration, Principal, Profile, TokenSet};
+
+use super::records::{ProfileRecord, TokenRecord, token_key};
+use super::seal::{self, Sealer};
+use super::{Holder, SCHEMA_VERSION, Store, StoreError, StorePaths};
+
+const META: &str = "meta";
+const PROFILES: &str = "profiles";
+const INTEGRATIONS: &str = "integrations";
+const TOKENS: &str = "tokens";
+const EVENTS: &str = "events";
+const SCHEMA_KEY: &[u8] = b"schema_version";
+/// A sealed known value: proves on open that the key file is the one that sealed the store.
+const KEY_CHECK: &[u8] = b"key_check";
+const KEY_CHECK_CONTEXT: &str = "meta/key_check";
+const KEY_CHECK_TEXT: &str = "jira-auth";
+
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    pub paths: StorePaths,
+    /// What this process is, for the busy message another process shows ("console", "status").
+    pub role: String,
+    /// How long to wait for another process to release the store before giving up.
+    pub busy_wait: Duration,
+}
+
+impl OpenOptions {
+    pub fn new(paths: StorePaths, role: &str) -> Self {
+        OpenOptions {
+            paths,
+            role: role.to_owned(),
+            busy_wait: Duration::from_secs(3),
+        }
+    }
+}
+
+pub struct SledStore {
+    db: sled::Db,
+    sealer: Sealer,
+    profiles: sled::Tree,
+    integrations: sled::Tree,
+    tokens: sled::Tree,
+    events: sled::Tree,
+    // Dropped after `db`'s trees: removes the holder file once the store is closed.
+    _holder: Holder,
+}
+
+impl SledStore {
+    pub fn open(options: &OpenOptions) -> Result<Self, StoreError> {
+        let paths = &options.paths;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&paths.data_dir)
+            .map_err(|e| StoreError::Open {
+                path: paths.data_dir.clone(),
+                reason: e.to_string(),
+            })?;
+        let db = open_waiting(paths, options.busy_wait)?;
+        let holder = Holder::claim(&paths.data_dir, &options.role);
+        let meta = db.open_tree(META)?;
+        check_schema(&meta, &paths.data_dir)?;
+        let sealer = unlock(&meta, paths)?;
+        Ok(SledStore {
+            profiles: db.open_tree(PROFILES)?,
+            integrations: db.open_tree(INTEGRATIONS)?,
+            tokens: db.open_tree(TOKENS)?,
+            events: db.open_tree(EVENTS)?,
+            db,
+            sealer,
+            _holder: holder,
+        })
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// sled takes an exclusive file lock; a second opener gets an I/O error naming it. Poll
+/// until the holder lets go or the wait runs out.
+fn open_waiting(paths: &StorePaths, wait: Duration) -> Result<sled::Db, StoreError> {
+    let deadline = Instant::now() + wait;
+    loop {
+        match sled::Config::new().path(paths.database()).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if Instant::now() >= deadline {
+                    return Err(StoreError::Busy {
+                        data_dir: paths.data_dir.clone(),
+                        holder: Holder::describe(&paths.data_dir),
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path: paths.database(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+fn check_schema(meta: &sled::Tree, data_dir: &Path) -> Result<(), StoreError> {
+    let found = match meta.get(SCHEMA_KEY)? {
+        None => {
+            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            return Ok(());
+        }
+        Some(bytes) => {
+            let array: [u8; 4] = bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                record: "schema version".into(),
+            })?;
+            u32::from_be_bytes(array)
+        }
+    };
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            data_dir: data_dir.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    migrate(meta, found)
+}
+
+/// The migration hook: upgrade a store written by an older build, one version at a time.
+/// Version 1 is the first schema, so there is nothing to upgrade yet.
+fn migrate(meta: &sled::Tree, from: u32) -> Result<(), StoreError> {
+    if from < SCHEMA_VERSION {
+        meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+    }
+    Ok(())
+}
+
+/// Loads (or, for a new store, creates) the key and proves it opens this store. A store
+/// that already holds a key check never gets a new key: that would orphan its secrets.
+fn unlock(meta: &sled::Tree, paths: &StorePaths) -> Result<Sealer, StoreError> {
+    let check = meta.get(KEY_CHECK)?;
+    let key = match (seal::read_key(&paths.key_file)?, &check) {
+        (Some(key), _) => key,
+        (None, None) => seal::create_key(&paths.key_file)?,
+        (None, Some(_)) => {
+            return Err(StoreError::KeyMissing {
+                data_dir: paths.data_dir.clone(),
+                key_file: paths.key_file.clone(),
+            });
+        }
+    };
+    let sealer = Sealer::from_key(&key);
+    match check {
+        Some(sealed) => {
+            if sealer.open(KEY_CHECK_CONTEXT, &sealed).as_deref() != Some(KEY_CHECK_TEXT) {
+                return Err(StoreError::WrongKey {
+                    data_dir: paths.data_dir.clone(),
+                    key_file: paths.key_file.clone(),
+                });
+            }
+        }
+        None => {
+            meta.insert(KEY_CHECK, sealer.seal(KEY_CHECK_CONTEXT, KEY_CHECK_TEXT)?)?;
+            meta.flush()?;
+        }
+    }
+    Ok(sealer)
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], record: &str) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|_| StoreError::Corrupt {
+        record: record.to_owned(),
+    })
+}
+
+fn all<T: DeserializeOwned>(tree: &sled::Tree, kind: &str) -> Result<Vec<T>, StoreError> {
+    tree.iter()
+        .values()
+        .map(|value| decode(&value?, kind))
+        .collect()
+}
+
+impl Store for SledStore {
+    fn profiles(&self) -> Result<Vec<Profile>, StoreError> {
+        all::<ProfileRecord>(&self.profiles, "profile")?
+            .into_iter()
+            .map(|record| record.open(&self.sealer))
+            .collect()
+    }
+
+    fn profile(&self, name: &str) -> Result<Option<Profile>, StoreError> {
+        self.profiles
+            .get(name)?
+            .map(|bytes| decode::<ProfileRecord>(&bytes, name)?.open(&self.sealer))
+            .transpose()
+    }
+
+    fn put_profile(&self, profile: &Profile) -> Result<(), StoreError> {
+        let record = ProfileRecord::seal(profile, &self.sealer)?;
+        self.profiles
+            .insert(profile.name.as_str(), encode(&record)?)?;
+        self.flush()
+    }
+
+    fn remove_profile(&self, name: &str) -> Result<bool, StoreError> {
+        let removed = self.profiles.remove(name)?.is_some();
+        self.flush()?;
+        Ok(removed)
+    }
+
+    fn integrations(&self) -> Result<Vec<Integration>, StoreError> {
+        all(&self.integrations, "integration")
+    }
+
+    fn integration(&self, name: &str) -> Result<Option<Integration>, StoreError> {
+        self.integrations
+            .get(name)?
+            .map(|bytes| decode(&bytes, name))
+            .transpose()
+    }
+
+    fn put_integration(&self, integration: &Integration) -> Result<(), StoreError> {
+        self.integrations
+            .insert(integration.name.as_str(), encode(integration)?)?;
+        self.flush()
+    }
+
+    fn remove_integration(&self, name: &str) -> Result<bool, StoreError> {
+        let removed = self.integrations.remove(name)?.is_some();
+        self.flush()?;
+        Ok(removed)
+    }
+
+    fn token_sets(&self) -> Result<Vec<TokenSet>, StoreError> {
+        all::<TokenRecord>(&self.tokens, "token set")?
+            .into_iter()
+            .map(|record| record.open(&self.sealer))
+            .collect()
+    }
+
+    fn token_set(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<TokenSet>, StoreError> {
+        let key = token_key(integration, principal);
+        self.tokens
+            .get(key.as_bytes())?
+            .map(|bytes| decode::<TokenRecord>(&bytes, &key)?.open(&self.sealer))
+            .transpose()
+    }
+
+    fn put_token_set(&self, tokens: &TokenSet) -> Result<(), StoreError> {
+        let record = TokenRecord::seal(tokens, &self.sealer)?;
+        let key = token_key(&tokens.integration, &tokens.principal);
+        self.tokens.insert(key.as_bytes(), encode(&record)?)?;
+        // A rotated refresh token must be durable before anyone uses the new access token.
+        self.flush()
+    }
+
+    fn remove_token_set(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<bool, StoreError> {
+        let removed = self
+            .tokens
+            .remove(token_key(integration, principal).as_bytes())?
+            .is_some();
+        self.flush()?;
+        Ok(removed)
+    }
+
+    fn append_event(&self, event: &Event) -> Result<(), StoreError> {
+        // sled's monotonic id keeps the trail in append order even within one second.
+        let id = self.db.generate_id()?;
+        self.events.insert(id.to_be_bytes(), encode(event)?)?;
+        self.flush()
+    }
+
+    fn events(&self, limit: usize) -> Result<Vec<Event>, StoreError> {
+        self.events
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|entry| decode(&entry?.1, "event"))
+            .collect()
+    }
+}
