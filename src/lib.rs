@@ -2,5 +2,8 @@
 //! integration, from a keyboard-driven console or from scripts.
 
 pub mod atlassian;
+pub mod cli;
 pub mod domain;
+pub mod service;
 pub mod store;
+pub mod tui;

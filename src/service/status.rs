@@ -1,0 +1,212 @@
+//! The health of everything configured, without a secret in it: the source of `status
+//! --json` and of the console's home screen, so both always tell the same story.
+
+use serde::{Serialize, Serializer};
+
+use crate::domain::{
+    Integration, LIMIT_WARNING_SECS, Principal, Profile, Site, Timestamp, TokenSet, TokenState,
+};
+use crate::store::{Store, StoreError};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StatusReport {
+    pub integrations: Vec<IntegrationStatus>,
+    pub profiles: Vec<ProfileStatus>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IntegrationStatus {
+    pub name: String,
+    pub mode: crate::domain::Mode,
+    pub app: &'static str,
+    pub profile: Option<String>,
+    pub enabled: bool,
+    pub tokens: Vec<TokenStatus>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TokenStatus {
+    pub principal: String,
+    pub state: TokenState,
+    #[serde(serialize_with = "rfc3339")]
+    pub access_expires_at: Timestamp,
+    pub refresh_token: RefreshTokenStatus,
+    pub site: Option<Site>,
+    pub scopes: Vec<String>,
+    pub last_error: Option<String>,
+}
+
+/// What is known about a refresh token without revealing it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RefreshTokenStatus {
+    pub present: bool,
+    #[serde(serialize_with = "rfc3339")]
+    pub consented_at: Timestamp,
+    #[serde(serialize_with = "rfc3339")]
+    pub rotated_at: Timestamp,
+    /// The 90-day inactivity limit, moved on by every rotation.
+    #[serde(serialize_with = "rfc3339")]
+    pub inactivity_expires_at: Timestamp,
+    /// The 365-day limit from the original consent.
+    #[serde(serialize_with = "rfc3339")]
+    pub absolute_expires_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProfileStatus {
+    pub name: String,
+    pub mechanism: &'static str,
+    pub client_id: String,
+    pub callback_url: String,
+    pub authorization_url: String,
+    pub token_url: String,
+    pub refresh_url: String,
+    pub scopes: Vec<String>,
+    /// Integrations that use this profile (a profile in use cannot be deleted).
+    pub used_by: Vec<String>,
+}
+
+/// Something on the home screen's alert line: a token that needs a hand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub integration: String,
+    pub principal: String,
+    pub sentence: String,
+}
+
+fn rfc3339<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.rfc3339())
+}
+
+/// Reads the store once and derives every state at `now`.
+pub fn status(store: &dyn Store, now: Timestamp) -> Result<StatusReport, StoreError> {
+    let integrations = store.integrations()?;
+    let tokens = store.token_sets()?;
+    let profiles = store.profiles()?;
+    Ok(build(&integrations, &tokens, &profiles, now))
+}
+
+pub fn build(
+    integrations: &[Integration],
+    tokens: &[TokenSet],
+    profiles: &[Profile],
+    now: Timestamp,
+) -> StatusReport {
+    let mut report = StatusReport {
+        integrations: integrations
+            .iter()
+            .map(|integration| IntegrationStatus {
+                name: integration.name.clone(),
+                mode: integration.mode,
+                app: integration.app.kind(),
+                profile: integration.app.profile().map(str::to_owned),
+                enabled: integration.enabled,
+                tokens: {
+                    let mut own: Vec<&TokenSet> = tokens
+                        .iter()
+                        .filter(|t| t.integration == integration.name)
+                        .collect();
+                    // The admin's token first, then end users by id.
+                    own.sort_by(|a, b| a.principal.cmp(&b.principal));
+                    own.into_iter().map(|t| token_status(t, now)).collect()
+                },
+            })
+            .collect(),
+        profiles: profiles
+            .iter()
+            .map(|profile| ProfileStatus {
+                name: profile.name.clone(),
+                mechanism: "oauth2",
+                client_id: profile.client_id.clone(),
+                callback_url: profile.callback_url.clone(),
+                authorization_url: profile.authorization_url.clone(),
+                token_url: profile.token_url.clone(),
+                refresh_url: profile.refresh_url.clone(),
+                scopes: profile.scopes.clone(),
+                used_by: integrations
+                    .iter()
+                    .filter(|i| i.app.profile() == Some(profile.name.as_str()))
+                    .map(|i| i.name.clone())
+                    .collect(),
+            })
+            .collect(),
+    };
+    report.integrations.sort_by(|a, b| a.name.cmp(&b.name));
+    report.profiles.sort_by(|a, b| a.name.cmp(&b.name));
+    report
+}
+
+fn token_status(tokens: &TokenSet, now: Timestamp) -> TokenStatus {
+    TokenStatus {
+        principal: tokens.principal.key(),
+        state: tokens.state(now),
+        access_expires_at: tokens.access_expires_at,
+        refresh_token: RefreshTokenStatus {
+            present: tokens.refresh_token.is_some(),
+            consented_at: tokens.consented_at,
+            rotated_at: tokens.rotated_at,
+            inactivity_expires_at: tokens.inactivity_deadline(),
+            absolute_expires_at: tokens.absolute_deadline(),
+        },
+        site: tokens.site.clone(),
+        scopes: tokens.scopes.clone(),
+        last_error: tokens.last_error.clone(),
+    }
+}
+
+impl StatusReport {
+    /// Everything that needs attention at `now`, worst first: dead tokens, failing refreshes,
+    /// then refresh tokens close to one of Atlassian's limits.
+    pub fn alerts(&self, now: Timestamp) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        for integration in &self.integrations {
+            for token in &integration.tokens {
+                let alert = |sentence: String| Alert {
+                    integration: integration.name.clone(),
+                    principal: token.principal.clone(),
+                    sentence,
+                };
+                let who = describe_principal(&token.principal);
+                match token.state {
+                    TokenState::NeedsReauthorization => alerts.push(alert(format!(
+                        "{}: {who} must be authorized again{}",
+                        integration.name,
+                        token
+                            .last_error
+                            .as_deref()
+                            .map(|e| format!(" ({e})"))
+                            .unwrap_or_default()
+                    ))),
+                    _ if token.last_error.is_some() => alerts.push(alert(format!(
+                        "{}: the last refresh for {who} failed: {}",
+                        integration.name,
+                        token.last_error.as_deref().unwrap_or_default()
+                    ))),
+                    _ if token.refresh_token.present => {
+                        let deadline = token
+                            .refresh_token
+                            .inactivity_expires_at
+                            .min(token.refresh_token.absolute_expires_at);
+                        let left = now.secs_until(deadline);
+                        if left < LIMIT_WARNING_SECS {
+                            alerts.push(alert(format!(
+                                "{}: the refresh token for {who} reaches Atlassian's limit in {}",
+                                integration.name,
+                                crate::service::format::duration(left)
+                            )));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        alerts
+    }
+}
+
+fn describe_principal(key: &str) -> String {
+    match Principal::from_key(key) {
+        Some(Principal::Admin) | None => "the integration".to_owned(),
+        Some(Principal::User(id)) => format!("user {id}"),
+    }
+}

@@ -1,0 +1,248 @@
+//! The console's state machine: one `App`, messages in, `update` changes the state and returns
+//! the effects to run; `view` (in `view.rs`) draws it. Neither does I/O.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use crate::domain::Timestamp;
+use crate::service::status::StatusReport;
+
+use super::keymap::{self, Binding, Key};
+use super::screens::Screen;
+use super::screens::home::HomeScreen;
+use super::theme::Theme;
+
+/// Everything the console knows. Screens live on a stack: Esc pops back to where you were.
+pub struct App {
+    pub stack: Vec<Screen>,
+    pub shared: Shared,
+    pub help_open: bool,
+    pub quit: bool,
+}
+
+/// State every screen may read.
+pub struct Shared {
+    pub report: StatusReport,
+    /// False until the first load from the store arrives.
+    pub loaded: bool,
+    pub load_error: Option<String>,
+    pub status: Option<StatusLine>,
+    /// Set while the Atlassian endpoints are overridden (tests): shown on every screen.
+    pub banner: Option<String>,
+    pub theme: Theme,
+    pub now: Timestamp,
+    pub data_dir: String,
+}
+
+/// The one-line message at the bottom: what just happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusLine {
+    pub text: String,
+    pub error: bool,
+}
+
+/// Input to `update`.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// Text arrived through bracketed paste.
+    Paste(String),
+    /// The terminal changed size: only a redraw is needed.
+    Resized,
+    /// A timer fired (countdowns); carries the current time.
+    Tick(Timestamp),
+    /// The store was read; the report or the sentence saying why not.
+    StatusLoaded(Result<StatusReport, String>),
+}
+
+/// Work for the effect runner; results come back as `Msg`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Read the store and derive every state (answers `Msg::StatusLoaded`).
+    LoadStatus,
+}
+
+/// What a screen asks of the app after handling a key.
+#[derive(Debug)]
+pub enum Action {
+    /// Open another screen on top of this one.
+    Push(Screen),
+    /// Close this screen, back to the one below.
+    Pop,
+    /// Run an effect.
+    Run(Effect),
+    /// Say something on the status line.
+    Say(String),
+    /// Leave the console.
+    Quit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GlobalAction {
+    Quit,
+    Help,
+}
+
+/// Keys that work on every screen. The first `ALWAYS` rows work even while a text field has
+/// focus; `q` and `?` then belong to the field.
+const GLOBAL_KEYS: &[Binding<GlobalAction>] = &[
+    Binding {
+        keys: &[Key::ctrl('c')],
+        label: "Ctrl-C",
+        description: "quit now",
+        action: GlobalAction::Quit,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::F(1))],
+        label: "F1",
+        description: "this help",
+        action: GlobalAction::Help,
+    },
+    Binding {
+        keys: &[Key::char('?')],
+        label: "?",
+        description: "this help (outside text fields)",
+        action: GlobalAction::Help,
+    },
+    Binding {
+        keys: &[Key::char('q')],
+        label: "q",
+        description: "quit (outside text fields)",
+        action: GlobalAction::Quit,
+    },
+];
+const ALWAYS: usize = 2;
+
+impl App {
+    pub fn new(theme: Theme, banner: Option<String>, data_dir: String, now: Timestamp) -> App {
+        App {
+            stack: vec![Screen::Home(HomeScreen::default())],
+            shared: Shared {
+                report: StatusReport::default(),
+                loaded: false,
+                load_error: None,
+                status: None,
+                banner,
+                theme,
+                now,
+                data_dir,
+            },
+            help_open: false,
+            quit: false,
+        }
+    }
+
+    /// The effects to run once at start-up.
+    pub fn init(&self) -> Vec<Effect> {
+        vec![Effect::LoadStatus]
+    }
+
+    pub fn screen(&self) -> &Screen {
+        // The stack always holds Home at the bottom: `Pop` never removes the last screen.
+        self.stack
+            .last()
+            .unwrap_or_else(|| unreachable!("the screen stack is never empty"))
+    }
+
+    fn screen_mut(&mut self) -> &mut Screen {
+        self.stack
+            .last_mut()
+            .unwrap_or_else(|| unreachable!("the screen stack is never empty"))
+    }
+
+    /// Help rows for the current screen: its own keys, then the global ones.
+    pub fn help_rows(&self) -> Vec<(&'static str, &'static str)> {
+        let mut rows = self.screen().help_rows();
+        rows.extend(keymap::describe(GLOBAL_KEYS));
+        rows
+    }
+
+    /// How long the loop may sleep before the screen needs redrawing on its own.
+    pub fn next_tick(&self) -> Option<std::time::Duration> {
+        self.screen().tick_interval(&self.shared)
+    }
+}
+
+/// The pure transition: no I/O, no clock reads (time arrives in messages).
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(app, &key),
+        Msg::Paste(text) => {
+            let actions = app.screen_mut().on_paste(&text);
+            apply(app, actions)
+        }
+        Msg::Resized => Vec::new(),
+        Msg::Tick(now) => {
+            app.shared.now = now;
+            Vec::new()
+        }
+        Msg::StatusLoaded(result) => {
+            app.shared.loaded = true;
+            match result {
+                Ok(report) => {
+                    app.shared.report = report;
+                    app.shared.load_error = None;
+                }
+                Err(sentence) => app.shared.load_error = Some(sentence),
+            }
+            let App { stack, shared, .. } = app;
+            for screen in stack {
+                screen.on_report(&shared.report);
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
+    if app.help_open {
+        // Any key closes help; Ctrl-C still quits.
+        app.help_open = false;
+        if keymap::lookup(&GLOBAL_KEYS[..1], key) == Some(GlobalAction::Quit) {
+            app.quit = true;
+        }
+        return Vec::new();
+    }
+    let typing = app.screen().captures_text();
+    let global = if typing {
+        &GLOBAL_KEYS[..ALWAYS]
+    } else {
+        GLOBAL_KEYS
+    };
+    match keymap::lookup(global, key) {
+        Some(GlobalAction::Quit) => {
+            app.quit = true;
+            return Vec::new();
+        }
+        Some(GlobalAction::Help) => {
+            app.help_open = true;
+            return Vec::new();
+        }
+        None => {}
+    }
+    app.shared.status = None;
+    let App { stack, shared, .. } = app;
+    let Some(screen) = stack.last_mut() else {
+        return Vec::new();
+    };
+    let actions = screen.on_key(key, shared);
+    apply(app, actions)
+}
+
+fn apply(app: &mut App, actions: Vec<Action>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for action in actions {
+        match action {
+            Action::Push(screen) => app.stack.push(screen),
+            Action::Pop => {
+                if app.stack.len() > 1 {
+                    app.stack.pop();
+                }
+            }
+            Action::Run(effect) => effects.push(effect),
+            Action::Say(text) => app.shared.status = Some(StatusLine { text, error: false }),
+            Action::Quit => app.quit = true,
+        }
+    }
+    effects
+}

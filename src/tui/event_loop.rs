@@ -1,0 +1,116 @@
+//! The loop: terminal events, effect results and the screen's own timer merged into one
+//! stream of `Msg`. It sleeps until one of them arrives and draws once per batch, so an idle
+//! console costs no CPU.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::app::{App, Effect, Msg, update};
+use super::terminal::TerminalGuard;
+use super::theme::Theme;
+use super::view::view;
+use crate::domain::Timestamp;
+use crate::service;
+use crate::store::Store;
+
+/// What the console needs from `main`.
+pub struct ConsoleOptions {
+    pub banner: Option<String>,
+    pub data_dir: String,
+}
+
+pub async fn run(store: Arc<dyn Store>, options: ConsoleOptions) -> io::Result<()> {
+    let mut guard = TerminalGuard::enter()?;
+    let mut app = App::new(
+        Theme::from_env(),
+        options.banner,
+        options.data_dir,
+        Timestamp::now(),
+    );
+    let (sender, mut results) = mpsc::unbounded_channel::<Msg>();
+    let runner = EffectRunner { store, sender };
+    for effect in app.init() {
+        runner.spawn(effect);
+    }
+    let mut events = EventStream::new();
+    guard.terminal.draw(|frame| view(&app, frame))?;
+    debug_panic_after_first_frame();
+
+    while !app.quit {
+        let tick = app.next_tick();
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => translate(event),
+                Some(Err(e)) => return Err(e),
+                None => break,
+            },
+            Some(msg) = results.recv() => Some(msg),
+            () = sleep(tick), if tick.is_some() => Some(Msg::Tick(Timestamp::now())),
+        };
+        let Some(msg) = msg else { continue };
+        let mut pending = vec![msg];
+        // Coalesce: everything already waiting is handled before the next draw.
+        while let Ok(msg) = results.try_recv() {
+            pending.push(msg);
+        }
+        for msg in pending {
+            for effect in update(&mut app, msg) {
+                runner.spawn(effect);
+            }
+        }
+        if !app.quit {
+            guard.terminal.draw(|frame| view(&app, frame))?;
+        }
+    }
+    Ok(())
+}
+
+async fn sleep(duration: Option<Duration>) {
+    tokio::time::sleep(duration.unwrap_or(Duration::MAX)).await;
+}
+
+/// Terminal events that matter; mouse moves and key releases are dropped without a redraw.
+fn translate(event: Event) -> Option<Msg> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => Some(Msg::Key(key)),
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        Event::Resize(..) => Some(Msg::Resized),
+        _ => None,
+    }
+}
+
+/// Runs effects on tokio tasks; store calls go through `spawn_blocking` since sled blocks.
+struct EffectRunner {
+    store: Arc<dyn Store>,
+    sender: mpsc::UnboundedSender<Msg>,
+}
+
+impl EffectRunner {
+    fn spawn(&self, effect: Effect) {
+        let store = Arc::clone(&self.store);
+        let sender = self.sender.clone();
+        match effect {
+            Effect::LoadStatus => {
+                tokio::task::spawn_blocking(move || {
+                    let result = service::status::status(store.as_ref(), Timestamp::now())
+                        .map_err(|e| e.to_string());
+                    let _ = sender.send(Msg::StatusLoaded(result));
+                });
+            }
+        }
+    }
+}
+
+/// Tests prove the terminal is restored after a panic by setting this variable. The switch
+/// exists only in debug builds, so a release binary carries no way to make it panic.
+fn debug_panic_after_first_frame() {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("JIRA_AUTH_TEST_PANIC_AFTER_FIRST_FRAME").is_some() {
+        panic!("test panic after the first frame (JIRA_AUTH_TEST_PANIC_AFTER_FIRST_FRAME)");
+    }
+}

@@ -1,0 +1,15 @@
+//! The console: terminal set-up and restore, the event loop, and the effect runner. State and
+//! transitions live in `app`, drawing in `view`, each screen in `screens/`.
+
+pub mod app;
+pub mod keymap;
+pub mod screens;
+pub mod theme;
+pub mod view;
+
+mod event_loop;
+mod terminal;
+
+pub use app::{App, Effect, Msg, update};
+pub use event_loop::{ConsoleOptions, run};
+pub use view::view;

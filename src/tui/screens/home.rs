@@ -1,0 +1,309 @@
+//! Home: every integration with its mode, app and token health, the profiles, and an alert
+//! line for anything that needs a hand. A first run explains what to do next.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use crate::domain::TokenState;
+use crate::service::format;
+use crate::service::status::{IntegrationStatus, StatusReport};
+use crate::tui::app::{Action, Effect, Shared};
+use crate::tui::keymap::{self, Binding, Key};
+use crate::tui::theme::Theme;
+
+#[derive(Debug, Default)]
+pub struct HomeScreen {
+    selected: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HomeAction {
+    Up,
+    Down,
+    Reload,
+}
+
+const KEYS: &[Binding<HomeAction>] = &[
+    Binding {
+        keys: &[Key::plain(KeyCode::Up), Key::char('k')],
+        label: "↑ k",
+        description: "select the integration above",
+        action: HomeAction::Up,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Down), Key::char('j')],
+        label: "↓ j",
+        description: "select the integration below",
+        action: HomeAction::Down,
+    },
+    Binding {
+        keys: &[Key::char('r')],
+        label: "r",
+        description: "read the store again",
+        action: HomeAction::Reload,
+    },
+];
+
+pub const HINTS: &str = "↑↓ select · r reload · ? help · q quit";
+
+pub fn help_rows() -> Vec<(&'static str, &'static str)> {
+    keymap::describe(KEYS)
+}
+
+impl HomeScreen {
+    pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+        let count = shared.report.integrations.len();
+        match keymap::lookup(KEYS, key) {
+            Some(HomeAction::Up) => self.selected = self.selected.saturating_sub(1),
+            Some(HomeAction::Down) => {
+                self.selected = (self.selected + 1).min(count.saturating_sub(1))
+            }
+            Some(HomeAction::Reload) => {
+                return vec![
+                    Action::Run(Effect::LoadStatus),
+                    Action::Say("Reading the store…".into()),
+                ];
+            }
+            None => {}
+        }
+        Vec::new()
+    }
+
+    pub fn on_report(&mut self, report: &StatusReport) {
+        self.selected = self
+            .selected
+            .min(report.integrations.len().saturating_sub(1));
+    }
+
+    /// Countdowns on screen tick once a minute; with nothing counting down, the loop sleeps
+    /// until a key arrives.
+    pub fn tick_interval(&self, shared: &Shared) -> Option<Duration> {
+        let counting = shared
+            .report
+            .integrations
+            .iter()
+            .any(|i| !i.tokens.is_empty());
+        counting.then_some(Duration::from_secs(30))
+    }
+
+    pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        if let Some(error) = &shared.load_error {
+            let text = vec![
+                Line::styled("The store could not be read.", theme.bad()),
+                Line::raw(""),
+                Line::raw(error.clone()),
+                Line::raw(""),
+                Line::raw("Press r to try again, q to quit."),
+            ];
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+            return;
+        }
+        if !shared.loaded {
+            frame.render_widget(
+                Paragraph::new(Line::styled("Reading the store…", theme.dim())),
+                area,
+            );
+            return;
+        }
+        let report = &shared.report;
+        if report.integrations.is_empty() && report.profiles.is_empty() {
+            render_welcome(frame, area, theme);
+            return;
+        }
+        let alerts = report.alerts(shared.now);
+        let alert_height = u16::try_from(alerts.len().min(3)).unwrap_or(3);
+        let integration_height =
+            u16::try_from(report.integrations.len().max(1) + 3).unwrap_or(u16::MAX);
+        let [integrations_area, profiles_area, alerts_area] = Layout::vertical([
+            Constraint::Max(integration_height),
+            Constraint::Min(4),
+            Constraint::Length(alert_height),
+        ])
+        .areas(area);
+        self.render_integrations(shared, frame, integrations_area);
+        render_profiles(report, theme, frame, profiles_area);
+        let lines: Vec<Line> = alerts
+            .iter()
+            .take(3)
+            .map(|alert| {
+                Line::from(vec![
+                    Span::styled("⚠ ", theme.warn()),
+                    Span::raw(alert.sentence.clone()),
+                ])
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), alerts_area);
+    }
+
+    fn render_integrations(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border())
+            .title(Span::styled(" Integrations ", theme.title()));
+        if shared.report.integrations.is_empty() {
+            let text = Line::raw("No integration is set up yet.");
+            frame.render_widget(Paragraph::new(text).block(block), area);
+            return;
+        }
+        let header = Row::new(["Name", "Mode", "App", "Enabled", "Token"]).style(theme.dim());
+        let rows = shared
+            .report
+            .integrations
+            .iter()
+            .map(|integration| integration_row(integration, shared, theme));
+        let widths = [
+            Constraint::Length(14),
+            Constraint::Length(16),
+            Constraint::Length(20),
+            Constraint::Length(8),
+            Constraint::Fill(1),
+        ];
+        let table = Table::new(rows, widths)
+            .header(header)
+            .block(block)
+            .row_highlight_style(theme.selected());
+        let mut state = TableState::default().with_selected(Some(self.selected));
+        frame.render_stateful_widget(table, area, &mut state);
+    }
+}
+
+fn integration_row<'a>(
+    integration: &'a IntegrationStatus,
+    shared: &Shared,
+    theme: Theme,
+) -> Row<'a> {
+    let (token_text, token_style) = token_summary(integration, shared, theme);
+    Row::new(vec![
+        Cell::from(integration.name.as_str()),
+        Cell::from(integration.mode.as_str()),
+        Cell::from(match &integration.profile {
+            Some(profile) => format!("Custom ({profile})"),
+            None => "System".to_owned(),
+        }),
+        Cell::from(if integration.enabled { "yes" } else { "no" }),
+        Cell::from(Span::styled(token_text, token_style)),
+    ])
+}
+
+/// One cell that says how the integration's tokens are: the admin's with a countdown, or a
+/// count of end users by health.
+fn token_summary(
+    integration: &IntegrationStatus,
+    shared: &Shared,
+    theme: Theme,
+) -> (String, ratatui::style::Style) {
+    let now = shared.now;
+    let tokens = &integration.tokens;
+    let Some(worst) = tokens.iter().map(|t| t.state).max_by_key(|s| severity(*s)) else {
+        return ("not authorized".to_owned(), theme.dim());
+    };
+    let style = match worst {
+        TokenState::Valid => theme.good(),
+        TokenState::Expiring | TokenState::Expired => theme.warn(),
+        TokenState::NeedsReauthorization => theme.bad(),
+    };
+    if let [only] = tokens.as_slice() {
+        let text = match only.state {
+            TokenState::Valid | TokenState::Expiring => {
+                format!(
+                    "{} · {} left",
+                    only.state.as_str(),
+                    format::duration(now.secs_until(only.access_expires_at))
+                )
+            }
+            TokenState::Expired => "expired · refreshable".to_owned(),
+            TokenState::NeedsReauthorization => "needs re-authorization".to_owned(),
+        };
+        return (text, style);
+    }
+    let dead = tokens
+        .iter()
+        .filter(|t| t.state == TokenState::NeedsReauthorization)
+        .count();
+    let text = if dead == 0 {
+        format!("{} users · all usable", tokens.len())
+    } else {
+        format!("{} users · {dead} need re-authorization", tokens.len())
+    };
+    (text, style)
+}
+
+fn severity(state: TokenState) -> u8 {
+    match state {
+        TokenState::Valid => 0,
+        TokenState::Expiring => 1,
+        TokenState::Expired => 2,
+        TokenState::NeedsReauthorization => 3,
+    }
+}
+
+fn render_profiles(report: &StatusReport, theme: Theme, frame: &mut Frame, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .title(Span::styled(" Authorization profiles ", theme.title()));
+    if report.profiles.is_empty() {
+        frame.render_widget(
+            Paragraph::new("No authorization profile yet.").block(block),
+            area,
+        );
+        return;
+    }
+    let header = Row::new(["Name", "Client ID", "Scopes", "Used by"]).style(theme.dim());
+    let rows = report.profiles.iter().map(|profile| {
+        Row::new(vec![
+            Cell::from(profile.name.as_str()),
+            Cell::from(profile.client_id.as_str()),
+            Cell::from(format!("{} scopes", profile.scopes.len())),
+            Cell::from(if profile.used_by.is_empty() {
+                "—".to_owned()
+            } else {
+                profile.used_by.join(", ")
+            }),
+        ])
+    });
+    let widths = [
+        Constraint::Length(14),
+        Constraint::Length(34),
+        Constraint::Length(10),
+        Constraint::Fill(1),
+    ];
+    frame.render_widget(Table::new(rows, widths).header(header).block(block), area);
+}
+
+fn render_welcome(frame: &mut Frame, area: Rect, theme: Theme) {
+    let key = |k: &'static str| Span::styled(k, theme.key());
+    let lines = vec![
+        Line::styled("Welcome to jira-auth.", theme.title()),
+        Line::raw(""),
+        Line::raw(
+            "Nothing is configured yet. To connect Jira Cloud, first create an authorization",
+        ),
+        Line::raw(
+            "profile from your Atlassian app (developer.atlassian.com → your app → Settings):",
+        ),
+        Line::raw(""),
+        Line::from(vec![
+            Span::raw("  "),
+            key("jira-auth profile add --name NAME --client-id ID --client-secret-stdin"),
+        ]),
+        Line::raw(""),
+        Line::from(vec![
+            Span::raw("Then press "),
+            key("r"),
+            Span::raw(" to read the store again, "),
+            key("?"),
+            Span::raw(" for every key, "),
+            key("q"),
+            Span::raw(" to quit."),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}

@@ -1,0 +1,89 @@
+//! Draws the whole frame from `App`: the override banner, the title bar, the current screen,
+//! the footer (status line or key hints) and the help overlay. Pure: no I/O.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::App;
+use super::screens::help;
+
+/// Below this the layout cannot show a form and its checklist; say so instead of garbling.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+
+pub fn view(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let theme = app.shared.theme;
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        render_too_small(frame, area, app);
+        return;
+    }
+    let banner_height = u16::from(app.shared.banner.is_some());
+    let [banner, title, body, footer] = Layout::vertical([
+        Constraint::Length(banner_height),
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if let Some(text) = &app.shared.banner {
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" ⚠ {text}"), theme.banner())),
+            banner,
+        );
+    }
+    let screen = app.screen();
+    let crumbs = app
+        .stack
+        .iter()
+        .map(|s| s.title())
+        .collect::<Vec<_>>()
+        .join(" › ");
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(" jira-auth ", theme.title()),
+            Span::styled(format!("· {crumbs}"), theme.dim()),
+        ])),
+        title,
+    );
+    let [body] = Layout::horizontal([Constraint::Fill(1)])
+        .horizontal_margin(1)
+        .areas(body);
+    screen.render(&app.shared, frame, body);
+    let footer_line = match &app.shared.status {
+        Some(status) => Line::styled(
+            format!(" {}", status.text),
+            if status.error {
+                theme.bad()
+            } else {
+                theme.good()
+            },
+        ),
+        None => Line::styled(format!(" {}", screen.hints()), theme.dim()),
+    };
+    frame.render_widget(Paragraph::new(footer_line), footer);
+    if app.help_open {
+        help::render(
+            frame,
+            area,
+            screen.title(),
+            &app.help_rows(),
+            theme,
+            &app.shared.data_dir,
+        );
+    }
+}
+
+fn render_too_small(frame: &mut Frame, area: Rect, app: &App) {
+    let text = vec![
+        Line::styled("Terminal too small", app.shared.theme.bad()),
+        Line::raw(format!(
+            "{}x{} here; jira-auth needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
+            area.width, area.height
+        )),
+        Line::raw("Enlarge the window, or press q to quit."),
+    ];
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+}

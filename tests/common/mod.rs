@@ -1,0 +1,159 @@
+//! Shared pieces of the integration tests: a temporary home for the store and its key, sample
+//! records, and a runner for the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use jira_auth::domain::{
+    AppRef, Integration, Mode, Principal, Profile, Secret, Site, Timestamp, TokenSet,
+};
+use jira_auth::store::{OpenOptions, SledStore, StorePaths};
+
+pub const CLIENT_SECRET: &str =
+    "ATOAsecretSECRETsecretSECRETsecretSECRETsecretSECRETsecretSECRETsecret12345678";
+pub const ACCESS_TOKEN: &str = "eyJaccess-token-value-that-must-never-leak-0123456789";
+pub const REFRESH_TOKEN: &str = "refresh-token-value-that-must-never-leak-9876543210";
+
+/// A data dir and a key file in a fresh temporary directory, gone when dropped.
+pub struct Sandbox {
+    pub root: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            root: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.root.path().join("config").join("store.key")
+    }
+
+    pub fn paths(&self) -> StorePaths {
+        StorePaths {
+            data_dir: self.data_dir(),
+            key_file: self.key_file(),
+        }
+    }
+
+    pub fn open(&self) -> SledStore {
+        SledStore::open(&OpenOptions::new(self.paths(), "test")).expect("open store")
+    }
+
+    /// The binary with this sandbox's store and key, and nothing inherited that could
+    /// point it elsewhere.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_jira-auth"));
+        command
+            .env("JIRA_AUTH_DATA_DIR", self.data_dir())
+            .env("JIRA_AUTH_KEY_FILE", self.key_file())
+            .env_remove("JIRA_AUTH_ATLASSIAN_AUTH_URL")
+            .env_remove("JIRA_AUTH_ATLASSIAN_API_URL")
+            .env_remove("JIRA_AUTH_SYSTEM_APP")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// Runs the binary with `args`, feeding `stdin`.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        run_with(self.command(), args, stdin)
+    }
+}
+
+pub fn run_with(mut command: Command, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jira-auth");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait for jira-auth")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn sample_profile(name: &str) -> Profile {
+    Profile {
+        name: name.to_owned(),
+        mechanism: Default::default(),
+        client_id: "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56".to_owned(),
+        client_secret: Secret::new(CLIENT_SECRET),
+        authorization_url: "https://auth.atlassian.com/authorize?audience=api.atlassian.com"
+            .to_owned(),
+        token_url: "https://auth.atlassian.com/oauth/token".to_owned(),
+        refresh_url: "https://auth.atlassian.com/oauth/token".to_owned(),
+        scopes: vec![
+            "read:jira-work".into(),
+            "write:jira-work".into(),
+            "offline_access".into(),
+        ],
+        callback_url: "http://localhost:8765/callback".to_owned(),
+        updated_at: Timestamp(1_700_000_000),
+    }
+}
+
+pub fn sample_integration(name: &str, profile: Option<&str>) -> Integration {
+    Integration {
+        name: name.to_owned(),
+        mode: Mode::PreAuthorized,
+        app: profile.map_or(AppRef::System, |p| AppRef::Custom(p.to_owned())),
+        enabled: true,
+        updated_at: Timestamp(1_700_000_000),
+    }
+}
+
+pub fn sample_tokens(integration: &str, principal: Principal, now: Timestamp) -> TokenSet {
+    TokenSet {
+        integration: integration.to_owned(),
+        principal,
+        access_token: Secret::new(ACCESS_TOKEN),
+        access_expires_at: now.plus_secs(3600),
+        refresh_token: Some(Secret::new(REFRESH_TOKEN)),
+        consented_at: now,
+        rotated_at: now,
+        site: Some(Site {
+            id: "11111111-2222-3333-4444-555555555555".into(),
+            url: "https://acme.atlassian.net".into(),
+            name: "acme".into(),
+        }),
+        scopes: vec!["read:jira-work".into(), "offline_access".into()],
+        last_error: None,
+        reauthorization_required: false,
+    }
+}
+
+/// Every file under `dir`, read whole: for scanning that no secret reached the disk in clear.
+pub fn all_bytes_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push((path.clone(), std::fs::read(&path).expect("read file")));
+            }
+        }
+    }
+    found
+}
+
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
