@@ -2,5 +2,6 @@
 //! integration, from a keyboard-driven console or from scripts.
 
 pub mod atlassian;
+pub mod callback;
 pub mod domain;
 pub mod store;
