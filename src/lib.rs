@@ -2,6 +2,7 @@
 //! integration, from a keyboard-driven console or from scripts.
 
 pub mod atlassian;
+pub mod callback;
 pub mod cli;
 pub mod domain;
 pub mod service;

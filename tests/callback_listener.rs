@@ -1,0 +1,322 @@
+//! The loopback callback listener over real sockets on 127.0.0.1: what the browser gets,
+//! what the caller gets, and that the socket is gone once the redirect has arrived.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use jira_auth::callback::{
+    self, Callback, CallbackError, CallbackListener, LoopbackTarget, loopback_target,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+const STATE: &str = "state-of-this-attempt";
+const WAIT: Duration = Duration::from_secs(20);
+
+fn target_on(ip: IpAddr, port: u16) -> LoopbackTarget {
+    LoopbackTarget {
+        host: ip.to_string(),
+        ip,
+        port,
+        path: "/callback".into(),
+    }
+}
+
+async fn listen() -> CallbackListener {
+    // Port 0: the system picks a free one, no race with other tests.
+    let target = target_on(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    callback::bind(&target, STATE.into()).await.unwrap()
+}
+
+fn start(listener: CallbackListener) -> (u16, JoinHandle<Result<Callback, CallbackError>>) {
+    let port = listener.port();
+    (port, tokio::spawn(listener.wait(WAIT)))
+}
+
+/// Sends a raw request and returns everything the server answered until it closed.
+async fn get(port: u16, target: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let request =
+        format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: test\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+async fn assert_still_waiting(handle: &JoinHandle<Result<Callback, CallbackError>>) {
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        !handle.is_finished(),
+        "the wait ended on a request it should have ignored"
+    );
+}
+
+async fn finish(handle: JoinHandle<Result<Callback, CallbackError>>) -> Callback {
+    tokio::time::timeout(Duration::from_secs(5), handle)
+        .await
+        .expect("the wait ends once the redirect arrived")
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_right_redirect_yields_the_code_and_a_success_page() {
+    let (port, handle) = start(listen().await);
+    let page = get(port, "/callback?code=the-code&state=state-of-this-attempt").await;
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(
+        page.contains("jira-auth received the authorization; you can close this tab and return to the terminal"),
+        "{page}"
+    );
+    assert_eq!(finish(handle).await, Callback::Code("the-code".into()));
+}
+
+#[tokio::test]
+async fn a_wrong_state_is_refused_and_the_wait_goes_on() {
+    let (port, handle) = start(listen().await);
+    for target in [
+        "/callback?code=forged&state=another",
+        "/callback?code=forged",
+    ] {
+        let page = get(port, target).await;
+        assert!(page.starts_with("HTTP/1.1 400 "), "{page}");
+        assert!(page.contains("belongs to another attempt"), "{page}");
+        assert_still_waiting(&handle).await;
+    }
+    get(port, "/callback?code=real&state=state-of-this-attempt").await;
+    assert_eq!(finish(handle).await, Callback::Code("real".into()));
+}
+
+#[tokio::test]
+async fn other_paths_get_404_and_are_ignored() {
+    let (port, handle) = start(listen().await);
+    for target in [
+        "/favicon.ico",
+        "/other?code=x&state=state-of-this-attempt",
+        "/",
+    ] {
+        let page = get(port, target).await;
+        assert!(page.starts_with("HTTP/1.1 404 "), "{target}: {page}");
+        assert_still_waiting(&handle).await;
+    }
+    get(port, "/callback?code=real&state=state-of-this-attempt").await;
+    assert_eq!(finish(handle).await, Callback::Code("real".into()));
+}
+
+#[tokio::test]
+async fn a_declined_consent_is_reported() {
+    let (port, handle) = start(listen().await);
+    let page = get(
+        port,
+        "/callback?error=access_denied&error_description=User%20did%20not%20authorize%1B%5B2J&state=state-of-this-attempt",
+    )
+    .await;
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(page.contains("the consent was declined"), "{page}");
+    assert_eq!(
+        finish(handle).await,
+        Callback::Denied {
+            error: "access_denied".into(),
+            description: Some("User did not authorize".into()),
+        }
+    );
+}
+
+#[tokio::test]
+async fn it_serves_once_then_refuses_connections() {
+    let (port, handle) = start(listen().await);
+    get(port, "/callback?code=the-code&state=state-of-this-attempt").await;
+    finish(handle).await;
+    let error = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+#[tokio::test]
+async fn dropping_the_wait_closes_the_socket() {
+    let (port, handle) = start(listen().await);
+    // A connection in progress must not keep anything alive either.
+    let _silent = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    handle.abort();
+    assert!(handle.await.unwrap_err().is_cancelled());
+    let error = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+#[tokio::test]
+async fn a_silent_connection_does_not_block_the_redirect() {
+    let (port, handle) = start(listen().await);
+    let _silent = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let page = get(port, "/callback?code=the-code&state=state-of-this-attempt").await;
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert_eq!(finish(handle).await, Callback::Code("the-code".into()));
+}
+
+#[tokio::test]
+async fn an_oversized_head_is_refused_and_the_wait_goes_on() {
+    let (port, handle) = start(listen().await);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let filler = format!("X-Filler: {}\r\n", "a".repeat(1000));
+    let mut request =
+        String::from("GET /callback?code=big&state=state-of-this-attempt HTTP/1.1\r\n");
+    while request.len() < 16 * 1024 {
+        request.push_str(&filler);
+    }
+    // The server may stop reading and close before all of it is sent: either way is a refusal.
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut response = Vec::new();
+    match stream.read_to_end(&mut response).await {
+        Ok(_) => {
+            let response = String::from_utf8_lossy(&response);
+            assert!(response.starts_with("HTTP/1.1 431 "), "{response}");
+        }
+        Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    assert_still_waiting(&handle).await;
+    get(port, "/callback?code=small&state=state-of-this-attempt").await;
+    assert_eq!(finish(handle).await, Callback::Code("small".into()));
+}
+
+#[tokio::test]
+async fn other_methods_are_refused() {
+    let (port, handle) = start(listen().await);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream
+        .write_all(b"POST /callback?code=x&state=state-of-this-attempt HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 405 "), "{response}");
+    assert_still_waiting(&handle).await;
+    handle.abort();
+}
+
+#[tokio::test]
+async fn no_redirect_within_the_timeout_is_timed_out() {
+    let listener = listen().await;
+    let result = listener.wait(Duration::from_millis(100)).await;
+    let error = result.unwrap_err();
+    assert!(matches!(error, CallbackError::TimedOut { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("paste the redirected URL"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_busy_port_is_reported_with_the_way_out() {
+    let occupant = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = occupant.local_addr().unwrap().port();
+    let target = target_on(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+    let error = callback::bind(&target, STATE.into()).await.unwrap_err();
+    assert!(
+        matches!(error, CallbackError::PortBusy { port: busy } if busy == port),
+        "{error:?}"
+    );
+    let sentence = error.to_string();
+    assert!(sentence.contains("taken by another program"), "{sentence}");
+    assert!(
+        sentence.contains("pasting the redirected URL"),
+        "{sentence}"
+    );
+}
+
+#[tokio::test]
+async fn only_loopback_is_bound() {
+    let listener = listen().await;
+    assert!(listener.local_address().ip().is_loopback());
+    let port = listener.port();
+    let handle = tokio::spawn(listener.wait(WAIT));
+    // This machine's address on its default route, if it has one: the listener must not
+    // answer there. Connecting a UDP socket sends nothing; it only picks the route.
+    let outward = std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|socket| socket.connect("192.0.2.1:9").map(|()| socket))
+        .and_then(|socket| socket.local_addr())
+        .map(|address| address.ip())
+        .ok()
+        .filter(|ip| !ip.is_loopback() && !ip.is_unspecified());
+    if let Some(ip) = outward {
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(2),
+            TcpStream::connect(SocketAddr::new(ip, port)),
+        )
+        .await;
+        assert!(
+            !matches!(attempt, Ok(Ok(_))),
+            "the listener answered on {ip}"
+        );
+    }
+    handle.abort();
+}
+
+#[tokio::test]
+async fn a_wildcard_address_is_never_bound() {
+    for ip in [
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    ] {
+        let error = callback::bind(&target_on(ip, 0), STATE.into())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, CallbackError::Unavailable { .. }),
+            "{error:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_localhost_callback_url_is_served_end_to_end() {
+    // The callback URL needs a concrete port: borrow a free one from the system first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target = loopback_target(&format!("http://localhost:{port}/auth/callback")).unwrap();
+    let listener = callback::bind(&target, STATE.into()).await.unwrap();
+    assert_eq!(
+        listener.local_address(),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    );
+    let handle = tokio::spawn(listener.wait(WAIT));
+    get(port, "/callback?code=x&state=state-of-this-attempt").await;
+    assert_still_waiting(&handle).await;
+    get(
+        port,
+        "/auth/callback?code=the-code&state=state-of-this-attempt",
+    )
+    .await;
+    assert_eq!(finish(handle).await, Callback::Code("the-code".into()));
+}
+
+#[tokio::test]
+async fn ipv6_loopback_is_served_where_the_machine_has_it() {
+    let target = target_on(IpAddr::V6(Ipv6Addr::LOCALHOST), 0);
+    let listener = match callback::bind(&target, STATE.into()).await {
+        Ok(listener) => listener,
+        // Containers without IPv6 have no ::1 to bind.
+        Err(CallbackError::Unavailable { .. }) => return,
+        Err(error) => panic!("{error:?}"),
+    };
+    assert_eq!(
+        listener.local_address().ip(),
+        IpAddr::V6(Ipv6Addr::LOCALHOST)
+    );
+    let port = listener.port();
+    let handle = tokio::spawn(listener.wait(WAIT));
+    let mut stream = TcpStream::connect(("::1", port)).await.unwrap();
+    stream
+        .write_all(
+            b"GET /callback?code=six&state=state-of-this-attempt HTTP/1.1\r\nHost: [::1]\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert_eq!(finish(handle).await, Callback::Code("six".into()));
+}
