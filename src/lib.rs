@@ -8,3 +8,4 @@ pub mod domain;
 pub mod service;
 pub mod store;
 pub mod tui;
+pub mod validate;

@@ -1,0 +1,223 @@
+//! Properties over arbitrary input: nothing panics, every output is bounded, and a valid
+//! Atlassian URL normalizes to a fixed point.
+
+use proptest::prelude::*;
+
+use super::text::{clean_paste, sanitize};
+use super::*;
+use crate::atlassian::Endpoints;
+
+/// Loose upper bounds: a finding quotes at most a few sanitized snippets.
+const MAX_MESSAGE: usize = 1024;
+const BIDI_OVERRIDE: char = '\u{202e}';
+
+fn bounded<T>(checked: &Checked<T>, value_len: impl Fn(&T) -> usize) -> Result<(), TestCaseError> {
+    if let Some(value) = &checked.value {
+        prop_assert!(value_len(value) <= MAX_INPUT + 64);
+    }
+    prop_assert!(checked.findings.len() <= 8);
+    for finding in &checked.findings {
+        prop_assert!(finding.message.len() <= MAX_MESSAGE, "{}", finding.message);
+        prop_assert!(finding.fix.len() <= MAX_MESSAGE, "{}", finding.fix);
+    }
+    Ok(())
+}
+
+/// Text that looks like what lands in a field: URL pieces, scope names, escapes, line breaks,
+/// quotes, non-ASCII, or anything at all.
+fn pasted() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "https://",
+        "http://",
+        "auth.atlassian.com",
+        "/authorize",
+        "/oauth/token",
+        "?",
+        "&",
+        "=",
+        "audience",
+        "api.atlassian.com",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "%20",
+        "%3A",
+        "%2F",
+        "+",
+        ",",
+        " ",
+        "\n",
+        "\r\n",
+        "\t",
+        "\"",
+        "'",
+        "<",
+        ">",
+        "`",
+        "@",
+        ":",
+        "[::1]",
+        "127.0.0.1",
+        "localhost",
+        ":8765",
+        "read:jira-work",
+        "offline_access",
+        "xn--",
+        "а",
+        "\u{1b}[31m",
+        "\u{1b}]0;x\u{7}",
+        "\u{1b}P",
+        "\u{9b}",
+        "\u{202e}",
+        "\u{feff}",
+        "#",
+        "%",
+        "ATOA",
+        "é",
+        "\\",
+    ]);
+    prop_oneof![
+        prop::collection::vec(pieces, 0..40).prop_map(|parts| parts.concat()),
+        any::<String>(),
+        ".{0,5000}",
+    ]
+}
+
+/// Production Atlassian URLs as an admin might paste them.
+fn atlassian_url() -> impl Strategy<Value = (String, bool)> {
+    let host = prop::sample::select(vec![
+        "auth.atlassian.com",
+        "AUTH.atlassian.com",
+        "Auth.Atlassian.Com",
+    ]);
+    let extra = prop::sample::select(vec![
+        "",
+        "&client_id=abc",
+        "&scope=read%3Ajira-work%20offline_access",
+        "&state=x#frag",
+        "&prompt=consent&response_type=code",
+    ]);
+    let wrap = prop::sample::select(vec![
+        ("", ""),
+        ("\"", "\""),
+        ("<", ">"),
+        ("  ", "\n"),
+        ("`", "`"),
+    ]);
+    (host, any::<bool>(), any::<bool>(), extra, wrap, 0usize..60).prop_map(
+        |(host, authorize, audience, extra, (open, close), cut)| {
+            let mut url = if authorize {
+                let query = if audience {
+                    "?audience=api.atlassian.com"
+                } else {
+                    "?prompt=none"
+                };
+                format!("https://{host}/authorize{query}{extra}")
+            } else {
+                format!("https://{host}/oauth/token")
+            };
+            // A terminal line break anywhere in the URL.
+            let cut = (cut % url.len()).max(1);
+            if url.is_char_boundary(cut) {
+                url.insert(cut, '\n');
+            }
+            (format!("{open}{url}{close}"), authorize)
+        },
+    )
+}
+
+const GENERATED: &str = "https://auth.atlassian.com/authorize?audience=api.atlassian.com\
+    &client_id=Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56&scope=read%3Ajira-work%20write%3Ajira-work\
+    &redirect_uri=http%3A%2F%2Flocalhost%3A8765%2Fcallback&state=${YOUR_USER_BOUND_VALUE}\
+    &response_type=code&prompt=consent";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn sanitize_is_capped_and_clean(input in pasted(), cap in 0usize..200) {
+        let output = sanitize(&input, cap);
+        prop_assert!(output.chars().count() <= cap);
+        prop_assert!(!output.chars().any(|c| c.is_control()));
+        prop_assert!(!output.contains(BIDI_OVERRIDE), "bidi override kept");
+    }
+
+    #[test]
+    fn clean_paste_is_capped_and_has_no_controls(input in pasted()) {
+        let output = clean_paste(&input);
+        prop_assert!(output.len() <= MAX_INPUT);
+        prop_assert!(!output.chars().any(|c| c.is_control()));
+        prop_assert!(output.trim() == output, "surrounding whitespace kept");
+    }
+
+    #[test]
+    fn no_validator_panics_and_all_are_bounded(input in pasted(), overridden in any::<bool>()) {
+        let endpoints = if overridden {
+            Endpoints::from_overrides(Some("http://127.0.0.1:4000/fake"), None)
+        } else {
+            Endpoints::default()
+        };
+        bounded(&authorization_url(&input, &endpoints), String::len)?;
+        bounded(&token_url(&input, &endpoints), String::len)?;
+        bounded(&refresh_url(&input, &endpoints), String::len)?;
+        bounded(&callback_url(&input, &endpoints), String::len)?;
+        bounded(&client_id(&input), String::len)?;
+        bounded(&client_secret(&input), |s| s.expose().len())?;
+        bounded(&profile_name(&input), String::len)?;
+        bounded(&scopes(&input, Catalog::builtin()), |v| v.iter().map(String::len).sum())?;
+        if let Some(generated) = generated::parse(&input, &endpoints) {
+            prop_assert!(generated.client_id.len() <= MAX_INPUT);
+            prop_assert!(generated.callback_url.len() <= MAX_INPUT);
+            prop_assert!(generated.findings.len() <= 16);
+        }
+    }
+
+    #[test]
+    fn atlassian_urls_normalize_to_a_fixed_point((input, authorize) in atlassian_url()) {
+        let endpoints = Endpoints::default();
+        let check = if authorize { authorization_url } else { token_url };
+        let first = check(&input, &endpoints);
+        prop_assert!(first.is_ok(), "{:?}: {:?}", input, first.findings);
+        let normalized = first.value.unwrap_or_default();
+        let second = check(&normalized, &endpoints);
+        prop_assert_eq!(second.value.as_deref(), Some(normalized.as_str()));
+        prop_assert!(second.findings.is_empty(), "{:?}", second.findings);
+    }
+
+    #[test]
+    fn valid_callbacks_are_a_fixed_point(port in 1u16.., path in "[a-z/]{0,20}", https in any::<bool>()) {
+        let url = if https {
+            format!("https://example.com/{path}")
+        } else {
+            format!("http://localhost:{port}/{path}")
+        };
+        let first = callback_url(&url, &Endpoints::default());
+        prop_assert_eq!(first.value.as_deref(), Some(url.as_str()));
+        let again = callback_url(&url, &Endpoints::default());
+        prop_assert_eq!(again, first);
+    }
+
+    #[test]
+    fn generated_urls_survive_line_breaks_anywhere(
+        breaks in prop::collection::vec(0usize..400, 0..6),
+        crlf in any::<bool>(),
+        quoted in any::<bool>(),
+    ) {
+        let mut text = GENERATED.to_owned();
+        for at in breaks {
+            let at = at % (text.len() + 1);
+            text.insert_str(at, if crlf { "\r\n" } else { "\n" });
+        }
+        if quoted {
+            text = format!("\"{text}\"");
+        }
+        let parsed = generated::parse(&text, &Endpoints::default());
+        let Some(parsed) = parsed else {
+            return Err(TestCaseError::fail(format!("not recognized: {text:?}")));
+        };
+        prop_assert!(parsed.is_ok(), "{:?}", parsed.findings);
+        prop_assert_eq!(parsed.client_id.as_str(), "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56");
+        prop_assert_eq!(parsed.scopes, vec!["read:jira-work", "write:jira-work"]);
+        prop_assert_eq!(parsed.callback_url.as_str(), "http://localhost:8765/callback");
+    }
+}

@@ -1,0 +1,192 @@
+//! Whether a URL leads to Atlassian's authorization server, and if not, why not in words:
+//! userinfo before an `@`, lookalike letters (raw non-ASCII or punycode), IP literals, explicit
+//! ports, other hosts, plain http. The test override base counts only while it is active.
+
+use url::{Host, Url};
+
+use super::origin::raw_authority;
+use super::text::quote;
+use super::urls::AUTH_HOST;
+use crate::atlassian::Endpoints;
+
+/// The endpoints a parsed URL belongs to (production, or the override while it is active), or
+/// the sentence saying why it leads somewhere else. `text` is the URL as typed, for what the
+/// parser normalizes away; `label` names the field in the sentence.
+pub(crate) fn site(
+    label: &str,
+    url: &Url,
+    text: &str,
+    endpoints: &Endpoints,
+) -> Result<Endpoints, String> {
+    if endpoints.overridden && same_origin(url, &endpoints.auth_base) {
+        return Ok(endpoints.clone());
+    }
+    let authority = raw_authority(text);
+    if let Some(userinfo) = authority
+        .and_then(|a| a.userinfo)
+        .or((!url.username().is_empty()).then(|| url.username()))
+    {
+        return Err(format!(
+            "{label} has {} before an @, so it leads to {}, not to {AUTH_HOST}: a classic \
+             phishing trick.",
+            quote(userinfo),
+            url.host_str()
+                .map(quote)
+                .unwrap_or_else(|| "no host".into()),
+        ));
+    }
+    let raw_host = authority.map_or("", |a| a.host);
+    if !raw_host.is_ascii() {
+        return Err(format!(
+            "{label}'s host {} has non-ASCII letters; lookalike letters are a phishing trick \
+             and Atlassian's host is plain {AUTH_HOST}.",
+            quote(raw_host)
+        ));
+    }
+    let host = match url.host() {
+        None => return Err(format!("{label} has no host.")),
+        Some(Host::Ipv4(_) | Host::Ipv6(_)) => {
+            return Err(format!(
+                "{label} names the IP address {}; Atlassian is reached by the name {AUTH_HOST}.",
+                quote(raw_host)
+            ));
+        }
+        Some(Host::Domain(host)) => host,
+    };
+    if host.split('.').any(|part| part.starts_with("xn--")) {
+        return Err(format!(
+            "{label}'s host {} is punycode (xn--), the encoded form of lookalike letters; \
+             Atlassian's host is plain {AUTH_HOST}.",
+            quote(host)
+        ));
+    }
+    if host != AUTH_HOST {
+        return Err(wrong_host(label, host));
+    }
+    if let Some(port) = authority.and_then(|a| a.port).or(url.port().map(|_| "")) {
+        return Err(format!(
+            "{label} names a port ({}); Atlassian's URL has none.",
+            quote(&format!(":{port}"))
+        ));
+    }
+    if url.scheme() != "https" {
+        return Err(format!(
+            "{label} uses {}; Atlassian answers only on https://.",
+            quote(&format!("{}://", url.scheme()))
+        ));
+    }
+    Ok(Endpoints::default())
+}
+
+fn wrong_host(label: &str, host: &str) -> String {
+    let shown = quote(host);
+    if host == "api.atlassian.com" {
+        format!(
+            "{label} goes to {shown}, Atlassian's API host; authorization and tokens live at \
+             {AUTH_HOST}."
+        )
+    } else if host.trim_end_matches('.') == AUTH_HOST {
+        format!("{label}'s host {shown} ends with a dot; Atlassian's host is {AUTH_HOST}.")
+    } else if host.starts_with("auth.atlassian.com.") {
+        format!(
+            "{label} goes to {shown}, a different site whose name only begins with {AUTH_HOST}."
+        )
+    } else if host.ends_with(".atlassian.com") {
+        format!("{label} goes to {shown}; Atlassian's authorization server is {AUTH_HOST} exactly.")
+    } else {
+        format!("{label} goes to {shown}, which is not Atlassian's {AUTH_HOST}.")
+    }
+}
+
+fn same_origin(url: &Url, base: &Url) -> bool {
+    url.scheme() == base.scheme()
+        && url.host() == base.host()
+        && url.port_or_known_default() == base.port_or_known_default()
+        && url.username().is_empty()
+        && url.password().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::atlassian::Endpoints;
+    use crate::validate::{Checked, authorization_url, token_url};
+
+    fn production() -> Endpoints {
+        Endpoints::default()
+    }
+
+    fn error_of(checked: &Checked<String>) -> String {
+        checked
+            .errors()
+            .next()
+            .map(|f| f.message.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn lookalikes_are_refused_with_the_reason() {
+        let cases = [
+            (
+                "https://auth.atlassian.com.evil.example/authorize",
+                "only begins with auth.atlassian.com",
+            ),
+            (
+                "https://atlassian.com@evil.example/authorize",
+                "before an @",
+            ),
+            (
+                "https://auth.atlassian.com@evil.example/authorize",
+                "leads to “evil.example”",
+            ),
+            (
+                "https://user:pw@auth.atlassian.com/authorize",
+                "before an @",
+            ),
+            (
+                "https://auth-atlassian.com/authorize",
+                "not Atlassian's auth.atlassian.com",
+            ),
+            ("https://xn--uth-8cd.atlassian.com/authorize", "punycode"),
+            ("https://\u{430}uth.atlassian.com/authorize", "non-ASCII"),
+            ("https://\u{ff41}uth.atlassian.com/authorize", "non-ASCII"),
+            ("https://104.192.142.1/authorize", "IP address"),
+            ("https://[2401:1d80::1]/authorize", "IP address"),
+            ("https://0x7f000001/authorize", "IP address"),
+            ("https://auth.atlassian.com:443/authorize", "port"),
+            ("https://auth.atlassian.com:8443/authorize", "port"),
+            ("http://auth.atlassian.com/authorize", "only on https://"),
+            ("ftp://auth.atlassian.com/authorize", "only on https://"),
+            ("https://api.atlassian.com/authorize", "API host"),
+            ("https://evil.atlassian.com/authorize", "exactly"),
+            ("https://auth.atlassian.com./authorize", "ends with a dot"),
+            (
+                "https://auth.atlassian.com/oauth/token",
+                "which is the Token request URL",
+            ),
+            ("https://auth.atlassian.com/", "no path"),
+            (
+                "https://auth.atlassian.com/authorize/",
+                "must be exactly /authorize",
+            ),
+            (
+                "https://auth.atlassian.com/authorize?audience=evil.example",
+                "audience",
+            ),
+            ("https://", "not a valid URL"),
+            ("", "is empty"),
+            ("\"  \"", "is empty"),
+        ];
+        for (input, reason) in cases {
+            let checked = authorization_url(input, &production());
+            assert!(!checked.is_ok(), "input {input} was accepted");
+            assert!(
+                error_of(&checked).contains(reason),
+                "input {input}: {:?}",
+                checked.findings
+            );
+        }
+        let authorize = "https://auth.atlassian.com/authorize?audience=api.atlassian.com";
+        let wrong = token_url(authorize, &production());
+        assert!(error_of(&wrong).contains("which is the Authorization URL"));
+    }
+}

@@ -1,0 +1,129 @@
+//! The real binary in a real pseudo-terminal, its screen kept by a vt100 parser: end-to-end
+//! console tests that need nothing outside Cargo.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub struct PtySession {
+    pub parser: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the program wrote, for checks the parsed screen cannot answer.
+    pub raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    pub master: Box<dyn MasterPty + Send>,
+}
+
+impl PtySession {
+    /// Starts `jira-auth` with `args` and `env` in a `cols`x`rows` terminal.
+    pub fn spawn(args: &[&str], env: &[(&str, String)], cols: u16, rows: u16) -> PtySession {
+        let pty = native_pty_system()
+            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .expect("open a pty");
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_jira-auth"));
+        command.args(args);
+        command.env_clear();
+        command.env("PATH", std::env::var("PATH").unwrap_or_default());
+        command.env("TERM", "xterm-256color");
+        command.env("HOME", std::env::temp_dir());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = pty.slave.spawn_command(command).expect("spawn jira-auth in the pty");
+        drop(pty.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        {
+            let parser = Arc::clone(&parser);
+            let raw = Arc::clone(&raw);
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 8192];
+                while let Ok(n) = reader.read(&mut buffer) {
+                    if n == 0 {
+                        break;
+                    }
+                    parser.lock().unwrap().process(&buffer[..n]);
+                    raw.lock().unwrap().extend_from_slice(&buffer[..n]);
+                }
+            });
+        }
+        let writer = pty.master.take_writer().expect("pty writer");
+        PtySession { parser, raw, writer, child, master: pty.master }
+    }
+
+    pub fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen shows `text`; panics with the screen when it never does.
+    pub fn wait_for(&self, text: &str) {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if self.screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the screen never showed {text:?}; it shows:\n{}", self.screen());
+    }
+
+    pub fn wait_for_raw(&self, text: &str) {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if String::from_utf8_lossy(&self.raw.lock().unwrap()).contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the output never held {text:?}; screen:\n{}", self.screen());
+    }
+
+    pub fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).expect("write to the pty");
+        self.writer.flush().expect("flush the pty");
+    }
+
+    /// Text as a bracketed paste, the way a terminal delivers Ctrl-Shift-V.
+    pub fn paste(&mut self, text: &str) {
+        self.send(&format!("\x1b[200~{text}\x1b[201~"));
+    }
+
+    /// Waits for the program to exit and returns its exit code.
+    pub fn wait_exit(&mut self) -> u32 {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if let Some(status) = self.child.try_wait().expect("poll the child") {
+                // Let the reader thread take the last bytes.
+                std::thread::sleep(Duration::from_millis(100));
+                return status.exit_code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("jira-auth did not exit; screen:\n{}", self.screen());
+    }
+
+    /// Whether the terminal is back in cooked mode (canonical input with echo).
+    pub fn cooked(&self) -> bool {
+        let fd = self.master.as_raw_fd().expect("master fd");
+        // SAFETY: tcgetattr only fills the struct we own from a valid open descriptor.
+        unsafe {
+            let mut termios: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut termios) != 0 {
+                return false;
+            }
+            termios.c_lflag & libc::ICANON != 0 && termios.c_lflag & libc::ECHO != 0
+        }
+    }
+}
+
+impl Drop for PtySession {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}

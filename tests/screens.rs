@@ -1,0 +1,113 @@
+//! Every screen drawn on ratatui's TestBackend at a fixed size and compared with a reviewed
+//! snapshot. Time is fixed, so countdowns are stable.
+
+mod common;
+
+use common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use jira_auth::domain::{Principal, Timestamp};
+use jira_auth::service::status::{self, StatusReport};
+use jira_auth::tui::theme::Theme;
+use jira_auth::tui::{App, Msg, update, view};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const NOW: Timestamp = Timestamp(1_700_000_000);
+
+fn app_with(report: StatusReport) -> App {
+    let mut app = App::new(Theme::monochrome(), None, "/var/lib/jira-auth".into(), NOW);
+    update(&mut app, Msg::StatusLoaded(Ok(report)));
+    app
+}
+
+fn draw(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view(app, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn populated() -> StatusReport {
+    let profile = sample_profile("acme");
+    let integrations = [
+        sample_integration("jira", Some("acme")),
+        {
+            let mut users = sample_integration("support", None);
+            users.mode = jira_auth::domain::Mode::UserAuthorized;
+            users
+        },
+    ];
+    let mut dead = sample_tokens("support", Principal::User("bob".into()), NOW.plus_secs(-7200));
+    dead.reauthorization_required = true;
+    dead.last_error = Some("Atlassian refused the refresh token".into());
+    let tokens = [
+        sample_tokens("jira", Principal::Admin, NOW.plus_secs(-600)),
+        sample_tokens("support", Principal::User("alice".into()), NOW),
+        dead,
+    ];
+    status::build(&integrations, &tokens, &[profile], NOW)
+}
+
+#[test]
+fn home_before_the_store_answers() {
+    let app = App::new(Theme::monochrome(), None, "/var/lib/jira-auth".into(), NOW);
+    insta::assert_snapshot!(draw(&app, 80, 20));
+}
+
+#[test]
+fn home_empty_tells_a_first_time_user_what_to_do() {
+    insta::assert_snapshot!(draw(&app_with(StatusReport::default()), 80, 20));
+}
+
+#[test]
+fn home_with_integrations_profiles_and_an_alert() {
+    insta::assert_snapshot!(draw(&app_with(populated()), 100, 24));
+}
+
+#[test]
+fn home_when_the_store_cannot_be_read() {
+    let mut app = App::new(Theme::monochrome(), None, "/var/lib/jira-auth".into(), NOW);
+    update(&mut app, Msg::StatusLoaded(Err("the store failed: disk full".into())));
+    insta::assert_snapshot!(draw(&app, 80, 20));
+}
+
+#[test]
+fn help_overlay_lists_every_key_of_the_screen() {
+    let mut app = app_with(populated());
+    update(&mut app, key('?'));
+    assert!(app.help_open);
+    insta::assert_snapshot!(draw(&app, 100, 24));
+    update(&mut app, key('x'));
+    assert!(!app.help_open, "any key closes help");
+    assert!(!app.quit);
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    insta::assert_snapshot!(draw(&app_with(populated()), 59, 15));
+}
+
+#[test]
+fn override_banner_shows_on_every_screen() {
+    let mut app = App::new(
+        Theme::monochrome(),
+        Some("TEST ENDPOINTS: Atlassian is overridden (http://127.0.0.1:1 / http://127.0.0.1:2)".into()),
+        "/tmp/x".into(),
+        NOW,
+    );
+    update(&mut app, Msg::StatusLoaded(Ok(StatusReport::default())));
+    insta::assert_snapshot!(draw(&app, 90, 18));
+}
+
+#[test]
+fn q_quits_and_ctrl_c_quits() {
+    let mut app = app_with(StatusReport::default());
+    update(&mut app, key('q'));
+    assert!(app.quit);
+    let mut app = app_with(StatusReport::default());
+    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    assert!(app.quit);
+}
