@@ -4,6 +4,7 @@
 pub mod atlassian;
 pub mod callback;
 pub mod cli;
+mod cli_tty;
 pub mod domain;
 pub mod service;
 pub mod store;

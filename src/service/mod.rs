@@ -1,11 +1,13 @@
 //! Use cases shared by the CLI and the console: each behaviour exists once, here, and both
 //! faces call it. Nothing in this layer knows about terminals.
 
+pub mod draft;
 pub mod format;
 pub mod profiles;
 pub mod status;
 
 use crate::store::StoreError;
+use crate::validate::Finding;
 
 /// A use case that did not go through. The message is the sentence a human reads, the same
 /// in the CLI and the console.
@@ -13,6 +15,10 @@ use crate::store::StoreError;
 pub enum ServiceError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{}", invalid_sentence(.0))]
+    Invalid(Vec<Finding>),
+    #[error("a profile named {0:?} exists already; choose another name, or remove it first (`jira-auth profile rm {0}`)")]
+    ProfileExists(String),
     #[error("there is no authorization profile named {0:?}; `jira-auth profile list` shows them")]
     ProfileNotFound(String),
     #[error(
@@ -28,7 +34,23 @@ impl ServiceError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ServiceError::Store(e) => e.exit_code(),
-            ServiceError::ProfileNotFound(_) | ServiceError::ProfileInUse { .. } => 2,
+            ServiceError::Invalid(_)
+            | ServiceError::ProfileExists(_)
+            | ServiceError::ProfileNotFound(_)
+            | ServiceError::ProfileInUse { .. } => 2,
         }
+    }
+}
+
+/// Every error finding on its own line (each names its field): what a script's log shows.
+fn invalid_sentence(findings: &[Finding]) -> String {
+    let lines: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == crate::validate::Severity::Error)
+        .map(ToString::to_string)
+        .collect();
+    match lines.as_slice() {
+        [one] => one.clone(),
+        _ => format!("{} fields need fixing:\n  {}", lines.len(), lines.join("\n  ")),
     }
 }

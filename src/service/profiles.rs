@@ -1,10 +1,60 @@
 //! Authorization profiles: list, remove (refused while an integration uses the profile),
 //! and add (with the validation of every field).
 
-use crate::domain::Profile;
+use crate::atlassian::Endpoints;
+use crate::domain::{Profile, Timestamp};
 use crate::store::Store;
+use crate::validate::{Catalog, Finding, Severity};
 
 use super::ServiceError;
+use super::draft::ProfileDraft;
+
+/// Checks and saves a new profile. Returns the profile and the findings that did not stop it
+/// (warnings and notices), for the caller to show.
+pub fn add(
+    store: &dyn Store,
+    draft: &ProfileDraft,
+    endpoints: &Endpoints,
+    now: Timestamp,
+) -> Result<(Profile, Vec<Finding>), ServiceError> {
+    let check = draft.check(endpoints, Catalog::builtin(), now);
+    let Some(profile) = check.profile else {
+        return Err(ServiceError::Invalid(check.findings));
+    };
+    if store.profile(&profile.name)?.is_some() {
+        return Err(ServiceError::ProfileExists(profile.name));
+    }
+    store.put_profile(&profile)?;
+    let remarks = check.findings.into_iter().filter(|f| f.severity != Severity::Error).collect();
+    Ok((profile, remarks))
+}
+
+/// Saves an edited profile over `original` (which may have been renamed).
+pub fn replace(
+    store: &dyn Store,
+    original: &str,
+    draft: &ProfileDraft,
+    endpoints: &Endpoints,
+    now: Timestamp,
+) -> Result<Profile, ServiceError> {
+    let check = draft.check(endpoints, Catalog::builtin(), now);
+    let Some(profile) = check.profile else {
+        return Err(ServiceError::Invalid(check.findings));
+    };
+    if profile.name != original {
+        if store.profile(&profile.name)?.is_some() {
+            return Err(ServiceError::ProfileExists(profile.name));
+        }
+        if let Some(integration) = store.integrations()?.into_iter().find(|i| i.app.profile() == Some(original)) {
+            return Err(ServiceError::ProfileInUse { profile: original.to_owned(), integration: integration.name });
+        }
+    }
+    store.put_profile(&profile)?;
+    if profile.name != original {
+        store.remove_profile(original)?;
+    }
+    Ok(profile)
+}
 
 pub fn list(store: &dyn Store) -> Result<Vec<Profile>, ServiceError> {
     let mut profiles = store.profiles()?;
