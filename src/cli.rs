@@ -8,9 +8,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::atlassian::Endpoints;
-use crate::domain::{Secret, Timestamp};
+use crate::domain::{AppRef, Mode, Secret, Timestamp};
 use crate::service::draft::ProfileDraft;
+use crate::service::setup::SetupPlan;
 use crate::service::status::{ProfileStatus, StatusReport};
+use crate::service::system_app;
 use crate::service::{self, ServiceError};
 use crate::store::{OpenOptions, SledStore, StoreError, StorePaths};
 
@@ -48,6 +50,22 @@ pub enum Command {
     /// Manage authorization profiles (your own Atlassian apps)
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Configure an integration: how Jira is authorized and through which app
+    #[command(group(clap::ArgGroup::new("app").required(true).args(["system", "profile"])))]
+    Setup {
+        /// The integration to configure
+        #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+        integration: String,
+        /// pre-authorized: one token for everyone, authorized now; user-authorized: a token per end user
+        #[arg(long, value_enum)]
+        mode: ModeArg,
+        /// Use this installation's preconfigured app (the system app file)
+        #[arg(long)]
+        system: bool,
+        /// Use an authorization profile (your own Atlassian app)
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+    },
     /// Show every integration, its tokens' health and the profiles (no secrets)
     Status {
         /// Print JSON for scripts
@@ -56,11 +74,28 @@ pub enum Command {
     },
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ModeArg {
+    PreAuthorized,
+    UserAuthorized,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::PreAuthorized => Mode::PreAuthorized,
+            ModeArg::UserAuthorized => Mode::UserAuthorized,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// Create a profile from your Atlassian app; the secret is read from stdin, never argv
-    #[command(after_help = "Atlassian's standard URLs are the defaults. --from-url takes the developer console's \
-generated authorization URL and fills client id, scopes and callback URL from it; explicit flags win.")]
+    #[command(
+        after_help = "Atlassian's standard URLs are the defaults. --from-url takes the developer console's \
+generated authorization URL and fills client id, scopes and callback URL from it; explicit flags win."
+    )]
     Add(ProfileAddArgs),
     /// List the authorization profiles
     List {
@@ -96,7 +131,11 @@ pub struct ProfileAddArgs {
     #[arg(long, value_name = "URL")]
     pub refresh_url: Option<String>,
     /// Scopes, separated by spaces or commas (step ix)
-    #[arg(long, value_name = "\"S1 S2 ...\"", required_unless_present = "from_url")]
+    #[arg(
+        long,
+        value_name = "\"S1 S2 ...\"",
+        required_unless_present = "from_url"
+    )]
     pub scopes: Option<String>,
     /// The callback URL registered in your app (step vi) [default: http://localhost:8717/callback]
     #[arg(long, value_name = "URL")]
@@ -160,6 +199,49 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
                 write_status(&mut out, &report, now)?;
             }
         }
+        Command::Setup {
+            integration,
+            mode,
+            system,
+            profile,
+        } => {
+            let plan = SetupPlan {
+                integration: integration.clone(),
+                mode: (*mode).into(),
+                app: match (system, profile) {
+                    (true, _) | (_, None) => AppRef::System,
+                    (false, Some(name)) => AppRef::Custom(name.clone()),
+                },
+            };
+            let endpoints = Endpoints::from_env();
+            let system_app = if plan.app == AppRef::System {
+                system_app::load_from_env(&endpoints).map_err(|e| e.to_string())
+            } else {
+                Err("not used".into())
+            };
+            let store = open_store(cli.data_dir.as_deref(), "setup")?;
+            let result = service::setup::apply(
+                &store,
+                &plan,
+                system_app.as_ref().map_err(Clone::clone),
+                Timestamp::now(),
+            )?;
+            if result.removed_tokens > 0 {
+                eprintln!(
+                    "Removed {} token set(s) issued for the previous app or mode; they must authorize again.",
+                    result.removed_tokens
+                );
+            }
+            let integration = result.integration;
+            let next = match integration.mode {
+                Mode::PreAuthorized => "authorize it once in a browser to enable it",
+                Mode::UserAuthorized => "enabled; each end user authorizes through their own link",
+            };
+            eprintln!(
+                "Configured {}: {} through {}; {next}.",
+                integration.name, integration.mode, integration.app
+            );
+        }
         Command::Profile(ProfileCommand::List { json }) => {
             let store = open_store(cli.data_dir.as_deref(), "profile list")?;
             let report = service::status::status(&store, Timestamp::now())?;
@@ -173,7 +255,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
             let endpoints = Endpoints::from_env();
             let draft = profile_draft(args, &endpoints)?;
             let store = open_store(cli.data_dir.as_deref(), "profile add")?;
-            let (profile, remarks) = service::profiles::add(&store, &draft, &endpoints, Timestamp::now())?;
+            let (profile, remarks) =
+                service::profiles::add(&store, &draft, &endpoints, Timestamp::now())?;
             for remark in remarks {
                 eprintln!("{}: {remark}", remark.severity.as_str());
             }

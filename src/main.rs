@@ -42,8 +42,10 @@ fn console(cli: &Cli) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let endpoints = Endpoints::from_env();
     let options = tui::ConsoleOptions {
-        banner: Endpoints::from_env().override_banner(),
+        system_app: jira_auth::service::system_app::load_from_env(&endpoints),
+        endpoints,
         data_dir: data_dir.display().to_string(),
     };
     runtime

@@ -10,8 +10,12 @@ fn seed(sandbox: &Sandbox) {
     let store = sandbox.open();
     store.put_profile(&sample_profile("acme")).unwrap();
     store.put_profile(&sample_profile("spare")).unwrap();
-    store.put_integration(&sample_integration("jira", Some("acme"))).unwrap();
-    store.put_token_set(&sample_tokens("jira", Principal::Admin, Timestamp::now())).unwrap();
+    store
+        .put_integration(&sample_integration("jira", Some("acme")))
+        .unwrap();
+    store
+        .put_token_set(&sample_tokens("jira", Principal::Admin, Timestamp::now()))
+        .unwrap();
 }
 
 #[test]
@@ -20,7 +24,10 @@ fn status_json_on_an_empty_store() {
     let out = sandbox.run(&["status", "--json"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json, serde_json::json!({"integrations": [], "profiles": []}));
+    assert_eq!(
+        json,
+        serde_json::json!({"integrations": [], "profiles": []})
+    );
 }
 
 #[test]
@@ -58,7 +65,10 @@ fn status_for_humans() {
     let out = sandbox.run(&["status"], "");
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("jira: pre-authorized, app custom (acme), enabled"), "{stdout}");
+    assert!(
+        stdout.contains("jira: pre-authorized, app custom (acme), enabled"),
+        "{stdout}"
+    );
     assert!(stdout.contains("admin: valid"), "{stdout}");
 }
 
@@ -69,7 +79,12 @@ fn profile_list_in_both_forms() {
     let out = sandbox.run(&["profile", "list"], "");
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
-    assert!(stdout.lines().any(|l| l.starts_with("acme") && l.ends_with("jira")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("acme") && l.ends_with("jira")),
+        "{stdout}"
+    );
     let out = sandbox.run(&["profile", "list", "--json"], "");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 2);
@@ -82,7 +97,11 @@ fn profile_rm_refuses_a_profile_in_use_and_deletes_a_spare_one() {
     seed(&sandbox);
     let out = sandbox.run(&["profile", "rm", "acme"], "");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("used by the integration \"jira\""), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("used by the integration \"jira\""),
+        "{}",
+        text(&out.stderr)
+    );
     let out = sandbox.run(&["profile", "rm", "nope"], "");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no authorization profile named \"nope\""));
@@ -108,7 +127,16 @@ fn a_wrong_key_exits_2_and_leaves_the_data_intact() {
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 2);
-    assert_eq!(sandbox.open().profile("acme").unwrap().unwrap().client_secret.expose(), CLIENT_SECRET);
+    assert_eq!(
+        sandbox
+            .open()
+            .profile("acme")
+            .unwrap()
+            .unwrap()
+            .client_secret
+            .expose(),
+        CLIENT_SECRET
+    );
 }
 
 #[test]
@@ -135,12 +163,19 @@ fn a_newer_schema_is_refused_with_exit_2() {
                     .ok()
             })
             .expect("the store is released");
-        db.open_tree("meta").unwrap().insert("schema_version", &99u32.to_be_bytes()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", &99u32.to_be_bytes())
+            .unwrap();
         db.flush().unwrap();
     }
     let out = sandbox.run(&["status"], "");
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("schema version 99"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("schema version 99"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -153,7 +188,10 @@ fn bad_usage_exits_2_and_help_has_examples() {
     assert!(text(&help.stdout).contains("Examples:"));
     assert!(text(&help.stdout).contains("Exit codes"));
     let version = sandbox.run(&["--version"], "");
-    assert_eq!(text(&version.stdout).trim(), format!("jira-auth {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&version.stdout).trim(),
+        format!("jira-auth {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]

@@ -7,8 +7,14 @@ use common::pty::PtySession;
 
 fn env(sandbox: &Sandbox) -> Vec<(&'static str, String)> {
     vec![
-        ("JIRA_AUTH_DATA_DIR", sandbox.data_dir().display().to_string()),
-        ("JIRA_AUTH_KEY_FILE", sandbox.key_file().display().to_string()),
+        (
+            "JIRA_AUTH_DATA_DIR",
+            sandbox.data_dir().display().to_string(),
+        ),
+        (
+            "JIRA_AUTH_KEY_FILE",
+            sandbox.key_file().display().to_string(),
+        ),
     ]
 }
 
@@ -28,9 +34,15 @@ fn starts_shows_help_and_quits_cleanly() {
     console.send("q");
     assert_eq!(console.wait_exit(), 0);
     let screen = console.parser.lock().unwrap();
-    assert!(!screen.screen().alternate_screen(), "left the alternate screen");
+    assert!(
+        !screen.screen().alternate_screen(),
+        "left the alternate screen"
+    );
     assert!(!screen.screen().hide_cursor(), "cursor shown again");
-    assert!(!screen.screen().bracketed_paste(), "bracketed paste switched off");
+    assert!(
+        !screen.screen().bracketed_paste(),
+        "bracketed paste switched off"
+    );
     drop(screen);
     assert!(console.cooked(), "raw mode switched off");
 }
@@ -49,7 +61,13 @@ fn the_terminal_is_restored_after_a_panic() {
     assert!(!screen.alternate_screen());
     assert!(!screen.hide_cursor());
     assert!(!screen.bracketed_paste());
-    assert!(screen.contents().contains("test panic after the first frame"), "{}", screen.contents());
+    assert!(
+        screen
+            .contents()
+            .contains("test panic after the first frame"),
+        "{}",
+        screen.contents()
+    );
     drop(parser);
     assert!(console.cooked());
 }
@@ -61,9 +79,19 @@ fn a_tiny_terminal_gets_a_notice_and_resizing_redraws() {
     console.wait_for("Terminal too small");
     console
         .master
-        .resize(portable_pty::PtySize { rows: 30, cols: 100, pixel_width: 0, pixel_height: 0 })
+        .resize(portable_pty::PtySize {
+            rows: 30,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
         .unwrap();
-    console.parser.lock().unwrap().screen_mut().set_size(30, 100);
+    console
+        .parser
+        .lock()
+        .unwrap()
+        .screen_mut()
+        .set_size(30, 100);
     console.wait_for("Welcome to jira-auth");
     console.send("q");
     assert_eq!(console.wait_exit(), 0);

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use jira_auth::atlassian::Endpoints;
 use jira_auth::domain::{Principal, Timestamp};
 use jira_auth::service::status::{self, StatusReport};
 use jira_auth::tui::theme::Theme;
@@ -15,7 +16,12 @@ use ratatui::backend::TestBackend;
 const NOW: Timestamp = Timestamp(1_700_000_000);
 
 fn app_with(report: StatusReport) -> App {
-    let mut app = App::new(Theme::monochrome(), None, "/var/lib/jira-auth".into(), NOW);
+    let mut app = App::new(
+        Theme::monochrome(),
+        Endpoints::default(),
+        "/var/lib/jira-auth".into(),
+        NOW,
+    );
     update(&mut app, Msg::StatusLoaded(Ok(report)));
     app
 }
@@ -32,15 +38,16 @@ fn key(c: char) -> Msg {
 
 fn populated() -> StatusReport {
     let profile = sample_profile("acme");
-    let integrations = [
-        sample_integration("jira", Some("acme")),
-        {
-            let mut users = sample_integration("support", None);
-            users.mode = jira_auth::domain::Mode::UserAuthorized;
-            users
-        },
-    ];
-    let mut dead = sample_tokens("support", Principal::User("bob".into()), NOW.plus_secs(-7200));
+    let integrations = [sample_integration("jira", Some("acme")), {
+        let mut users = sample_integration("support", None);
+        users.mode = jira_auth::domain::Mode::UserAuthorized;
+        users
+    }];
+    let mut dead = sample_tokens(
+        "support",
+        Principal::User("bob".into()),
+        NOW.plus_secs(-7200),
+    );
     dead.reauthorization_required = true;
     dead.last_error = Some("Atlassian refused the refresh token".into());
     let tokens = [
@@ -53,7 +60,12 @@ fn populated() -> StatusReport {
 
 #[test]
 fn home_before_the_store_answers() {
-    let app = App::new(Theme::monochrome(), None, "/var/lib/jira-auth".into(), NOW);
+    let app = App::new(
+        Theme::monochrome(),
+        Endpoints::default(),
+        "/var/lib/jira-auth".into(),
+        NOW,
+    );
     insta::assert_snapshot!(draw(&app, 80, 20));
 }
 
@@ -69,8 +81,16 @@ fn home_with_integrations_profiles_and_an_alert() {
 
 #[test]
 fn home_when_the_store_cannot_be_read() {
-    let mut app = App::new(Theme::monochrome(), None, "/var/lib/jira-auth".into(), NOW);
-    update(&mut app, Msg::StatusLoaded(Err("the store failed: disk full".into())));
+    let mut app = App::new(
+        Theme::monochrome(),
+        Endpoints::default(),
+        "/var/lib/jira-auth".into(),
+        NOW,
+    );
+    update(
+        &mut app,
+        Msg::StatusLoaded(Err("the store failed: disk full".into())),
+    );
     insta::assert_snapshot!(draw(&app, 80, 20));
 }
 
@@ -92,12 +112,9 @@ fn too_small_terminal_says_so() {
 
 #[test]
 fn override_banner_shows_on_every_screen() {
-    let mut app = App::new(
-        Theme::monochrome(),
-        Some("TEST ENDPOINTS: Atlassian is overridden (http://127.0.0.1:1 / http://127.0.0.1:2)".into()),
-        "/tmp/x".into(),
-        NOW,
-    );
+    let endpoints =
+        Endpoints::from_overrides(Some("http://127.0.0.1:1"), Some("http://127.0.0.1:2"));
+    let mut app = App::new(Theme::monochrome(), endpoints, "/tmp/x".into(), NOW);
     update(&mut app, Msg::StatusLoaded(Ok(StatusReport::default())));
     insta::assert_snapshot!(draw(&app, 90, 18));
 }
@@ -108,6 +125,9 @@ fn q_quits_and_ctrl_c_quits() {
     update(&mut app, key('q'));
     assert!(app.quit);
     let mut app = app_with(StatusReport::default());
-    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)));
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
     assert!(app.quit);
 }

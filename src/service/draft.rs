@@ -53,7 +53,11 @@ impl ProfileDraft {
             callback_url: profile.callback_url.clone(),
             authorization_url: profile.authorization_url.clone(),
             token_url: profile.token_url.clone(),
-            refresh_url: if profile.refresh_url == profile.token_url { String::new() } else { profile.refresh_url.clone() },
+            refresh_url: if profile.refresh_url == profile.token_url {
+                String::new()
+            } else {
+                profile.refresh_url.clone()
+            },
             scopes: profile.scopes.join(" "),
         }
     }
@@ -68,7 +72,11 @@ impl ProfileDraft {
     }
 
     pub fn refresh_or_token_url(&self) -> &str {
-        if self.refresh_url.trim().is_empty() { &self.token_url } else { &self.refresh_url }
+        if self.refresh_url.trim().is_empty() {
+            &self.token_url
+        } else {
+            &self.refresh_url
+        }
     }
 
     /// Every field checked; the profile exists only when nothing is an Error.
@@ -134,6 +142,8 @@ impl DraftCheck {
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.severity == validate::Severity::Error)
+        self.findings
+            .iter()
+            .filter(|f| f.severity == validate::Severity::Error)
     }
 }

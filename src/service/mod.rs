@@ -4,7 +4,9 @@
 pub mod draft;
 pub mod format;
 pub mod profiles;
+pub mod setup;
 pub mod status;
+pub mod system_app;
 
 use crate::store::StoreError;
 use crate::validate::Finding;
@@ -17,8 +19,14 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("{}", invalid_sentence(.0))]
     Invalid(Vec<Finding>),
-    #[error("a profile named {0:?} exists already; choose another name, or remove it first (`jira-auth profile rm {0}`)")]
+    #[error(
+        "a profile named {0:?} exists already; choose another name, or remove it first (`jira-auth profile rm {0}`)"
+    )]
     ProfileExists(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("System cannot be used: {0}")]
+    SystemAppUnavailable(String),
     #[error("there is no authorization profile named {0:?}; `jira-auth profile list` shows them")]
     ProfileNotFound(String),
     #[error(
@@ -35,6 +43,8 @@ impl ServiceError {
         match self {
             ServiceError::Store(e) => e.exit_code(),
             ServiceError::Invalid(_)
+            | ServiceError::Refused(_)
+            | ServiceError::SystemAppUnavailable(_)
             | ServiceError::ProfileExists(_)
             | ServiceError::ProfileNotFound(_)
             | ServiceError::ProfileInUse { .. } => 2,
@@ -51,6 +61,10 @@ fn invalid_sentence(findings: &[Finding]) -> String {
         .collect();
     match lines.as_slice() {
         [one] => one.clone(),
-        _ => format!("{} fields need fixing:\n  {}", lines.len(), lines.join("\n  ")),
+        _ => format!(
+            "{} fields need fixing:\n  {}",
+            lines.len(),
+            lines.join("\n  ")
+        ),
     }
 }

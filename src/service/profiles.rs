@@ -25,7 +25,11 @@ pub fn add(
         return Err(ServiceError::ProfileExists(profile.name));
     }
     store.put_profile(&profile)?;
-    let remarks = check.findings.into_iter().filter(|f| f.severity != Severity::Error).collect();
+    let remarks = check
+        .findings
+        .into_iter()
+        .filter(|f| f.severity != Severity::Error)
+        .collect();
     Ok((profile, remarks))
 }
 
@@ -45,8 +49,15 @@ pub fn replace(
         if store.profile(&profile.name)?.is_some() {
             return Err(ServiceError::ProfileExists(profile.name));
         }
-        if let Some(integration) = store.integrations()?.into_iter().find(|i| i.app.profile() == Some(original)) {
-            return Err(ServiceError::ProfileInUse { profile: original.to_owned(), integration: integration.name });
+        if let Some(integration) = store
+            .integrations()?
+            .into_iter()
+            .find(|i| i.app.profile() == Some(original))
+        {
+            return Err(ServiceError::ProfileInUse {
+                profile: original.to_owned(),
+                integration: integration.name,
+            });
         }
     }
     store.put_profile(&profile)?;

@@ -3,7 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::domain::Timestamp;
+use crate::atlassian::Endpoints;
+use crate::domain::{Mode, Timestamp};
+use crate::service::draft::ProfileDraft;
+use crate::service::setup::SetupPlan;
 use crate::service::status::StatusReport;
 
 use super::keymap::{self, Binding, Key};
@@ -31,6 +34,30 @@ pub struct Shared {
     pub theme: Theme,
     pub now: Timestamp,
     pub data_dir: String,
+    /// Where Atlassian is; validation accepts the override base while it is set.
+    pub endpoints: Endpoints,
+    /// The system app of this host, or the sentence saying why there is none.
+    pub system_app: Result<SystemAppInfo, String>,
+}
+
+/// What the console may show of the system app: never its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemAppInfo {
+    pub name: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub callback_url: String,
+}
+
+impl SystemAppInfo {
+    pub fn of(app: &crate::service::system_app::SystemApp) -> Self {
+        SystemAppInfo {
+            name: app.name.clone(),
+            client_id: app.profile.client_id.clone(),
+            scopes: app.profile.scopes.clone(),
+            callback_url: app.profile.callback_url.clone(),
+        }
+    }
 }
 
 /// The one-line message at the bottom: what just happened.
@@ -53,13 +80,46 @@ pub enum Msg {
     Tick(Timestamp),
     /// The store was read; the report or the sentence saying why not.
     StatusLoaded(Result<StatusReport, String>),
+    /// An effect finished; screens react (close a form, select a new profile, say it).
+    Done(Outcome),
+}
+
+/// What a finished effect reports. Errors are the sentence a human reads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// A profile was saved under this name.
+    ProfileSaved(Result<String, String>),
+    /// A stored profile was read for editing, for a wizard in `mode` (if any).
+    ProfileOpened {
+        draft: Result<Box<ProfileDraft>, String>,
+        mode: Option<Mode>,
+    },
+    /// A profile was deleted.
+    ProfileDeleted(Result<String, String>),
+    /// An integration was configured (its name), or why not.
+    IntegrationSaved(Result<String, String>),
+    /// Text was copied; the sentence says which way, and what to do if it may have failed.
+    Copied { what: String, note: String },
 }
 
 /// Work for the effect runner; results come back as `Msg`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Read the store and derive every state (answers `Msg::StatusLoaded`).
     LoadStatus,
+    /// Check and save a profile, replacing `original` when editing (answers `ProfileSaved`).
+    SaveProfile {
+        draft: Box<ProfileDraft>,
+        original: Option<String>,
+    },
+    /// Read a stored profile, secret included, to edit it (answers `ProfileOpened`).
+    OpenProfile { name: String, mode: Option<Mode> },
+    /// Delete a profile unless an integration uses it (answers `ProfileDeleted`).
+    DeleteProfile { name: String },
+    /// Configure an integration as the wizard decided (answers `IntegrationSaved`).
+    SaveIntegration { plan: SetupPlan },
+    /// Put text on the clipboard by the best route available (answers `Copied`).
+    Copy { text: String, what: String },
 }
 
 /// What a screen asks of the app after handling a key.
@@ -73,6 +133,8 @@ pub enum Action {
     Run(Effect),
     /// Say something on the status line.
     Say(String),
+    /// Say that something went wrong, on the status line.
+    Warn(String),
     /// Leave the console.
     Quit,
 }
@@ -114,7 +176,7 @@ const GLOBAL_KEYS: &[Binding<GlobalAction>] = &[
 const ALWAYS: usize = 2;
 
 impl App {
-    pub fn new(theme: Theme, banner: Option<String>, data_dir: String, now: Timestamp) -> App {
+    pub fn new(theme: Theme, endpoints: Endpoints, data_dir: String, now: Timestamp) -> App {
         App {
             stack: vec![Screen::Home(HomeScreen::default())],
             shared: Shared {
@@ -122,10 +184,12 @@ impl App {
                 loaded: false,
                 load_error: None,
                 status: None,
-                banner,
+                banner: endpoints.override_banner(),
                 theme,
                 now,
                 data_dir,
+                endpoints,
+                system_app: Err("no system app is configured on this host".into()),
             },
             help_open: false,
             quit: false,
@@ -141,12 +205,6 @@ impl App {
         // The stack always holds Home at the bottom: `Pop` never removes the last screen.
         self.stack
             .last()
-            .unwrap_or_else(|| unreachable!("the screen stack is never empty"))
-    }
-
-    fn screen_mut(&mut self) -> &mut Screen {
-        self.stack
-            .last_mut()
             .unwrap_or_else(|| unreachable!("the screen stack is never empty"))
     }
 
@@ -168,13 +226,34 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(app, &key),
         Msg::Paste(text) => {
-            let actions = app.screen_mut().on_paste(&text);
+            let App { stack, shared, .. } = app;
+            let Some(screen) = stack.last_mut() else {
+                return Vec::new();
+            };
+            let actions = screen.on_paste(&text, shared);
             apply(app, actions)
         }
         Msg::Resized => Vec::new(),
         Msg::Tick(now) => {
             app.shared.now = now;
             Vec::new()
+        }
+        Msg::Done(outcome) => {
+            let mut actions = Vec::new();
+            let App { stack, shared, .. } = app;
+            for screen in stack.iter_mut().rev() {
+                actions.extend(screen.on_outcome(&outcome, shared));
+            }
+            let mut effects = apply(app, actions);
+            if matches!(
+                outcome,
+                Outcome::ProfileSaved(Ok(_))
+                    | Outcome::ProfileDeleted(Ok(_))
+                    | Outcome::IntegrationSaved(Ok(_))
+            ) {
+                effects.push(Effect::LoadStatus);
+            }
+            effects
         }
         Msg::StatusLoaded(result) => {
             app.shared.loaded = true;
@@ -241,6 +320,7 @@ fn apply(app: &mut App, actions: Vec<Action>) -> Vec<Effect> {
             }
             Action::Run(effect) => effects.push(effect),
             Action::Say(text) => app.shared.status = Some(StatusLine { text, error: false }),
+            Action::Warn(text) => app.shared.status = Some(StatusLine { text, error: true }),
             Action::Quit => app.quit = true,
         }
     }

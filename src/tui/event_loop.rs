@@ -10,30 +10,39 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::app::{App, Effect, Msg, update};
+use super::app::SystemAppInfo;
+use super::app::{App, Msg, update};
+use super::effects::EffectRunner;
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::view::view;
+use crate::atlassian::Endpoints;
 use crate::domain::Timestamp;
-use crate::service;
+use crate::service::system_app::{SystemApp, SystemAppError};
 use crate::store::Store;
 
 /// What the console needs from `main`.
 pub struct ConsoleOptions {
-    pub banner: Option<String>,
+    pub endpoints: Endpoints,
     pub data_dir: String,
+    /// The system app, or why this host has none.
+    pub system_app: Result<SystemApp, SystemAppError>,
 }
 
 pub async fn run(store: Arc<dyn Store>, options: ConsoleOptions) -> io::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let mut app = App::new(
         Theme::from_env(),
-        options.banner,
+        options.endpoints.clone(),
         options.data_dir,
         Timestamp::now(),
     );
+    app.shared.system_app = match &options.system_app {
+        Ok(system) => Ok(SystemAppInfo::of(system)),
+        Err(e) => Err(e.to_string()),
+    };
     let (sender, mut results) = mpsc::unbounded_channel::<Msg>();
-    let runner = EffectRunner { store, sender };
+    let mut runner = EffectRunner::new(store, sender, options.endpoints, options.system_app.ok());
     for effect in app.init() {
         runner.spawn(effect);
     }
@@ -81,28 +90,6 @@ fn translate(event: Event) -> Option<Msg> {
         Event::Paste(text) => Some(Msg::Paste(text)),
         Event::Resize(..) => Some(Msg::Resized),
         _ => None,
-    }
-}
-
-/// Runs effects on tokio tasks; store calls go through `spawn_blocking` since sled blocks.
-struct EffectRunner {
-    store: Arc<dyn Store>,
-    sender: mpsc::UnboundedSender<Msg>,
-}
-
-impl EffectRunner {
-    fn spawn(&self, effect: Effect) {
-        let store = Arc::clone(&self.store);
-        let sender = self.sender.clone();
-        match effect {
-            Effect::LoadStatus => {
-                tokio::task::spawn_blocking(move || {
-                    let result = service::status::status(store.as_ref(), Timestamp::now())
-                        .map_err(|e| e.to_string());
-                    let _ = sender.send(Msg::StatusLoaded(result));
-                });
-            }
-        }
     }
 }
 

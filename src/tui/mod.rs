@@ -6,7 +6,9 @@ pub mod keymap;
 pub mod screens;
 pub mod theme;
 pub mod view;
+pub mod widgets;
 
+mod effects;
 mod event_loop;
 mod terminal;
 

@@ -22,7 +22,12 @@ impl PtySession {
     /// Starts `jira-auth` with `args` and `env` in a `cols`x`rows` terminal.
     pub fn spawn(args: &[&str], env: &[(&str, String)], cols: u16, rows: u16) -> PtySession {
         let pty = native_pty_system()
-            .openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .expect("open a pty");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_jira-auth"));
         command.args(args);
@@ -33,7 +38,10 @@ impl PtySession {
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = pty.slave.spawn_command(command).expect("spawn jira-auth in the pty");
+        let child = pty
+            .slave
+            .spawn_command(command)
+            .expect("spawn jira-auth in the pty");
         drop(pty.slave);
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
@@ -53,7 +61,13 @@ impl PtySession {
             });
         }
         let writer = pty.master.take_writer().expect("pty writer");
-        PtySession { parser, raw, writer, child, master: pty.master }
+        PtySession {
+            parser,
+            raw,
+            writer,
+            child,
+            master: pty.master,
+        }
     }
 
     pub fn screen(&self) -> String {
@@ -69,7 +83,10 @@ impl PtySession {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("the screen never showed {text:?}; it shows:\n{}", self.screen());
+        panic!(
+            "the screen never showed {text:?}; it shows:\n{}",
+            self.screen()
+        );
     }
 
     pub fn wait_for_raw(&self, text: &str) {
@@ -84,7 +101,9 @@ impl PtySession {
     }
 
     pub fn send(&mut self, bytes: &str) {
-        self.writer.write_all(bytes.as_bytes()).expect("write to the pty");
+        self.writer
+            .write_all(bytes.as_bytes())
+            .expect("write to the pty");
         self.writer.flush().expect("flush the pty");
     }
 

@@ -9,12 +9,15 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use crate::domain::TokenState;
+use crate::domain::{AppRef, DEFAULT_INTEGRATION, TokenState};
 use crate::service::format;
 use crate::service::status::{IntegrationStatus, StatusReport};
 use crate::tui::app::{Action, Effect, Shared};
 use crate::tui::keymap::{self, Binding, Key};
 use crate::tui::theme::Theme;
+
+use super::Screen;
+use super::wizard::{Existing, Wizard};
 
 #[derive(Debug, Default)]
 pub struct HomeScreen {
@@ -25,6 +28,9 @@ pub struct HomeScreen {
 enum HomeAction {
     Up,
     Down,
+    Change,
+    New,
+    Profiles,
     Reload,
 }
 
@@ -42,6 +48,24 @@ const KEYS: &[Binding<HomeAction>] = &[
         action: HomeAction::Down,
     },
     Binding {
+        keys: &[Key::plain(KeyCode::Enter), Key::char('s')],
+        label: "Enter s",
+        description: "set up the selected integration (or the first one)",
+        action: HomeAction::Change,
+    },
+    Binding {
+        keys: &[Key::char('n')],
+        label: "n",
+        description: "set up a new integration",
+        action: HomeAction::New,
+    },
+    Binding {
+        keys: &[Key::char('p')],
+        label: "p",
+        description: "authorization profiles: create, edit, delete",
+        action: HomeAction::Profiles,
+    },
+    Binding {
         keys: &[Key::char('r')],
         label: "r",
         description: "read the store again",
@@ -49,7 +73,7 @@ const KEYS: &[Binding<HomeAction>] = &[
     },
 ];
 
-pub const HINTS: &str = "↑↓ select · r reload · ? help · q quit";
+pub const HINTS: &str = "↑↓ select · Enter set up · n new · p profiles · ? help · q quit";
 
 pub fn help_rows() -> Vec<(&'static str, &'static str)> {
     keymap::describe(KEYS)
@@ -63,6 +87,18 @@ impl HomeScreen {
             Some(HomeAction::Down) => {
                 self.selected = (self.selected + 1).min(count.saturating_sub(1))
             }
+            Some(HomeAction::Change) => {
+                return vec![Action::Push(Screen::Wizard(Box::new(self.wizard(shared))))];
+            }
+            Some(HomeAction::New) => {
+                let name = free_name(&shared.report);
+                return vec![Action::Push(Screen::Wizard(Box::new(
+                    Wizard::new_integration(&name),
+                )))];
+            }
+            Some(HomeAction::Profiles) => {
+                return vec![Action::Push(Screen::Profiles(Box::default()))];
+            }
             Some(HomeAction::Reload) => {
                 return vec![
                     Action::Run(Effect::LoadStatus),
@@ -72,6 +108,24 @@ impl HomeScreen {
             None => {}
         }
         Vec::new()
+    }
+
+    /// The wizard for the selected integration, or for a first one when there is none.
+    fn wizard(&self, shared: &Shared) -> Wizard {
+        match shared.report.integrations.get(self.selected) {
+            Some(integration) => Wizard::change(
+                &integration.name,
+                Existing {
+                    mode: integration.mode,
+                    app: match &integration.profile {
+                        Some(profile) => AppRef::Custom(profile.clone()),
+                        None => AppRef::System,
+                    },
+                    tokens: integration.tokens.len(),
+                },
+            ),
+            None => Wizard::new_integration(&free_name(&shared.report)),
+        }
     }
 
     pub fn on_report(&mut self, report: &StatusReport) {
@@ -278,27 +332,38 @@ fn render_profiles(report: &StatusReport, theme: Theme, frame: &mut Frame, area:
     frame.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }
 
+/// `jira` when free, else the first free `jira-N`.
+fn free_name(report: &StatusReport) -> String {
+    let taken = |name: &str| report.integrations.iter().any(|i| i.name == name);
+    std::iter::once(DEFAULT_INTEGRATION.to_owned())
+        .chain((2..).map(|n| format!("{DEFAULT_INTEGRATION}-{n}")))
+        .find(|name| !taken(name))
+        .unwrap_or_default()
+}
+
 fn render_welcome(frame: &mut Frame, area: Rect, theme: Theme) {
     let key = |k: &'static str| Span::styled(k, theme.key());
     let lines = vec![
         Line::styled("Welcome to jira-auth.", theme.title()),
         Line::raw(""),
-        Line::raw(
-            "Nothing is configured yet. To connect Jira Cloud, first create an authorization",
-        ),
-        Line::raw(
-            "profile from your Atlassian app (developer.atlassian.com → your app → Settings):",
-        ),
+        Line::raw("Nothing is configured yet. Connect Jira Cloud in a few steps:"),
         Line::raw(""),
         Line::from(vec![
             Span::raw("  "),
-            key("jira-auth profile add --name NAME --client-id ID --client-secret-stdin"),
+            key("s"),
+            Span::raw(
+                "  set up the Jira integration: pre-authorize it now (one token for everyone)",
+            ),
+        ]),
+        Line::raw("     or let each user authorize, through the System app or your own app"),
+        Line::from(vec![
+            Span::raw("  "),
+            key("p"),
+            Span::raw("  create an authorization profile from your Atlassian app first"),
         ]),
         Line::raw(""),
         Line::from(vec![
-            Span::raw("Then press "),
-            key("r"),
-            Span::raw(" to read the store again, "),
+            Span::raw("Press "),
             key("?"),
             Span::raw(" for every key, "),
             key("q"),

@@ -1,0 +1,135 @@
+//! Configuring an integration: which way Jira is authorized and through which app. The
+//! wizard and `jira-auth setup` both end here, with the same rules: the app must exist, a
+//! pre-authorized integration needs `offline_access`, and a change of app or mode drops the
+//! tokens issued under the old one.
+
+use crate::domain::{AppRef, Event, EventKind, Integration, Mode, Profile, Timestamp};
+use crate::store::Store;
+use crate::validate::OFFLINE_ACCESS;
+
+use super::ServiceError;
+use super::system_app::SystemApp;
+
+/// What the admin decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetupPlan {
+    pub integration: String,
+    pub mode: Mode,
+    pub app: AppRef,
+}
+
+/// What applying a plan did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetupResult {
+    pub integration: Integration,
+    /// Token sets removed because they were issued for the old app or mode.
+    pub removed_tokens: usize,
+}
+
+/// Whether moving `existing` to `plan` makes its tokens useless: tokens belong to one app
+/// (client id) and one mode (one shared token, or one per user).
+pub fn invalidates_tokens(existing: &Integration, plan: &SetupPlan) -> bool {
+    existing.app != plan.app || existing.mode != plan.mode
+}
+
+/// The reason a pre-authorized plan cannot use `scopes`, if any.
+pub fn offline_access_problem(mode: Mode, app_label: &str, scopes: &[String]) -> Option<String> {
+    (mode == Mode::PreAuthorized && !scopes.iter().any(|s| s == OFFLINE_ACCESS)).then(|| {
+        format!(
+            "{app_label} lacks the offline_access scope, and a pre-authorized integration needs it: without it Atlassian issues no refresh token and the token dies within an hour. Add offline_access to the app's scopes (step ix) and to the profile, or choose \"Allow users to authorize\""
+        )
+    })
+}
+
+pub fn apply(
+    store: &dyn Store,
+    plan: &SetupPlan,
+    system_app: Result<&SystemApp, String>,
+    now: Timestamp,
+) -> Result<SetupResult, ServiceError> {
+    check_name(&plan.integration).map_err(ServiceError::Refused)?;
+    let (label, scopes) = match &plan.app {
+        AppRef::System => {
+            let app = system_app.map_err(ServiceError::SystemAppUnavailable)?;
+            (
+                format!("the system app {:?}", app.name),
+                app.profile.scopes.clone(),
+            )
+        }
+        AppRef::Custom(name) => {
+            let profile: Profile = store
+                .profile(name)?
+                .ok_or_else(|| ServiceError::ProfileNotFound(name.clone()))?;
+            (format!("the profile {name:?}"), profile.scopes)
+        }
+    };
+    if let Some(problem) = offline_access_problem(plan.mode, &label, &scopes) {
+        return Err(ServiceError::Refused(problem));
+    }
+    let existing = store.integration(&plan.integration)?;
+    let mut removed_tokens = 0;
+    let keep_enabled = match &existing {
+        Some(old) if invalidates_tokens(old, plan) => {
+            for tokens in store
+                .token_sets()?
+                .iter()
+                .filter(|t| t.integration == plan.integration)
+            {
+                if store.remove_token_set(&tokens.integration, &tokens.principal)? {
+                    removed_tokens += 1;
+                    store.append_event(&Event {
+                        at: now,
+                        integration: plan.integration.clone(),
+                        principal: Some(tokens.principal.key()),
+                        kind: EventKind::Deleted,
+                        outcome: format!(
+                            "issued for {}, which the integration no longer uses",
+                            old.app
+                        ),
+                    })?;
+                }
+            }
+            false
+        }
+        Some(old) => old.enabled,
+        None => false,
+    };
+    // User-authorized integrations are enabled by the wizard's final step (the seed's
+    // "Enable"); pre-authorized ones once a token has been obtained.
+    let integration = Integration {
+        name: plan.integration.clone(),
+        mode: plan.mode,
+        app: plan.app.clone(),
+        enabled: plan.mode == Mode::UserAuthorized || keep_enabled,
+        updated_at: now,
+    };
+    store.put_integration(&integration)?;
+    store.append_event(&Event {
+        at: now,
+        integration: integration.name.clone(),
+        principal: None,
+        kind: EventKind::Configured,
+        outcome: format!("{} through {}", integration.mode, integration.app),
+    })?;
+    Ok(SetupResult {
+        integration,
+        removed_tokens,
+    })
+}
+
+/// An integration name is a key and a command-line value: short, plain, not an option.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let good = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if good {
+        Ok(())
+    } else {
+        Err(format!(
+            "the integration name {name:?} is not usable; use 1-64 letters, digits, - _ or ., not starting with -"
+        ))
+    }
+}

@@ -1,0 +1,347 @@
+//! Profiles: every authorization profile with `/` to filter, a detail panel for the selected
+//! one, and keys to create, edit and delete (refused while an integration uses it).
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+
+use crate::service::draft::ProfileDraft;
+use crate::service::status::ProfileStatus;
+use crate::tui::app::{Action, Effect, Outcome, Shared};
+use crate::tui::keymap::{self, Binding, Key};
+use crate::tui::widgets::TextField;
+
+use super::Screen;
+use super::profile_form::ProfileForm;
+
+#[derive(Debug, Default)]
+pub struct ProfilesScreen {
+    selected: usize,
+    filter: TextField,
+    filtering: bool,
+    /// The profile waiting for y/n before deletion.
+    deleting: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProfilesAction {
+    Up,
+    Down,
+    Filter,
+    New,
+    Edit,
+    Delete,
+    Back,
+}
+
+const KEYS: &[Binding<ProfilesAction>] = &[
+    Binding {
+        keys: &[Key::plain(KeyCode::Up), Key::char('k')],
+        label: "↑ k",
+        description: "previous profile",
+        action: ProfilesAction::Up,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Down), Key::char('j')],
+        label: "↓ j",
+        description: "next profile",
+        action: ProfilesAction::Down,
+    },
+    Binding {
+        keys: &[Key::char('/')],
+        label: "/",
+        description: "filter by name or client ID (Enter keeps, Esc clears)",
+        action: ProfilesAction::Filter,
+    },
+    Binding {
+        keys: &[Key::char('n')],
+        label: "n",
+        description: "create a new profile",
+        action: ProfilesAction::New,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Enter), Key::char('e')],
+        label: "Enter e",
+        description: "edit the selected profile",
+        action: ProfilesAction::Edit,
+    },
+    Binding {
+        keys: &[Key::char('d'), Key::plain(KeyCode::Delete)],
+        label: "d Del",
+        description: "delete the selected profile (asks first)",
+        action: ProfilesAction::Delete,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Esc)],
+        label: "Esc",
+        description: "back to home",
+        action: ProfilesAction::Back,
+    },
+];
+
+pub const HINTS: &str = "↑↓ select · / filter · n new · Enter edit · d delete · Esc back · ? help";
+
+pub fn help_rows() -> Vec<(&'static str, &'static str)> {
+    keymap::describe(KEYS)
+}
+
+impl ProfilesScreen {
+    pub fn captures_text(&self) -> bool {
+        self.filtering
+    }
+
+    fn visible<'a>(&self, shared: &'a Shared) -> Vec<&'a ProfileStatus> {
+        let query = self.filter.value().trim().to_lowercase();
+        shared
+            .report
+            .profiles
+            .iter()
+            .filter(|p| {
+                query.is_empty()
+                    || p.name.to_lowercase().contains(&query)
+                    || p.client_id.to_lowercase().contains(&query)
+            })
+            .collect()
+    }
+
+    fn selected_name(&self, shared: &Shared) -> Option<String> {
+        self.visible(shared)
+            .get(self.selected)
+            .map(|p| p.name.clone())
+    }
+
+    pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
+        if self.filtering {
+            if let Err(problem) = self.filter.paste(text) {
+                return vec![Action::Warn(problem)];
+            }
+            self.selected = 0;
+        }
+        Vec::new()
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+        if let Some(name) = self.deleting.take() {
+            return match key.code {
+                KeyCode::Char('y' | 'Y') => vec![
+                    Action::Run(Effect::DeleteProfile { name }),
+                    Action::Say("Deleting…".into()),
+                ],
+                _ => vec![Action::Say("Nothing was deleted.".into())],
+            };
+        }
+        if self.filtering {
+            match key.code {
+                KeyCode::Enter => self.filtering = false,
+                KeyCode::Esc => {
+                    self.filtering = false;
+                    self.filter.set("");
+                }
+                KeyCode::Up | KeyCode::Down => return self.act(keymap::lookup(KEYS, key), shared),
+                _ => {
+                    if self.filter.key(key) {
+                        self.selected = 0;
+                    }
+                }
+            }
+            return Vec::new();
+        }
+        self.act(keymap::lookup(KEYS, key), shared)
+    }
+
+    fn act(&mut self, action: Option<ProfilesAction>, shared: &Shared) -> Vec<Action> {
+        let count = self.visible(shared).len();
+        match action {
+            Some(ProfilesAction::Up) => self.selected = self.selected.saturating_sub(1),
+            Some(ProfilesAction::Down) => {
+                self.selected = (self.selected + 1).min(count.saturating_sub(1))
+            }
+            Some(ProfilesAction::Filter) => self.filtering = true,
+            Some(ProfilesAction::New) => {
+                let form = ProfileForm::new(ProfileDraft::new(&shared.endpoints), None, None);
+                return vec![Action::Push(Screen::ProfileForm(Box::new(form)))];
+            }
+            Some(ProfilesAction::Edit) => {
+                if let Some(name) = self.selected_name(shared) {
+                    return vec![Action::Run(Effect::OpenProfile { name, mode: None })];
+                }
+            }
+            Some(ProfilesAction::Delete) => {
+                if let Some(profile) = self.visible(shared).get(self.selected) {
+                    if let Some(integration) = profile.used_by.first() {
+                        return vec![Action::Warn(format!(
+                            "The profile {:?} is used by the integration {integration:?}; point that integration at another app first.",
+                            profile.name
+                        ))];
+                    }
+                    self.deleting = Some(profile.name.clone());
+                }
+            }
+            Some(ProfilesAction::Back) => {
+                if self.filter.value().is_empty() {
+                    return vec![Action::Pop];
+                }
+                self.filter.set("");
+            }
+            None => {}
+        }
+        Vec::new()
+    }
+
+    pub fn on_outcome(&mut self, outcome: &Outcome, shared: &Shared) -> Vec<Action> {
+        match outcome {
+            Outcome::ProfileOpened {
+                draft: Ok(draft),
+                mode: None,
+            } => {
+                let original = Some(draft.name.clone());
+                vec![Action::Push(Screen::ProfileForm(Box::new(
+                    ProfileForm::new((**draft).clone(), original, None),
+                )))]
+            }
+            Outcome::ProfileOpened {
+                draft: Err(sentence),
+                mode: None,
+            } => vec![Action::Warn(sentence.clone())],
+            Outcome::ProfileDeleted(Ok(name)) => {
+                self.selected = self
+                    .selected
+                    .min(self.visible(shared).len().saturating_sub(2));
+                vec![Action::Say(format!("Deleted the profile {name:?}."))]
+            }
+            Outcome::ProfileDeleted(Err(sentence)) => vec![Action::Warn(sentence.clone())],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let [list_area, detail_area] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(area);
+        let [filter_area, list_area] = Layout::vertical([
+            Constraint::Length(if self.filtering || !self.filter.value().is_empty() {
+                3
+            } else {
+                0
+            }),
+            Constraint::Fill(1),
+        ])
+        .areas(list_area);
+        if filter_area.height > 0 {
+            self.filter.render(
+                frame,
+                filter_area,
+                Line::raw(" Filter "),
+                theme,
+                self.filtering,
+                false,
+            );
+        }
+        let visible = self.visible(shared);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border())
+            .title(Span::styled(
+                format!(
+                    " Profiles ({}/{}) ",
+                    visible.len(),
+                    shared.report.profiles.len()
+                ),
+                theme.title(),
+            ));
+        if visible.is_empty() {
+            let text = if shared.report.profiles.is_empty() {
+                "No authorization profile yet. Press n to create one from your Atlassian app."
+            } else {
+                "No profile matches the filter. Esc clears it."
+            };
+            frame.render_widget(
+                Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+                list_area,
+            );
+        } else {
+            let items: Vec<ListItem> = visible
+                .iter()
+                .map(|p| {
+                    let used = if p.used_by.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  in use: {}", p.used_by.join(", "))
+                    };
+                    ListItem::new(Line::from(vec![
+                        Span::raw(p.name.clone()),
+                        Span::styled(used, theme.dim()),
+                    ]))
+                })
+                .collect();
+            let list = List::new(items)
+                .block(block)
+                .highlight_style(theme.selected())
+                .highlight_symbol("› ");
+            let mut state = ListState::default().with_selected(Some(self.selected));
+            frame.render_stateful_widget(list, list_area, &mut state);
+        }
+        let detail = visible
+            .get(self.selected)
+            .map(|p| detail_lines(p, shared))
+            .unwrap_or_default();
+        frame.render_widget(
+            Paragraph::new(detail).wrap(Wrap { trim: false }).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.border())
+                    .title(" Details "),
+            ),
+            detail_area,
+        );
+        if let Some(name) = &self.deleting {
+            let [_, prompt] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+            frame.render_widget(
+                Paragraph::new(Line::styled(
+                    format!("Delete the profile {name:?}? y to delete, any other key to keep it."),
+                    theme.warn(),
+                )),
+                prompt,
+            );
+        }
+    }
+}
+
+fn detail_lines(profile: &ProfileStatus, shared: &Shared) -> Vec<Line<'static>> {
+    let theme = shared.theme;
+    let row = |label: &str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{label:<14}"), theme.dim()),
+            Span::raw(value),
+        ])
+    };
+    let mut lines = vec![
+        row("Name", profile.name.clone()),
+        row("Mechanism", "OAuth v2".into()),
+        row("Client ID", profile.client_id.clone()),
+        row(
+            "Client secret",
+            "sealed (reveal it in the edit form)".into(),
+        ),
+        row("Callback URL", profile.callback_url.clone()),
+        row("Authorize", profile.authorization_url.clone()),
+        row("Token URL", profile.token_url.clone()),
+        row("Refresh URL", profile.refresh_url.clone()),
+        row(
+            "Used by",
+            if profile.used_by.is_empty() {
+                "no integration".into()
+            } else {
+                profile.used_by.join(", ")
+            },
+        ),
+        Line::raw(""),
+        Line::styled(format!("Scopes ({})", profile.scopes.len()), theme.dim()),
+    ];
+    lines.extend(profile.scopes.iter().map(|s| Line::raw(format!("  {s}"))));
+    lines
+}
