@@ -3,60 +3,12 @@
 
 mod common;
 
-use common::*;
+use common::ui::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use jira_auth::atlassian::Endpoints;
-use jira_auth::domain::{Principal, Timestamp};
-use jira_auth::service::status::{self, StatusReport};
+use jira_auth::service::status::StatusReport;
 use jira_auth::tui::theme::Theme;
-use jira_auth::tui::{App, Msg, update, view};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
-const NOW: Timestamp = Timestamp(1_700_000_000);
-
-fn app_with(report: StatusReport) -> App {
-    let mut app = App::new(
-        Theme::monochrome(),
-        Endpoints::default(),
-        "/var/lib/jira-auth".into(),
-        NOW,
-    );
-    update(&mut app, Msg::StatusLoaded(Ok(report)));
-    app
-}
-
-fn draw(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| view(app, frame)).unwrap();
-    terminal.backend().to_string()
-}
-
-fn key(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
-}
-
-fn populated() -> StatusReport {
-    let profile = sample_profile("acme");
-    let integrations = [sample_integration("jira", Some("acme")), {
-        let mut users = sample_integration("support", None);
-        users.mode = jira_auth::domain::Mode::UserAuthorized;
-        users
-    }];
-    let mut dead = sample_tokens(
-        "support",
-        Principal::User("bob".into()),
-        NOW.plus_secs(-7200),
-    );
-    dead.reauthorization_required = true;
-    dead.last_error = Some("Atlassian refused the refresh token".into());
-    let tokens = [
-        sample_tokens("jira", Principal::Admin, NOW.plus_secs(-600)),
-        sample_tokens("support", Principal::User("alice".into()), NOW),
-        dead,
-    ];
-    status::build(&integrations, &tokens, &[profile], NOW)
-}
+use jira_auth::tui::{App, Msg, update};
 
 #[test]
 fn home_before_the_store_answers() {

@@ -158,3 +158,4 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 pub mod pty;
+pub mod ui;

@@ -284,7 +284,8 @@ fn token_summary(
     let text = if dead == 0 {
         format!("{} users · all usable", tokens.len())
     } else {
-        format!("{} users · {dead} need re-authorization", tokens.len())
+        let verb = if dead == 1 { "needs" } else { "need" };
+        format!("{} users · {dead} {verb} re-authorization", tokens.len())
     };
     (text, style)
 }
@@ -351,11 +352,9 @@ fn render_welcome(frame: &mut Frame, area: Rect, theme: Theme) {
         Line::from(vec![
             Span::raw("  "),
             key("s"),
-            Span::raw(
-                "  set up the Jira integration: pre-authorize it now (one token for everyone)",
-            ),
+            Span::raw("  set up the Jira integration: pre-authorize it now (one token for all)"),
         ]),
-        Line::raw("     or let each user authorize, through the System app or your own app"),
+        Line::raw("     or let each user authorize; through the System app or your own app"),
         Line::from(vec![
             Span::raw("  "),
             key("p"),

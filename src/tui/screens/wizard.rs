@@ -442,7 +442,7 @@ impl Wizard {
         let [progress, body, problem] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Fill(1),
-            Constraint::Length(3),
+            Constraint::Length(4),
         ])
         .areas(area);
         let steps = self.steps.iter().map(|s| s.title()).collect::<Vec<_>>();

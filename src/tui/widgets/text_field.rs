@@ -12,10 +12,16 @@ use tui_input::{Input, InputRequest};
 use crate::tui::theme::Theme;
 use crate::validate::{MAX_INPUT, text};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TextField {
     input: Input,
     cap: usize,
+}
+
+impl Default for TextField {
+    fn default() -> Self {
+        TextField::new("")
+    }
 }
 
 impl TextField {
