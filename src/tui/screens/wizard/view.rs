@@ -1,0 +1,256 @@
+//! Drawing the wizard: one view per step, the progress line and the problem or prompt line.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+
+use crate::domain::Mode;
+use crate::service::setup;
+use crate::tui::app::Shared;
+use crate::tui::theme::Theme;
+
+use super::{Step, Wizard};
+
+impl Wizard {
+    pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let [progress, body, problem] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Fill(1),
+            Constraint::Length(4),
+        ])
+        .areas(area);
+        let steps = self.steps.iter().map(|s| s.title()).collect::<Vec<_>>();
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::from(vec![
+                    Span::styled(format!("Set up {} ", self.integration()), theme.title()),
+                    Span::styled(format!("· step {}", steps.len()), theme.dim()),
+                ]),
+                Line::styled(self.step().title(), theme.title()),
+            ]),
+            progress,
+        );
+        match self.step() {
+            Step::Name => self.render_name(shared, frame, body),
+            Step::Mode => render_choices(
+                frame,
+                body,
+                theme,
+                &mode_choices(),
+                usize::from(self.mode == Mode::UserAuthorized),
+            ),
+            Step::App => render_choices(
+                frame,
+                body,
+                theme,
+                &app_choices(shared, self.mode),
+                usize::from(!self.system),
+            ),
+            Step::Profile => self.render_profiles(shared, frame, body),
+            Step::Confirm => self.render_summary(shared, frame, body),
+        }
+        let text = if self.confirming {
+            Some((
+                format!(
+                    "This drops {} token(s) issued for the old app or mode; their users must authorize again. Press y to go ahead, any other key to keep things as they are.",
+                    self.tokens_dropped(shared)
+                ),
+                theme.warn(),
+            ))
+        } else {
+            self.problem.clone().map(|p| (p, theme.bad()))
+        };
+        if let Some((text, style)) = text {
+            frame.render_widget(
+                Paragraph::new(Line::styled(text, style)).wrap(Wrap { trim: true }),
+                problem,
+            );
+        }
+    }
+
+    fn render_name(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let [label, field, note] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(3),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        frame.render_widget(
+            Paragraph::new("A short name for this Jira connection (letters, digits, - _ .):"),
+            label,
+        );
+        self.name
+            .render(frame, field, Line::raw(" Name "), shared.theme, true, false);
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "Scripts use it: jira-auth token --integration NAME. Most hosts need only one, named jira.",
+                shared.theme.dim(),
+            )),
+            note,
+        );
+    }
+
+    fn render_profiles(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let profiles = self.profiles(shared);
+        let mut items: Vec<ListItem> = profiles
+            .iter()
+            .map(|p| {
+                let offline = p
+                    .scopes
+                    .iter()
+                    .any(|s| s == crate::validate::OFFLINE_ACCESS);
+                let note = match (self.mode, offline) {
+                    (Mode::PreAuthorized, false) => {
+                        Span::styled("  lacks offline_access", theme.bad())
+                    }
+                    _ => Span::styled(format!("  {} scopes", p.scopes.len()), theme.dim()),
+                };
+                ListItem::new(Line::from(vec![
+                    Span::raw(format!("{:<20} {}", p.name, p.client_id)),
+                    note,
+                ]))
+            })
+            .collect();
+        items.push(ListItem::new(Line::styled("+ Create new…", theme.key())));
+        let list = List::new(items)
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(theme.border())
+                    .title(" Authorization profiles "),
+            )
+            .highlight_style(theme.selected())
+            .highlight_symbol("› ");
+        let mut state = ListState::default().with_selected(Some(self.profile));
+        frame.render_stateful_widget(list, area, &mut state);
+    }
+
+    fn render_summary(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let label = |text: &'static str| Span::styled(format!("{text:<18}"), theme.dim());
+        let mut lines = vec![
+            Line::from(vec![label("Integration"), Span::raw(self.integration())]),
+            Line::from(vec![label("Authorization"), Span::raw(self.mode.title())]),
+        ];
+        let (app_line, callback) = if self.system {
+            match &shared.system_app {
+                Ok(system) => (
+                    format!("System: {} (client {})", system.name, system.client_id),
+                    system.callback_url.clone(),
+                ),
+                Err(_) => ("System".to_owned(), String::new()),
+            }
+        } else {
+            match self.selected_profile(shared) {
+                Some(p) => (
+                    format!("Custom: profile {} (client {})", p.name, p.client_id),
+                    p.callback_url.clone(),
+                ),
+                None => ("Custom".to_owned(), String::new()),
+            }
+        };
+        lines.push(Line::from(vec![label("App"), Span::raw(app_line)]));
+        if !callback.is_empty() {
+            lines.push(Line::from(vec![label("Callback URL"), Span::raw(callback)]));
+        }
+        if let Some(existing) = &self.existing {
+            lines.push(Line::raw(""));
+            lines.push(Line::from(vec![
+                label("Replaces"),
+                Span::raw(format!(
+                    "{} through {}",
+                    existing.mode.title(),
+                    existing.app
+                )),
+            ]));
+            let dropped = self.tokens_dropped(shared);
+            if dropped > 0 {
+                lines.push(Line::styled(
+                    format!("Saving drops the {dropped} token(s) issued for the old app or mode."),
+                    theme.warn(),
+                ));
+            }
+        }
+        lines.push(Line::raw(""));
+        lines.push(match self.mode {
+            Mode::PreAuthorized => Line::raw(
+                "Enter saves the integration. Next, authorize it once in your browser; one token then serves every user, and the integration is enabled.",
+            ),
+            Mode::UserAuthorized => Line::raw(
+                "Enter saves and enables the integration. Each end user then authorizes through a personal link; one token per user.",
+            ),
+        });
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    }
+}
+
+fn mode_choices() -> Vec<(String, String, bool)> {
+    vec![
+        (
+            Mode::PreAuthorized.title().to_owned(),
+            "Authorize now, once; one token serves every user. Needs offline_access.".to_owned(),
+            true,
+        ),
+        (
+            Mode::UserAuthorized.title().to_owned(),
+            "Each end user authorizes at run time through a link; one token per user.".to_owned(),
+            true,
+        ),
+    ]
+}
+
+fn app_choices(shared: &Shared, mode: Mode) -> Vec<(String, String, bool)> {
+    let system = match &shared.system_app {
+        Ok(system) => {
+            let problem = setup::offline_access_problem(mode, "It", &system.scopes);
+            (
+                format!("System: {}", system.name),
+                problem.unwrap_or_else(|| {
+                    format!(
+                        "This installation's preconfigured app (client {}).",
+                        system.client_id
+                    )
+                }),
+                true,
+            )
+        }
+        Err(reason) => ("System (unavailable)".to_owned(), reason.clone(), false),
+    };
+    vec![
+        system,
+        (
+            "Custom".to_owned(),
+            "An authorization profile from your own Atlassian app: pick one or create it."
+                .to_owned(),
+            true,
+        ),
+    ]
+}
+
+fn render_choices(
+    frame: &mut Frame,
+    area: Rect,
+    theme: Theme,
+    choices: &[(String, String, bool)],
+    selected: usize,
+) {
+    let items: Vec<ListItem> = choices
+        .iter()
+        .map(|(title, description, enabled)| {
+            let title_style = if *enabled { theme.title() } else { theme.dim() };
+            ListItem::new(vec![
+                Line::styled(title.clone(), title_style),
+                Line::styled(format!("  {description}"), theme.dim()),
+                Line::raw(""),
+            ])
+        })
+        .collect();
+    let list = List::new(items)
+        .highlight_style(theme.selected())
+        .highlight_symbol("› ");
+    let mut state = ListState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(list, area, &mut state);
+}
