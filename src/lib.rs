@@ -4,7 +4,6 @@
 pub mod atlassian;
 pub mod callback;
 pub mod cli;
-mod cli_tty;
 pub mod clipboard;
 pub mod domain;
 pub mod service;

@@ -2,16 +2,21 @@
 //! a thin shell over `service`; output is for scripts (stable, JSON on request) and errors are
 //! one sentence on stderr with DESIGN.md's exit codes.
 
+mod output;
+mod profile_input;
+mod tty;
+
+use output::{to_json, write_profiles, write_status};
+use profile_input::profile_draft;
+
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
 use crate::atlassian::Endpoints;
-use crate::domain::{AppRef, Mode, Secret, Timestamp};
-use crate::service::draft::ProfileDraft;
+use crate::domain::{AppRef, Mode, Timestamp};
 use crate::service::setup::SetupPlan;
-use crate::service::status::{ProfileStatus, StatusReport};
 use crate::service::system_app;
 use crate::service::{self, ServiceError};
 use crate::store::{OpenOptions, SledStore, StoreError, StorePaths};
@@ -270,138 +275,6 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
             service::profiles::remove(&store, name)?;
             eprintln!("Deleted the profile {name:?}.");
         }
-    }
-    Ok(())
-}
-
-/// The draft `profile add` describes: defaults, then the generated URL, then explicit flags.
-fn profile_draft(args: &ProfileAddArgs, endpoints: &Endpoints) -> Result<ProfileDraft, Failure> {
-    let mut draft = ProfileDraft::new(endpoints);
-    draft.name = args.name.clone();
-    if let Some(url) = &args.from_url {
-        let generated = crate::validate::generated::parse(url, endpoints).ok_or_else(|| Failure {
-            code: 2,
-            message: "--from-url is not a generated authorization URL (it needs client_id and redirect_uri); copy it again from your app's Authorization page".into(),
-        })?;
-        draft.apply_generated(&generated);
-    }
-    let overrides = [
-        (&args.client_id, &mut draft.client_id),
-        (&args.auth_url, &mut draft.authorization_url),
-        (&args.token_url, &mut draft.token_url),
-        (&args.refresh_url, &mut draft.refresh_url),
-        (&args.scopes, &mut draft.scopes),
-        (&args.callback_url, &mut draft.callback_url),
-    ];
-    for (flag, field) in overrides {
-        if let Some(value) = flag {
-            value.clone_into(field);
-        }
-    }
-    draft.client_secret = read_secret()?;
-    Ok(draft)
-}
-
-/// The client secret from stdin: a pipe is read whole, a terminal without echo.
-fn read_secret() -> Result<Secret, Failure> {
-    use std::io::{IsTerminal, Read};
-    let stdin = std::io::stdin();
-    let mut text = String::new();
-    if stdin.is_terminal() {
-        eprint!("Client secret (not shown): ");
-        let _echo = crate::cli_tty::EchoOff::new();
-        stdin.read_line(&mut text)?;
-        eprintln!();
-    } else {
-        stdin.lock().take(64 * 1024).read_to_string(&mut text)?;
-    }
-    let text = text.trim_end_matches(['\n', '\r']).to_owned();
-    if text.trim().is_empty() {
-        return Err(Failure {
-            code: 2,
-            message: "Client secret: nothing arrived on standard input. Pipe it in, e.g. `printf %s \"$SECRET\" | jira-auth profile add ... --client-secret-stdin` (step v).".into(),
-        });
-    }
-    Ok(Secret::new(text))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    // Serializing plain data with string keys cannot fail.
-    serde_json::to_string_pretty(value).unwrap_or_else(|e| unreachable!("status serializes: {e}"))
-}
-
-fn write_status(
-    out: &mut impl Write,
-    report: &StatusReport,
-    now: Timestamp,
-) -> std::io::Result<()> {
-    if report.integrations.is_empty() {
-        writeln!(out, "No integration is set up.")?;
-    }
-    for integration in &report.integrations {
-        let app = integration
-            .profile
-            .as_deref()
-            .map_or("system".to_owned(), |p| format!("custom ({p})"));
-        let enabled = if integration.enabled {
-            "enabled"
-        } else {
-            "disabled"
-        };
-        writeln!(
-            out,
-            "{}: {}, app {app}, {enabled}",
-            integration.name, integration.mode
-        )?;
-        if integration.tokens.is_empty() {
-            writeln!(out, "  not authorized")?;
-        }
-        for token in &integration.tokens {
-            let left = service::format::duration(now.secs_until(token.access_expires_at));
-            let site = token
-                .site
-                .as_ref()
-                .map_or(String::new(), |s| format!(" on {}", s.url));
-            writeln!(
-                out,
-                "  {}: {} (access {left} left){site}",
-                token.principal,
-                token.state.as_str()
-            )?;
-            if let Some(error) = &token.last_error {
-                writeln!(out, "    last error: {error}")?;
-            }
-        }
-    }
-    for alert in report.alerts(now) {
-        writeln!(out, "! {}", alert.sentence)?;
-    }
-    writeln!(out)?;
-    write_profiles(out, &report.profiles)
-}
-
-fn write_profiles(out: &mut impl Write, profiles: &[ProfileStatus]) -> std::io::Result<()> {
-    if profiles.is_empty() {
-        return writeln!(out, "No authorization profile.");
-    }
-    writeln!(
-        out,
-        "{:<16} {:<34} {:>6}  USED BY",
-        "PROFILE", "CLIENT ID", "SCOPES"
-    )?;
-    for profile in profiles {
-        let used_by = if profile.used_by.is_empty() {
-            "-".to_owned()
-        } else {
-            profile.used_by.join(",")
-        };
-        writeln!(
-            out,
-            "{:<16} {:<34} {:>6}  {used_by}",
-            profile.name,
-            profile.client_id,
-            profile.scopes.len()
-        )?;
     }
     Ok(())
 }

@@ -1,0 +1,91 @@
+//! Human and JSON forms of what the commands print.
+
+use std::io::Write;
+
+use crate::domain::Timestamp;
+use crate::service;
+use crate::service::status::{ProfileStatus, StatusReport};
+
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Serializing plain data with string keys cannot fail.
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| unreachable!("status serializes: {e}"))
+}
+
+pub(super) fn write_status(
+    out: &mut impl Write,
+    report: &StatusReport,
+    now: Timestamp,
+) -> std::io::Result<()> {
+    if report.integrations.is_empty() {
+        writeln!(out, "No integration is set up.")?;
+    }
+    for integration in &report.integrations {
+        let app = integration
+            .profile
+            .as_deref()
+            .map_or("system".to_owned(), |p| format!("custom ({p})"));
+        let enabled = if integration.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        writeln!(
+            out,
+            "{}: {}, app {app}, {enabled}",
+            integration.name, integration.mode
+        )?;
+        if integration.tokens.is_empty() {
+            writeln!(out, "  not authorized")?;
+        }
+        for token in &integration.tokens {
+            let left = service::format::duration(now.secs_until(token.access_expires_at));
+            let site = token
+                .site
+                .as_ref()
+                .map_or(String::new(), |s| format!(" on {}", s.url));
+            writeln!(
+                out,
+                "  {}: {} (access {left} left){site}",
+                token.principal,
+                token.state.as_str()
+            )?;
+            if let Some(error) = &token.last_error {
+                writeln!(out, "    last error: {error}")?;
+            }
+        }
+    }
+    for alert in report.alerts(now) {
+        writeln!(out, "! {}", alert.sentence)?;
+    }
+    writeln!(out)?;
+    write_profiles(out, &report.profiles)
+}
+
+pub(super) fn write_profiles(
+    out: &mut impl Write,
+    profiles: &[ProfileStatus],
+) -> std::io::Result<()> {
+    if profiles.is_empty() {
+        return writeln!(out, "No authorization profile.");
+    }
+    writeln!(
+        out,
+        "{:<16} {:<34} {:>6}  USED BY",
+        "PROFILE", "CLIENT ID", "SCOPES"
+    )?;
+    for profile in profiles {
+        let used_by = if profile.used_by.is_empty() {
+            "-".to_owned()
+        } else {
+            profile.used_by.join(",")
+        };
+        writeln!(
+            out,
+            "{:<16} {:<34} {:>6}  {used_by}",
+            profile.name,
+            profile.client_id,
+            profile.scopes.len()
+        )?;
+    }
+    Ok(())
+}

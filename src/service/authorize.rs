@@ -1,0 +1,308 @@
+//! Authorizing an integration: from the authorization URL to a verified, stored token set.
+//! The CLI and the console walk the same four steps: `prepare` (which app, which principal,
+//! a fresh state), the code coming back (listener or paste: the caller's business), `exchange`
+//! (tokens and the Jira sites they reach), and `finish` (verify on the chosen site, store,
+//! enable). Each step is separate so that no step holds the store while a human is away.
+
+use url::Url;
+
+use crate::atlassian::authorize::{self as authorize_url, AuthorizeRequest};
+use crate::atlassian::client::{self, AppCredentials, TokenGrant};
+use crate::atlassian::errors::ProtocolError;
+use crate::atlassian::resources::{self, Myself};
+use crate::atlassian::Endpoints;
+use crate::domain::{AppRef, Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet};
+use crate::store::{Store, StoreError};
+use crate::validate::OFFLINE_ACCESS;
+
+use super::system_app::SystemApp;
+
+/// Everything about one authorization attempt that must survive until the code is back.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub integration: String,
+    pub mode: Mode,
+    pub principal: Principal,
+    /// "the system app \"Acme\"" or "the profile \"acme\"": for sentences.
+    pub app_label: String,
+    pub app: Profile,
+    /// Unguessable and fresh: the redirect must carry it back (CSRF protection).
+    pub state: String,
+    pub url: Url,
+    /// True when the integration already had a token for this principal.
+    pub renewing: bool,
+}
+
+/// The tokens a code bought, and where they reach.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub tokens: TokenGrant,
+    pub sites: Vec<Site>,
+}
+
+/// What a finished authorization reports.
+#[derive(Clone, Debug)]
+pub struct Authorized {
+    pub tokens: TokenSet,
+    pub myself: Myself,
+    pub site: Site,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    #[error("there is no integration named {0:?}; set it up first (`jira-auth setup` or the console's set-up screens)")]
+    NoIntegration(String),
+    #[error("{integration} is user-authorized: name the end user to authorize for (--user ID, or the console's authorize-for-a-user action)")]
+    UserNeeded { integration: String },
+    #[error("{integration} is pre-authorized: one token serves everyone, so --user does not apply")]
+    UserNotApplicable { integration: String },
+    #[error("the integration uses the profile {0:?}, which no longer exists; choose another app in the set-up screens")]
+    ProfileGone(String),
+    #[error("the integration uses the system app, but {0}")]
+    SystemAppUnavailable(String),
+    #[error(
+        "Atlassian sent no refresh token, so {app} lacks the offline_access scope: a pre-authorized integration would stop working within an hour. Add offline_access in the app's scopes (step ix) and to the profile, then authorize again"
+    )]
+    NoRefreshToken { app: String },
+    #[error(
+        "the token reaches no Jira site: the app is not installed on any site this account can use, or consent was given for another site only. Authorize again and pick the Jira site on Atlassian's consent page"
+    )]
+    NoSites,
+    #[error("the token reaches several Jira sites; choose one with --site:\n{}", list_sites(.0))]
+    SeveralSites(Vec<Site>),
+    #[error("no Jira site matches {wanted:?}; the token reaches:\n{}", list_sites(.sites))]
+    UnknownSite { wanted: String, sites: Vec<Site> },
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AuthorizeError {
+    /// DESIGN.md's exit codes.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AuthorizeError::Protocol(e) => e.exit_code(),
+            AuthorizeError::Store(e) => e.exit_code(),
+            AuthorizeError::NoRefreshToken { .. } | AuthorizeError::NoSites => 3,
+            _ => 2,
+        }
+    }
+}
+
+fn list_sites(sites: &[Site]) -> String {
+    sites.iter().map(|s| format!("  {}  {}  (id {})", s.url, s.name, s.id)).collect::<Vec<_>>().join("\n")
+}
+
+/// Step 1: the attempt for `integration` (and `user`, when each user authorizes).
+pub fn prepare(
+    store: &dyn Store,
+    integration: &str,
+    user: Option<&str>,
+    system_app: Result<&SystemApp, String>,
+) -> Result<Attempt, AuthorizeError> {
+    let found = store.integration(integration)?.ok_or_else(|| AuthorizeError::NoIntegration(integration.to_owned()))?;
+    let principal = match (found.mode, user) {
+        (Mode::PreAuthorized, None) => Principal::Admin,
+        (Mode::PreAuthorized, Some(_)) => {
+            return Err(AuthorizeError::UserNotApplicable { integration: found.name });
+        }
+        (Mode::UserAuthorized, Some(id)) if !id.trim().is_empty() => Principal::User(id.trim().to_owned()),
+        (Mode::UserAuthorized, _) => return Err(AuthorizeError::UserNeeded { integration: found.name }),
+    };
+    let (app_label, app) = match &found.app {
+        AppRef::System => {
+            let system = system_app.map_err(AuthorizeError::SystemAppUnavailable)?;
+            (format!("the system app {:?}", system.name), system.profile.clone())
+        }
+        AppRef::Custom(name) => {
+            let profile = store.profile(name)?.ok_or_else(|| AuthorizeError::ProfileGone(name.clone()))?;
+            (format!("the profile {name:?}"), profile)
+        }
+    };
+    let renewing = store.token_set(&found.name, &principal)?.is_some();
+    Ok(attempt_for(found.name, found.mode, principal, app_label, app, renewing))
+}
+
+/// The attempt for an app already in hand (also the end-user link preview).
+pub fn attempt_for(
+    integration: String,
+    mode: Mode,
+    principal: Principal,
+    app_label: String,
+    app: Profile,
+    renewing: bool,
+) -> Attempt {
+    let state = authorize_url::new_state();
+    let url = authorization_url(&app, &state);
+    Attempt { integration, mode, principal, app_label, app, state, url, renewing }
+}
+
+/// The authorize URL for `app`: its own (validated) authorization endpoint, so a profile
+/// and the override base agree, with exactly the parameters Atlassian documents.
+pub fn authorization_url(app: &Profile, state: &str) -> Url {
+    let endpoints = authorize_endpoints(app);
+    authorize_url::authorization_url(
+        &endpoints,
+        &AuthorizeRequest {
+            client_id: app.client_id.clone(),
+            scopes: app.scopes.clone(),
+            redirect_uri: app.callback_url.clone(),
+            state: state.to_owned(),
+        },
+    )
+}
+
+/// Endpoints whose authorize URL is the profile's (minus its query).
+fn authorize_endpoints(app: &Profile) -> Endpoints {
+    let mut endpoints = Endpoints::default();
+    if let Ok(mut url) = Url::parse(&app.authorization_url) {
+        url.set_query(None);
+        let path = url.path().trim_end_matches("/authorize").to_owned();
+        url.set_path(&path);
+        endpoints.auth_base = url;
+    }
+    endpoints
+}
+
+fn credentials(app: &Profile) -> Result<AppCredentials, AuthorizeError> {
+    let parse = |text: &str| {
+        Url::parse(text).map_err(|_| {
+            AuthorizeError::Protocol(ProtocolError::Unexpected {
+                status: 0,
+                excerpt: format!("the stored URL {text:?} does not parse; edit the profile"),
+            })
+        })
+    };
+    Ok(AppCredentials {
+        client_id: app.client_id.clone(),
+        client_secret: app.client_secret.clone(),
+        token_url: parse(&app.token_url)?,
+        refresh_url: parse(&app.refresh_url)?,
+    })
+}
+
+/// Step 3: trade the code for tokens, then find the Jira sites they reach.
+pub async fn exchange(
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    attempt: &Attempt,
+    code: &str,
+) -> Result<Grant, AuthorizeError> {
+    let credentials = credentials(&attempt.app)?;
+    let tokens = client::exchange_code(http, &credentials, code, &attempt.app.callback_url).await?;
+    if attempt.mode == Mode::PreAuthorized && tokens.refresh_token.is_none() {
+        return Err(AuthorizeError::NoRefreshToken { app: attempt.app_label.clone() });
+    }
+    let found = resources::accessible_resources(http, endpoints, &tokens.access_token).await?;
+    let sites = resources::jira_sites(&found);
+    if sites.is_empty() {
+        return Err(AuthorizeError::NoSites);
+    }
+    Ok(Grant { tokens, sites })
+}
+
+/// Picks the site: the only one, or the one `wanted` names by URL, host, name or cloud id.
+pub fn choose_site(sites: &[Site], wanted: Option<&str>) -> Result<Site, AuthorizeError> {
+    match (sites, wanted) {
+        ([], _) => Err(AuthorizeError::NoSites),
+        ([only], None) => Ok(only.clone()),
+        (_, None) => Err(AuthorizeError::SeveralSites(sites.to_vec())),
+        (_, Some(wanted)) => {
+            let key = normalize_site(wanted);
+            sites
+                .iter()
+                .find(|s| s.id == wanted.trim() || normalize_site(&s.url) == key || s.name.eq_ignore_ascii_case(wanted.trim()))
+                .cloned()
+                .ok_or_else(|| AuthorizeError::UnknownSite { wanted: wanted.to_owned(), sites: sites.to_vec() })
+        }
+    }
+}
+
+/// `https://Acme.atlassian.net/` and `acme.atlassian.net` name the same site.
+fn normalize_site(text: &str) -> String {
+    let text = text.trim().to_ascii_lowercase();
+    let text = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")).unwrap_or(&text);
+    text.trim_end_matches('/').to_owned()
+}
+
+/// Step 4a: the verification call on the chosen site.
+pub async fn verify(
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    grant: &Grant,
+    site: &Site,
+) -> Result<Myself, AuthorizeError> {
+    Ok(resources::myself(http, endpoints, &grant.tokens.access_token, &site.id).await?)
+}
+
+/// Step 4b: store the token set (flushed before anyone uses it), record the event, and
+/// enable the integration.
+pub fn finish(
+    store: &dyn Store,
+    attempt: &Attempt,
+    grant: Grant,
+    site: Site,
+    myself: Myself,
+    now: Timestamp,
+) -> Result<Authorized, AuthorizeError> {
+    let expires_in = grant.tokens.expires_in.unwrap_or(3600);
+    let tokens = TokenSet {
+        integration: attempt.integration.clone(),
+        principal: attempt.principal.clone(),
+        access_token: grant.tokens.access_token,
+        access_expires_at: now.plus_secs(i64::try_from(expires_in).unwrap_or(i64::MAX)),
+        refresh_token: grant.tokens.refresh_token,
+        consented_at: now,
+        rotated_at: now,
+        site: Some(site.clone()),
+        scopes: if grant.tokens.scopes.is_empty() { attempt.app.scopes.clone() } else { grant.tokens.scopes },
+        last_error: None,
+        reauthorization_required: false,
+    };
+    store.put_token_set(&tokens)?;
+    if let Some(mut integration) = store.integration(&attempt.integration)? {
+        if !integration.enabled {
+            integration.enabled = true;
+            integration.updated_at = now;
+            store.put_integration(&integration)?;
+        }
+    }
+    store.append_event(&Event {
+        at: now,
+        integration: attempt.integration.clone(),
+        principal: Some(attempt.principal.key()),
+        kind: if attempt.renewing { EventKind::Reauthorized } else { EventKind::Authorized },
+        outcome: format!("as {} on {}", myself.display_name, site.url),
+    })?;
+    Ok(Authorized { tokens, myself, site })
+}
+
+/// Whether the granted scopes will let the token be refreshed.
+pub fn refreshable(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| s == OFFLINE_ACCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: &str, url: &str, name: &str) -> Site {
+        Site { id: id.into(), url: url.into(), name: name.into() }
+    }
+
+    #[test]
+    fn one_site_is_taken_several_need_a_choice() {
+        let acme = site("1", "https://acme.atlassian.net", "acme");
+        let beta = site("2", "https://beta.atlassian.net", "Beta Corp");
+        assert_eq!(choose_site(std::slice::from_ref(&acme), None).unwrap(), acme);
+        let both = [acme.clone(), beta.clone()];
+        assert!(matches!(choose_site(&both, None), Err(AuthorizeError::SeveralSites(_))));
+        for wanted in ["2", "beta.atlassian.net", "https://Beta.atlassian.net/", "beta corp"] {
+            assert_eq!(choose_site(&both, Some(wanted)).unwrap(), beta, "{wanted}");
+        }
+        let error = choose_site(&both, Some("gamma")).unwrap_err().to_string();
+        assert!(error.contains("https://acme.atlassian.net") && error.contains("https://beta.atlassian.net"));
+        assert!(matches!(choose_site(&[], None), Err(AuthorizeError::NoSites)));
+    }
+}
