@@ -79,19 +79,30 @@ fn every_step_of_a_new_pre_authorized_custom_setup() {
             }
         }]
     );
+    // Saved: the seed's next step, Authorize, opens at once.
     let effects = update(
         &mut app,
         Msg::Done(Outcome::IntegrationSaved(Ok("jira".into()))),
     );
-    assert_eq!(effects, vec![Effect::LoadStatus]);
-    assert_eq!(app.screen().title(), "Home");
+    assert_eq!(
+        effects,
+        vec![
+            Effect::PrepareAuthorize {
+                integration: "jira".into(),
+                user: None
+            },
+            Effect::LoadStatus
+        ]
+    );
+    assert_eq!(app.screen().title(), "Authorize");
+    assert_eq!(app.stack.len(), 2, "the wizard is gone, Home is below");
     assert!(
         app.shared
             .status
             .as_ref()
             .unwrap()
             .text
-            .contains("ready to authorize")
+            .contains("authorize it now")
     );
 }
 

@@ -2,6 +2,11 @@
 //! redirect parsing, code exchange, refresh, accessible-resources, myself, and the
 //! classification of what Atlassian answers.
 
+pub mod authorize;
+pub mod client;
 pub mod endpoints;
+pub mod errors;
+pub mod redirect;
+pub mod resources;
 
 pub use endpoints::Endpoints;

@@ -2,6 +2,7 @@
 //! a thin shell over `service`; output is for scripts (stable, JSON on request) and errors are
 //! one sentence on stderr with DESIGN.md's exit codes.
 
+mod authorize;
 mod output;
 mod profile_input;
 mod tty;
@@ -28,6 +29,10 @@ Examples:
   printf %s \"$SECRET\" | jira-auth profile add --name acme \\
       --client-id Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56 --client-secret-stdin \\
       --scopes \"read:jira-work write:jira-work offline_access\"
+  jira-auth setup --mode pre-authorized --profile acme
+  jira-auth authorize                         URL on stderr; paste the redirect or let the
+                                              loopback listener catch it
+  jira-auth authorize --integration support --user alice@example.com --paste
   jira-auth profile list --json
   jira-auth status --json | jq '.integrations[].tokens[].state'
 
@@ -70,6 +75,25 @@ pub enum Command {
         /// Use an authorization profile (your own Atlassian app)
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
+    },
+    /// Authorize an integration: prints the URL to open, takes the code back, stores the token
+    #[command(group(clap::ArgGroup::new("return").args(["paste", "listen"])))]
+    Authorize {
+        /// The integration to authorize
+        #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+        integration: String,
+        /// The end user to authorize for (user-authorized integrations)
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
+        /// Read the redirected URL (or the bare code) from stdin only
+        #[arg(long)]
+        paste: bool,
+        /// Wait only on the loopback callback listener
+        #[arg(long)]
+        listen: bool,
+        /// The Jira site to keep when the token reaches several (URL, host, name or cloud id)
+        #[arg(long, value_name = "URL_OR_ID")]
+        site: Option<String>,
     },
     /// Show every integration, its tokens' health and the profiles (no secrets)
     Status {
@@ -246,6 +270,26 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
                 "Configured {}: {} through {}; {next}.",
                 integration.name, integration.mode, integration.app
             );
+        }
+        Command::Authorize {
+            integration,
+            user,
+            paste,
+            listen,
+            site,
+        } => {
+            let how = match (paste, listen) {
+                (true, _) => authorize::Return::Paste,
+                (_, true) => authorize::Return::Listen,
+                _ => authorize::Return::Both,
+            };
+            let args = authorize::AuthorizeArgs {
+                integration,
+                user: user.as_deref(),
+                how,
+                site: site.as_deref(),
+            };
+            authorize::run(cli.data_dir.as_deref(), &args)?;
         }
         Command::Profile(ProfileCommand::List { json }) => {
             let store = open_store(cli.data_dir.as_deref(), "profile list")?;

@@ -6,19 +6,21 @@
 
 use url::Url;
 
+use crate::atlassian::Endpoints;
 use crate::atlassian::authorize::{self as authorize_url, AuthorizeRequest};
 use crate::atlassian::client::{self, AppCredentials, TokenGrant};
 use crate::atlassian::errors::ProtocolError;
 use crate::atlassian::resources::{self, Myself};
-use crate::atlassian::Endpoints;
-use crate::domain::{AppRef, Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet};
+use crate::domain::{
+    AppRef, Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet,
+};
 use crate::store::{Store, StoreError};
 use crate::validate::OFFLINE_ACCESS;
 
 use super::system_app::SystemApp;
 
 /// Everything about one authorization attempt that must survive until the code is back.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Attempt {
     pub integration: String,
     pub mode: Mode,
@@ -34,7 +36,7 @@ pub struct Attempt {
 }
 
 /// The tokens a code bought, and where they reach.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Grant {
     pub tokens: TokenGrant,
     pub sites: Vec<Site>,
@@ -50,13 +52,19 @@ pub struct Authorized {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
-    #[error("there is no integration named {0:?}; set it up first (`jira-auth setup` or the console's set-up screens)")]
+    #[error(
+        "there is no integration named {0:?}; set it up first (`jira-auth setup` or the console's set-up screens)"
+    )]
     NoIntegration(String),
-    #[error("{integration} is user-authorized: name the end user to authorize for (--user ID, or the console's authorize-for-a-user action)")]
+    #[error(
+        "{integration} is user-authorized: name the end user to authorize for (--user ID, or the console's authorize-for-a-user action)"
+    )]
     UserNeeded { integration: String },
     #[error("{integration} is pre-authorized: one token serves everyone, so --user does not apply")]
     UserNotApplicable { integration: String },
-    #[error("the integration uses the profile {0:?}, which no longer exists; choose another app in the set-up screens")]
+    #[error(
+        "the integration uses the profile {0:?}, which no longer exists; choose another app in the set-up screens"
+    )]
     ProfileGone(String),
     #[error("the integration uses the system app, but {0}")]
     SystemAppUnavailable(String),
@@ -79,6 +87,15 @@ pub enum AuthorizeError {
 }
 
 impl AuthorizeError {
+    /// Network trouble, a 5xx or a busy store: trying again later may work, nothing is lost.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            AuthorizeError::Protocol(e) => e.is_temporary(),
+            AuthorizeError::Store(e) => e.exit_code() == 4,
+            _ => false,
+        }
+    }
+
     /// DESIGN.md's exit codes.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -91,7 +108,11 @@ impl AuthorizeError {
 }
 
 fn list_sites(sites: &[Site]) -> String {
-    sites.iter().map(|s| format!("  {}  {}  (id {})", s.url, s.name, s.id)).collect::<Vec<_>>().join("\n")
+    sites
+        .iter()
+        .map(|s| format!("  {}  {}  (id {})", s.url, s.name, s.id))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Step 1: the attempt for `integration` (and `user`, when each user authorizes).
@@ -101,27 +122,44 @@ pub fn prepare(
     user: Option<&str>,
     system_app: Result<&SystemApp, String>,
 ) -> Result<Attempt, AuthorizeError> {
-    let found = store.integration(integration)?.ok_or_else(|| AuthorizeError::NoIntegration(integration.to_owned()))?;
+    let found = store
+        .integration(integration)?
+        .ok_or_else(|| AuthorizeError::NoIntegration(integration.to_owned()))?;
     let principal = match (found.mode, user) {
         (Mode::PreAuthorized, None) => Principal::Admin,
         (Mode::PreAuthorized, Some(_)) => {
-            return Err(AuthorizeError::UserNotApplicable { integration: found.name });
+            return Err(AuthorizeError::UserNotApplicable {
+                integration: found.name,
+            });
         }
-        (Mode::UserAuthorized, Some(id)) if !id.trim().is_empty() => Principal::User(id.trim().to_owned()),
-        (Mode::UserAuthorized, _) => return Err(AuthorizeError::UserNeeded { integration: found.name }),
+        (Mode::UserAuthorized, Some(id)) if !id.trim().is_empty() => {
+            Principal::User(id.trim().to_owned())
+        }
+        (Mode::UserAuthorized, _) => {
+            return Err(AuthorizeError::UserNeeded {
+                integration: found.name,
+            });
+        }
     };
     let (app_label, app) = match &found.app {
         AppRef::System => {
             let system = system_app.map_err(AuthorizeError::SystemAppUnavailable)?;
-            (format!("the system app {:?}", system.name), system.profile.clone())
+            (
+                format!("the system app {:?}", system.name),
+                system.profile.clone(),
+            )
         }
         AppRef::Custom(name) => {
-            let profile = store.profile(name)?.ok_or_else(|| AuthorizeError::ProfileGone(name.clone()))?;
+            let profile = store
+                .profile(name)?
+                .ok_or_else(|| AuthorizeError::ProfileGone(name.clone()))?;
             (format!("the profile {name:?}"), profile)
         }
     };
     let renewing = store.token_set(&found.name, &principal)?.is_some();
-    Ok(attempt_for(found.name, found.mode, principal, app_label, app, renewing))
+    Ok(attempt_for(
+        found.name, found.mode, principal, app_label, app, renewing,
+    ))
 }
 
 /// The attempt for an app already in hand (also the end-user link preview).
@@ -135,7 +173,16 @@ pub fn attempt_for(
 ) -> Attempt {
     let state = authorize_url::new_state();
     let url = authorization_url(&app, &state);
-    Attempt { integration, mode, principal, app_label, app, state, url, renewing }
+    Attempt {
+        integration,
+        mode,
+        principal,
+        app_label,
+        app,
+        state,
+        url,
+        renewing,
+    }
 }
 
 /// The authorize URL for `app`: its own (validated) authorization endpoint, so a profile
@@ -192,7 +239,9 @@ pub async fn exchange(
     let credentials = credentials(&attempt.app)?;
     let tokens = client::exchange_code(http, &credentials, code, &attempt.app.callback_url).await?;
     if attempt.mode == Mode::PreAuthorized && tokens.refresh_token.is_none() {
-        return Err(AuthorizeError::NoRefreshToken { app: attempt.app_label.clone() });
+        return Err(AuthorizeError::NoRefreshToken {
+            app: attempt.app_label.clone(),
+        });
     }
     let found = resources::accessible_resources(http, endpoints, &tokens.access_token).await?;
     let sites = resources::jira_sites(&found);
@@ -212,9 +261,16 @@ pub fn choose_site(sites: &[Site], wanted: Option<&str>) -> Result<Site, Authori
             let key = normalize_site(wanted);
             sites
                 .iter()
-                .find(|s| s.id == wanted.trim() || normalize_site(&s.url) == key || s.name.eq_ignore_ascii_case(wanted.trim()))
+                .find(|s| {
+                    s.id == wanted.trim()
+                        || normalize_site(&s.url) == key
+                        || s.name.eq_ignore_ascii_case(wanted.trim())
+                })
                 .cloned()
-                .ok_or_else(|| AuthorizeError::UnknownSite { wanted: wanted.to_owned(), sites: sites.to_vec() })
+                .ok_or_else(|| AuthorizeError::UnknownSite {
+                    wanted: wanted.to_owned(),
+                    sites: sites.to_vec(),
+                })
         }
     }
 }
@@ -222,7 +278,10 @@ pub fn choose_site(sites: &[Site], wanted: Option<&str>) -> Result<Site, Authori
 /// `https://Acme.atlassian.net/` and `acme.atlassian.net` name the same site.
 fn normalize_site(text: &str) -> String {
     let text = text.trim().to_ascii_lowercase();
-    let text = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")).unwrap_or(&text);
+    let text = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .unwrap_or(&text);
     text.trim_end_matches('/').to_owned()
 }
 
@@ -256,26 +315,38 @@ pub fn finish(
         consented_at: now,
         rotated_at: now,
         site: Some(site.clone()),
-        scopes: if grant.tokens.scopes.is_empty() { attempt.app.scopes.clone() } else { grant.tokens.scopes },
+        scopes: if grant.tokens.scopes.is_empty() {
+            attempt.app.scopes.clone()
+        } else {
+            grant.tokens.scopes
+        },
         last_error: None,
         reauthorization_required: false,
     };
     store.put_token_set(&tokens)?;
-    if let Some(mut integration) = store.integration(&attempt.integration)? {
-        if !integration.enabled {
-            integration.enabled = true;
-            integration.updated_at = now;
-            store.put_integration(&integration)?;
-        }
+    if let Some(mut integration) = store.integration(&attempt.integration)?
+        && !integration.enabled
+    {
+        integration.enabled = true;
+        integration.updated_at = now;
+        store.put_integration(&integration)?;
     }
     store.append_event(&Event {
         at: now,
         integration: attempt.integration.clone(),
         principal: Some(attempt.principal.key()),
-        kind: if attempt.renewing { EventKind::Reauthorized } else { EventKind::Authorized },
+        kind: if attempt.renewing {
+            EventKind::Reauthorized
+        } else {
+            EventKind::Authorized
+        },
         outcome: format!("as {} on {}", myself.display_name, site.url),
     })?;
-    Ok(Authorized { tokens, myself, site })
+    Ok(Authorized {
+        tokens,
+        myself,
+        site,
+    })
 }
 
 /// Whether the granted scopes will let the token be refreshed.
@@ -288,21 +359,42 @@ mod tests {
     use super::*;
 
     fn site(id: &str, url: &str, name: &str) -> Site {
-        Site { id: id.into(), url: url.into(), name: name.into() }
+        Site {
+            id: id.into(),
+            url: url.into(),
+            name: name.into(),
+        }
     }
 
     #[test]
     fn one_site_is_taken_several_need_a_choice() {
         let acme = site("1", "https://acme.atlassian.net", "acme");
         let beta = site("2", "https://beta.atlassian.net", "Beta Corp");
-        assert_eq!(choose_site(std::slice::from_ref(&acme), None).unwrap(), acme);
+        assert_eq!(
+            choose_site(std::slice::from_ref(&acme), None).unwrap(),
+            acme
+        );
         let both = [acme.clone(), beta.clone()];
-        assert!(matches!(choose_site(&both, None), Err(AuthorizeError::SeveralSites(_))));
-        for wanted in ["2", "beta.atlassian.net", "https://Beta.atlassian.net/", "beta corp"] {
+        assert!(matches!(
+            choose_site(&both, None),
+            Err(AuthorizeError::SeveralSites(_))
+        ));
+        for wanted in [
+            "2",
+            "beta.atlassian.net",
+            "https://Beta.atlassian.net/",
+            "beta corp",
+        ] {
             assert_eq!(choose_site(&both, Some(wanted)).unwrap(), beta, "{wanted}");
         }
         let error = choose_site(&both, Some("gamma")).unwrap_err().to_string();
-        assert!(error.contains("https://acme.atlassian.net") && error.contains("https://beta.atlassian.net"));
-        assert!(matches!(choose_site(&[], None), Err(AuthorizeError::NoSites)));
+        assert!(
+            error.contains("https://acme.atlassian.net")
+                && error.contains("https://beta.atlassian.net")
+        );
+        assert!(matches!(
+            choose_site(&[], None),
+            Err(AuthorizeError::NoSites)
+        ));
     }
 }

@@ -4,7 +4,8 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::atlassian::Endpoints;
-use crate::domain::{Mode, Timestamp};
+use crate::domain::{Mode, Site, Timestamp};
+use crate::service::authorize::{Attempt, Grant};
 use crate::service::draft::ProfileDraft;
 use crate::service::setup::SetupPlan;
 use crate::service::status::StatusReport;
@@ -38,6 +39,8 @@ pub struct Shared {
     pub endpoints: Endpoints,
     /// The system app of this host, or the sentence saying why there is none.
     pub system_app: Result<SystemAppInfo, String>,
+    /// A local desktop session (not SSH): the authorize screen offers to open the browser.
+    pub desktop_browser: bool,
 }
 
 /// What the console may show of the system app: never its secret.
@@ -100,6 +103,37 @@ pub enum Outcome {
     IntegrationSaved(Result<String, String>),
     /// Text was copied; the sentence says which way, and what to do if it may have failed.
     Copied { what: String, note: String },
+    /// The authorization URL is ready, or why not.
+    AuthorizePrepared(Result<Box<Attempt>, String>),
+    /// The loopback listener is up (its port, and the `ssh -L` line over SSH), or why not.
+    ListenerStarted(Result<(u16, Option<String>), String>),
+    /// The listener's wait ended: a code, a declined consent, or why it stopped.
+    CodeReceived(ListenerEnd),
+    /// The code bought tokens reaching these sites, or the failure.
+    Exchanged(Result<Box<Grant>, Failure>),
+    /// Verified and stored: the sentence to show ("Authorized as … on …"), or the failure.
+    AuthorizeFinished(Result<String, Failure>),
+    /// The desktop browser was started, or why not.
+    BrowserOpened(Result<(), String>),
+}
+
+/// How the loopback listener's wait ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenerEnd {
+    /// The browser brought the code back.
+    Code(String),
+    /// The user declined (or the app is not shared with them): the sentence says so.
+    Declined(String),
+    /// The listener stopped (timeout, error); pasting still works.
+    Stopped(String),
+}
+
+/// A failed step of an authorization: the sentence, and the effect that retries it when a
+/// retry can help (network, timeout, 5xx: nothing was lost).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    pub sentence: String,
+    pub retry: Option<Box<Effect>>,
 }
 
 /// Work for the effect runner; results come back as `Msg`.
@@ -120,6 +154,27 @@ pub enum Effect {
     SaveIntegration { plan: SetupPlan },
     /// Put text on the clipboard by the best route available (answers `Copied`).
     Copy { text: String, what: String },
+    /// Build the authorization URL for an integration and user (answers `AuthorizePrepared`).
+    PrepareAuthorize {
+        integration: String,
+        user: Option<String>,
+    },
+    /// Listen on the loopback callback (answers `ListenerStarted`, then `CodeReceived`).
+    Listen { callback_url: String, state: String },
+    /// Stop the listener: the code arrived another way.
+    StopListener,
+    /// Trade the code for tokens and list their Jira sites (answers `Exchanged`).
+    Exchange { attempt: Box<Attempt>, code: String },
+    /// Verify on the chosen site, then store and enable (answers `AuthorizeFinished`).
+    FinishAuthorize {
+        attempt: Box<Attempt>,
+        grant: Box<Grant>,
+        site: Site,
+    },
+    /// Abort everything the authorize screen started: listener and calls in flight.
+    CancelAuthorize,
+    /// Start the desktop's browser on a URL (answers `BrowserOpened`).
+    OpenBrowser { url: String },
 }
 
 /// What a screen asks of the app after handling a key.
@@ -190,6 +245,7 @@ impl App {
                 data_dir,
                 endpoints,
                 system_app: Err("no system app is configured on this host".into()),
+                desktop_browser: false,
             },
             help_open: false,
             quit: false,
@@ -236,6 +292,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Resized => Vec::new(),
         Msg::Tick(now) => {
             app.shared.now = now;
+            for screen in &mut app.stack {
+                screen.on_tick();
+            }
             Vec::new()
         }
         Msg::Done(outcome) => {
@@ -250,6 +309,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 Outcome::ProfileSaved(Ok(_))
                     | Outcome::ProfileDeleted(Ok(_))
                     | Outcome::IntegrationSaved(Ok(_))
+                    | Outcome::AuthorizeFinished(Ok(_))
             ) {
                 effects.push(Effect::LoadStatus);
             }

@@ -41,6 +41,7 @@ pub async fn run(store: Arc<dyn Store>, options: ConsoleOptions) -> io::Result<(
         Ok(system) => Ok(SystemAppInfo::of(system)),
         Err(e) => Err(e.to_string()),
     };
+    app.shared.desktop_browser = super::browser::available_here();
     let (sender, mut results) = mpsc::unbounded_channel::<Msg>();
     let mut runner = EffectRunner::new(store, sender, options.endpoints, options.system_app.ok());
     for effect in app.init() {

@@ -8,6 +8,7 @@ pub mod theme;
 pub mod view;
 pub mod widgets;
 
+mod browser;
 mod effects;
 mod event_loop;
 mod terminal;

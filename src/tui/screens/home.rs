@@ -17,6 +17,7 @@ use crate::tui::keymap::{self, Binding, Key};
 use crate::tui::theme::Theme;
 
 use super::Screen;
+use super::authorize::AuthorizeScreen;
 use super::wizard::{Existing, Wizard};
 
 #[derive(Debug, Default)]
@@ -31,6 +32,7 @@ enum HomeAction {
     Change,
     New,
     Profiles,
+    Authorize,
     Reload,
 }
 
@@ -66,6 +68,12 @@ const KEYS: &[Binding<HomeAction>] = &[
         action: HomeAction::Profiles,
     },
     Binding {
+        keys: &[Key::char('a')],
+        label: "a",
+        description: "authorize the selected integration (or one of its users)",
+        action: HomeAction::Authorize,
+    },
+    Binding {
         keys: &[Key::char('r')],
         label: "r",
         description: "read the store again",
@@ -73,7 +81,8 @@ const KEYS: &[Binding<HomeAction>] = &[
     },
 ];
 
-pub const HINTS: &str = "↑↓ select · Enter set up · n new · p profiles · ? help · q quit";
+pub const HINTS: &str =
+    "↑↓ select · Enter set up · a authorize · n new · p profiles · ? help · q quit";
 
 pub fn help_rows() -> Vec<(&'static str, &'static str)> {
     keymap::describe(KEYS)
@@ -95,6 +104,18 @@ impl HomeScreen {
                 return vec![Action::Push(Screen::Wizard(Box::new(
                     Wizard::new_integration(&name),
                 )))];
+            }
+            Some(HomeAction::Authorize) => {
+                let Some(integration) = shared.report.integrations.get(self.selected) else {
+                    return vec![Action::Warn("Set up an integration first (s).".into())];
+                };
+                let (screen, mut actions) = AuthorizeScreen::open(
+                    &integration.name,
+                    integration.mode,
+                    shared.desktop_browser,
+                );
+                actions.insert(0, Action::Push(Screen::Authorize(Box::new(screen))));
+                return actions;
             }
             Some(HomeAction::Profiles) => {
                 return vec![Action::Push(Screen::Profiles(Box::default()))];

@@ -1,6 +1,7 @@
 //! One variant per screen, each with its own state, key table, update and view; this enum
 //! only dispatches.
 
+pub mod authorize;
 pub mod help;
 pub mod home;
 pub mod profile_form;
@@ -22,6 +23,7 @@ pub enum Screen {
     Wizard(Box<wizard::Wizard>),
     Profiles(Box<profiles::ProfilesScreen>),
     ProfileForm(Box<profile_form::ProfileForm>),
+    Authorize(Box<authorize::AuthorizeScreen>),
 }
 
 impl Screen {
@@ -31,6 +33,7 @@ impl Screen {
             Screen::Wizard(_) => "Set up",
             Screen::Profiles(_) => "Profiles",
             Screen::ProfileForm(_) => "Profile",
+            Screen::Authorize(_) => "Authorize",
         }
     }
 
@@ -40,6 +43,7 @@ impl Screen {
             Screen::Wizard(screen) => screen.on_key(key, shared),
             Screen::Profiles(screen) => screen.on_key(key, shared),
             Screen::ProfileForm(screen) => screen.on_key(key, shared),
+            Screen::Authorize(screen) => screen.on_key(key),
         }
     }
 
@@ -49,6 +53,7 @@ impl Screen {
             Screen::Wizard(screen) => screen.on_paste(text),
             Screen::Profiles(screen) => screen.on_paste(text),
             Screen::ProfileForm(screen) => screen.on_paste(text, shared),
+            Screen::Authorize(screen) => screen.on_paste(text),
         }
     }
 
@@ -56,7 +61,17 @@ impl Screen {
     pub fn on_report(&mut self, report: &StatusReport) {
         match self {
             Screen::Home(screen) => screen.on_report(report),
-            Screen::Wizard(_) | Screen::Profiles(_) | Screen::ProfileForm(_) => {}
+            Screen::Wizard(_)
+            | Screen::Profiles(_)
+            | Screen::ProfileForm(_)
+            | Screen::Authorize(_) => {}
+        }
+    }
+
+    /// A timer fired: animations (the spinner) advance.
+    pub fn on_tick(&mut self) {
+        if let Screen::Authorize(screen) = self {
+            screen.tick();
         }
     }
 
@@ -67,6 +82,7 @@ impl Screen {
             Screen::Wizard(screen) => screen.on_outcome(outcome, shared),
             Screen::Profiles(screen) => screen.on_outcome(outcome, shared),
             Screen::ProfileForm(screen) => screen.on_outcome(outcome, shared),
+            Screen::Authorize(screen) => screen.on_outcome(outcome),
         }
     }
 
@@ -77,6 +93,7 @@ impl Screen {
             Screen::Wizard(screen) => screen.captures_text(),
             Screen::Profiles(screen) => screen.captures_text(),
             Screen::ProfileForm(screen) => screen.captures_text(),
+            Screen::Authorize(screen) => screen.captures_text(),
         }
     }
 
@@ -86,13 +103,19 @@ impl Screen {
             Screen::Wizard(_) => wizard::help_rows(),
             Screen::Profiles(_) => profiles::help_rows(),
             Screen::ProfileForm(_) => profile_form::help_rows(),
+            Screen::Authorize(_) => authorize::help_rows(),
         }
     }
 
     pub fn tick_interval(&self, shared: &Shared) -> Option<Duration> {
         match self {
             Screen::Home(screen) => screen.tick_interval(shared),
-            Screen::Wizard(_) | Screen::Profiles(_) | Screen::ProfileForm(_) => None,
+            // The spinner turns while a call is in flight; otherwise nothing moves.
+            Screen::Authorize(screen) if screen.busy() => Some(Duration::from_millis(120)),
+            Screen::Wizard(_)
+            | Screen::Profiles(_)
+            | Screen::ProfileForm(_)
+            | Screen::Authorize(_) => None,
         }
     }
 
@@ -102,6 +125,7 @@ impl Screen {
             Screen::Wizard(screen) => screen.render(shared, frame, area),
             Screen::Profiles(screen) => screen.render(shared, frame, area),
             Screen::ProfileForm(screen) => screen.render(shared, frame, area),
+            Screen::Authorize(screen) => screen.render(shared, frame, area),
         }
     }
 
@@ -112,6 +136,7 @@ impl Screen {
             Screen::Wizard(screen) => screen.hints(),
             Screen::Profiles(_) => profiles::HINTS,
             Screen::ProfileForm(screen) => screen.hints(),
+            Screen::Authorize(screen) => screen.hints(),
         }
     }
 }

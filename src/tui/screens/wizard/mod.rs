@@ -12,6 +12,8 @@ use crate::tui::keymap::{self, Binding, Key};
 
 use crate::tui::widgets::TextField;
 
+use super::authorize::AuthorizeScreen;
+
 mod view;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,10 +198,10 @@ impl Wizard {
     }
 
     pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
-        if self.step() == Step::Name {
-            if let Err(problem) = self.name.paste(text) {
-                return vec![Action::Warn(problem)];
-            }
+        if self.step() == Step::Name
+            && let Err(problem) = self.name.paste(text)
+        {
+            return vec![Action::Warn(problem)];
         }
         Vec::new()
     }
@@ -355,14 +357,12 @@ impl Wizard {
             app: AppRef::Custom(current),
             ..
         }) = &self.existing
-        {
-            if let Some(index) = self
+            && let Some(index) = self
                 .profiles(shared)
                 .iter()
                 .position(|p| &p.name == current)
-            {
-                self.profile = index;
-            }
+        {
+            self.profile = index;
         }
     }
 
@@ -382,11 +382,26 @@ impl Wizard {
         match outcome {
             Outcome::IntegrationSaved(Ok(name)) if self.saving => {
                 self.saving = false;
-                let next = match self.mode {
-                    Mode::PreAuthorized => "ready to authorize",
-                    Mode::UserAuthorized => "enabled: end users authorize through their own link",
-                };
-                vec![Action::Pop, Action::Say(format!("Saved {name}: {next}."))]
+                match self.mode {
+                    // The seed's next step: Authorize, then the integration is enabled.
+                    Mode::PreAuthorized => {
+                        let (screen, prepare) =
+                            AuthorizeScreen::open(name, self.mode, shared.desktop_browser);
+                        let mut actions = vec![
+                            Action::Pop,
+                            Action::Push(super::Screen::Authorize(Box::new(screen))),
+                            Action::Say(format!("Saved {name}; authorize it now.")),
+                        ];
+                        actions.extend(prepare);
+                        actions
+                    }
+                    Mode::UserAuthorized => vec![
+                        Action::Pop,
+                        Action::Say(format!(
+                            "Saved {name}: enabled; end users authorize through their own link."
+                        )),
+                    ],
+                }
             }
             Outcome::IntegrationSaved(Err(sentence)) if self.saving => {
                 self.saving = false;

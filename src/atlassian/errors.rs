@@ -1,0 +1,252 @@
+//! Every answer Atlassian can give, sorted into what it means for the admin: each variant's
+//! sentence names the cause and the seed step that fixes it. Server text is sanitized (no
+//! escape sequences or control characters reach a terminal) and capped.
+
+use serde::Deserialize;
+
+use crate::validate::text::sanitize;
+
+/// Which token call failed: the same error code means different things in each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum During {
+    Exchange,
+    Refresh,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error(
+        "Atlassian refused the client credentials (401 access_denied): the client secret is wrong or was rotated. Copy it again from your app's Settings page (step v) and edit the profile"
+    )]
+    BadClientSecret,
+    #[error(
+        "Atlassian refused the authorization code (invalid_grant{}): it was already used or has expired, or the callback URL differs from the one registered in the app (step vi). Authorize again with a fresh consent",
+        description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+    )]
+    CodeRefused { description: Option<String> },
+    #[error(
+        "Atlassian refused the refresh token (invalid_grant{}): it expired (90 days unused, or 365 days after consent), was reused, or was revoked (a password change does that). Authorize again",
+        description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+    )]
+    RefreshRefused { description: Option<String> },
+    #[error(
+        "Atlassian had a problem (HTTP {status}): {excerpt}. This is temporary: try again in a moment; nothing was lost"
+    )]
+    Server { status: u16, excerpt: String },
+    #[error(
+        "could not reach Atlassian: {0}. Check the network (and any proxy), then try again; nothing was lost"
+    )]
+    Network(String),
+    #[error("Atlassian answered something unexpected (HTTP {status}): {excerpt}")]
+    Unexpected { status: u16, excerpt: String },
+    #[error("Atlassian answered {error}{}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default(), guess(error))]
+    OAuth {
+        status: u16,
+        error: String,
+        description: Option<String>,
+    },
+    #[error(
+        "the new token was refused by Jira on that site (401): the app may not be installed there, or the account lacks access. Pick another site, or check the app's scopes (step ix)"
+    )]
+    ApiUnauthorized,
+    #[error("Jira has no site with that cloud id (404); authorize again and pick the site anew")]
+    SiteNotFound,
+}
+
+/// Our best guess of the cause for error codes Atlassian does not document.
+fn guess(error: &str) -> &'static str {
+    match error {
+        "invalid_client" => {
+            ". The client ID is probably wrong: copy it again from the app's Settings (step iv)"
+        }
+        "unauthorized_client" => {
+            ". The app may not be allowed this grant: check its Authorization settings (step vi)"
+        }
+        "invalid_scope" => {
+            ". A scope is not enabled for the app: compare the profile's scopes with the app's (step ix)"
+        }
+        "invalid_target" => ". The request named a resource Atlassian does not accept",
+        "invalid_request" => ". The request was malformed; check the token URL (step xi)",
+        _ => "",
+    }
+}
+
+impl ProtocolError {
+    /// Network trouble or a 5xx: retrying later can work and nothing was lost.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            ProtocolError::Server { .. } | ProtocolError::Network(_)
+        )
+    }
+
+    /// Only a new consent helps.
+    pub fn needs_reauthorization(&self) -> bool {
+        matches!(
+            self,
+            ProtocolError::RefreshRefused { .. } | ProtocolError::CodeRefused { .. }
+        )
+    }
+
+    /// DESIGN.md's exit codes: 2 bad input, 3 re-authorization needed, 4 temporary, 1 other.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            _ if self.is_temporary() => 4,
+            _ if self.needs_reauthorization() => 3,
+            ProtocolError::BadClientSecret | ProtocolError::OAuth { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+    error_description: Option<String>,
+}
+
+/// What a failed token call means, from its status and body alone (pure, so every case is
+/// tested without a server).
+pub fn classify(status: u16, body: &[u8], during: During) -> ProtocolError {
+    let parsed: Option<OAuthErrorBody> = serde_json::from_slice(body).ok();
+    match parsed {
+        Some(OAuthErrorBody {
+            error,
+            error_description,
+        }) => {
+            let error = sanitize(&error, 64);
+            let description = error_description
+                .map(|d| sanitize(&d, 300))
+                .filter(|d| !d.is_empty());
+            match (error.as_str(), during) {
+                ("access_denied", _) if status == 401 => ProtocolError::BadClientSecret,
+                ("invalid_grant", During::Exchange) => ProtocolError::CodeRefused { description },
+                ("invalid_grant", During::Refresh) => ProtocolError::RefreshRefused { description },
+                _ if status >= 500 => ProtocolError::Server {
+                    status,
+                    excerpt: excerpt(body),
+                },
+                _ => ProtocolError::OAuth {
+                    status,
+                    error,
+                    description,
+                },
+            }
+        }
+        None if status >= 500 => ProtocolError::Server {
+            status,
+            excerpt: excerpt(body),
+        },
+        None => ProtocolError::Unexpected {
+            status,
+            excerpt: excerpt(body),
+        },
+    }
+}
+
+/// A short, safe excerpt of a body for a sentence.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let clean = sanitize(&flat, 160);
+    if clean.is_empty() {
+        "an empty body".to_owned()
+    } else {
+        format!("\"{clean}\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_means_what_atlassian_says() {
+        type Check = fn(&ProtocolError) -> bool;
+        let cases: [(u16, &str, During, Check); 9] = [
+            (
+                401,
+                r#"{"error":"access_denied","error_description":"Unauthorized"}"#,
+                During::Exchange,
+                |e| *e == ProtocolError::BadClientSecret,
+            ),
+            (
+                403,
+                r#"{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}"#,
+                During::Refresh,
+                |e| matches!(e, ProtocolError::RefreshRefused { .. }),
+            ),
+            (403, r#"{"error":"invalid_grant"}"#, During::Exchange, |e| {
+                matches!(e, ProtocolError::CodeRefused { description: None })
+            }),
+            (500, "<html>oops</html>", During::Exchange, |e| {
+                matches!(e, ProtocolError::Server { status: 500, .. })
+            }),
+            (
+                503,
+                r#"{"error":"temporarily_unavailable"}"#,
+                During::Refresh,
+                |e| e.is_temporary(),
+            ),
+            (200, "not json at all", During::Exchange, |e| {
+                matches!(e, ProtocolError::Unexpected { status: 200, .. })
+            }),
+            (
+                400,
+                r#"{"error":"invalid_client"}"#,
+                During::Exchange,
+                |e| e.to_string().contains("step iv"),
+            ),
+            (400, r#"{"error":"invalid_scope"}"#, During::Exchange, |e| {
+                e.to_string().contains("step ix")
+            }),
+            (
+                400,
+                r#"{"error":"invalid_target"}"#,
+                During::Exchange,
+                |e| matches!(e, ProtocolError::OAuth { .. }),
+            ),
+        ];
+        for (status, body, during, check) in cases {
+            let error = classify(status, body.as_bytes(), during);
+            assert!(check(&error), "{status} {body} gave {error:?}");
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_design() {
+        assert_eq!(ProtocolError::Network("timeout".into()).exit_code(), 4);
+        assert_eq!(
+            ProtocolError::RefreshRefused { description: None }.exit_code(),
+            3
+        );
+        assert_eq!(ProtocolError::BadClientSecret.exit_code(), 2);
+        assert_eq!(
+            ProtocolError::Unexpected {
+                status: 200,
+                excerpt: String::new()
+            }
+            .exit_code(),
+            1
+        );
+    }
+
+    #[test]
+    fn server_text_is_sanitized_and_capped() {
+        let body = format!(
+            r#"{{"error":"invalid_grant","error_description":"\u001b[31mEVIL\u001b[0m\u0007 {}"}}"#,
+            "x".repeat(1000)
+        );
+        let text = classify(403, body.as_bytes(), During::Exchange).to_string();
+        assert!(text.contains("EVIL"));
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'));
+        assert!(text.len() < 800, "{}", text.len());
+        let garbage = classify(
+            502,
+            "\u{1b}]0;pwned\u{7}<h1>Bad gateway</h1>".as_bytes(),
+            During::Refresh,
+        )
+        .to_string();
+        assert!(!garbage.contains('\u{1b}'), "{garbage:?}");
+    }
+}

@@ -1,0 +1,185 @@
+//! What comes back from the browser: the redirected URL from the address bar (any host,
+//! since a headless server's callback often ends on a "can't connect" page), or a bare code.
+//! The state must be this attempt's: anything else is stale or forged.
+
+use url::Url;
+
+use crate::validate::text::{clean_paste, sanitize};
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectError {
+    #[error(
+        "the pasted address belongs to another authorization attempt (its state does not match): it is stale, or the link was forged. Use the URL shown now, consent again, and paste the new address"
+    )]
+    StateMismatch,
+    #[error(
+        "the pasted address has a code but no state, so it cannot be tied to this attempt; paste the whole address from the browser's address bar"
+    )]
+    MissingState,
+    #[error(
+        "consent was declined{}: the user chose Cancel, or the app is not shared with (or not distributed to) that Atlassian account. Consent again, or share the app in its Distribution settings",
+        description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+    )]
+    Declined {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("Atlassian answered {error}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Other {
+        error: String,
+        description: Option<String>,
+    },
+    #[error(
+        "there is no code in what was pasted; paste the whole address the browser was sent to after consenting (it contains code=...)"
+    )]
+    NoCode,
+}
+
+impl RedirectError {
+    /// A mismatch or a bad paste is bad input (2); a declined consent needs a new consent (3).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RedirectError::Declined { .. } => 3,
+            _ => 2,
+        }
+    }
+}
+
+/// The code in `input`, checked against `expected_state`.
+pub fn parse_redirect(input: &str, expected_state: &str) -> Result<String, RedirectError> {
+    let cleaned = clean_paste(input);
+    let text = cleaned.trim();
+    if looks_like_bare_code(text) {
+        return Ok(text.to_owned());
+    }
+    let query = match Url::parse(text) {
+        Ok(url) => url.query().unwrap_or_default().to_owned(),
+        // `?code=...&state=...` or `code=...&state=...` pasted without the rest.
+        Err(_) => text.split_once('?').map_or(text, |(_, q)| q).to_owned(),
+    };
+    let get = |key: &str| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| sanitize(&v, 300))
+    };
+    if let Some(error) = get("error") {
+        let description = get("error_description").filter(|d| !d.is_empty());
+        let error = sanitize(&error, 64);
+        let state_ok = get("state").is_none_or(|s| s == expected_state);
+        if !state_ok {
+            return Err(RedirectError::StateMismatch);
+        }
+        return Err(if error == "access_denied" {
+            RedirectError::Declined { error, description }
+        } else {
+            RedirectError::Other { error, description }
+        });
+    }
+    let code = get("code")
+        .filter(|c| !c.is_empty())
+        .ok_or(RedirectError::NoCode)?;
+    match get("state") {
+        None => Err(RedirectError::MissingState),
+        Some(state) if state != expected_state => Err(RedirectError::StateMismatch),
+        Some(_) => Ok(code),
+    }
+}
+
+/// A code alone: no URL syntax, a plausible length and alphabet. It cannot be tied to the
+/// state, which the caller accepts knowingly (the admin typed it from their own browser).
+fn looks_like_bare_code(text: &str) -> bool {
+    (8..=2048).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = "abc123";
+
+    #[test]
+    fn full_urls_with_noise_give_the_code() {
+        let cases = [
+            "http://localhost:8717/callback?code=CODE-1&state=abc123",
+            "  \"http://localhost:8717/callback?state=abc123&code=CODE-1\"\n",
+            "https://jira-auth.acme.example/cb?code=CODE-1&state=abc123#",
+            "?code=CODE-1&state=abc123",
+            "code=CODE-1&state=abc123",
+            "http://localhost:8717/callback?code=CODE-\n1&state=abc123",
+        ];
+        for input in cases {
+            assert_eq!(
+                parse_redirect(input, STATE).as_deref(),
+                Ok("CODE-1"),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bare_code_is_accepted() {
+        assert_eq!(
+            parse_redirect(" eyJhbGciOiJIUzI1NiJ9.abc-def_123 ", STATE).unwrap(),
+            "eyJhbGciOiJIUzI1NiJ9.abc-def_123"
+        );
+    }
+
+    #[test]
+    fn state_problems_are_refused() {
+        assert_eq!(
+            parse_redirect("http://localhost/cb?code=C&state=other", STATE),
+            Err(RedirectError::StateMismatch)
+        );
+        assert_eq!(
+            parse_redirect("http://localhost/cb?code=C", STATE),
+            Err(RedirectError::MissingState)
+        );
+        assert_eq!(
+            parse_redirect("http://localhost/cb?state=abc123", STATE),
+            Err(RedirectError::NoCode)
+        );
+        assert_eq!(RedirectError::StateMismatch.exit_code(), 2);
+    }
+
+    #[test]
+    fn declined_and_other_errors_are_explained_and_sanitized() {
+        let declined = parse_redirect(
+            "http://localhost/cb?error=access_denied&state=abc123",
+            STATE,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            declined,
+            RedirectError::Declined {
+                description: None,
+                ..
+            }
+        ));
+        assert!(declined.to_string().contains("declined"));
+        assert_eq!(declined.exit_code(), 3);
+        let described = parse_redirect(
+            "http://localhost/cb?error=access_denied&error_description=User%20did%20not%20authorize&state=abc123",
+            STATE,
+        )
+        .unwrap_err();
+        assert!(described.to_string().contains("User did not authorize"));
+        let evil = parse_redirect(
+            "http://localhost/cb?error=server_error&error_description=%1B%5B31mEVIL%1B%5B0m%07&state=abc123",
+            STATE,
+        )
+        .unwrap_err();
+        let text = evil.to_string();
+        assert!(
+            text.contains("EVIL") && !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert_eq!(
+            parse_redirect("http://localhost/cb?error=access_denied&state=zzz", STATE),
+            Err(RedirectError::StateMismatch),
+            "a forged denial is still refused for its state"
+        );
+    }
+}

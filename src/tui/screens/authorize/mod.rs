@@ -1,0 +1,475 @@
+//! Authorize (DESIGN.md screen 3): the authorization URL with copy, QR and (on a desktop)
+//! open-browser keys; two ways back in, live at once: the loopback listener and a paste box
+//! for the redirected URL; then the site choice, the verification call and the result.
+//! Esc cancels whatever is in flight.
+
+mod view;
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use crate::atlassian::redirect;
+use crate::domain::{Mode, Site};
+use crate::service::authorize::{Attempt, Grant};
+use crate::tui::app::{Action, Effect, ListenerEnd, Outcome};
+use crate::tui::keymap::{self, Binding, Key};
+use crate::tui::widgets::TextField;
+
+/// Where the attempt stands.
+#[derive(Debug)]
+pub enum Phase {
+    /// User-authorized: whose token is this?
+    AskUser,
+    /// Building the URL (reading the store).
+    Preparing,
+    /// The URL is out; waiting for the code by either way.
+    Waiting,
+    /// A network call is in flight; the text says which.
+    Busy(&'static str),
+    /// Several Jira sites: the admin picks one.
+    ChoosingSite { grant: Box<Grant>, selected: usize },
+    /// Stored and verified.
+    Done { summary: String },
+    /// Stopped; `retry` is what `r` runs again, when anything can be.
+    Failed {
+        sentence: String,
+        retry: Option<Box<Effect>>,
+    },
+}
+
+/// The loopback listener's state, shown beside the paste box.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listener {
+    /// The callback URL is not a loopback one: only paste works.
+    NotApplicable,
+    Starting,
+    Listening {
+        port: u16,
+        ssh_hint: Option<String>,
+    },
+    Failed(String),
+}
+
+#[derive(Debug)]
+pub struct AuthorizeScreen {
+    pub integration: String,
+    pub mode: Mode,
+    pub phase: Phase,
+    pub attempt: Option<Box<Attempt>>,
+    pub user: TextField,
+    pub paste: TextField,
+    pub paste_focused: bool,
+    pub listener: Listener,
+    pub show_qr: bool,
+    pub problem: Option<String>,
+    /// Desktop session, not over SSH: the open-browser key is offered.
+    pub can_open_browser: bool,
+    pub spinner: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AuthorizeAction {
+    Copy,
+    Qr,
+    Browser,
+    FocusPaste,
+    Submit,
+    Up,
+    Down,
+    Retry,
+    Back,
+}
+
+const KEYS: &[Binding<AuthorizeAction>] = &[
+    Binding {
+        keys: &[Key::char('c')],
+        label: "c",
+        description: "copy the authorization URL",
+        action: AuthorizeAction::Copy,
+    },
+    Binding {
+        keys: &[Key::char('g')],
+        label: "g",
+        description: "show or hide the QR code of the URL",
+        action: AuthorizeAction::Qr,
+    },
+    Binding {
+        keys: &[Key::char('o')],
+        label: "o",
+        description: "open the URL in this desktop's browser (not over SSH)",
+        action: AuthorizeAction::Browser,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Tab), Key::char('p')],
+        label: "Tab p",
+        description: "type or paste the redirected URL (or the code)",
+        action: AuthorizeAction::FocusPaste,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Enter)],
+        label: "Enter",
+        description: "submit the pasted URL / choose the site / close",
+        action: AuthorizeAction::Submit,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Up), Key::char('k')],
+        label: "↑ k",
+        description: "previous site",
+        action: AuthorizeAction::Up,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Down), Key::char('j')],
+        label: "↓ j",
+        description: "next site",
+        action: AuthorizeAction::Down,
+    },
+    Binding {
+        keys: &[Key::char('r')],
+        label: "r",
+        description: "retry after a temporary failure",
+        action: AuthorizeAction::Retry,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Esc)],
+        label: "Esc",
+        description: "cancel and go back (stops the listener and any call)",
+        action: AuthorizeAction::Back,
+    },
+];
+
+pub fn help_rows() -> Vec<(&'static str, &'static str)> {
+    keymap::describe(KEYS)
+}
+
+const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+
+impl AuthorizeScreen {
+    /// Opens the screen for `integration`; user-authorized ones ask whose token first.
+    pub fn open(
+        integration: &str,
+        mode: Mode,
+        can_open_browser: bool,
+    ) -> (AuthorizeScreen, Vec<Action>) {
+        let mut screen = AuthorizeScreen {
+            integration: integration.to_owned(),
+            mode,
+            phase: Phase::AskUser,
+            attempt: None,
+            user: TextField::with_cap("", 128),
+            paste: TextField::new(""),
+            paste_focused: false,
+            listener: Listener::NotApplicable,
+            show_qr: false,
+            problem: None,
+            can_open_browser,
+            spinner: 0,
+        };
+        let actions = match mode {
+            Mode::UserAuthorized => Vec::new(),
+            Mode::PreAuthorized => screen.prepare(None),
+        };
+        (screen, actions)
+    }
+
+    fn prepare(&mut self, user: Option<String>) -> Vec<Action> {
+        self.phase = Phase::Preparing;
+        vec![Action::Run(Effect::PrepareAuthorize {
+            integration: self.integration.clone(),
+            user,
+        })]
+    }
+
+    pub fn captures_text(&self) -> bool {
+        matches!(self.phase, Phase::AskUser)
+            || (matches!(self.phase, Phase::Waiting) && self.paste_focused)
+    }
+
+    pub fn busy(&self) -> bool {
+        matches!(self.phase, Phase::Busy(_) | Phase::Preparing)
+    }
+
+    pub fn spinner(&self) -> &'static str {
+        SPINNER[self.spinner % SPINNER.len()]
+    }
+
+    pub fn tick(&mut self) {
+        self.spinner = self.spinner.wrapping_add(1);
+    }
+
+    pub fn hints(&self) -> &'static str {
+        match self.phase {
+            Phase::AskUser => "type the end user's id · Enter go on · Esc back",
+            Phase::Waiting if self.paste_focused => {
+                "paste the redirected URL · Enter submit · Tab leave · Esc cancel"
+            }
+            Phase::Waiting => "c copy · g QR · Tab paste box · Esc cancel · ? help",
+            Phase::ChoosingSite { .. } => "↑↓ choose the site · Enter use it · Esc cancel",
+            Phase::Failed { .. } => "r retry · Esc back · ? help",
+            Phase::Done { .. } => "Enter or Esc: back",
+            Phase::Busy(_) | Phase::Preparing => "Esc cancel",
+        }
+    }
+
+    pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
+        let field = match self.phase {
+            Phase::AskUser => &mut self.user,
+            Phase::Waiting => {
+                // A paste always lands in the paste box: that is what the admin is doing.
+                self.paste_focused = true;
+                &mut self.paste
+            }
+            _ => return Vec::new(),
+        };
+        if let Err(problem) = field.paste(text) {
+            return vec![Action::Warn(problem)];
+        }
+        Vec::new()
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent) -> Vec<Action> {
+        let action = keymap::lookup(KEYS, key);
+        if action == Some(AuthorizeAction::Back) {
+            return vec![Action::Run(Effect::CancelAuthorize), Action::Pop];
+        }
+        match &mut self.phase {
+            Phase::AskUser => {
+                if action == Some(AuthorizeAction::Submit) {
+                    let user = self.user.value().trim().to_owned();
+                    if user.is_empty() {
+                        self.problem =
+                            Some("Type the end user's id: the token is stored under it.".into());
+                        return Vec::new();
+                    }
+                    self.problem = None;
+                    return self.prepare(Some(user));
+                }
+                self.user.key(key);
+                Vec::new()
+            }
+            Phase::Waiting if self.paste_focused => match key.code {
+                KeyCode::Enter => self.submit_paste(),
+                KeyCode::Tab | KeyCode::BackTab => {
+                    self.paste_focused = false;
+                    Vec::new()
+                }
+                _ => {
+                    self.paste.key(key);
+                    Vec::new()
+                }
+            },
+            Phase::Waiting => self.waiting_key(action),
+            Phase::ChoosingSite { grant, selected } => match action {
+                Some(AuthorizeAction::Up) => {
+                    *selected = selected.saturating_sub(1);
+                    Vec::new()
+                }
+                Some(AuthorizeAction::Down) => {
+                    *selected = (*selected + 1).min(grant.sites.len().saturating_sub(1));
+                    Vec::new()
+                }
+                Some(AuthorizeAction::Submit) => {
+                    let site = grant.sites.get(*selected).cloned();
+                    let grant = grant.clone();
+                    match site {
+                        Some(site) => self.finish(grant, site),
+                        None => Vec::new(),
+                    }
+                }
+                _ => Vec::new(),
+            },
+            Phase::Failed { retry, .. } => match (action, retry.take()) {
+                (Some(AuthorizeAction::Retry), Some(effect)) => {
+                    self.phase = Phase::Busy(busy_text(&effect));
+                    vec![Action::Run(*effect)]
+                }
+                (_, retry_kept) => {
+                    if let Phase::Failed { retry, .. } = &mut self.phase {
+                        *retry = retry_kept;
+                    }
+                    Vec::new()
+                }
+            },
+            Phase::Done { .. } => match action {
+                Some(AuthorizeAction::Submit) => vec![Action::Pop],
+                _ => Vec::new(),
+            },
+            Phase::Busy(_) | Phase::Preparing => Vec::new(),
+        }
+    }
+
+    fn waiting_key(&mut self, action: Option<AuthorizeAction>) -> Vec<Action> {
+        let Some(attempt) = &self.attempt else {
+            return Vec::new();
+        };
+        match action {
+            Some(AuthorizeAction::Copy) => {
+                vec![Action::Run(Effect::Copy { text: attempt.url.to_string(), what: "authorization URL".into() })]
+            }
+            Some(AuthorizeAction::Qr) => {
+                self.show_qr = !self.show_qr;
+                Vec::new()
+            }
+            Some(AuthorizeAction::Browser) if self.can_open_browser => {
+                vec![Action::Run(Effect::OpenBrowser { url: attempt.url.to_string() })]
+            }
+            Some(AuthorizeAction::Browser) => vec![Action::Warn(
+                "No browser here (no desktop, or an SSH session): copy the URL (c) or scan the QR code (g) on your laptop or phone.".into(),
+            )],
+            Some(AuthorizeAction::FocusPaste) => {
+                self.paste_focused = true;
+                Vec::new()
+            }
+            Some(AuthorizeAction::Submit) => self.submit_paste(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The paste box's text checked against this attempt's state, then exchanged.
+    fn submit_paste(&mut self) -> Vec<Action> {
+        let Some(attempt) = &self.attempt else {
+            return Vec::new();
+        };
+        if self.paste.value().trim().is_empty() {
+            self.problem = Some(
+                "Paste the address the browser was sent to after consenting (or just the code)."
+                    .into(),
+            );
+            return Vec::new();
+        }
+        match redirect::parse_redirect(self.paste.value(), &attempt.state) {
+            Ok(code) => {
+                self.problem = None;
+                self.exchange(code)
+            }
+            Err(error) => {
+                self.problem = Some(error.to_string());
+                Vec::new()
+            }
+        }
+    }
+
+    fn exchange(&mut self, code: String) -> Vec<Action> {
+        let Some(attempt) = &self.attempt else {
+            return Vec::new();
+        };
+        let effect = Effect::Exchange {
+            attempt: attempt.clone(),
+            code,
+        };
+        self.phase = Phase::Busy(busy_text(&effect));
+        // The code is in hand: the listener has nothing left to wait for.
+        vec![Action::Run(Effect::StopListener), Action::Run(effect)]
+    }
+
+    fn finish(&mut self, grant: Box<Grant>, site: Site) -> Vec<Action> {
+        let Some(attempt) = &self.attempt else {
+            return Vec::new();
+        };
+        let effect = Effect::FinishAuthorize {
+            attempt: attempt.clone(),
+            grant,
+            site,
+        };
+        self.phase = Phase::Busy(busy_text(&effect));
+        vec![Action::Run(effect)]
+    }
+
+    pub fn on_outcome(&mut self, outcome: &Outcome) -> Vec<Action> {
+        match outcome {
+            Outcome::AuthorizePrepared(Ok(attempt)) if matches!(self.phase, Phase::Preparing) => {
+                self.phase = Phase::Waiting;
+                let loopback =
+                    crate::callback::loopback_target(&attempt.app.callback_url).is_some();
+                self.attempt = Some(attempt.clone());
+                if loopback {
+                    self.listener = Listener::Starting;
+                    return vec![Action::Run(Effect::Listen {
+                        callback_url: attempt.app.callback_url.clone(),
+                        state: attempt.state.clone(),
+                    })];
+                }
+                self.listener = Listener::NotApplicable;
+                self.paste_focused = true;
+                Vec::new()
+            }
+            Outcome::AuthorizePrepared(Err(sentence)) => {
+                self.phase = Phase::Failed {
+                    sentence: sentence.clone(),
+                    retry: None,
+                };
+                Vec::new()
+            }
+            Outcome::ListenerStarted(result) => {
+                self.listener = match result {
+                    Ok((port, ssh_hint)) => Listener::Listening {
+                        port: *port,
+                        ssh_hint: ssh_hint.clone(),
+                    },
+                    Err(sentence) => Listener::Failed(sentence.clone()),
+                };
+                Vec::new()
+            }
+            Outcome::CodeReceived(end) if matches!(self.phase, Phase::Waiting) => match end {
+                ListenerEnd::Code(code) => self.exchange(code.clone()),
+                ListenerEnd::Declined(sentence) => {
+                    self.phase = Phase::Failed {
+                        sentence: sentence.clone(),
+                        retry: None,
+                    };
+                    Vec::new()
+                }
+                ListenerEnd::Stopped(sentence) => {
+                    self.listener = Listener::Failed(sentence.clone());
+                    Vec::new()
+                }
+            },
+            Outcome::Exchanged(result) if matches!(self.phase, Phase::Busy(_)) => match result {
+                Ok(grant) => match grant.sites.as_slice() {
+                    [only] => {
+                        let site = only.clone();
+                        self.finish(grant.clone(), site)
+                    }
+                    _ => {
+                        self.phase = Phase::ChoosingSite {
+                            grant: grant.clone(),
+                            selected: 0,
+                        };
+                        Vec::new()
+                    }
+                },
+                Err(failure) => self.fail(failure),
+            },
+            Outcome::AuthorizeFinished(result) if matches!(self.phase, Phase::Busy(_)) => {
+                match result {
+                    Ok(summary) => {
+                        self.phase = Phase::Done {
+                            summary: summary.clone(),
+                        };
+                        vec![Action::Say(summary.clone())]
+                    }
+                    Err(failure) => self.fail(failure),
+                }
+            }
+            Outcome::BrowserOpened(Err(sentence)) => vec![Action::Warn(sentence.clone())],
+            _ => Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, failure: &crate::tui::app::Failure) -> Vec<Action> {
+        self.phase = Phase::Failed {
+            sentence: failure.sentence.clone(),
+            retry: failure.retry.clone(),
+        };
+        vec![Action::Warn(
+            "Authorization stopped; the reason is on screen.".into(),
+        )]
+    }
+}
+
+/// What the spinner says while `effect` runs.
+fn busy_text(effect: &Effect) -> &'static str {
+    match effect {
+        Effect::Exchange { .. } => "Exchanging the code and finding your Jira sites…",
+        Effect::FinishAuthorize { .. } => "Checking access to the site and storing the tokens…",
+        _ => "Working…",
+    }
+}

@@ -1,0 +1,250 @@
+//! Drawing the authorize screen: the URL (or its QR code), the two ways back in, progress,
+//! the site choice and the result.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+
+use crate::tui::app::Shared;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::qr;
+
+use super::{AuthorizeScreen, Listener, Phase};
+
+impl AuthorizeScreen {
+    pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let [title, body, problem] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Fill(1),
+            Constraint::Length(3),
+        ])
+        .areas(area);
+        let who = match &self.attempt {
+            Some(attempt) => format!(
+                "{} · {} · {}",
+                attempt.principal, self.mode, attempt.app_label
+            ),
+            None => format!("{}", self.mode),
+        };
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::from(vec![
+                    Span::styled(format!("Authorize {} ", self.integration), theme.title()),
+                    Span::styled(who, theme.dim()),
+                ]),
+                Line::raw(""),
+            ]),
+            title,
+        );
+        match &self.phase {
+            Phase::AskUser => self.render_ask_user(frame, body, theme),
+            Phase::Preparing => render_busy(
+                frame,
+                body,
+                theme,
+                self.spinner(),
+                "Preparing the authorization URL…",
+            ),
+            Phase::Waiting => self.render_waiting(frame, body, theme),
+            Phase::Busy(text) => render_busy(frame, body, theme, self.spinner(), text),
+            Phase::ChoosingSite { grant, selected } => {
+                let items: Vec<ListItem> = grant
+                    .sites
+                    .iter()
+                    .map(|s| ListItem::new(Line::raw(format!("{}  {}", s.url, s.name))))
+                    .collect();
+                let list = List::new(items)
+                    .block(
+                        Block::default()
+                            .borders(Borders::ALL)
+                            .border_style(theme.border())
+                            .title(" The token reaches several Jira sites: which one? "),
+                    )
+                    .highlight_style(theme.selected())
+                    .highlight_symbol("› ");
+                frame.render_stateful_widget(
+                    list,
+                    body,
+                    &mut ListState::default().with_selected(Some(*selected)),
+                );
+            }
+            Phase::Done { summary } => {
+                let lines = vec![
+                    Line::styled(format!("✓ {summary}"), theme.good()),
+                    Line::raw(""),
+                    Line::raw("The token set is sealed in the store. Enter or Esc goes back."),
+                ];
+                frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+            }
+            Phase::Failed { sentence, retry } => {
+                let mut lines = vec![
+                    Line::styled("✗ Not authorized", theme.bad()),
+                    Line::raw(""),
+                    Line::raw(sentence.clone()),
+                ];
+                lines.push(Line::raw(""));
+                lines.push(Line::raw(if retry.is_some() {
+                    "Press r to try again (nothing was lost), Esc to go back."
+                } else {
+                    "Esc goes back; authorize again from the start once the cause is fixed."
+                }));
+                frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+            }
+        }
+        if let Some(text) = &self.problem {
+            frame.render_widget(
+                Paragraph::new(Line::styled(text.clone(), theme.bad())).wrap(Wrap { trim: true }),
+                problem,
+            );
+        }
+    }
+
+    fn render_ask_user(&self, frame: &mut Frame, area: Rect, theme: Theme) {
+        let [intro, field, _] = Layout::vertical([
+            Constraint::Length(3),
+            Constraint::Length(3),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        frame.render_widget(
+            Paragraph::new(
+                "Each end user of this integration has a token of their own. Whose token are you authorizing? (the id your bot or service knows them by)",
+            )
+            .wrap(Wrap { trim: true }),
+            intro,
+        );
+        self.user
+            .render(frame, field, Line::raw(" End user id "), theme, true, false);
+    }
+
+    fn render_waiting(&self, frame: &mut Frame, area: Rect, theme: Theme) {
+        let Some(attempt) = &self.attempt else { return };
+        let url = attempt.url.to_string();
+        let [top, bottom] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(8)]).areas(area);
+        if self.show_qr {
+            render_qr(frame, top, theme, &url);
+        } else {
+            let mut keys = vec![
+                Span::styled("c", theme.key()),
+                Span::raw(" copy · "),
+                Span::styled("g", theme.key()),
+                Span::raw(" QR code"),
+            ];
+            if self.can_open_browser {
+                keys.extend([
+                    Span::raw(" · "),
+                    Span::styled("o", theme.key()),
+                    Span::raw(" open the browser"),
+                ]);
+            }
+            let lines = vec![Line::raw(url), Line::raw(""), Line::from(keys)];
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .border_style(theme.border())
+                        .title(" 1. Open this URL in a browser, sign in and consent "),
+                ),
+                top,
+            );
+        }
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border())
+            .title(" 2. Come back: either way works ");
+        let inner = block.inner(bottom);
+        frame.render_widget(block, bottom);
+        let [listener, label, field] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Length(1),
+            Constraint::Length(3),
+        ])
+        .areas(inner);
+        let listener_lines = match &self.listener {
+            Listener::NotApplicable => vec![Line::styled(
+                format!(
+                    "The callback {} is not on this machine: paste the address below.",
+                    attempt.app.callback_url
+                ),
+                theme.dim(),
+            )],
+            Listener::Starting => vec![Line::styled("Starting the listener…", theme.dim())],
+            Listener::Listening { ssh_hint, .. } => {
+                let mut lines = vec![Line::from(vec![
+                    Span::styled("● ", theme.good()),
+                    Span::raw(format!("Listening on {}", attempt.app.callback_url)),
+                ])];
+                if let Some(hint) = ssh_hint {
+                    lines.push(Line::from(vec![
+                        Span::raw("  Over SSH, first run on your laptop: "),
+                        Span::styled(hint.clone(), theme.key()),
+                    ]));
+                }
+                lines
+            }
+            Listener::Failed(sentence) => vec![Line::styled(sentence.clone(), theme.warn())],
+        };
+        frame.render_widget(
+            Paragraph::new(listener_lines).wrap(Wrap { trim: true }),
+            listener,
+        );
+        frame.render_widget(
+            Paragraph::new("Or paste the address the browser landed on (even a \"can't connect\" page), or the code:"),
+            label,
+        );
+        self.paste.render(
+            frame,
+            field,
+            Line::raw(" Redirected URL "),
+            theme,
+            self.paste_focused,
+            false,
+        );
+    }
+}
+
+fn render_busy(frame: &mut Frame, area: Rect, theme: Theme, spinner: &str, text: &str) {
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(vec![
+                Span::styled(format!("{spinner} "), theme.key()),
+                Span::raw(text.to_owned()),
+            ]),
+            Line::raw(""),
+            Line::styled("Esc cancels.", theme.dim()),
+        ]),
+        area,
+    );
+}
+
+fn render_qr(frame: &mut Frame, area: Rect, theme: Theme, url: &str) {
+    let Some(lines) = qr::lines(url) else {
+        frame.render_widget(
+            Paragraph::new("This URL is too long for a QR code; copy it (c)."),
+            area,
+        );
+        return;
+    };
+    let (width, height) = qr::size(&lines);
+    if width > area.width || height > area.height {
+        let text = format!(
+            "The QR code needs {width}x{height} characters and this area has {}x{}: enlarge the terminal, or copy the URL (c). g hides this.",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(Line::styled(text, theme.warn())).wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [column] = Layout::horizontal([Constraint::Length(width)])
+        .flex(ratatui::layout::Flex::Center)
+        .areas(area);
+    frame.render_widget(
+        Paragraph::new(lines.into_iter().map(Line::raw).collect::<Vec<_>>()),
+        column,
+    );
+}
