@@ -1,0 +1,605 @@
+//! A fake Atlassian on 127.0.0.1 that follows `atlassian-3lo.md`: the authorize redirect,
+//! single-use codes bound to their redirect_uri, rotating refresh tokens whose reuse after the
+//! leeway kills the family, accessible-resources, myself, 401 `access_denied` for a bad
+//! secret, 403 `invalid_grant` for dead tokens, and faults on demand. It runs its own tokio
+//! runtime on a thread, so plain `#[test]`s that spawn the real binary can use it.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// An app registered in the fake developer console.
+#[derive(Clone, Debug)]
+pub struct FakeApp {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct FakeSite {
+    pub id: String,
+    pub url: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+impl FakeSite {
+    pub fn jira(id: &str, name: &str) -> FakeSite {
+        FakeSite {
+            id: id.into(),
+            url: format!("https://{name}.atlassian.net"),
+            name: name.into(),
+            scopes: vec!["read:jira-work".into(), "write:jira-work".into()],
+        }
+    }
+}
+
+/// A fault to inject into the next answers of one endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// HTTP 500 with an HTML page.
+    ServerError,
+    /// Sleep this long, then answer normally.
+    Slow(Duration),
+    /// HTTP 200 with a body that is not JSON.
+    Garbage,
+    /// An OAuth error whose description carries ANSI escapes and control characters.
+    EvilDescription,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Authorize,
+    Token,
+    Resources,
+    Myself,
+}
+
+pub const EVIL: &str = "\u{1b}[31mEVIL\u{1b}[0m\u{7}\u{1b}]0;pwned\u{7}";
+
+struct Code {
+    client_id: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    issued: Instant,
+    used: bool,
+}
+
+struct Refresh {
+    family: u64,
+    client_id: String,
+    /// When it was rotated away; reuse within the leeway is tolerated.
+    retired: Option<Instant>,
+}
+
+struct Access {
+    family: u64,
+    expires: Instant,
+}
+
+struct Inner {
+    apps: Vec<FakeApp>,
+    sites: Vec<FakeSite>,
+    user: (String, String, String),
+    access_ttl: u64,
+    leeway: Duration,
+    code_ttl: Duration,
+    decline: bool,
+    next: u64,
+    codes: HashMap<String, Code>,
+    refresh: HashMap<String, Refresh>,
+    access: HashMap<String, Access>,
+    dead_families: Vec<u64>,
+    family_scopes: HashMap<u64, Vec<String>>,
+    faults: HashMap<Endpoint, VecDeque<Fault>>,
+    counts: HashMap<Endpoint, usize>,
+    /// (grant_type, content type) of every token request, oldest first.
+    token_requests: Vec<(String, String)>,
+}
+
+type Shared = Arc<Mutex<Inner>>;
+
+pub struct FakeAtlassian {
+    pub base: String,
+    inner: Shared,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub const CLIENT_ID: &str = "Fk12Cd34Ef56Gh78Ij90Kl12Mn34Op56";
+pub const CLIENT_SECRET: &str =
+    "ATOAfake-secret-for-tests-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN";
+
+impl FakeAtlassian {
+    /// One app (`CLIENT_ID`/`CLIENT_SECRET`) registered for `redirect_uri`, one Jira site.
+    pub fn start(redirect_uri: &str) -> FakeAtlassian {
+        let inner = Inner {
+            apps: vec![FakeApp {
+                client_id: CLIENT_ID.into(),
+                client_secret: CLIENT_SECRET.into(),
+                redirect_uri: redirect_uri.into(),
+            }],
+            sites: vec![FakeSite::jira(
+                "11111111-aaaa-bbbb-cccc-000000000001",
+                "acme",
+            )],
+            user: (
+                "5b10ac8d82e05b22cc7d4ef5".into(),
+                "Ada Admin".into(),
+                "ada@acme.example".into(),
+            ),
+            access_ttl: 3600,
+            leeway: Duration::from_secs(600),
+            code_ttl: Duration::from_secs(600),
+            decline: false,
+            next: 1,
+            codes: HashMap::new(),
+            refresh: HashMap::new(),
+            access: HashMap::new(),
+            dead_families: Vec::new(),
+            family_scopes: HashMap::new(),
+            faults: HashMap::new(),
+            counts: HashMap::new(),
+            token_requests: Vec::new(),
+        };
+        let inner = Arc::new(Mutex::new(inner));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fake server");
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let app = Router::new()
+            .route("/authorize", get(authorize))
+            .route("/oauth/token", post(token))
+            .route("/oauth/token/accessible-resources", get(resources))
+            .route("/ex/jira/{cloud_id}/rest/api/3/myself", get(myself))
+            .with_state(Arc::clone(&inner));
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stop.await;
+                    })
+                    .await;
+            });
+        });
+        FakeAtlassian {
+            base,
+            inner,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        f(&mut self.inner.lock().expect("fake state"))
+    }
+
+    /// For `JIRA_AUTH_ATLASSIAN_AUTH_URL` and `JIRA_AUTH_ATLASSIAN_API_URL`: one server is both.
+    pub fn auth_url(&self) -> String {
+        self.base.clone()
+    }
+
+    pub fn api_url(&self) -> String {
+        self.base.clone()
+    }
+
+    pub fn set_sites(&self, sites: Vec<FakeSite>) {
+        self.with(|s| s.sites = sites);
+    }
+
+    pub fn set_decline(&self, decline: bool) {
+        self.with(|s| s.decline = decline);
+    }
+
+    pub fn set_leeway(&self, leeway: Duration) {
+        self.with(|s| s.leeway = leeway);
+    }
+
+    pub fn set_access_ttl(&self, secs: u64) {
+        self.with(|s| s.access_ttl = secs);
+    }
+
+    /// The next `times` answers of `endpoint` get `fault`.
+    pub fn fail_next(&self, endpoint: Endpoint, fault: Fault, times: usize) {
+        self.with(|s| {
+            s.faults
+                .entry(endpoint)
+                .or_default()
+                .extend(std::iter::repeat_n(fault, times))
+        });
+    }
+
+    pub fn count(&self, endpoint: Endpoint) -> usize {
+        self.with(|s| s.counts.get(&endpoint).copied().unwrap_or(0))
+    }
+
+    pub fn token_requests(&self) -> Vec<(String, String)> {
+        self.with(|s| s.token_requests.clone())
+    }
+
+    /// Refresh tokens that would still be honoured.
+    pub fn live_refresh_tokens(&self) -> usize {
+        self.with(|s| {
+            s.refresh
+                .values()
+                .filter(|r| r.retired.is_none() && !s.dead_families.contains(&r.family))
+                .count()
+        })
+    }
+
+    /// Plays the browser: GETs the authorize URL without following the redirect and returns
+    /// where Atlassian sent the user (the callback URL with code and state, or an error).
+    pub fn consent(&self, authorize_url: &str) -> String {
+        let url = url::Url::parse(authorize_url).expect("authorize URL");
+        let host = format!(
+            "{}:{}",
+            url.host_str().expect("host"),
+            url.port().expect("port")
+        );
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let mut stream = TcpStream::connect(&host).expect("connect to the fake");
+        write!(
+            stream,
+            "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("location: ")
+                    .or_else(|| line.strip_prefix("Location: "))
+            })
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("the fake did not redirect:\n{answer}"))
+    }
+}
+
+impl Drop for FakeAtlassian {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"error": error, "error_description": description}).to_string(),
+    )
+        .into_response()
+}
+
+/// Counts the call and applies a pending fault; `Some` answers in place of the endpoint.
+async fn fault(inner: &Shared, endpoint: Endpoint) -> Option<Response> {
+    let fault = {
+        let mut s = inner.lock().expect("fake state");
+        *s.counts.entry(endpoint).or_default() += 1;
+        s.faults.get_mut(&endpoint).and_then(VecDeque::pop_front)
+    };
+    match fault? {
+        Fault::ServerError => Some(
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(header::CONTENT_TYPE, "text/html")],
+                "<html><body>Internal error</body></html>",
+            )
+                .into_response(),
+        ),
+        Fault::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        Fault::Garbage => Some(
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/plain")],
+                "this is not json {",
+            )
+                .into_response(),
+        ),
+        Fault::EvilDescription => Some(oauth_error(StatusCode::BAD_REQUEST, "server_error", EVIL)),
+    }
+}
+
+async fn authorize(
+    State(inner): State<Shared>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(answer) = fault(&inner, Endpoint::Authorize).await {
+        return answer;
+    }
+    let mut s = inner.lock().expect("fake state");
+    let param = |key: &str| query.get(key).cloned().unwrap_or_default();
+    if query.contains_key("resource") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "resource is not supported",
+        );
+    }
+    let Some(app) = s
+        .apps
+        .iter()
+        .find(|a| a.client_id == param("client_id"))
+        .cloned()
+    else {
+        return (StatusCode::BAD_REQUEST, "unknown client_id").into_response();
+    };
+    if param("redirect_uri") != app.redirect_uri {
+        return (
+            StatusCode::BAD_REQUEST,
+            "redirect_uri does not match the app's callback URL",
+        )
+            .into_response();
+    }
+    if param("audience") != "api.atlassian.com"
+        || param("response_type") != "code"
+        || param("state").is_empty()
+        || param("scope").is_empty()
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            "missing audience, response_type, state or scope",
+        )
+            .into_response();
+    }
+    let state = url::form_urlencoded::byte_serialize(param("state").as_bytes()).collect::<String>();
+    let location = if s.decline {
+        format!(
+            "{}?error=access_denied&error_description=User%20did%20not%20authorize%20the%20request&state={state}",
+            app.redirect_uri
+        )
+    } else {
+        let code = format!("code-{}", s.next);
+        s.next += 1;
+        let scopes = param("scope").split(' ').map(str::to_owned).collect();
+        s.codes.insert(
+            code.clone(),
+            Code {
+                client_id: app.client_id.clone(),
+                redirect_uri: app.redirect_uri.clone(),
+                scopes,
+                issued: Instant::now(),
+                used: false,
+            },
+        );
+        format!("{}?code={code}&state={state}", app.redirect_uri)
+    };
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+async fn token(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(answer) = fault(&inner, Endpoint::Token).await {
+        return answer;
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let params: HashMap<String, String> = if content_type.starts_with("application/json") {
+        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        value
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        url::form_urlencoded::parse(&body).into_owned().collect()
+    };
+    let param = |key: &str| params.get(key).cloned().unwrap_or_default();
+    let mut s = inner.lock().expect("fake state");
+    s.token_requests.push((param("grant_type"), content_type));
+    let app = s
+        .apps
+        .iter()
+        .find(|a| a.client_id == param("client_id"))
+        .cloned();
+    let Some(app) = app.filter(|a| a.client_secret == param("client_secret")) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "access_denied", "Unauthorized");
+    };
+    match param("grant_type").as_str() {
+        "authorization_code" => {
+            let code_ttl = s.code_ttl;
+            let Some(code) = s.codes.get_mut(&param("code")) else {
+                return oauth_error(
+                    StatusCode::FORBIDDEN,
+                    "invalid_grant",
+                    "Invalid authorization code",
+                );
+            };
+            if code.used || code.issued.elapsed() > code_ttl || code.client_id != app.client_id {
+                return oauth_error(
+                    StatusCode::FORBIDDEN,
+                    "invalid_grant",
+                    "Invalid authorization code",
+                );
+            }
+            if code.redirect_uri != param("redirect_uri") {
+                return oauth_error(
+                    StatusCode::FORBIDDEN,
+                    "invalid_grant",
+                    "redirect_uri does not match",
+                );
+            }
+            code.used = true;
+            let scopes = code.scopes.clone();
+            let family = s.next;
+            s.next += 1;
+            s.family_scopes.insert(family, scopes);
+            issue(&mut s, family, &app.client_id)
+        }
+        "refresh_token" => {
+            let leeway = s.leeway;
+            let token = param("refresh_token");
+            let Some(entry) = s.refresh.get(&token) else {
+                return oauth_error(
+                    StatusCode::FORBIDDEN,
+                    "invalid_grant",
+                    "Unknown or invalid refresh token.",
+                );
+            };
+            let (family, retired) = (entry.family, entry.retired);
+            if s.dead_families.contains(&family) || entry.client_id != app.client_id {
+                return oauth_error(
+                    StatusCode::FORBIDDEN,
+                    "invalid_grant",
+                    "Unknown or invalid refresh token.",
+                );
+            }
+            if let Some(when) = retired {
+                if when.elapsed() > leeway {
+                    // Reuse after the leeway: the whole family dies.
+                    s.dead_families.push(family);
+                    return oauth_error(
+                        StatusCode::FORBIDDEN,
+                        "invalid_grant",
+                        "Unknown or invalid refresh token.",
+                    );
+                }
+            } else if let Some(entry) = s.refresh.get_mut(&token) {
+                entry.retired = Some(Instant::now());
+            }
+            issue(&mut s, family, &app.client_id)
+        }
+        other => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("{other} is not supported"),
+        ),
+    }
+}
+
+/// New access (and, with offline_access, refresh) token for a family.
+fn issue(s: &mut Inner, family: u64, client_id: &str) -> Response {
+    let n = s.next;
+    s.next += 1;
+    let access = format!("access-{family}-{n}");
+    let scopes = s.family_scopes.get(&family).cloned().unwrap_or_default();
+    s.access.insert(
+        access.clone(),
+        Access {
+            family,
+            expires: Instant::now() + Duration::from_secs(s.access_ttl),
+        },
+    );
+    let mut answer = json!({
+        "access_token": access,
+        "expires_in": s.access_ttl,
+        "scope": scopes.join(" "),
+        "token_type": "Bearer",
+    });
+    if scopes.iter().any(|scope| scope == "offline_access") {
+        let refresh = format!("refresh-{family}-{n}");
+        s.refresh.insert(
+            refresh.clone(),
+            Refresh {
+                family,
+                client_id: client_id.to_owned(),
+                retired: None,
+            },
+        );
+        answer["refresh_token"] = Value::String(refresh);
+    }
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer.to_string(),
+    )
+        .into_response()
+}
+
+fn bearer_ok(s: &Inner, headers: &HeaderMap) -> bool {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    s.access
+        .get(token)
+        .is_some_and(|a| a.expires > Instant::now() && !s.dead_families.contains(&a.family))
+}
+
+async fn resources(State(inner): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(answer) = fault(&inner, Endpoint::Resources).await {
+        return answer;
+    }
+    let s = inner.lock().expect("fake state");
+    if !bearer_ok(&s, &headers) {
+        return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+    }
+    let sites: Vec<Value> = s
+        .sites
+        .iter()
+        .map(|site| json!({"id": site.id, "name": site.name, "url": site.url, "scopes": site.scopes, "avatarUrl": "https://example.invalid/a.png"}))
+        .collect();
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Value::Array(sites).to_string(),
+    )
+        .into_response()
+}
+
+async fn myself(
+    State(inner): State<Shared>,
+    Path(cloud_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(answer) = fault(&inner, Endpoint::Myself).await {
+        return answer;
+    }
+    let s = inner.lock().expect("fake state");
+    if !bearer_ok(&s, &headers) {
+        let body = json!({"errorMessages": ["You are not authenticated."], "errors": {}});
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response();
+    }
+    if !s.sites.iter().any(|site| site.id == cloud_id) {
+        return (StatusCode::NOT_FOUND, "no such site").into_response();
+    }
+    let (account_id, name, email) = &s.user;
+    let body = json!({"accountId": account_id, "displayName": name, "emailAddress": email, "active": true});
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
