@@ -159,3 +159,131 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 pub mod pty;
 pub mod ui;
+
+/// A running `jira-auth` whose stderr is read line by line while the test talks to it:
+/// for `authorize`, which prints the URL first and waits for the redirect.
+pub struct Interactive {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Interactive {
+    pub fn spawn(mut command: Command, args: &[&str]) -> Interactive {
+        use std::io::BufRead;
+        let mut child = command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn jira-auth");
+        let (sender, lines) = std::sync::mpsc::channel();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let pipe = child.stderr.take().expect("stderr");
+        let collected = std::sync::Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                collected.lock().unwrap().push_str(&format!("{line}\n"));
+                let _ = sender.send(line);
+            }
+        });
+        let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut out = child.stdout.take().expect("stdout");
+        let collected = std::sync::Arc::clone(&stdout);
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            collected.lock().unwrap().push_str(&text);
+        });
+        let stdin = child.stdin.take();
+        Interactive {
+            child,
+            stdin,
+            lines,
+            stderr,
+            stdout,
+        }
+    }
+
+    /// The first stderr line that is a URL alone (the authorization URL).
+    pub fn url(&self) -> String {
+        loop {
+            match self.lines.recv_timeout(std::time::Duration::from_secs(20)) {
+                Ok(line) if line.starts_with("http://") || line.starts_with("https://") => {
+                    return line;
+                }
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no URL line on stderr; stderr so far:\n{}",
+                    self.stderr.lock().unwrap()
+                ),
+            }
+        }
+    }
+
+    /// Waits for a stderr line containing `text`.
+    pub fn wait_line(&self, text: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(std::time::Duration::from_secs(20)) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no line with {text:?}; stderr so far:\n{}",
+                    self.stderr.lock().unwrap()
+                ),
+            }
+        }
+    }
+
+    pub fn send_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Exit code, stdout and stderr once the program ends.
+    pub fn finish(mut self) -> (i32, String, String) {
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("poll") {
+                break status;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(30) {
+                let _ = self.child.kill();
+                panic!(
+                    "jira-auth did not finish; stderr:\n{}",
+                    self.stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let stdout = self.stdout.lock().unwrap().clone();
+        let stderr = self.stderr.lock().unwrap().clone();
+        (status.code().unwrap_or(-1), stdout, stderr)
+    }
+}
+
+impl Drop for Interactive {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}

@@ -97,6 +97,8 @@ struct Inner {
     leeway: Duration,
     code_ttl: Duration,
     decline: bool,
+    /// False plays an app whose console lacks offline_access: no refresh tokens at all.
+    grant_offline: bool,
     next: u64,
     codes: HashMap<String, Code>,
     refresh: HashMap<String, Refresh>,
@@ -144,6 +146,7 @@ impl FakeAtlassian {
             leeway: Duration::from_secs(600),
             code_ttl: Duration::from_secs(600),
             decline: false,
+            grant_offline: true,
             next: 1,
             codes: HashMap::new(),
             refresh: HashMap::new(),
@@ -208,6 +211,10 @@ impl FakeAtlassian {
 
     pub fn set_decline(&self, decline: bool) {
         self.with(|s| s.decline = decline);
+    }
+
+    pub fn set_grant_offline(&self, grant: bool) {
+        self.with(|s| s.grant_offline = grant);
     }
 
     pub fn set_leeway(&self, leeway: Duration) {
@@ -521,7 +528,7 @@ fn issue(s: &mut Inner, family: u64, client_id: &str) -> Response {
         "scope": scopes.join(" "),
         "token_type": "Bearer",
     });
-    if scopes.iter().any(|scope| scope == "offline_access") {
+    if s.grant_offline && scopes.iter().any(|scope| scope == "offline_access") {
         let refresh = format!("refresh-{family}-{n}");
         s.refresh.insert(
             refresh.clone(),
