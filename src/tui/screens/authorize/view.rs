@@ -23,7 +23,7 @@ impl AuthorizeScreen {
         .areas(area);
         let who = match &self.attempt {
             Some(attempt) => format!(
-                "{} · {} · {}",
+                "for {} · {} · {}",
                 attempt.principal, self.mode, attempt.app_label
             ),
             None => format!("{}", self.mode),
@@ -141,10 +141,11 @@ impl AuthorizeScreen {
                 ]);
             }
             let lines = vec![Line::raw(url), Line::raw(""), Line::from(keys)];
+            // No side borders: a mouse selection of the wrapped URL then holds nothing else.
             frame.render_widget(
                 Paragraph::new(lines).wrap(Wrap { trim: false }).block(
                     Block::default()
-                        .borders(Borders::ALL)
+                        .borders(Borders::TOP | Borders::BOTTOM)
                         .border_style(theme.border())
                         .title(" 1. Open this URL in a browser, sign in and consent "),
                 ),

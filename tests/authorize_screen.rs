@@ -1,0 +1,258 @@
+//! The console's authorize screen, driven by messages without a terminal: each phase
+//! snapshot-tested, and the flow of effects from URL to stored token.
+
+mod common;
+
+use common::ui::*;
+use common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use jira_auth::atlassian::client::TokenGrant;
+use jira_auth::domain::{Mode, Principal, Secret, Site};
+use jira_auth::service::authorize::{Attempt, Grant, authorization_url};
+use jira_auth::service::status::{self};
+use jira_auth::tui::app::{Failure, ListenerEnd, Outcome};
+use jira_auth::tui::{App, Effect, Msg, update};
+
+const STATE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn attempt(mode: Mode, principal: Principal) -> Attempt {
+    let app = sample_profile("acme");
+    Attempt {
+        integration: "jira".into(),
+        mode,
+        principal,
+        app_label: "the profile \"acme\"".into(),
+        url: authorization_url(&app, STATE),
+        app,
+        state: STATE.into(),
+        renewing: false,
+    }
+}
+
+fn site(id: &str, name: &str) -> Site {
+    Site {
+        id: id.into(),
+        url: format!("https://{name}.atlassian.net"),
+        name: name.into(),
+    }
+}
+
+fn grant(sites: Vec<Site>) -> Box<Grant> {
+    Box::new(Grant {
+        tokens: TokenGrant {
+            access_token: Secret::new("access"),
+            expires_in: Some(3600),
+            refresh_token: Some(Secret::new("refresh")),
+            scopes: vec!["read:jira-work".into(), "offline_access".into()],
+        },
+        sites,
+    })
+}
+
+/// Home with one pre-authorized integration, then `a`.
+fn opened(mode: Mode) -> (App, Vec<Effect>) {
+    let mut integration = sample_integration("jira", Some("acme"));
+    integration.mode = mode;
+    let mut app = app_with(status::build(
+        &[integration],
+        &[],
+        &[sample_profile("acme")],
+        NOW,
+    ));
+    let effects = press(&mut app, &[key('a')]);
+    (app, effects)
+}
+
+fn done(app: &mut App, outcome: Outcome) -> Vec<Effect> {
+    update(app, Msg::Done(outcome))
+}
+
+fn ready(app: &mut App) {
+    let effects = done(
+        app,
+        Outcome::AuthorizePrepared(Ok(Box::new(attempt(Mode::PreAuthorized, Principal::Admin)))),
+    );
+    assert!(
+        matches!(&effects[..], [Effect::Listen { state, .. }] if state == STATE),
+        "{effects:?}"
+    );
+    done(
+        app,
+        Outcome::ListenerStarted(Ok((
+            8765,
+            Some("ssh -L 8765:localhost:8765 ada@203.0.113.7".into()),
+        ))),
+    );
+}
+
+#[test]
+fn from_url_to_stored_token_by_paste() {
+    let (mut app, effects) = opened(Mode::PreAuthorized);
+    assert_eq!(
+        effects,
+        vec![Effect::PrepareAuthorize {
+            integration: "jira".into(),
+            user: None
+        }]
+    );
+    insta::assert_snapshot!("authorize_preparing", draw(&app, 100, 30));
+    ready(&mut app);
+    insta::assert_snapshot!("authorize_waiting", draw(&app, 100, 30));
+
+    let effects = press(&mut app, &[key('c')]);
+    assert!(matches!(&effects[..], [Effect::Copy { text, .. }] if text.contains("client_id=")));
+
+    // A stale redirect pasted: refused on screen, nothing exchanged.
+    let effects = update(
+        &mut app,
+        Msg::Paste("http://localhost:8765/callback?code=abc&state=old".into()),
+    );
+    assert!(effects.is_empty());
+    let effects = press(&mut app, &[code(KeyCode::Enter)]);
+    assert!(effects.is_empty());
+    assert!(draw(&app, 100, 30).contains("another authorization attempt"));
+
+    press(
+        &mut app,
+        &[Msg::Key(KeyEvent::new(
+            KeyCode::Char('u'),
+            KeyModifiers::CONTROL,
+        ))],
+    );
+    update(
+        &mut app,
+        Msg::Paste(format!(
+            "http://localhost:8765/callback?code=the-code&state={STATE}"
+        )),
+    );
+    let effects = press(&mut app, &[code(KeyCode::Enter)]);
+    assert!(
+        matches!(&effects[..], [Effect::StopListener, Effect::Exchange { code, .. }] if code == "the-code"),
+        "{effects:?}"
+    );
+    insta::assert_snapshot!("authorize_busy", draw(&app, 100, 30));
+
+    let effects = done(
+        &mut app,
+        Outcome::Exchanged(Ok(grant(vec![site("1", "acme")]))),
+    );
+    assert!(
+        matches!(&effects[..], [Effect::FinishAuthorize { site, .. }] if site.id == "1"),
+        "one site is taken"
+    );
+    let effects = done(
+        &mut app,
+        Outcome::AuthorizeFinished(Ok(
+            "Authorized as Ada Admin on acme (https://acme.atlassian.net); jira is enabled.".into(),
+        )),
+    );
+    assert_eq!(effects, vec![Effect::LoadStatus]);
+    insta::assert_snapshot!("authorize_done", draw(&app, 100, 30));
+    press(&mut app, &[code(KeyCode::Enter)]);
+    assert_eq!(app.screen().title(), "Home");
+}
+
+#[test]
+fn the_listener_brings_the_code_and_several_sites_are_offered() {
+    let (mut app, _) = opened(Mode::PreAuthorized);
+    ready(&mut app);
+    let effects = done(
+        &mut app,
+        Outcome::CodeReceived(ListenerEnd::Code("from-browser".into())),
+    );
+    assert!(
+        matches!(&effects[..], [Effect::StopListener, Effect::Exchange { code, .. }] if code == "from-browser")
+    );
+    done(
+        &mut app,
+        Outcome::Exchanged(Ok(grant(vec![site("1", "acme"), site("2", "beta")]))),
+    );
+    insta::assert_snapshot!("authorize_choose_site", draw(&app, 100, 30));
+    let effects = press(&mut app, &[code(KeyCode::Down), code(KeyCode::Enter)]);
+    assert!(matches!(&effects[..], [Effect::FinishAuthorize { site, .. }] if site.id == "2"));
+}
+
+#[test]
+fn a_temporary_failure_offers_a_retry_that_loses_nothing() {
+    let (mut app, _) = opened(Mode::PreAuthorized);
+    ready(&mut app);
+    let effects = done(
+        &mut app,
+        Outcome::CodeReceived(ListenerEnd::Code("c".into())),
+    );
+    let retry = effects
+        .into_iter()
+        .find(|e| matches!(e, Effect::Exchange { .. }))
+        .unwrap();
+    done(
+        &mut app,
+        Outcome::Exchanged(Err(Failure {
+            sentence: "Atlassian had a problem (HTTP 500): \"Internal error\". This is temporary: try again in a moment; nothing was lost".into(),
+            retry: Some(Box::new(retry.clone())),
+        })),
+    );
+    insta::assert_snapshot!("authorize_failed_retry", draw(&app, 100, 30));
+    let effects = press(&mut app, &[key('r')]);
+    assert_eq!(effects, vec![retry]);
+}
+
+#[test]
+fn declined_consent_and_a_failed_listener_are_explained() {
+    let (mut app, _) = opened(Mode::PreAuthorized);
+    ready(&mut app);
+    done(
+        &mut app,
+        Outcome::ListenerStarted(Err(
+            "port 8765 is taken by another program; paste the redirected URL instead".into(),
+        )),
+    );
+    assert!(draw(&app, 100, 30).contains("port 8765 is taken"));
+    done(
+        &mut app,
+        Outcome::CodeReceived(ListenerEnd::Declined(
+            "consent was declined: the user chose Cancel".into(),
+        )),
+    );
+    let screen = draw(&app, 100, 30);
+    assert!(
+        screen.contains("Not authorized") && screen.contains("consent was declined"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn user_authorized_asks_whose_token_first() {
+    let (mut app, effects) = opened(Mode::UserAuthorized);
+    assert!(effects.is_empty());
+    insta::assert_snapshot!("authorize_ask_user", draw(&app, 100, 30));
+    let effects = press(&mut app, &[code(KeyCode::Enter)]);
+    assert!(effects.is_empty(), "an empty id is refused");
+    press(&mut app, &typed("alice@example.com"));
+    let effects = press(&mut app, &[code(KeyCode::Enter)]);
+    assert_eq!(
+        effects,
+        vec![Effect::PrepareAuthorize {
+            integration: "jira".into(),
+            user: Some("alice@example.com".into())
+        }]
+    );
+}
+
+#[test]
+fn the_qr_code_and_its_too_small_notice() {
+    let (mut app, _) = opened(Mode::PreAuthorized);
+    ready(&mut app);
+    press(&mut app, &[key('g')]);
+    let big = draw(&app, 160, 100);
+    assert!(big.contains('▀') || big.contains('▄'), "the code is drawn");
+    insta::assert_snapshot!("authorize_qr_too_small", draw(&app, 100, 30));
+}
+
+#[test]
+fn esc_cancels_everything_in_flight() {
+    let (mut app, _) = opened(Mode::PreAuthorized);
+    ready(&mut app);
+    let effects = press(&mut app, &[code(KeyCode::Esc)]);
+    assert_eq!(effects, vec![Effect::CancelAuthorize]);
+    assert_eq!(app.screen().title(), "Home");
+}
