@@ -1,0 +1,175 @@
+//! The real console in a pseudo-terminal authorizing against the fake Atlassian: the URL read
+//! off the screen, consent in the fake browser, the code back by paste or by the listener.
+
+mod common;
+mod support;
+
+use common::pty::PtySession;
+use common::{Sandbox, free_port, run_with, text};
+use support::fake_atlassian::*;
+
+struct World {
+    sandbox: Sandbox,
+    fake: FakeAtlassian,
+    callback: String,
+}
+
+impl World {
+    fn new() -> World {
+        let callback = format!("http://localhost:{}/callback", free_port());
+        World {
+            sandbox: Sandbox::new(),
+            fake: FakeAtlassian::start(&callback),
+            callback,
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "JIRA_AUTH_DATA_DIR",
+                self.sandbox.data_dir().display().to_string(),
+            ),
+            (
+                "JIRA_AUTH_KEY_FILE",
+                self.sandbox.key_file().display().to_string(),
+            ),
+            ("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url()),
+            ("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url()),
+            (
+                "JIRA_AUTH_SYSTEM_APP",
+                "/nonexistent/system-app.toml".into(),
+            ),
+        ]
+    }
+
+    /// A profile for the fake's app and a pre-authorized integration through it, by CLI.
+    fn configure(&self) {
+        let mut command = self.sandbox.command();
+        command.env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url());
+        let auth = format!("{}/authorize", self.fake.auth_url());
+        let token = format!("{}/oauth/token", self.fake.auth_url());
+        let out = run_with(
+            command,
+            &[
+                "profile",
+                "add",
+                "--name",
+                "acme",
+                "--client-id",
+                CLIENT_ID,
+                "--client-secret-stdin",
+                "--scopes",
+                "read:jira-work offline_access",
+                "--callback-url",
+                &self.callback,
+                "--auth-url",
+                &auth,
+                "--token-url",
+                &token,
+            ],
+            CLIENT_SECRET,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let out = self.sandbox.run(
+            &["setup", "--mode", "pre-authorized", "--profile", "acme"],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+}
+
+/// The authorization URL as the screen shows it: the lines under the panel title, joined.
+fn url_on_screen(console: &PtySession) -> String {
+    let screen = console.screen();
+    let mut lines = screen
+        .lines()
+        .skip_while(|l| !l.contains("1. Open this URL"))
+        .skip(1);
+    let mut url = String::new();
+    for line in lines.by_ref() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("c copy") {
+            break;
+        }
+        url.push_str(line);
+    }
+    assert!(url.starts_with("http"), "no URL on screen:\n{screen}");
+    url
+}
+
+#[test]
+fn authorize_in_the_console_by_pasting_the_redirect() {
+    let world = World::new();
+    world.configure();
+    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
+    console.wait_for("TEST ENDPOINTS");
+    console.wait_for("not authorized");
+    console.send("a");
+    console.wait_for("Listening on");
+    let redirect = world.fake.consent(&url_on_screen(&console));
+    console.paste(&redirect);
+    console.send("\r");
+    console.wait_for("Authorized as Ada Admin on acme");
+    console.send("\r");
+    console.wait_for("valid ·");
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
+}
+
+#[test]
+fn authorize_in_the_console_through_the_listener() {
+    let world = World::new();
+    world.configure();
+    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
+    console.wait_for("not authorized");
+    console.send("a");
+    console.wait_for("Listening on");
+    let redirect = world.fake.consent(&url_on_screen(&console));
+    let answer = browser_get(&redirect);
+    assert!(answer.contains("close this tab"), "{answer}");
+    console.wait_for("Authorized as Ada Admin on acme");
+    console.send("\x1b");
+    console.wait_for("valid ·");
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
+}
+
+#[test]
+fn esc_cancels_and_frees_the_port() {
+    let world = World::new();
+    world.configure();
+    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
+    console.wait_for("not authorized");
+    console.send("a");
+    console.wait_for("Listening on");
+    console.send("\x1b");
+    console.wait_for("not authorized");
+    let port = url::Url::parse(&world.callback).unwrap().port().unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the listener still answers after Esc"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
+}
+
+fn browser_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let url = url::Url::parse(url).unwrap();
+    let host = format!("127.0.0.1:{}", url.port().unwrap());
+    let target = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let mut stream = std::net::TcpStream::connect(&host).unwrap();
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
