@@ -101,6 +101,45 @@ impl TextField {
         Ok(())
     }
 
+    /// Draws the value on one line without a frame (forms lay out their own labels).
+    pub fn render_inline(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        style: ratatui::style::Style,
+        focused: bool,
+        masked: bool,
+    ) {
+        let width = usize::from(area.width.max(1));
+        let scroll = if focused {
+            self.input.visual_scroll(width.saturating_sub(1))
+        } else {
+            0
+        };
+        let shown = self.shown(masked);
+        let visible: String = shown.chars().skip(scroll).take(width).collect();
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(visible, style))),
+            area,
+        );
+        if focused {
+            let column = self.input.visual_cursor().saturating_sub(scroll);
+            let x = area
+                .x
+                .saturating_add(u16::try_from(column).unwrap_or(u16::MAX))
+                .min(area.right().saturating_sub(1));
+            frame.set_cursor_position(Position::new(x, area.y));
+        }
+    }
+
+    fn shown(&self, masked: bool) -> String {
+        if masked {
+            "•".repeat(self.input.value().chars().count())
+        } else {
+            text::sanitize(self.input.value(), MAX_INPUT)
+        }
+    }
+
     /// Draws the field in a bordered box titled `label`; the cursor is placed when focused.
     pub fn render(
         &self,
@@ -118,11 +157,7 @@ impl TextField {
         let inner = block.inner(area);
         let width = usize::from(inner.width.max(1));
         let scroll = self.input.visual_scroll(width.saturating_sub(1));
-        let shown: String = if masked {
-            "•".repeat(self.input.value().chars().count())
-        } else {
-            text::sanitize(self.input.value(), MAX_INPUT)
-        };
+        let shown = self.shown(masked);
         let visible: String = shown.chars().skip(scroll).take(width).collect();
         frame.render_widget(
             Paragraph::new(Line::from(Span::raw(visible))).block(block),

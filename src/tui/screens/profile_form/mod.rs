@@ -1,0 +1,495 @@
+//! The authorization-profile form (DESIGN.md screen 2d): every field of the seed's Custom
+//! profile, each checked the moment it is typed or pasted, a checklist of the developer-console
+//! steps ii-xi beside it, the callback URL to copy, and the scope picker. Pasting the console's
+//! generated authorization URL into any URL field (or the client ID) fills four fields at once.
+
+mod view;
+
+use std::collections::HashSet;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::domain::{Mode, Secret};
+use crate::service::draft::{DraftCheck, ProfileDraft};
+use crate::service::setup;
+use crate::tui::app::{Action, Effect, Outcome, Shared};
+use crate::tui::keymap::{self, Binding, Key};
+use crate::tui::widgets::TextField;
+use crate::tui::widgets::scope_picker::{PickerOutcome, ScopePicker};
+use crate::validate::{Catalog, Field, OFFLINE_ACCESS, Severity, generated, scopes};
+
+/// The rows of the form, in order. Mechanism is shown but has one choice.
+pub const ROWS: [Field; 9] = [
+    Field::Name,
+    Field::Mechanism,
+    Field::ClientId,
+    Field::ClientSecret,
+    Field::CallbackUrl,
+    Field::AuthorizationUrl,
+    Field::TokenUrl,
+    Field::RefreshUrl,
+    Field::Scopes,
+];
+
+#[derive(Debug)]
+pub struct ProfileForm {
+    original: Option<String>,
+    mode: Option<Mode>,
+    name: TextField,
+    client_id: TextField,
+    client_secret: TextField,
+    callback_url: TextField,
+    authorization_url: TextField,
+    token_url: TextField,
+    refresh_url: TextField,
+    scopes: TextField,
+    focus: usize,
+    reveal: bool,
+    /// The callback URL is editable (for admins who registered an https callback).
+    advanced: bool,
+    /// The callback URL was copied (or the profile exists): the seed's step vi is done.
+    callback_registered: bool,
+    picker: Option<ScopePicker>,
+    confirm_discard: bool,
+    saving: bool,
+    initial: ProfileDraft,
+    check: Option<DraftCheck>,
+    message: Option<(String, bool)>,
+    /// Fields the admin has changed: their verdicts show at once; the others' after Ctrl-S,
+    /// so a fresh form does not open as a wall of red.
+    touched: HashSet<Field>,
+    save_attempted: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FormAction {
+    Next,
+    Previous,
+    Save,
+    Reveal,
+    Copy,
+    Advanced,
+    Picker,
+    Back,
+}
+
+const KEYS: &[Binding<FormAction>] = &[
+    Binding {
+        keys: &[Key::plain(KeyCode::Tab), Key::plain(KeyCode::Down)],
+        label: "Tab ↓",
+        description: "next field",
+        action: FormAction::Next,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::BackTab), Key::plain(KeyCode::Up)],
+        label: "S-Tab ↑",
+        description: "previous field",
+        action: FormAction::Previous,
+    },
+    Binding {
+        keys: &[Key::ctrl('s')],
+        label: "Ctrl-S",
+        description: "check every field and save the profile",
+        action: FormAction::Save,
+    },
+    Binding {
+        keys: &[Key::ctrl('r')],
+        label: "Ctrl-R",
+        description: "reveal or hide the client secret",
+        action: FormAction::Reveal,
+    },
+    Binding {
+        keys: &[Key::ctrl('y')],
+        label: "Ctrl-Y",
+        description: "copy the callback URL (register it in the app, step vi)",
+        action: FormAction::Copy,
+    },
+    Binding {
+        keys: &[Key::ctrl('e')],
+        label: "Ctrl-E",
+        description: "advanced: edit the callback URL (an https callback you registered)",
+        action: FormAction::Advanced,
+    },
+    Binding {
+        keys: &[Key::ctrl('p')],
+        label: "Ctrl-P",
+        description: "pick scopes from the catalog (also Enter on Scopes)",
+        action: FormAction::Picker,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Esc)],
+        label: "Esc",
+        description: "back (asks before dropping changes)",
+        action: FormAction::Back,
+    },
+];
+
+pub fn help_rows() -> Vec<(&'static str, &'static str)> {
+    let mut rows = keymap::describe(KEYS);
+    rows.push(("Enter", "next field; on the callback URL: copy it"));
+    rows.push((
+        "Ctrl-V",
+        "paste: the generated authorization URL fills four fields at once",
+    ));
+    rows.push(("Ctrl-U Ctrl-W", "clear the field / delete a word"));
+    rows
+}
+
+impl ProfileForm {
+    pub fn new(draft: ProfileDraft, original: Option<String>, mode: Option<Mode>) -> Self {
+        let field = |value: &str| TextField::new(value);
+        ProfileForm {
+            name: TextField::with_cap(&draft.name, 64),
+            client_id: field(&draft.client_id),
+            client_secret: field(draft.client_secret.expose()),
+            callback_url: field(&draft.callback_url),
+            authorization_url: field(&draft.authorization_url),
+            token_url: field(&draft.token_url),
+            refresh_url: field(&draft.refresh_url),
+            scopes: field(&draft.scopes),
+            focus: 0,
+            reveal: false,
+            advanced: false,
+            callback_registered: original.is_some(),
+            picker: None,
+            confirm_discard: false,
+            saving: false,
+            check: None,
+            message: None,
+            touched: HashSet::new(),
+            save_attempted: original.is_some(),
+            original,
+            mode,
+            initial: draft,
+        }
+    }
+
+    pub fn draft(&self) -> ProfileDraft {
+        ProfileDraft {
+            name: self.name.value().to_owned(),
+            client_id: self.client_id.value().to_owned(),
+            client_secret: Secret::new(self.client_secret.value()),
+            callback_url: self.callback_url.value().to_owned(),
+            authorization_url: self.authorization_url.value().to_owned(),
+            token_url: self.token_url.value().to_owned(),
+            refresh_url: self.refresh_url.value().to_owned(),
+            scopes: self.scopes.value().to_owned(),
+        }
+    }
+
+    pub fn focused(&self) -> Field {
+        ROWS[self.focus]
+    }
+
+    fn field_mut(&mut self, field: Field) -> Option<&mut TextField> {
+        match field {
+            Field::Name => Some(&mut self.name),
+            Field::ClientId => Some(&mut self.client_id),
+            Field::ClientSecret => Some(&mut self.client_secret),
+            Field::CallbackUrl if self.advanced => Some(&mut self.callback_url),
+            Field::AuthorizationUrl => Some(&mut self.authorization_url),
+            Field::TokenUrl => Some(&mut self.token_url),
+            Field::RefreshUrl => Some(&mut self.refresh_url),
+            Field::Scopes => Some(&mut self.scopes),
+            Field::Mechanism | Field::CallbackUrl => None,
+        }
+    }
+
+    pub fn field(&self, field: Field) -> Option<&TextField> {
+        match field {
+            Field::Name => Some(&self.name),
+            Field::ClientId => Some(&self.client_id),
+            Field::ClientSecret => Some(&self.client_secret),
+            Field::CallbackUrl => Some(&self.callback_url),
+            Field::AuthorizationUrl => Some(&self.authorization_url),
+            Field::TokenUrl => Some(&self.token_url),
+            Field::RefreshUrl => Some(&self.refresh_url),
+            Field::Scopes => Some(&self.scopes),
+            Field::Mechanism => None,
+        }
+    }
+
+    /// The findings of the last check (recomputed after every change).
+    pub fn check(&self) -> Option<&DraftCheck> {
+        self.check.as_ref()
+    }
+
+    fn recheck(&mut self, shared: &Shared) {
+        let mut check = self
+            .draft()
+            .check(&shared.endpoints, Catalog::builtin(), shared.now);
+        if let Some(problem) = self.offline_access_problem() {
+            check
+                .findings
+                .push(crate::validate::Finding::error(Field::Scopes, problem, ""));
+            check.profile = None;
+        }
+        self.check = Some(check);
+    }
+
+    fn has_offline_access(&self) -> bool {
+        scopes::split(self.scopes.value())
+            .iter()
+            .any(|s| s == OFFLINE_ACCESS)
+    }
+
+    /// Pre-authorized needs offline_access; user-authorized only recommends it.
+    fn offline_access_problem(&self) -> Option<String> {
+        let mode = self.mode?;
+        let scopes = scopes::split(self.scopes.value());
+        if scopes.is_empty() {
+            return None;
+        }
+        setup::offline_access_problem(mode, "This profile", &scopes).map(|p| format!("{p}."))
+    }
+
+    pub fn captures_text(&self) -> bool {
+        !self.confirm_discard
+    }
+
+    pub fn hints(&self) -> &'static str {
+        if self.picker.is_some() {
+            "type to filter · Space toggle · Ctrl-A all classic · Esc done"
+        } else if self.confirm_discard {
+            "y drop the changes · any other key keeps editing"
+        } else {
+            "Tab next · Ctrl-S save · Ctrl-Y copy callback · Ctrl-R reveal · Ctrl-P scopes · F1 help"
+        }
+    }
+
+    fn changed(&self) -> bool {
+        self.draft() != self.initial
+    }
+
+    pub fn on_paste(&mut self, text: &str, shared: &Shared) -> Vec<Action> {
+        if let Some(picker) = &mut self.picker {
+            if let Err(problem) = picker.query.paste(text) {
+                return vec![Action::Warn(problem)];
+            }
+            return Vec::new();
+        }
+        let target = self.focused();
+        let fills = matches!(
+            target,
+            Field::ClientId
+                | Field::AuthorizationUrl
+                | Field::TokenUrl
+                | Field::RefreshUrl
+                | Field::CallbackUrl
+        );
+        if fills && let Some(found) = generated::parse(text, &shared.endpoints) {
+            let mut draft = self.draft();
+            draft.apply_generated(&found);
+            self.client_id.set(&draft.client_id);
+            self.scopes.set(&draft.scopes);
+            self.callback_url.set(&draft.callback_url);
+            self.authorization_url.set(&draft.authorization_url);
+            self.touched.extend([
+                Field::ClientId,
+                Field::Scopes,
+                Field::CallbackUrl,
+                Field::AuthorizationUrl,
+            ]);
+            self.recheck(shared);
+            self.message = Some((
+                "Filled the client ID, scopes, callback URL and authorization URL from the generated authorization URL."
+                    .into(),
+                false,
+            ));
+            return Vec::new();
+        }
+        let Some(field) = self.field_mut(target) else {
+            self.message = Some((
+                "This field is read-only; Ctrl-E makes the callback URL editable.".into(),
+                true,
+            ));
+            return Vec::new();
+        };
+        match field.paste(text) {
+            Ok(()) => {
+                self.touched.insert(target);
+                self.message = None;
+                self.recheck(shared);
+                Vec::new()
+            }
+            Err(problem) => {
+                self.message = Some((problem.clone(), true));
+                vec![Action::Warn(problem)]
+            }
+        }
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+        if self.check.is_none() {
+            self.recheck(shared);
+        }
+        if self.saving {
+            return Vec::new();
+        }
+        if let Some(picker) = &mut self.picker {
+            if let PickerOutcome::Done(chosen) = picker.key(key, Catalog::builtin()) {
+                self.scopes.set(&chosen.join(" "));
+                self.touched.insert(Field::Scopes);
+                self.picker = None;
+                self.recheck(shared);
+            }
+            return Vec::new();
+        }
+        if self.confirm_discard {
+            self.confirm_discard = false;
+            return match key.code {
+                KeyCode::Char('y' | 'Y') => {
+                    vec![Action::Pop, Action::Say("Changes dropped.".into())]
+                }
+                _ => Vec::new(),
+            };
+        }
+        match keymap::lookup(KEYS, key) {
+            Some(FormAction::Next) => self.focus = (self.focus + 1) % ROWS.len(),
+            Some(FormAction::Previous) => self.focus = (self.focus + ROWS.len() - 1) % ROWS.len(),
+            Some(FormAction::Save) => return self.save(shared),
+            Some(FormAction::Reveal) => self.reveal = !self.reveal,
+            Some(FormAction::Copy) => return self.copy_callback(),
+            Some(FormAction::Advanced) => {
+                self.advanced = !self.advanced;
+                self.message = Some((
+                    if self.advanced {
+                        "The callback URL is editable: it must equal the one registered in the app (step vi).".into()
+                    } else {
+                        "The callback URL is read-only again.".into()
+                    },
+                    false,
+                ));
+            }
+            Some(FormAction::Picker) => self.open_picker(),
+            Some(FormAction::Back) => {
+                if self.changed() {
+                    self.confirm_discard = true;
+                } else {
+                    return vec![Action::Pop];
+                }
+            }
+            None => return self.edit(key, shared),
+        }
+        Vec::new()
+    }
+
+    /// Keys that are not the form's go to the focused field; Enter moves on (or acts).
+    fn edit(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+        if key.code == KeyCode::Enter && !key.modifiers.contains(KeyModifiers::ALT) {
+            match self.focused() {
+                Field::Scopes => self.open_picker(),
+                Field::CallbackUrl if !self.advanced => return self.copy_callback(),
+                _ => self.focus = (self.focus + 1) % ROWS.len(),
+            }
+            return Vec::new();
+        }
+        let focused = self.focused();
+        let changed = self.field_mut(focused).map(|field| field.key(key));
+        match changed {
+            Some(true) => {
+                self.touched.insert(focused);
+                self.message = None;
+                self.recheck(shared);
+            }
+            Some(false) => {}
+            None if matches!(
+                key.code,
+                KeyCode::Char(_) | KeyCode::Backspace | KeyCode::Delete
+            ) =>
+            {
+                self.message = Some((
+                    match focused {
+                        Field::Mechanism => "OAuth v2 is the only mechanism Jira offers (step i).".into(),
+                        _ => "The callback URL is fixed: copy it with Ctrl-Y or Enter; Ctrl-E makes it editable.".into(),
+                    },
+                    false,
+                ));
+            }
+            None => {}
+        }
+        Vec::new()
+    }
+
+    fn copy_callback(&mut self) -> Vec<Action> {
+        vec![Action::Run(Effect::Copy {
+            text: self.callback_url.value().to_owned(),
+            what: "callback URL".into(),
+        })]
+    }
+
+    fn open_picker(&mut self) {
+        let mut chosen = scopes::split(self.scopes.value());
+        let mut picker = ScopePicker::new(Vec::new());
+        if self.mode == Some(Mode::PreAuthorized) && !self.has_offline_access() {
+            chosen.push(OFFLINE_ACCESS.to_owned());
+            picker.note = Some(
+                "Added offline_access: a pre-authorized integration needs it for a refresh token, or its token dies within an hour."
+                    .into(),
+            );
+        }
+        picker.selected = chosen;
+        self.focus = ROWS.iter().position(|f| *f == Field::Scopes).unwrap_or(0);
+        self.picker = Some(picker);
+    }
+
+    fn save(&mut self, shared: &Shared) -> Vec<Action> {
+        self.save_attempted = true;
+        self.recheck(shared);
+        let Some(check) = &self.check else {
+            return Vec::new();
+        };
+        if let Some(first) = check.errors().next() {
+            let field = first.field;
+            let sentence = first.to_string();
+            self.focus = ROWS.iter().position(|f| *f == field).unwrap_or(self.focus);
+            self.message = Some((format!("Not saved: {sentence}"), true));
+            return vec![Action::Warn("Fix the fields marked ✗ first.".into())];
+        }
+        self.saving = true;
+        vec![
+            Action::Run(Effect::SaveProfile {
+                draft: Box::new(self.draft()),
+                original: self.original.clone(),
+            }),
+            Action::Say("Saving…".into()),
+        ]
+    }
+
+    pub fn on_outcome(&mut self, outcome: &Outcome, _shared: &Shared) -> Vec<Action> {
+        match outcome {
+            Outcome::ProfileSaved(Ok(name)) if self.saving => {
+                self.saving = false;
+                vec![
+                    Action::Pop,
+                    Action::Say(format!("Saved the profile {name:?}.")),
+                ]
+            }
+            Outcome::ProfileSaved(Err(sentence)) if self.saving => {
+                self.saving = false;
+                self.message = Some((sentence.clone(), true));
+                vec![Action::Warn("Not saved.".into())]
+            }
+            Outcome::Copied { what, note } if what == "callback URL" => {
+                self.callback_registered = true;
+                vec![Action::Say(format!("Copied the callback URL: {note}"))]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The worst finding of a field worth showing: once it was changed, or after a save.
+    pub fn worst(&self, field: Field) -> Option<&crate::validate::Finding> {
+        if !(self.save_attempted || self.touched.contains(&field)) {
+            return None;
+        }
+        self.check
+            .as_ref()?
+            .for_field(field)
+            .max_by_key(|f| match f.severity {
+                Severity::Notice => 0,
+                Severity::Warning => 1,
+                Severity::Error => 2,
+            })
+    }
+}

@@ -1,0 +1,220 @@
+//! The scope picker: the catalog filtered as you type, a checkbox per scope, one key for the
+//! seed's "select all" of the classic Jira platform scopes, and free entry of any well-formed
+//! scope the catalog does not know.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
+
+use crate::tui::theme::Theme;
+use crate::tui::widgets::TextField;
+use crate::validate::{Catalog, ScopeEntry, scopes};
+
+#[derive(Clone, Debug)]
+pub struct ScopePicker {
+    pub query: TextField,
+    /// The chosen scopes, in the order they were chosen.
+    pub selected: Vec<String>,
+    cursor: usize,
+    pub note: Option<String>,
+}
+
+/// What a key did to the picker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PickerOutcome {
+    Stay,
+    /// Closed: write these scopes into the field.
+    Done(Vec<String>),
+}
+
+impl ScopePicker {
+    pub fn new(selected: Vec<String>) -> ScopePicker {
+        ScopePicker {
+            query: TextField::with_cap("", 128),
+            selected,
+            cursor: 0,
+            note: None,
+        }
+    }
+
+    pub fn visible<'a>(&self, catalog: &'a Catalog) -> Vec<&'a ScopeEntry> {
+        catalog.filter(self.query.value())
+    }
+
+    fn toggle(&mut self, name: &str) {
+        if let Some(at) = self.selected.iter().position(|s| s == name) {
+            self.selected.remove(at);
+        } else {
+            self.selected.push(name.to_owned());
+        }
+    }
+
+    pub fn key(&mut self, key: &KeyEvent, catalog: &Catalog) -> PickerOutcome {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let count = self.visible(catalog).len();
+        match key.code {
+            KeyCode::Esc => return PickerOutcome::Done(self.selected.clone()),
+            KeyCode::Up => self.cursor = self.cursor.saturating_sub(1),
+            KeyCode::Down => self.cursor = (self.cursor + 1).min(count.saturating_sub(1)),
+            KeyCode::PageUp => self.cursor = self.cursor.saturating_sub(10),
+            KeyCode::PageDown => self.cursor = (self.cursor + 10).min(count.saturating_sub(1)),
+            KeyCode::Char('a') if ctrl => {
+                let mut added = 0;
+                for entry in catalog.classic() {
+                    if !self.selected.contains(&entry.name) {
+                        self.selected.push(entry.name.clone());
+                        added += 1;
+                    }
+                }
+                self.note = Some(format!(
+                    "Selected every classic Jira platform scope ({added} added)."
+                ));
+            }
+            KeyCode::Char(' ') => {
+                if let Some(entry) = self.visible(catalog).get(self.cursor) {
+                    let name = entry.name.clone();
+                    self.toggle(&name);
+                }
+            }
+            KeyCode::Enter => return self.enter(catalog),
+            _ => {
+                if self.query.key(key) {
+                    self.cursor = 0;
+                }
+            }
+        }
+        PickerOutcome::Stay
+    }
+
+    /// Enter: an empty query closes; a new well-formed scope is added as typed; otherwise the
+    /// highlighted scope is toggled.
+    fn enter(&mut self, catalog: &Catalog) -> PickerOutcome {
+        let query = self.query.value().trim().to_owned();
+        if query.is_empty() {
+            return PickerOutcome::Done(self.selected.clone());
+        }
+        if scopes::is_well_formed(&query) && catalog.get(&query).is_none() {
+            if !self.selected.contains(&query) {
+                self.selected.push(query.clone());
+            }
+            self.note = Some(format!(
+                "Added {query}, which jira-auth's list does not know: check it against the app's Scopes screen."
+            ));
+            self.query.set("");
+            return PickerOutcome::Stay;
+        }
+        if let Some(entry) = self.visible(catalog).get(self.cursor) {
+            let name = entry.name.clone();
+            self.toggle(&name);
+        }
+        PickerOutcome::Stay
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, theme: Theme, catalog: &Catalog) {
+        frame.render_widget(Clear, area);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.key())
+            .title(Span::styled(
+                format!(" Scopes: {} selected ", self.selected.len()),
+                theme.title(),
+            ));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [query, list, note, keys] = Layout::vertical([
+            Constraint::Length(3),
+            Constraint::Fill(1),
+            Constraint::Length(2),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        self.query.render(
+            frame,
+            query,
+            Line::raw(" Filter (or type a new scope and Enter) "),
+            theme,
+            true,
+            false,
+        );
+        let visible = self.visible(catalog);
+        let items: Vec<ListItem> = visible
+            .iter()
+            .map(|entry| {
+                let mark = if self.selected.contains(&entry.name) {
+                    "[x] "
+                } else {
+                    "[ ] "
+                };
+                ListItem::new(Line::from(vec![
+                    Span::raw(mark),
+                    Span::styled(format!("{:<34}", entry.name), theme.title()),
+                    Span::styled(format!("{:<12} ", entry.group.title()), theme.dim()),
+                    Span::raw(entry.meaning.clone()),
+                ]))
+            })
+            .collect();
+        let mut state =
+            ListState::default().with_selected((!visible.is_empty()).then_some(self.cursor));
+        frame.render_stateful_widget(
+            List::new(items).highlight_style(theme.selected()),
+            list,
+            &mut state,
+        );
+        if let Some(text) = &self.note {
+            frame.render_widget(
+                Paragraph::new(Line::styled(text.clone(), theme.warn())).wrap(Wrap { trim: true }),
+                note,
+            );
+        }
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "↑↓ move · Space toggle · Ctrl-A all classic Jira scopes · Enter add/toggle · Esc done",
+                theme.dim(),
+            )),
+            keys,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn filter_toggle_select_all_and_free_entry() {
+        let catalog = Catalog::builtin();
+        let mut picker = ScopePicker::new(vec!["offline_access".into()]);
+        for c in "read:jira-work".chars() {
+            picker.key(&press(KeyCode::Char(c)), catalog);
+        }
+        assert_eq!(picker.visible(catalog)[0].name, "read:jira-work");
+        picker.key(&press(KeyCode::Char(' ')), catalog);
+        assert_eq!(picker.selected, ["offline_access", "read:jira-work"]);
+        picker.key(
+            &KeyEvent::new(KeyCode::Char('a'), KeyModifiers::CONTROL),
+            catalog,
+        );
+        assert_eq!(picker.selected.len(), 1 + catalog.classic().count());
+        picker.query.set("read:custom-thing:jira");
+        assert_eq!(
+            picker.key(&press(KeyCode::Enter), catalog),
+            PickerOutcome::Stay
+        );
+        assert!(
+            picker
+                .selected
+                .contains(&"read:custom-thing:jira".to_owned())
+        );
+        assert_eq!(picker.query.value(), "");
+        let PickerOutcome::Done(chosen) = picker.key(&press(KeyCode::Enter), catalog) else {
+            panic!("an empty query closes");
+        };
+        assert_eq!(chosen.first().map(String::as_str), Some("offline_access"));
+    }
+}

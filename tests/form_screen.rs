@@ -1,0 +1,308 @@
+//! The authorization-profile form driven by keys and pastes, without a terminal: each state
+//! snapshot-tested (empty, valid, each kind of finding, secret masked and shown, the scope
+//! picker, narrow), and the rules (generated URL fill, offline_access, Esc, Ctrl-S).
+
+mod common;
+
+use common::ui::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use jira_auth::domain::Mode;
+use jira_auth::service::draft::ProfileDraft;
+use jira_auth::service::status::StatusReport;
+use jira_auth::tui::app::Outcome;
+use jira_auth::tui::screens::Screen;
+use jira_auth::tui::screens::profile_form::ProfileForm;
+use jira_auth::tui::{App, Effect, Msg, update};
+use jira_auth::validate::Field;
+
+const ID: &str = "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56";
+const SECRET: &str = "ATOAabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-abcdefgh";
+const GENERATED: &str = "https://auth.atlassian.com/authorize?audience=api.atlassian.com&client_id=Zz12Cd34Ef56Gh78Ij90Kl12Mn34Op56&scope=read%3Ajira-work%20manage%3Ajira-project&redirect_uri=http%3A%2F%2Flocalhost%3A8717%2Fcallback&state=${YOUR_USER_BOUND_VALUE}&response_type=code&prompt=consent";
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn form_app(mode: Option<Mode>) -> App {
+    let mut app = app_with(StatusReport::default());
+    let draft = ProfileDraft::new(&app.shared.endpoints);
+    app.stack
+        .push(Screen::ProfileForm(Box::new(ProfileForm::new(
+            draft, None, mode,
+        ))));
+    app
+}
+
+fn form(app: &App) -> &ProfileForm {
+    match app.screen() {
+        Screen::ProfileForm(form) => form,
+        other => panic!("expected the form, found {}", other.title()),
+    }
+}
+
+/// Types `text` into the focused field, then Tab.
+fn fill(app: &mut App, text: &str) {
+    press(app, &typed(text));
+    press(app, &[code(KeyCode::Tab)]);
+}
+
+fn valid(app: &mut App) {
+    fill(app, "acme");
+    press(app, &[code(KeyCode::Tab)]);
+    fill(app, ID);
+    fill(app, SECRET);
+    press(
+        app,
+        &[
+            code(KeyCode::Tab),
+            code(KeyCode::Tab),
+            code(KeyCode::Tab),
+            code(KeyCode::Tab),
+        ],
+    );
+    press(app, &typed("read:jira-work write:jira-work offline_access"));
+}
+
+#[test]
+fn a_new_form_is_quiet_until_touched() {
+    let app = form_app(Some(Mode::PreAuthorized));
+    insta::assert_snapshot!("form_new", draw(&app, 120, 32));
+}
+
+#[test]
+fn a_valid_form_saves_through_the_effect() {
+    let mut app = form_app(Some(Mode::PreAuthorized));
+    valid(&mut app);
+    insta::assert_snapshot!("form_valid", draw(&app, 120, 32));
+    let effects = press(&mut app, &[ctrl('s')]);
+    let [
+        Effect::SaveProfile {
+            draft,
+            original: None,
+        },
+    ] = &effects[..]
+    else {
+        panic!("expected a save, got {effects:?}");
+    };
+    assert_eq!(draft.name, "acme");
+    assert_eq!(draft.client_secret.expose(), SECRET);
+    update(
+        &mut app,
+        Msg::Done(Outcome::ProfileSaved(Ok("acme".into()))),
+    );
+    assert_eq!(app.screen().title(), "Home", "a saved form closes");
+}
+
+#[test]
+fn each_kind_of_finding_shows_under_its_field() {
+    let mut app = form_app(Some(Mode::UserAuthorized));
+    fill(&mut app, "acme");
+    press(&mut app, &[code(KeyCode::Tab)]);
+    fill(&mut app, "short-id");
+    fill(&mut app, "odd-secret");
+    press(&mut app, &[code(KeyCode::Tab)]);
+    // Authorization URL without the audience: a notice; then a lookalike token URL: an error.
+    press(&mut app, &[ctrl('u')]);
+    fill(&mut app, "https://auth.atlassian.com/authorize");
+    press(&mut app, &[ctrl('u')]);
+    fill(
+        &mut app,
+        "https://auth.atlassian.com.evil.example/oauth/token",
+    );
+    insta::assert_snapshot!("form_findings", draw(&app, 120, 32));
+    let effects = press(&mut app, &[ctrl('s')]);
+    assert!(effects.is_empty(), "errors block the save");
+    assert_eq!(
+        form(&app).focused(),
+        Field::TokenUrl,
+        "the first field in error gets the focus"
+    );
+}
+
+#[test]
+fn the_secret_is_masked_until_revealed() {
+    let mut app = form_app(None);
+    press(
+        &mut app,
+        &[code(KeyCode::Tab), code(KeyCode::Tab), code(KeyCode::Tab)],
+    );
+    press(&mut app, &typed("s3cret-value"));
+    let masked = draw(&app, 120, 32);
+    assert!(!masked.contains("s3cret-value") && masked.contains("••••"));
+    insta::assert_snapshot!("form_secret_masked", masked);
+    press(&mut app, &[ctrl('r')]);
+    insta::assert_snapshot!("form_secret_revealed", draw(&app, 120, 32));
+}
+
+#[test]
+fn a_pasted_generated_url_fills_four_fields() {
+    let mut app = form_app(Some(Mode::PreAuthorized));
+    press(&mut app, &[code(KeyCode::Tab), code(KeyCode::Tab)]);
+    update(
+        &mut app,
+        Msg::Paste(format!(
+            "  \"{}\n{}\"  ",
+            &GENERATED[..60],
+            &GENERATED[60..]
+        )),
+    );
+    let draft = form(&app).draft();
+    assert_eq!(draft.client_id, "Zz12Cd34Ef56Gh78Ij90Kl12Mn34Op56");
+    assert_eq!(draft.scopes, "read:jira-work manage:jira-project");
+    assert_eq!(draft.callback_url, "http://localhost:8717/callback");
+    assert!(!draft.authorization_url.contains("YOUR_USER_BOUND_VALUE"));
+    insta::assert_snapshot!("form_after_generated_paste", draw(&app, 120, 32));
+}
+
+#[test]
+fn pasted_control_characters_never_land() {
+    let mut app = form_app(None);
+    update(&mut app, Msg::Paste("ac\u{1b}[31mme\u{7}".into()));
+    assert_eq!(form(&app).draft().name, "acme");
+    update(&mut app, Msg::Paste("x".repeat(5000)));
+    assert_eq!(
+        form(&app).draft().name,
+        "acme",
+        "an oversized paste changes nothing"
+    );
+}
+
+#[test]
+fn pre_authorized_needs_offline_access_and_the_picker_adds_it() {
+    let mut app = form_app(Some(Mode::PreAuthorized));
+    fill(&mut app, "acme");
+    press(&mut app, &[code(KeyCode::Tab)]);
+    fill(&mut app, ID);
+    fill(&mut app, SECRET);
+    press(
+        &mut app,
+        &[
+            code(KeyCode::Tab),
+            code(KeyCode::Tab),
+            code(KeyCode::Tab),
+            code(KeyCode::Tab),
+        ],
+    );
+    press(&mut app, &typed("read:jira-work"));
+    let effects = press(&mut app, &[ctrl('s')]);
+    assert!(effects.is_empty());
+    assert!(
+        draw(&app, 120, 32).contains("offline_access"),
+        "the refusal says why"
+    );
+    press(&mut app, &[ctrl('p')]);
+    press(&mut app, &typed("jira-w"));
+    insta::assert_snapshot!("form_scope_picker", draw(&app, 120, 32));
+    press(&mut app, &[code(KeyCode::Esc)]);
+    assert_eq!(form(&app).draft().scopes, "read:jira-work offline_access");
+    let effects = press(&mut app, &[ctrl('s')]);
+    assert!(matches!(&effects[..], [Effect::SaveProfile { .. }]));
+}
+
+#[test]
+fn user_authorized_only_recommends_offline_access() {
+    let mut app = form_app(Some(Mode::UserAuthorized));
+    fill(&mut app, "acme");
+    press(&mut app, &[code(KeyCode::Tab)]);
+    fill(&mut app, ID);
+    fill(&mut app, SECRET);
+    press(
+        &mut app,
+        &[
+            code(KeyCode::Tab),
+            code(KeyCode::Tab),
+            code(KeyCode::Tab),
+            code(KeyCode::Tab),
+        ],
+    );
+    press(&mut app, &typed("read:jira-work"));
+    let effects = press(&mut app, &[ctrl('s')]);
+    assert!(
+        matches!(&effects[..], [Effect::SaveProfile { .. }]),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn select_all_and_free_entry_in_the_picker() {
+    let mut app = form_app(None);
+    press(&mut app, &[ctrl('p'), ctrl('a')]);
+    press(&mut app, &typed("read:brand-new:jira"));
+    press(&mut app, &[code(KeyCode::Enter), code(KeyCode::Enter)]);
+    let scopes = form(&app).draft().scopes;
+    assert!(
+        scopes.contains("manage:jira-webhook") && scopes.ends_with("read:brand-new:jira"),
+        "{scopes}"
+    );
+}
+
+#[test]
+fn the_callback_is_copied_and_read_only_until_advanced() {
+    let mut app = form_app(None);
+    let effects = press(&mut app, &[ctrl('y')]);
+    assert_eq!(
+        effects,
+        vec![Effect::Copy {
+            text: "http://localhost:8717/callback".into(),
+            what: "callback URL".into()
+        }]
+    );
+    assert!(!form(&app).steps()[4].done);
+    update(
+        &mut app,
+        Msg::Done(Outcome::Copied {
+            what: "callback URL".into(),
+            note: "sent by OSC 52".into(),
+        }),
+    );
+    assert!(form(&app).steps()[4].done, "step vi ticks after a copy");
+    for _ in 0..4 {
+        press(&mut app, &[code(KeyCode::Tab)]);
+    }
+    assert_eq!(form(&app).focused(), Field::CallbackUrl);
+    press(&mut app, &[key('x')]);
+    assert_eq!(
+        form(&app).draft().callback_url,
+        "http://localhost:8717/callback"
+    );
+    press(&mut app, &[ctrl('e'), ctrl('u')]);
+    press(&mut app, &typed("https://jira-auth.acme.example/cb"));
+    assert_eq!(
+        form(&app).draft().callback_url,
+        "https://jira-auth.acme.example/cb"
+    );
+}
+
+#[test]
+fn esc_asks_before_dropping_changes() {
+    let mut app = form_app(None);
+    press(&mut app, &[code(KeyCode::Esc)]);
+    assert_eq!(
+        app.screen().title(),
+        "Home",
+        "an untouched form just closes"
+    );
+    let mut app = form_app(None);
+    press(&mut app, &typed("acme"));
+    press(&mut app, &[code(KeyCode::Esc)]);
+    assert!(draw(&app, 120, 32).contains("Drop the changes"));
+    press(&mut app, &[key('n')]);
+    assert_eq!(app.screen().title(), "Profile");
+    press(&mut app, &[code(KeyCode::Esc), key('y')]);
+    assert_eq!(app.screen().title(), "Home");
+}
+
+#[test]
+fn q_and_question_mark_are_typed_in_the_form() {
+    let mut app = form_app(None);
+    press(&mut app, &typed("q?"));
+    assert!(!app.quit && !app.help_open);
+    assert_eq!(form(&app).draft().name, "q?");
+}
+
+#[test]
+fn a_narrow_terminal_puts_the_checklist_below() {
+    let mut app = form_app(Some(Mode::PreAuthorized));
+    valid(&mut app);
+    insta::assert_snapshot!("form_narrow", draw(&app, 80, 40));
+}
