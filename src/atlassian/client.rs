@@ -14,6 +14,7 @@ use oauth2::{
     HttpRequest, HttpResponse, RedirectUrl, RefreshToken, RequestTokenError, TokenResponse,
     TokenUrl,
 };
+use serde::Deserialize;
 use url::Url;
 
 use super::errors::{During, ProtocolError, classify};
@@ -135,6 +136,12 @@ fn finish(
         }),
         Err(RequestTokenError::Request(e)) => Err(ProtocolError::Network(network_reason(&e))),
         Err(_) => match recorder.last() {
+            // oauth2 insists on `token_type` and a JSON Content-Type. When Atlassian answers
+            // 200 it has already disabled the refresh token just used, so any grant we can
+            // read at all is kept: refusing it would lose the rotated token.
+            Some((status, body)) if (200..300).contains(&status) => {
+                liberal_grant(&body).ok_or_else(|| classify(status, &body, during))
+            }
             Some((status, body)) => Err(classify(status, &body, during)),
             None => Err(ProtocolError::Unexpected {
                 status: 0,
@@ -142,6 +149,40 @@ fn finish(
             }),
         },
     }
+}
+
+/// A token answer read with only `access_token` required.
+#[derive(Deserialize)]
+struct LiberalGrant {
+    access_token: String,
+    /// A number as the RFC says, or a number in a string as some proxies re-encode it.
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+fn liberal_grant(body: &[u8]) -> Option<TokenGrant> {
+    let parsed: LiberalGrant = serde_json::from_slice(body).ok()?;
+    if parsed.access_token.is_empty() {
+        return None;
+    }
+    Some(TokenGrant {
+        access_token: Secret::new(parsed.access_token),
+        expires_in: parsed
+            .expires_in
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok())),
+        refresh_token: parsed
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        scopes: parsed
+            .scope
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default(),
+    })
 }
 
 /// The reason a request never got an answer, without reqwest's URL (which has no secret,
@@ -195,5 +236,33 @@ impl<'c> AsyncHttpClient<'c> for Recorder<'_> {
             }
             Ok(response)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_is_read_with_only_the_access_token_required() {
+        let grant = liberal_grant(
+            br#"{"access_token":"AT","expires_in":" 3600 ","refresh_token":"RT","scope":"a  b"}"#,
+        )
+        .expect("a grant");
+        assert_eq!(grant.access_token.expose(), "AT");
+        assert_eq!(grant.expires_in, Some(3600));
+        assert_eq!(grant.refresh_token.as_ref().map(Secret::expose), Some("RT"));
+        assert_eq!(grant.scopes, ["a", "b"]);
+        let bare = liberal_grant(br#"{"access_token":"AT","refresh_token":"","scope":null}"#)
+            .expect("a grant");
+        assert_eq!((bare.expires_in, bare.refresh_token), (None, None));
+        for unreadable in [
+            &br#"{"access_token":""}"#[..],
+            br#"{"access_token":42}"#,
+            br#"{"error":"invalid_grant"}"#,
+            b"<html>",
+        ] {
+            assert!(liberal_grant(unreadable).is_none());
+        }
     }
 }

@@ -108,6 +108,14 @@ struct OAuthErrorBody {
 /// What a failed token call means, from its status and body alone (pure, so every case is
 /// tested without a server).
 pub fn classify(status: u16, body: &[u8], during: During) -> ProtocolError {
+    // Checked before the body: a gateway in trouble may echo an OAuth error (even
+    // invalid_grant), and a temporary failure must never cost the refresh token.
+    if is_temporary_status(status) {
+        return ProtocolError::Server {
+            status,
+            excerpt: excerpt(body),
+        };
+    }
     let parsed: Option<OAuthErrorBody> = serde_json::from_slice(body).ok();
     match parsed {
         Some(OAuthErrorBody {
@@ -122,10 +130,6 @@ pub fn classify(status: u16, body: &[u8], during: During) -> ProtocolError {
                 ("access_denied", _) if status == 401 => ProtocolError::BadClientSecret,
                 ("invalid_grant", During::Exchange) => ProtocolError::CodeRefused { description },
                 ("invalid_grant", During::Refresh) => ProtocolError::RefreshRefused { description },
-                _ if status >= 500 => ProtocolError::Server {
-                    status,
-                    excerpt: excerpt(body),
-                },
                 _ => ProtocolError::OAuth {
                     status,
                     error,
@@ -133,10 +137,6 @@ pub fn classify(status: u16, body: &[u8], during: During) -> ProtocolError {
                 },
             }
         }
-        None if status >= 500 => ProtocolError::Server {
-            status,
-            excerpt: excerpt(body),
-        },
         None => ProtocolError::Unexpected {
             status,
             excerpt: excerpt(body),
@@ -144,16 +144,88 @@ pub fn classify(status: u16, body: &[u8], during: During) -> ProtocolError {
     }
 }
 
-/// A short, safe excerpt of a body for a sentence.
+/// A 5xx, or 429 (throttled): retrying later can work, and nothing may be thrown away.
+pub fn is_temporary_status(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
+/// A short, safe excerpt of a body for a sentence, with any token values in it masked.
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let clean = sanitize(&flat, 160);
+    let clean = sanitize(&redact(&flat), 160);
     if clean.is_empty() {
         "an empty body".to_owned()
     } else {
         format!("\"{clean}\"")
     }
+}
+
+/// Keys whose values are credentials. A 200 answer that could not be read still holds live
+/// tokens, and the excerpt ends up on screen, in `last_error` and in the audit trail.
+const SECRET_KEYS: [&str; 4] = ["access_token", "refresh_token", "id_token", "client_secret"];
+
+/// `text` with the value of each secret key replaced by `***`; the keys stay, so the shape of
+/// the answer is still visible. JSON is masked through a parse (nested values included);
+/// anything else (a form-encoded answer, cut-off JSON) by a conservative scan.
+fn redact(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(mut value) if value.is_object() || value.is_array() => {
+            mask(&mut value);
+            value.to_string()
+        }
+        _ => redact_text(text),
+    }
+}
+
+fn mask(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                if SECRET_KEYS.contains(&key.as_str()) {
+                    *inner = serde_json::Value::from("***");
+                } else {
+                    mask(inner);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask),
+        _ => {}
+    }
+}
+
+/// After `key` and a `:` or `=`, everything up to the next separator (`&`, `,`, `}`, `]`,
+/// whitespace) is masked: more than the value at times, never less.
+fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((start, key)) = SECRET_KEYS
+        .iter()
+        .filter_map(|key| rest.find(key).map(|start| (start, *key)))
+        .min_by_key(|(start, _)| *start)
+    {
+        let (before, after) = rest.split_at(start + key.len());
+        out.push_str(before);
+        let value_at = after.len()
+            - after
+                .trim_start_matches(|c: char| matches!(c, '"' | ':' | '=') || c.is_whitespace())
+                .len();
+        let (separator, value) = after.split_at(value_at);
+        out.push_str(separator);
+        rest = value;
+        // Without `:` or `=` the key was only a word in a sentence.
+        if separator.contains([':', '=']) {
+            let value_end = value
+                .find(|c: char| matches!(c, '&' | ',' | '}' | ']') || c.is_whitespace())
+                .unwrap_or(value.len());
+            if value_end > 0 {
+                out.push_str("***");
+            }
+            rest = &value[value_end..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -228,6 +300,62 @@ mod tests {
             }
             .exit_code(),
             1
+        );
+    }
+
+    #[test]
+    fn a_temporary_status_wins_over_the_body() {
+        let dead =
+            br#"{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}"#;
+        for status in [429, 500, 502, 503] {
+            let error = classify(status, dead, During::Refresh);
+            assert!(
+                matches!(error, ProtocolError::Server { .. })
+                    && error.is_temporary()
+                    && !error.needs_reauthorization()
+                    && error.exit_code() == 4,
+                "{status} gave {error:?}"
+            );
+        }
+        assert!(!is_temporary_status(403) && !is_temporary_status(499));
+    }
+
+    #[test]
+    fn excerpts_never_show_token_values() {
+        let cases = [
+            (
+                r#"{"access_token":"AT-SECRET", "expires_in":3600, "refresh_token": "RT-SECRET"}"#,
+                r#""{"access_token":"***","expires_in":3600,"refresh_token":"***"}""#,
+            ),
+            (
+                r#"{"grant":{"access_token":["AT-SECRET"]},"scope":"read:jira-work"}"#,
+                r#""{"grant":{"access_token":"***"},"scope":"read:jira-work"}""#,
+            ),
+            (
+                "access_token=AT-SECRET&token_type=bearer&refresh_token=RT-SECRET",
+                r#""access_token=***&token_type=bearer&refresh_token=***""#,
+            ),
+            (
+                r#"cut off: {"refresh_token": ["RT-SECRET"], "access_tok"#,
+                r#""cut off: {"refresh_token": ***], "access_tok""#,
+            ),
+            (
+                "the refresh_token is missing",
+                r#""the refresh_token is missing""#,
+            ),
+        ];
+        for (body, shown) in cases {
+            assert_eq!(excerpt(body.as_bytes()), shown, "{body}");
+        }
+        let unreadable = classify(
+            200,
+            br#"{"access_token":["AT-SECRET"],"refresh_token":"RT-SECRET"}"#,
+            During::Refresh,
+        )
+        .to_string();
+        assert!(
+            !unreadable.contains("SECRET") && unreadable.contains("refresh_token"),
+            "{unreadable}"
         );
     }
 

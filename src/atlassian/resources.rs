@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::Endpoints;
-use super::errors::{ProtocolError, excerpt};
+use super::errors::{ProtocolError, excerpt, is_temporary_status};
 use crate::domain::{Secret, Site};
 use crate::validate::text::sanitize;
 
@@ -50,7 +50,7 @@ pub async fn accessible_resources(
             excerpt: excerpt(&body),
         }),
         401 => Err(ProtocolError::ApiUnauthorized),
-        500.. => Err(ProtocolError::Server {
+        _ if is_temporary_status(status) => Err(ProtocolError::Server {
             status,
             excerpt: excerpt(&body),
         }),
@@ -62,13 +62,16 @@ pub async fn accessible_resources(
 }
 
 /// The Jira sites among the resources. The cloud id is shared by a site's products, so Jira
-/// is told by its scopes; entries are folded by (id, url) and their text sanitized.
+/// is told by its scopes (Jira Service Management's are named `servicedesk`, without `jira`);
+/// entries are folded by (id, url) and their text sanitized.
 pub fn jira_sites(resources: &[Resource]) -> Vec<Site> {
     let mut sites: Vec<Site> = Vec::new();
-    for resource in resources
-        .iter()
-        .filter(|r| r.scopes.is_empty() || r.scopes.iter().any(|s| s.contains("jira")))
-    {
+    for resource in resources.iter().filter(|r| {
+        r.scopes.is_empty()
+            || r.scopes
+                .iter()
+                .any(|s| s.contains("jira") || s.contains("servicedesk"))
+    }) {
         let site = Site {
             id: sanitize(&resource.id, 64),
             url: sanitize(&resource.url, 200),
@@ -103,7 +106,7 @@ pub async fn myself(
         }
         401 | 403 => Err(ProtocolError::ApiUnauthorized),
         404 => Err(ProtocolError::SiteNotFound),
-        500.. => Err(ProtocolError::Server {
+        _ if is_temporary_status(status) => Err(ProtocolError::Server {
             status,
             excerpt: excerpt(&body),
         }),
@@ -150,11 +153,13 @@ mod tests {
             {"id":"1","name":"acme","url":"https://acme.atlassian.net","scopes":["read:jira-work"],"avatarUrl":"x"},
             {"id":"1","name":"acme","url":"https://acme.atlassian.net","scopes":["read:confluence-content.all"]},
             {"id":"1","name":"acme","url":"https://acme.atlassian.net","scopes":["write:jira-work"]},
-            {"id":"2","name":"\u001b[31mbeta","url":"https://beta.atlassian.net","scopes":["read:issue:jira"],"extra":true}
+            {"id":"2","name":"\u001b[31mbeta","url":"https://beta.atlassian.net","scopes":["read:issue:jira"],"extra":true},
+            {"id":"3","name":"help","url":"https://help.atlassian.net","scopes":["read:servicedesk-request"]}
         ]"#;
         let resources: Vec<Resource> = serde_json::from_str(json).unwrap();
         let sites = jira_sites(&resources);
-        assert_eq!(sites.len(), 2);
+        assert_eq!(sites.len(), 3);
+        assert_eq!(sites[2].url, "https://help.atlassian.net");
         assert_eq!(sites[1].name, "beta", "escape sequences are stripped");
     }
 }
