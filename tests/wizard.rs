@@ -250,3 +250,38 @@ fn profiles_list_filters_and_refuses_deleting_a_profile_in_use() {
         }]
     );
 }
+
+#[test]
+fn the_end_user_link_preview_is_the_url_authorize_builds() {
+    let mut app = app_with(profiles_only(&[("acme", true)]));
+    press(
+        &mut app,
+        &[
+            key('n'),
+            code(KeyCode::Enter),
+            code(KeyCode::Down),
+            code(KeyCode::Enter),
+        ],
+    );
+    press(
+        &mut app,
+        &[
+            code(KeyCode::Down),
+            code(KeyCode::Enter),
+            code(KeyCode::Enter),
+        ],
+    );
+    assert_eq!(wizard_step(&app), Step::Confirm);
+    let screen: String = draw(&app, 400, 30)
+        .lines()
+        .map(|l| l.trim_matches('"').trim())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let shown = screen
+        .lines()
+        .find(|l| l.starts_with("https://"))
+        .expect("a link preview")
+        .to_owned();
+    let real = jira_auth::service::authorize::authorization_url(&sample_profile("acme"), "abc");
+    assert_eq!(shown.replace("FRESH-FOR-EACH-USER", "abc"), real.as_str());
+}

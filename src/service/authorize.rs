@@ -188,22 +188,49 @@ pub fn attempt_for(
 /// The authorize URL for `app`: its own (validated) authorization endpoint, so a profile
 /// and the override base agree, with exactly the parameters Atlassian documents.
 pub fn authorization_url(app: &Profile, state: &str) -> Url {
-    let endpoints = authorize_endpoints(app);
+    authorization_url_for(&PublicApp::of(app), state)
+}
+
+/// What the authorization URL is built from: nothing secret, so the console can preview
+/// an end user's link from what it shows anyway.
+#[derive(Clone, Copy, Debug)]
+pub struct PublicApp<'a> {
+    pub authorization_url: &'a str,
+    pub client_id: &'a str,
+    pub scopes: &'a [String],
+    pub callback_url: &'a str,
+}
+
+impl<'a> PublicApp<'a> {
+    pub fn of(app: &'a Profile) -> Self {
+        PublicApp {
+            authorization_url: &app.authorization_url,
+            client_id: &app.client_id,
+            scopes: &app.scopes,
+            callback_url: &app.callback_url,
+        }
+    }
+}
+
+pub fn authorization_url_for(app: &PublicApp<'_>, state: &str) -> Url {
     authorize_url::authorization_url(
-        &endpoints,
+        &authorize_endpoints(app.authorization_url),
         &AuthorizeRequest {
-            client_id: app.client_id.clone(),
-            scopes: app.scopes.clone(),
-            redirect_uri: app.callback_url.clone(),
+            client_id: app.client_id.to_owned(),
+            scopes: app.scopes.to_vec(),
+            redirect_uri: app.callback_url.to_owned(),
             state: state.to_owned(),
         },
     )
 }
 
+/// The state shown in a preview: every real link gets its own.
+pub const PREVIEW_STATE: &str = "FRESH-FOR-EACH-USER";
+
 /// Endpoints whose authorize URL is the profile's (minus its query).
-fn authorize_endpoints(app: &Profile) -> Endpoints {
+fn authorize_endpoints(authorization_url: &str) -> Endpoints {
     let mut endpoints = Endpoints::default();
-    if let Ok(mut url) = Url::parse(&app.authorization_url) {
+    if let Ok(mut url) = Url::parse(authorization_url) {
         url.set_query(None);
         let path = url.path().trim_end_matches("/authorize").to_owned();
         url.set_path(&path);

@@ -50,6 +50,7 @@ pub struct SystemAppInfo {
     pub client_id: String,
     pub scopes: Vec<String>,
     pub callback_url: String,
+    pub authorization_url: String,
 }
 
 impl SystemAppInfo {
@@ -59,6 +60,7 @@ impl SystemAppInfo {
             client_id: app.profile.client_id.clone(),
             scopes: app.profile.scopes.clone(),
             callback_url: app.profile.callback_url.clone(),
+            authorization_url: app.profile.authorization_url.clone(),
         }
     }
 }

@@ -31,6 +31,7 @@ pub fn with_system_app(app: &mut App) {
         client_id: "Sy12Cd34Ef56Gh78Ij90Kl12Mn34Op56".into(),
         scopes: vec!["read:jira-work".into(), "offline_access".into()],
         callback_url: "https://jira-auth.acme.example/callback".into(),
+        authorization_url: "https://auth.atlassian.com/authorize?audience=api.atlassian.com".into(),
     });
 }
 

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
 use crate::domain::Mode;
+use crate::service::authorize::{PREVIEW_STATE, PublicApp, authorization_url_for};
 use crate::service::setup;
 use crate::tui::app::Shared;
 use crate::tui::theme::Theme;
@@ -13,6 +14,29 @@ use crate::tui::theme::Theme;
 use super::{Step, Wizard};
 
 impl Wizard {
+    /// The authorization URL an end user of this set-up would open, as `authorize --user`
+    /// builds it, with a placeholder where each real link carries its own state.
+    fn link_preview(&self, shared: &Shared) -> Option<String> {
+        let app = if self.system {
+            let system = shared.system_app.as_ref().ok()?;
+            PublicApp {
+                authorization_url: &system.authorization_url,
+                client_id: &system.client_id,
+                scopes: &system.scopes,
+                callback_url: &system.callback_url,
+            }
+        } else {
+            let profile = self.selected_profile(shared)?;
+            PublicApp {
+                authorization_url: &profile.authorization_url,
+                client_id: &profile.client_id,
+                scopes: &profile.scopes,
+                callback_url: &profile.callback_url,
+            }
+        };
+        Some(authorization_url_for(&app, PREVIEW_STATE).to_string())
+    }
+
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
         let [progress, body, problem] = Layout::vertical([
@@ -173,6 +197,16 @@ impl Wizard {
                     theme.warn(),
                 ));
             }
+        }
+        if self.mode == Mode::UserAuthorized
+            && let Some(link) = self.link_preview(shared)
+        {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "An end user's link looks like this (the state is made fresh for each user and attempt):",
+                theme.dim(),
+            ));
+            lines.push(Line::raw(link));
         }
         lines.push(Line::raw(""));
         lines.push(match self.mode {
