@@ -95,9 +95,16 @@ impl TextField {
                 self.cap
             ));
         }
-        for c in cleaned.chars() {
-            self.input.handle(InputRequest::InsertChar(c));
-        }
+        // One splice, not a char-by-char insert: tui-input rebuilds its string per insert,
+        // which made a 4 KiB paste quadratic.
+        let cursor = self.input.cursor();
+        let value = self.input.value();
+        let at = value
+            .char_indices()
+            .nth(cursor)
+            .map_or(value.len(), |(i, _)| i);
+        let spliced = format!("{}{cleaned}{}", &value[..at], &value[at..]);
+        self.input = Input::new(spliced).with_cursor(cursor + cleaned.chars().count());
         Ok(())
     }
 
@@ -198,6 +205,18 @@ mod tests {
         );
         assert!(field.key(&press(KeyCode::Char('u'), KeyModifiers::CONTROL)));
         assert_eq!(field.value(), "");
+    }
+
+    #[test]
+    fn a_paste_lands_at_the_cursor() {
+        let mut field = TextField::new("héllo");
+        field.key(&press(KeyCode::Home, KeyModifiers::NONE));
+        field.key(&press(KeyCode::Right, KeyModifiers::NONE));
+        field.key(&press(KeyCode::Right, KeyModifiers::NONE));
+        field.paste("XY").unwrap();
+        assert_eq!(field.value(), "héXYllo");
+        field.key(&press(KeyCode::Char('!'), KeyModifiers::NONE));
+        assert_eq!(field.value(), "héXY!llo", "the cursor sits after the paste");
     }
 
     #[test]
