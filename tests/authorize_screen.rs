@@ -10,7 +10,7 @@ use jira_auth::atlassian::client::TokenGrant;
 use jira_auth::domain::{Mode, Principal, Secret, Site};
 use jira_auth::service::authorize::{Attempt, Grant, authorization_url};
 use jira_auth::service::status::{self};
-use jira_auth::tui::app::{Failure, ListenerEnd, Outcome};
+use jira_auth::tui::app::{ListenerEnd, Outcome, StepFailure};
 use jira_auth::tui::{App, Effect, Msg, update};
 
 const STATE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -186,7 +186,7 @@ fn a_temporary_failure_offers_a_retry_that_loses_nothing() {
         .unwrap();
     done(
         &mut app,
-        Outcome::Exchanged(Err(Failure {
+        Outcome::Exchanged(Err(StepFailure {
             sentence: "Atlassian had a problem (HTTP 500): \"Internal error\". This is temporary: try again in a moment; nothing was lost".into(),
             retry: Some(Box::new(retry.clone())),
         })),

@@ -6,7 +6,9 @@ mod support;
 
 use std::process::Command;
 
-use common::{Interactive, Sandbox, all_bytes_under, contains, free_port, run_with, text};
+use common::{
+    Interactive, Sandbox, all_bytes_under, browser_get, contains, free_port, run_with, text,
+};
 use jira_auth::domain::Principal;
 use jira_auth::store::Store;
 use support::fake_atlassian::*;
@@ -177,7 +179,7 @@ fn pre_authorized_system_by_listener() {
     run.wait_line("Waiting for the browser");
     // The browser follows the redirect to the loopback listener.
     let redirect = world.fake.consent(&url);
-    let answer = http_get(&redirect);
+    let answer = browser_get(&redirect);
     assert!(
         answer.contains("200") && answer.contains("close this tab"),
         "{answer}"
@@ -437,21 +439,4 @@ fn listen_needs_a_loopback_callback_and_unknown_integrations_are_refused() {
         Some(2),
         "the two ways are exclusive flags"
     );
-}
-
-/// A GET to a loopback URL, the browser following Atlassian's redirect.
-fn http_get(url: &str) -> String {
-    use std::io::{Read, Write};
-    let url = url::Url::parse(url).unwrap();
-    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
-    let target = format!("{}?{}", url.path(), url.query().unwrap_or_default());
-    let mut stream = std::net::TcpStream::connect(&host).unwrap();
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
 }

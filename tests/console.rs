@@ -5,23 +5,10 @@ mod common;
 use common::Sandbox;
 use common::pty::PtySession;
 
-fn env(sandbox: &Sandbox) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "JIRA_AUTH_DATA_DIR",
-            sandbox.data_dir().display().to_string(),
-        ),
-        (
-            "JIRA_AUTH_KEY_FILE",
-            sandbox.key_file().display().to_string(),
-        ),
-    ]
-}
-
 #[test]
 fn starts_shows_help_and_quits_cleanly() {
     let sandbox = Sandbox::new();
-    let mut console = PtySession::spawn(&[], &env(&sandbox), 100, 30);
+    let mut console = PtySession::spawn(&[], &sandbox.pty_env(), 100, 30);
     console.wait_for("Welcome to jira-auth");
     assert!(console.parser.lock().unwrap().screen().alternate_screen());
     assert!(console.parser.lock().unwrap().screen().bracketed_paste());
@@ -50,7 +37,7 @@ fn starts_shows_help_and_quits_cleanly() {
 #[test]
 fn the_terminal_is_restored_after_a_panic() {
     let sandbox = Sandbox::new();
-    let mut variables = env(&sandbox);
+    let mut variables = sandbox.pty_env();
     variables.push(("JIRA_AUTH_TEST_PANIC_AFTER_FIRST_FRAME", "1".into()));
     let mut console = PtySession::spawn(&[], &variables, 100, 30);
     let code = console.wait_exit();
@@ -75,7 +62,7 @@ fn the_terminal_is_restored_after_a_panic() {
 #[test]
 fn a_tiny_terminal_gets_a_notice_and_resizing_redraws() {
     let sandbox = Sandbox::new();
-    let mut console = PtySession::spawn(&[], &env(&sandbox), 50, 12);
+    let mut console = PtySession::spawn(&[], &sandbox.pty_env(), 50, 12);
     console.wait_for("Terminal too small");
     console
         .master
@@ -100,7 +87,7 @@ fn a_tiny_terminal_gets_a_notice_and_resizing_redraws() {
 #[test]
 fn ctrl_c_quits() {
     let sandbox = Sandbox::new();
-    let mut console = PtySession::spawn(&[], &env(&sandbox), 100, 30);
+    let mut console = PtySession::spawn(&[], &sandbox.pty_env(), 100, 30);
     console.wait_for("Welcome to jira-auth");
     console.send("\x03");
     assert_eq!(console.wait_exit(), 0);

@@ -5,7 +5,7 @@ mod common;
 mod support;
 
 use common::pty::PtySession;
-use common::{Sandbox, free_port, run_with, text};
+use common::{Sandbox, browser_get, free_port, run_with, text};
 use support::fake_atlassian::*;
 
 struct World {
@@ -25,22 +25,10 @@ impl World {
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            (
-                "JIRA_AUTH_DATA_DIR",
-                self.sandbox.data_dir().display().to_string(),
-            ),
-            (
-                "JIRA_AUTH_KEY_FILE",
-                self.sandbox.key_file().display().to_string(),
-            ),
-            ("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url()),
-            ("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url()),
-            (
-                "JIRA_AUTH_SYSTEM_APP",
-                "/nonexistent/system-app.toml".into(),
-            ),
-        ]
+        let mut env = self.sandbox.pty_env();
+        env.push(("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url()));
+        env.push(("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url()));
+        env
     }
 
     /// A profile for the fake's app and a pre-authorized integration through it, by CLI.
@@ -156,20 +144,4 @@ fn esc_cancels_and_frees_the_port() {
     }
     console.send("q");
     assert_eq!(console.wait_exit(), 0);
-}
-
-fn browser_get(url: &str) -> String {
-    use std::io::{Read, Write};
-    let url = url::Url::parse(url).unwrap();
-    let host = format!("127.0.0.1:{}", url.port().unwrap());
-    let target = format!("{}?{}", url.path(), url.query().unwrap_or_default());
-    let mut stream = std::net::TcpStream::connect(&host).unwrap();
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
 }

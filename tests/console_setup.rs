@@ -10,27 +10,10 @@ use common::{Sandbox, text};
 const GENERATED: &str = "https://auth.atlassian.com/authorize?audience=api.atlassian.com&client_id=Zz12Cd34Ef56Gh78Ij90Kl12Mn34Op56&scope=read%3Ajira-work%20manage%3Ajira-project&redirect_uri=http%3A%2F%2Flocalhost%3A8717%2Fcallback&state=${YOUR_USER_BOUND_VALUE}&response_type=code&prompt=consent";
 const SECRET: &str = "ATOAabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-abcdefgh";
 
-fn env(sandbox: &Sandbox) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "JIRA_AUTH_DATA_DIR",
-            sandbox.data_dir().display().to_string(),
-        ),
-        (
-            "JIRA_AUTH_KEY_FILE",
-            sandbox.key_file().display().to_string(),
-        ),
-        (
-            "JIRA_AUTH_SYSTEM_APP",
-            "/nonexistent/system-app.toml".into(),
-        ),
-    ]
-}
-
 #[test]
 fn a_custom_profile_by_typing_and_pasting_then_a_pre_authorized_integration() {
     let sandbox = Sandbox::new();
-    let mut console = PtySession::spawn(&[], &env(&sandbox), 120, 40);
+    let mut console = PtySession::spawn(&[], &sandbox.pty_env(), 120, 40);
     console.wait_for("Welcome to jira-auth");
     console.send("s");
     console.wait_for("Name the integration");
@@ -104,7 +87,7 @@ fn a_custom_profile_by_typing_and_pasting_then_a_pre_authorized_integration() {
 #[test]
 fn a_profile_typed_field_by_field_from_the_profiles_screen() {
     let sandbox = Sandbox::new();
-    let mut console = PtySession::spawn(&[], &env(&sandbox), 120, 40);
+    let mut console = PtySession::spawn(&[], &sandbox.pty_env(), 120, 40);
     console.wait_for("Welcome to jira-auth");
     console.send("pn");
     console.wait_for("New authorization profile");

@@ -6,7 +6,6 @@ mod listener;
 mod page;
 mod request;
 mod ssh_hint;
-mod text;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;

@@ -6,7 +6,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use url::Url;
 
 use super::Callback;
-use super::text::sanitize;
+use crate::validate::text::sanitize;
 
 /// Browsers send a few hundred bytes; anything past this is not the redirect we wait for.
 pub(crate) const HEAD_LIMIT: usize = 8 * 1024;

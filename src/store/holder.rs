@@ -49,5 +49,5 @@ fn process_alive(pid: i32) -> bool {
 }
 
 fn sanitize(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(80).collect()
+    crate::validate::text::sanitize(text, 80)
 }

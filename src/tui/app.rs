@@ -112,9 +112,9 @@ pub enum Outcome {
     /// The listener's wait ended: a code, a declined consent, or why it stopped.
     CodeReceived(ListenerEnd),
     /// The code bought tokens reaching these sites, or the failure.
-    Exchanged(Result<Box<Grant>, Failure>),
+    Exchanged(Result<Box<Grant>, StepFailure>),
     /// Verified and stored: the sentence to show ("Authorized as … on …"), or the failure.
-    AuthorizeFinished(Result<String, Failure>),
+    AuthorizeFinished(Result<String, StepFailure>),
     /// The desktop browser was started, or why not.
     BrowserOpened(Result<(), String>),
 }
@@ -133,7 +133,7 @@ pub enum ListenerEnd {
 /// A failed step of an authorization: the sentence, and the effect that retries it when a
 /// retry can help (network, timeout, 5xx: nothing was lost).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Failure {
+pub struct StepFailure {
     pub sentence: String,
     pub retry: Option<Box<Effect>>,
 }

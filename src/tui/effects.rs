@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use tokio::task::JoinHandle;
 
-use super::app::{Effect, Failure, ListenerEnd, Msg, Outcome};
+use super::app::{Effect, ListenerEnd, Msg, Outcome, StepFailure};
 use super::browser;
 use crate::atlassian::Endpoints;
 use crate::atlassian::client;
@@ -158,7 +158,7 @@ impl EffectRunner {
                         let retry = e
                             .is_temporary()
                             .then(|| Box::new(Effect::Exchange { attempt, code }));
-                        Failure {
+                        StepFailure {
                             sentence: e.to_string(),
                             retry,
                         }
@@ -181,7 +181,7 @@ impl EffectRunner {
                                 site,
                             })
                         });
-                        Failure {
+                        StepFailure {
                             sentence: e.to_string(),
                             retry,
                         }

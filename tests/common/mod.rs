@@ -287,3 +287,34 @@ pub fn free_port() -> u16 {
         .expect("addr")
         .port()
 }
+
+/// The browser following a redirect to a loopback URL: one GET, the raw answer back.
+pub fn browser_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let url = url::Url::parse(url).expect("a URL");
+    let host = format!("127.0.0.1:{}", url.port().expect("a port"));
+    let target = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    let mut stream = std::net::TcpStream::connect(&host).expect("connect");
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+}
+
+impl Sandbox {
+    /// The environment a console in a pseudo-terminal needs to use this sandbox.
+    pub fn pty_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("JIRA_AUTH_DATA_DIR", self.data_dir().display().to_string()),
+            ("JIRA_AUTH_KEY_FILE", self.key_file().display().to_string()),
+            (
+                "JIRA_AUTH_SYSTEM_APP",
+                "/nonexistent/system-app.toml".into(),
+            ),
+        ]
+    }
+}

@@ -454,7 +454,7 @@ impl AuthorizeScreen {
         }
     }
 
-    fn fail(&mut self, failure: &crate::tui::app::Failure) -> Vec<Action> {
+    fn fail(&mut self, failure: &crate::tui::app::StepFailure) -> Vec<Action> {
         self.phase = Phase::Failed {
             sentence: failure.sentence.clone(),
             retry: failure.retry.clone(),

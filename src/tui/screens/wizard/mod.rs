@@ -163,7 +163,7 @@ impl Wizard {
         self.name.value().trim().to_owned()
     }
 
-    /// The profiles offered, with the one the integration already uses first.
+    /// The profiles offered, by name (the last row of the list is "Create new").
     fn profiles<'a>(&self, shared: &'a Shared) -> Vec<&'a ProfileStatus> {
         shared.report.profiles.iter().collect()
     }
