@@ -263,7 +263,9 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
             }
             let integration = result.integration;
             let next = match integration.mode {
-                Mode::PreAuthorized => "authorize it once in a browser to enable it",
+                Mode::PreAuthorized => {
+                    "next, `jira-auth authorize` (or a in the console) to enable it"
+                }
                 Mode::UserAuthorized => "enabled; each end user authorizes through their own link",
             };
             eprintln!(

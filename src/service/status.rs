@@ -160,6 +160,18 @@ impl StatusReport {
     pub fn alerts(&self, now: Timestamp) -> Vec<Alert> {
         let mut alerts = Vec::new();
         for integration in &self.integrations {
+            if integration.tokens.is_empty()
+                && integration.mode == crate::domain::Mode::PreAuthorized
+            {
+                alerts.push(Alert {
+                    integration: integration.name.clone(),
+                    principal: "admin".into(),
+                    sentence: format!(
+                        "{}: not authorized yet; authorize it once to enable it (jira-auth authorize, or a in the console)",
+                        integration.name
+                    ),
+                });
+            }
             for token in &integration.tokens {
                 let alert = |sentence: String| Alert {
                     integration: integration.name.clone(),
