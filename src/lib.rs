@@ -4,6 +4,7 @@
 pub mod atlassian;
 pub mod callback;
 pub mod cli;
+pub mod clipboard;
 pub mod domain;
 pub mod service;
 pub mod store;
