@@ -252,10 +252,28 @@ fn the_callback_is_copied_and_read_only_until_advanced() {
         &mut app,
         Msg::Done(Outcome::Copied {
             what: "callback URL".into(),
+            note: "no clipboard reachable".into(),
+            delivered: false,
+        }),
+    );
+    assert!(
+        !form(&app).steps()[4].done,
+        "a copy that went nowhere does not tick step vi"
+    );
+    assert!(app.shared.status.as_ref().unwrap().error);
+    update(
+        &mut app,
+        Msg::Done(Outcome::Copied {
+            what: "callback URL".into(),
             note: "sent by OSC 52".into(),
+            delivered: true,
         }),
     );
     assert!(form(&app).steps()[4].done, "step vi ticks after a copy");
+    assert_eq!(
+        app.shared.status.as_ref().unwrap().text,
+        "Copied the callback URL: sent by OSC 52"
+    );
     for _ in 0..4 {
         press(&mut app, &[code(KeyCode::Tab)]);
     }

@@ -103,8 +103,13 @@ pub enum Outcome {
     ProfileDeleted(Result<String, String>),
     /// An integration was configured (its name), or why not.
     IntegrationSaved(Result<String, String>),
-    /// Text was copied; the sentence says which way, and what to do if it may have failed.
-    Copied { what: String, note: String },
+    /// A copy was attempted: `delivered` unless only the screen is left; the sentence says
+    /// which way, and what to do if it may not have arrived.
+    Copied {
+        what: String,
+        note: String,
+        delivered: bool,
+    },
     /// The authorization URL is ready, or why not.
     AuthorizePrepared(Result<Box<Attempt>, String>),
     /// The loopback listener is up (its port, and the `ssh -L` line over SSH), or why not.
@@ -301,6 +306,24 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Done(outcome) => {
             let mut actions = Vec::new();
+            if let Outcome::Copied {
+                what,
+                note,
+                delivered,
+            } = &outcome
+            {
+                // Every screen's copy key reports the same way, on the status line.
+                let text = if *delivered {
+                    format!("Copied the {what}: {note}")
+                } else {
+                    format!("The {what} was not copied: {note}")
+                };
+                actions.push(if *delivered {
+                    Action::Say(text)
+                } else {
+                    Action::Warn(text)
+                });
+            }
             let App { stack, shared, .. } = app;
             for screen in stack.iter_mut().rev() {
                 actions.extend(screen.on_outcome(&outcome, shared));

@@ -15,7 +15,7 @@ use crate::atlassian::Endpoints;
 use crate::atlassian::client;
 use crate::atlassian::redirect::RedirectError;
 use crate::callback::{self, Callback};
-use crate::clipboard::{Clipboard, ClipboardEnv};
+use crate::clipboard::{Clipboard, ClipboardEnv, CopyRoute};
 use crate::domain::Site;
 use crate::domain::Timestamp;
 use crate::service;
@@ -200,6 +200,7 @@ impl EffectRunner {
                 done(Outcome::Copied {
                     what,
                     note: report.note,
+                    delivered: report.route != CopyRoute::ScreenOnly,
                 });
             }
         }

@@ -470,9 +470,13 @@ impl ProfileForm {
                 self.message = Some((sentence.clone(), true));
                 vec![Action::Warn("Not saved.".into())]
             }
-            Outcome::Copied { what, note } if what == "callback URL" => {
+            Outcome::Copied {
+                what,
+                delivered: true,
+                ..
+            } if what == "callback URL" => {
                 self.callback_registered = true;
-                vec![Action::Say(format!("Copied the callback URL: {note}"))]
+                Vec::new()
             }
             _ => Vec::new(),
         }
