@@ -18,18 +18,9 @@ use crate::tui::widgets::TextField;
 use crate::tui::widgets::scope_picker::{PickerOutcome, ScopePicker};
 use crate::validate::{Catalog, Field, OFFLINE_ACCESS, Severity, generated, scopes};
 
-/// The rows of the form, in order. Mechanism is shown but has one choice.
-pub const ROWS: [Field; 9] = [
-    Field::Name,
-    Field::Mechanism,
-    Field::ClientId,
-    Field::ClientSecret,
-    Field::CallbackUrl,
-    Field::AuthorizationUrl,
-    Field::TokenUrl,
-    Field::RefreshUrl,
-    Field::Scopes,
-];
+/// The rows of the form, in the order the validators list the fields. Mechanism is shown
+/// but has one choice.
+pub const ROWS: [Field; 9] = Field::ALL;
 
 #[derive(Debug)]
 pub struct ProfileForm {
