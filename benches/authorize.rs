@@ -56,27 +56,10 @@ fn median(mut times: Vec<Duration>) -> f64 {
 fn main() {
     let fake = FakeAtlassian::start(CALLBACK);
     let dir = tempfile::tempdir().expect("temp dir");
-    let auth = format!("{}/authorize", fake.auth_url());
-    let token = format!("{}/oauth/token", fake.auth_url());
+    let args = fake.profile_add_args(CALLBACK, "read:jira-work offline_access");
     run(
         binary(dir.path(), &fake),
-        &[
-            "profile",
-            "add",
-            "--name",
-            "acme",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret-stdin",
-            "--scopes",
-            "read:jira-work offline_access",
-            "--callback-url",
-            CALLBACK,
-            "--auth-url",
-            &auth,
-            "--token-url",
-            &token,
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         CLIENT_SECRET,
     );
     run(

@@ -48,28 +48,8 @@ impl World {
 
     /// A custom profile for the fake's app, and an integration through it.
     fn custom(&self, mode: &str, secret: &str, scopes: &str) {
-        let auth = format!("{}/authorize", self.fake.auth_url());
-        let token = format!("{}/oauth/token", self.fake.auth_url());
-        let out = self.run(
-            &[
-                "profile",
-                "add",
-                "--name",
-                "acme",
-                "--client-id",
-                CLIENT_ID,
-                "--client-secret-stdin",
-                "--scopes",
-                scopes,
-                "--callback-url",
-                &self.callback,
-                "--auth-url",
-                &auth,
-                "--token-url",
-                &token,
-            ],
-            secret,
-        );
+        let args = self.fake.profile_add_args(&self.callback, scopes);
+        let out = self.run(&args.iter().map(String::as_str).collect::<Vec<_>>(), secret);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let out = self.run(&["setup", "--mode", mode, "--profile", "acme"], "");
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

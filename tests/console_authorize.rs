@@ -35,27 +35,12 @@ impl World {
     fn configure(&self) {
         let mut command = self.sandbox.command();
         command.env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url());
-        let auth = format!("{}/authorize", self.fake.auth_url());
-        let token = format!("{}/oauth/token", self.fake.auth_url());
+        let args = self
+            .fake
+            .profile_add_args(&self.callback, "read:jira-work offline_access");
         let out = run_with(
             command,
-            &[
-                "profile",
-                "add",
-                "--name",
-                "acme",
-                "--client-id",
-                CLIENT_ID,
-                "--client-secret-stdin",
-                "--scopes",
-                "read:jira-work offline_access",
-                "--callback-url",
-                &self.callback,
-                "--auth-url",
-                &auth,
-                "--token-url",
-                &token,
-            ],
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
             CLIENT_SECRET,
         );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -205,6 +205,31 @@ impl FakeAtlassian {
         self.base.clone()
     }
 
+    /// `jira-auth profile add` arguments for a profile named `acme` of this fake's app, its
+    /// URLs on the fake, registered for `callback`. The secret goes on stdin.
+    pub fn profile_add_args(&self, callback: &str, scopes: &str) -> Vec<String> {
+        let base = self.auth_url();
+        [
+            "profile",
+            "add",
+            "--name",
+            "acme",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret-stdin",
+            "--scopes",
+            scopes,
+            "--callback-url",
+            callback,
+            "--auth-url",
+            &format!("{base}/authorize"),
+            "--token-url",
+            &format!("{base}/oauth/token"),
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
     pub fn set_sites(&self, sites: Vec<FakeSite>) {
         self.with(|s| s.sites = sites);
     }
