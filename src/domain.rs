@@ -42,6 +42,16 @@ impl Timestamp {
         later.0.saturating_sub(self.0)
     }
 
+    /// The inverse of [`Timestamp::rfc3339`].
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let at = humantime::parse_rfc3339(text).ok()?;
+        let secs = match at.duration_since(std::time::UNIX_EPOCH) {
+            Ok(after) => i64::try_from(after.as_secs()).ok()?,
+            Err(before) => -i64::try_from(before.duration().as_secs()).ok()?,
+        };
+        Some(Timestamp(secs))
+    }
+
     /// RFC 3339 in UTC, the form used in JSON output and the audit trail.
     pub fn rfc3339(self) -> String {
         let secs = u64::try_from(self.0).unwrap_or(0);
@@ -273,7 +283,7 @@ pub struct TokenSet {
 }
 
 /// The health of a token set, as shown in lists and `status --json`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenState {
     Valid,
@@ -436,5 +446,8 @@ mod tests {
     #[test]
     fn timestamps_format_as_rfc3339() {
         assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00Z");
+        let at = Timestamp(1_700_000_123);
+        assert_eq!(Timestamp::parse_rfc3339(&at.rfc3339()), Some(at));
+        assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
     }
 }

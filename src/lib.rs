@@ -1,6 +1,7 @@
 //! jira-auth: sets up and keeps alive the OAuth 2.0 (3LO) authorization of a Jira Cloud
 //! integration, from a keyboard-driven console or from scripts.
 
+pub mod agent;
 pub mod atlassian;
 pub mod callback;
 pub mod cli;

@@ -9,7 +9,6 @@ use clap::Parser;
 
 use jira_auth::atlassian::Endpoints;
 use jira_auth::cli::{self, Cli, Failure};
-use jira_auth::store::Store;
 use jira_auth::tui;
 
 fn main() -> ExitCode {
@@ -29,29 +28,24 @@ fn main() -> ExitCode {
 
 fn console(cli: &Cli) -> Result<(), Failure> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(Failure {
-            code: 2,
-            message:
-                "the console needs a terminal; for scripts use a command (see jira-auth --help)"
-                    .into(),
-        });
+        return Err(Failure::new(
+            2,
+            "the console needs a terminal; for scripts use a command (see jira-auth --help)",
+        ));
     }
-    let store = cli::open_store(cli.data_dir.as_deref(), "jira-auth console")?;
-    let data_dir = jira_auth::store::StorePaths::resolve(cli.data_dir.as_deref())?.data_dir;
-    let store: Arc<dyn Store> = Arc::new(store);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let endpoints = Endpoints::from_env();
+    let (notices, heard) = tokio::sync::mpsc::unbounded_channel();
+    let link = Arc::new(cli::client::link(cli.data_dir.as_deref())?.subscribed(notices));
+    // Connect before taking over the terminal: a wrong key or an agent that cannot start
+    // is a sentence and an exit code on a normal screen.
+    runtime.block_on(link.connection())?;
     let options = tui::ConsoleOptions {
-        system_app: jira_auth::service::system_app::load_from_env(&endpoints),
-        endpoints,
-        data_dir: data_dir.display().to_string(),
+        endpoints: Endpoints::from_env(),
+        data_dir: link.paths().data_dir().display().to_string(),
     };
     runtime
-        .block_on(tui::run(store, options))
-        .map_err(|e| Failure {
-            code: 1,
-            message: format!("the console stopped: {e}"),
-        })
+        .block_on(tui::run(link, heard, options))
+        .map_err(|e| Failure::new(1, format!("the console stopped: {e}")))
 }

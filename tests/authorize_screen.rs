@@ -6,27 +6,34 @@ mod common;
 use common::ui::*;
 use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use jira_auth::atlassian::client::TokenGrant;
-use jira_auth::domain::{Mode, Principal, Secret, Site};
-use jira_auth::service::authorize::{Attempt, Grant, authorization_url};
+use jira_auth::agent::protocol::{AttemptView, ListenerView};
+use jira_auth::domain::{Mode, Principal, Site};
+use jira_auth::service::authorize::authorization_url;
 use jira_auth::service::status::{self};
-use jira_auth::tui::app::{ListenerEnd, Outcome, StepFailure};
+use jira_auth::tui::app::{ListenerEnd, Outcome, Prepared, StepFailure};
 use jira_auth::tui::{App, Effect, Msg, update};
 
 const STATE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const ATTEMPT: &str = "attempt-1";
 
-fn attempt(mode: Mode, principal: Principal) -> Attempt {
+fn attempt(mode: Mode, principal: Principal, listener: ListenerView) -> Box<Prepared> {
     let app = sample_profile("acme");
-    Attempt {
-        integration: "jira".into(),
-        mode,
-        principal,
-        app_label: "the profile \"acme\"".into(),
-        url: authorization_url(&app, STATE),
-        app,
-        state: STATE.into(),
-        renewing: false,
-    }
+    let ssh_hint = matches!(listener, ListenerView::Listening { .. })
+        .then(|| "ssh -L 8765:localhost:8765 ada@203.0.113.7".to_owned());
+    Box::new(Prepared {
+        attempt: AttemptView {
+            id: ATTEMPT.into(),
+            integration: "jira".into(),
+            mode,
+            principal: principal.key(),
+            app_label: "the profile \"acme\"".into(),
+            url: authorization_url(&app, STATE).to_string(),
+            callback_url: app.callback_url,
+            renewing: false,
+            listener,
+        },
+        ssh_hint,
+    })
 }
 
 fn site(id: &str, name: &str) -> Site {
@@ -35,18 +42,6 @@ fn site(id: &str, name: &str) -> Site {
         url: format!("https://{name}.atlassian.net"),
         name: name.into(),
     }
-}
-
-fn grant(sites: Vec<Site>) -> Box<Grant> {
-    Box::new(Grant {
-        tokens: TokenGrant {
-            access_token: Secret::new("access"),
-            expires_in: Some(3600),
-            refresh_token: Some(Secret::new("refresh")),
-            scopes: vec!["read:jira-work".into(), "offline_access".into()],
-        },
-        sites,
-    })
 }
 
 /// Home with one pre-authorized integration, then `a`.
@@ -70,18 +65,15 @@ fn done(app: &mut App, outcome: Outcome) -> Vec<Effect> {
 fn ready(app: &mut App) {
     let effects = done(
         app,
-        Outcome::AuthorizePrepared(Ok(Box::new(attempt(Mode::PreAuthorized, Principal::Admin)))),
+        Outcome::AuthorizePrepared(Ok(attempt(
+            Mode::PreAuthorized,
+            Principal::Admin,
+            ListenerView::Listening { port: 8765 },
+        ))),
     );
     assert!(
-        matches!(&effects[..], [Effect::Listen { state, .. }] if state == STATE),
-        "{effects:?}"
-    );
-    done(
-        app,
-        Outcome::ListenerStarted(Ok((
-            8765,
-            Some("ssh -L 8765:localhost:8765 ada@203.0.113.7".into()),
-        ))),
+        matches!(&effects[..], [Effect::AwaitCallback { attempt }] if attempt == ATTEMPT),
+        "the listener's wait starts at once: {effects:?}"
     );
 }
 
@@ -102,13 +94,23 @@ fn from_url_to_stored_token_by_paste() {
     let effects = press(&mut app, &[key('c')]);
     assert!(matches!(&effects[..], [Effect::Copy { text, .. }] if text.contains("client_id=")));
 
-    // A stale redirect pasted: refused on screen, nothing exchanged.
+    // A stale redirect pasted: the agent refuses it, the screen says why, nothing exchanged.
     let effects = update(
         &mut app,
         Msg::Paste("http://localhost:8765/callback?code=abc&state=old".into()),
     );
     assert!(effects.is_empty());
     let effects = press(&mut app, &[code(KeyCode::Enter)]);
+    assert!(
+        matches!(&effects[..], [Effect::SubmitPaste { attempt, text }] if attempt == ATTEMPT && text.contains("state=old")),
+        "{effects:?}"
+    );
+    let effects = done(
+        &mut app,
+        Outcome::PasteChecked(Err(
+            "the pasted address belongs to another authorization attempt (its state does not match)".into(),
+        )),
+    );
     assert!(effects.is_empty());
     assert!(draw(&app, 100, 30).contains("another authorization attempt"));
 
@@ -127,17 +129,21 @@ fn from_url_to_stored_token_by_paste() {
     );
     let effects = press(&mut app, &[code(KeyCode::Enter)]);
     assert!(
-        matches!(&effects[..], [Effect::StopListener, Effect::Exchange { code, .. }] if code == "the-code"),
+        matches!(&effects[..], [Effect::SubmitPaste { text, .. }] if text.contains("code=the-code")),
         "{effects:?}"
+    );
+    let effects = done(&mut app, Outcome::PasteChecked(Ok(())));
+    assert_eq!(
+        effects,
+        vec![Effect::Exchange {
+            attempt: ATTEMPT.into()
+        }]
     );
     insta::assert_snapshot!("authorize_busy", draw(&app, 100, 30));
 
-    let effects = done(
-        &mut app,
-        Outcome::Exchanged(Ok(grant(vec![site("1", "acme")]))),
-    );
+    let effects = done(&mut app, Outcome::Exchanged(Ok(vec![site("1", "acme")])));
     assert!(
-        matches!(&effects[..], [Effect::FinishAuthorize { site, .. }] if site.id == "1"),
+        matches!(&effects[..], [Effect::FinishAuthorize { site, .. }] if site == "1"),
         "one site is taken"
     );
     let effects = done(
@@ -146,7 +152,10 @@ fn from_url_to_stored_token_by_paste() {
             "Authorized as Ada Admin on acme (https://acme.atlassian.net); jira is enabled.".into(),
         )),
     );
-    assert_eq!(effects, vec![Effect::LoadStatus]);
+    assert!(
+        effects.is_empty(),
+        "the agent's change notice reloads the status"
+    );
     insta::assert_snapshot!("authorize_done", draw(&app, 100, 30));
     press(&mut app, &[code(KeyCode::Enter)]);
     assert_eq!(app.screen().title(), "Home");
@@ -156,30 +165,27 @@ fn from_url_to_stored_token_by_paste() {
 fn the_listener_brings_the_code_and_several_sites_are_offered() {
     let (mut app, _) = opened(Mode::PreAuthorized);
     ready(&mut app);
-    let effects = done(
-        &mut app,
-        Outcome::CodeReceived(ListenerEnd::Code("from-browser".into())),
-    );
-    assert!(
-        matches!(&effects[..], [Effect::StopListener, Effect::Exchange { code, .. }] if code == "from-browser")
+    let effects = done(&mut app, Outcome::CodeReceived(ListenerEnd::Code));
+    assert_eq!(
+        effects,
+        vec![Effect::Exchange {
+            attempt: ATTEMPT.into()
+        }]
     );
     done(
         &mut app,
-        Outcome::Exchanged(Ok(grant(vec![site("1", "acme"), site("2", "beta")]))),
+        Outcome::Exchanged(Ok(vec![site("1", "acme"), site("2", "beta")])),
     );
     insta::assert_snapshot!("authorize_choose_site", draw(&app, 100, 30));
     let effects = press(&mut app, &[code(KeyCode::Down), code(KeyCode::Enter)]);
-    assert!(matches!(&effects[..], [Effect::FinishAuthorize { site, .. }] if site.id == "2"));
+    assert!(matches!(&effects[..], [Effect::FinishAuthorize { site, .. }] if site == "2"));
 }
 
 #[test]
 fn a_temporary_failure_offers_a_retry_that_loses_nothing() {
     let (mut app, _) = opened(Mode::PreAuthorized);
     ready(&mut app);
-    let effects = done(
-        &mut app,
-        Outcome::CodeReceived(ListenerEnd::Code("c".into())),
-    );
+    let effects = done(&mut app, Outcome::CodeReceived(ListenerEnd::Code));
     let retry = effects
         .into_iter()
         .find(|e| matches!(e, Effect::Exchange { .. }))
@@ -199,14 +205,21 @@ fn a_temporary_failure_offers_a_retry_that_loses_nothing() {
 #[test]
 fn declined_consent_and_a_failed_listener_are_explained() {
     let (mut app, _) = opened(Mode::PreAuthorized);
-    ready(&mut app);
-    done(
+    let effects = done(
         &mut app,
-        Outcome::ListenerStarted(Err(
-            "port 8765 is taken by another program; paste the redirected URL instead".into(),
-        )),
+        Outcome::AuthorizePrepared(Ok(attempt(
+            Mode::PreAuthorized,
+            Principal::Admin,
+            ListenerView::Failed {
+                sentence: "port 8765 is taken by another program; paste the redirected URL instead"
+                    .into(),
+            },
+        ))),
     );
+    assert!(effects.is_empty(), "no listener to wait on");
     assert!(draw(&app, 100, 30).contains("port 8765 is taken"));
+    let (mut app, _) = opened(Mode::PreAuthorized);
+    ready(&mut app);
     done(
         &mut app,
         Outcome::CodeReceived(ListenerEnd::Declined(
@@ -253,6 +266,11 @@ fn esc_cancels_everything_in_flight() {
     let (mut app, _) = opened(Mode::PreAuthorized);
     ready(&mut app);
     let effects = press(&mut app, &[code(KeyCode::Esc)]);
-    assert_eq!(effects, vec![Effect::CancelAuthorize]);
+    assert_eq!(
+        effects,
+        vec![Effect::CancelAuthorize {
+            attempt: Some(ATTEMPT.into())
+        }]
+    );
     assert_eq!(app.screen().title(), "Home");
 }

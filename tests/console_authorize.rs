@@ -31,20 +31,28 @@ impl World {
         env
     }
 
+    /// A command pointed at the fake, as the console is: one agent serves them all.
+    fn command(&self) -> std::process::Command {
+        let mut command = self.sandbox.command();
+        command
+            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url())
+            .env("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url());
+        command
+    }
+
     /// A profile for the fake's app and a pre-authorized integration through it, by CLI.
     fn configure(&self) {
-        let mut command = self.sandbox.command();
-        command.env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url());
         let args = self
             .fake
             .profile_add_args(&self.callback, "read:jira-work offline_access");
         let out = run_with(
-            command,
+            self.command(),
             &args.iter().map(String::as_str).collect::<Vec<_>>(),
             CLIENT_SECRET,
         );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        let out = self.sandbox.run(
+        let out = run_with(
+            self.command(),
             &["setup", "--mode", "pre-authorized", "--profile", "acme"],
             "",
         );

@@ -79,6 +79,7 @@ fn a_valid_form_saves_through_the_effect() {
         Effect::SaveProfile {
             draft,
             original: None,
+            keep_secret: false,
         },
     ] = &effects[..]
     else {

@@ -86,13 +86,10 @@ fn every_step_of_a_new_pre_authorized_custom_setup() {
     );
     assert_eq!(
         effects,
-        vec![
-            Effect::PrepareAuthorize {
-                integration: "jira".into(),
-                user: None
-            },
-            Effect::LoadStatus
-        ]
+        vec![Effect::PrepareAuthorize {
+            integration: "jira".into(),
+            user: None
+        },]
     );
     assert_eq!(app.screen().title(), "Authorize");
     assert_eq!(app.stack.len(), 2, "the wizard is gone, Home is below");

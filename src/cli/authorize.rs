@@ -1,19 +1,17 @@
 //! `jira-auth authorize`: the authorization URL alone on its own line on stderr, then the code
 //! back through the loopback listener, a paste on stdin, or both at once; then the site, the
-//! verification call and the stored token set. The store is opened only to prepare and to
-//! finish, never while a human is in the browser.
+//! verification call and the stored token set. The agent holds the attempt (its state, the
+//! listener, the tokens); this command prints, reads stdin and picks the site.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
 
-use crate::atlassian::redirect::{self, RedirectError};
-use crate::atlassian::{Endpoints, client};
-use crate::callback::{self, Callback};
-use crate::domain::{Site, Timestamp};
-use crate::service::authorize::{self, Attempt, AuthorizeError};
-use crate::service::system_app;
+use crate::agent::AgentLink;
+use crate::agent::protocol::{AttemptView, ListenerView, Reply, Request};
+use crate::domain::Site;
+use crate::service::authorize::{self, AuthorizeError};
 
-use super::{Failure, open_store};
+use super::client::unexpected;
+use super::{Client, Failure};
 
 /// How the code comes back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,138 +30,134 @@ pub struct AuthorizeArgs<'a> {
 
 impl From<AuthorizeError> for Failure {
     fn from(e: AuthorizeError) -> Self {
-        Failure {
-            code: e.exit_code(),
-            message: e.to_string(),
-        }
+        Failure::new(e.exit_code(), e.to_string())
     }
 }
 
-impl From<RedirectError> for Failure {
-    fn from(e: RedirectError) -> Self {
-        Failure {
-            code: e.exit_code(),
-            message: e.to_string(),
-        }
-    }
+pub fn run(client: &Client, args: &AuthorizeArgs<'_>) -> Result<(), Failure> {
+    client.runtime.block_on(authorize(&client.link, args))
 }
 
-pub fn run(data_dir: Option<&Path>, args: &AuthorizeArgs<'_>) -> Result<(), Failure> {
-    let endpoints = Endpoints::from_env();
-    let attempt = {
-        let store = open_store(data_dir, "authorize")?;
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
-        authorize::prepare(
-            &store,
-            args.integration,
-            args.user,
-            system.as_ref().map_err(Clone::clone),
-        )?
+async fn authorize(link: &AgentLink, args: &AuthorizeArgs<'_>) -> Result<(), Failure> {
+    let prepare = Request::Prepare {
+        integration: args.integration.to_owned(),
+        user: args.user.map(str::to_owned),
+        listen: args.how != Return::Paste,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (grant, site) = runtime.block_on(async {
-        let code = receive_code(&attempt, args.how).await?;
-        let http = client::http_client();
-        eprintln!("Exchanging the code…");
-        let grant = authorize::exchange(&http, &endpoints, &attempt, &code).await?;
-        let site = pick_site(&grant.sites, args.site)?;
-        eprintln!("Checking access to {}…", site.url);
-        let myself = authorize::verify(&http, &endpoints, &grant, &site).await?;
-        Ok::<_, Failure>(((grant, myself), site))
-    })?;
-    let (grant, myself) = grant;
-    let store = open_store(data_dir, "authorize")?;
-    let done = authorize::finish(&store, &attempt, grant, site, myself, Timestamp::now())?;
-    eprintln!(
-        "Authorized as {} on {} ({}); {} {} is enabled.",
-        done.myself.display_name,
-        done.site.name,
-        done.site.url,
-        attempt.integration,
-        attempt.principal
-    );
-    Ok(())
+    let attempt = match link.call(prepare).await? {
+        Reply::Prepared(attempt) => attempt,
+        other => return Err(unexpected(&other)),
+    };
+    let listening = announce(&attempt, args.how)?;
+    let sites = receive_and_exchange(link, &attempt, args.how, listening).await?;
+    let site = pick_site(&sites, args.site)?;
+    eprintln!("Checking access to {}…", site.url);
+    let finish = Request::Finish {
+        attempt: attempt.id.clone(),
+        site: site.id,
+    };
+    match link.call(finish).await? {
+        Reply::Authorized { sentence } => {
+            eprintln!("{sentence}");
+            Ok(())
+        }
+        other => Err(unexpected(&other)),
+    }
 }
 
-/// Prints the URL and waits for the code by the chosen way(s).
-async fn receive_code(attempt: &Attempt, how: Return) -> Result<String, Failure> {
+/// Prints the URL and how the code can come back; `true` when the listener is up.
+fn announce(attempt: &AttemptView, how: Return) -> Result<bool, Failure> {
     eprintln!(
         "Open this URL in a browser and consent ({} for {}):",
         attempt.app_label, attempt.integration
     );
     eprintln!("{}", attempt.url);
-    let target = callback::loopback_target(&attempt.app.callback_url);
-    let listener = match (how, &target) {
-        (Return::Paste, _) => None,
-        (Return::Listen, None) => {
-            return Err(Failure {
-                code: 2,
-                message: format!(
-                    "--listen needs a loopback callback URL (http://localhost:PORT/...), but {} uses {}; paste the redirected URL instead (--paste)",
-                    attempt.app_label, attempt.app.callback_url
-                ),
-            });
+    let listening = match (&attempt.listener, how) {
+        (ListenerView::Listening { port }, _) => {
+            eprintln!("Waiting for the browser on {}", attempt.callback_url);
+            if let Some(hint) = authorize::ssh_forward_hint(*port) {
+                eprintln!("Over SSH, forward the port first, on your laptop: {hint}");
+            }
+            true
         }
-        (_, None) => None,
-        (_, Some(target)) => match callback::bind(target, attempt.state.clone()).await {
-            Ok(listener) => {
-                eprintln!("Waiting for the browser on {}", attempt.app.callback_url);
-                if let Some(hint) = callback::ssh_forward_hint_from_env(listener.port()) {
-                    eprintln!("Over SSH, forward the port first, on your laptop: {hint}");
-                }
-                Some(listener)
-            }
-            Err(e) if how == Return::Listen => {
-                return Err(Failure {
-                    code: 4,
-                    message: e.to_string(),
-                });
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                None
-            }
-        },
+        (ListenerView::Failed { sentence }, Return::Listen) => {
+            return Err(Failure::new(4, sentence.clone()));
+        }
+        (ListenerView::Failed { sentence }, _) => {
+            eprintln!("{sentence}");
+            false
+        }
+        (ListenerView::NotApplicable, Return::Listen) => {
+            return Err(Failure::new(
+                2,
+                format!(
+                    "--listen needs a loopback callback URL (http://localhost:PORT/...), but {} uses {}; paste the redirected URL instead (--paste)",
+                    attempt.app_label, attempt.callback_url
+                ),
+            ));
+        }
+        (ListenerView::NotApplicable, _) => false,
     };
     if how != Return::Listen {
         eprintln!("Or paste the address the browser was sent to (or just the code), then Enter:");
     }
+    Ok(listening)
+}
+
+/// Waits for the code by paste and listener at once, then has the agent exchange it.
+async fn receive_and_exchange(
+    link: &AgentLink,
+    attempt: &AttemptView,
+    how: Return,
+    listening: bool,
+) -> Result<Vec<Site>, Failure> {
     let pasted = async {
         if how == Return::Listen {
             std::future::pending::<Result<String, Failure>>().await
         } else {
-            read_paste(&attempt.state).await
+            read_paste().await
         }
     };
-    let listened = async {
-        match listener {
-            Some(listener) => match listener.wait(callback::DEFAULT_TIMEOUT).await {
-                Ok(Callback::Code(code)) => Ok(code),
-                Ok(Callback::Denied { error, description }) => {
-                    Err(Failure::from(RedirectError::Declined {
-                        error,
-                        description,
-                    }))
-                }
-                Err(e) => Err(Failure {
-                    code: 4,
-                    message: e.to_string(),
-                }),
-            },
-            None => std::future::pending().await,
+    let arrived = async {
+        if listening {
+            let request = Request::AwaitCallback {
+                attempt: attempt.id.clone(),
+            };
+            link.call(request).await.map_err(Failure::from)
+        } else {
+            std::future::pending().await
         }
     };
-    tokio::select! {
-        code = pasted => code,
-        code = listened => code,
+    let pasted = tokio::select! {
+        line = pasted => Some(line?),
+        reply = arrived => match reply? {
+            Reply::CodeArrived => None,
+            other => return Err(unexpected(&other)),
+        },
+    };
+    match pasted {
+        Some(pasted) => {
+            let redeem = Request::Redeem {
+                attempt: attempt.id.clone(),
+                pasted,
+            };
+            link.call(redeem).await?;
+        }
+        None => eprintln!("The browser came back."),
+    }
+    eprintln!("Exchanging the code…");
+    let exchange = Request::Exchange {
+        attempt: attempt.id.clone(),
+    };
+    match link.call(exchange).await? {
+        Reply::Sites { sites } => Ok(sites),
+        other => Err(unexpected(&other)),
     }
 }
 
 /// One line from stdin: the redirected URL or a bare code. Blocking stdin is read on the
 /// blocking pool so that the listener stays live meanwhile.
-async fn read_paste(state: &str) -> Result<String, Failure> {
+async fn read_paste() -> Result<String, Failure> {
     let line = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         let stdin = std::io::stdin();
@@ -189,7 +183,7 @@ async fn read_paste(state: &str) -> Result<String, Failure> {
             message: "standard input ended before a redirected URL or code arrived".into(),
         });
     };
-    Ok(redirect::parse_redirect(&line, state)?)
+    Ok(line)
 }
 
 /// The site to keep: the only one, the one --site names, or (on a terminal) the admin's pick.

@@ -2,25 +2,25 @@
 //! a thin shell over `service`; output is for scripts (stable, JSON on request) and errors are
 //! one sentence on stderr with DESIGN.md's exit codes.
 
+mod agent;
 mod authorize;
+pub mod client;
+mod commands;
 mod output;
 mod profile_input;
 mod tty;
 
-use output::{to_json, write_profiles, write_status};
+pub use client::Client;
 use profile_input::profile_draft;
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::atlassian::Endpoints;
-use crate::domain::{AppRef, Mode, Timestamp};
-use crate::service::setup::SetupPlan;
-use crate::service::system_app;
-use crate::service::{self, ServiceError};
-use crate::store::{OpenOptions, SledStore, StoreError, StorePaths};
+use crate::agent::ClientError;
+use crate::domain::Mode;
+use crate::service::ServiceError;
+use crate::store::StoreError;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -101,6 +101,35 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the agent that owns the store and serves every other jira-auth process
+    #[command(
+        long_about = "Run the agent that owns the store: it alone opens the database and the sealing key, and \
+serves the console and every command over a Unix socket in the data directory. Clients start one on \
+demand (it then exits after JIRA_AUTH_AGENT_IDLE, default 10m, without clients); run by hand or by a \
+service manager it stays until stopped."
+    )]
+    Agent {
+        #[command(subcommand)]
+        command: Option<AgentCommand>,
+        /// Started by a client: exit when idle (JIRA_AUTH_AGENT_IDLE)
+        #[arg(long, hide = true)]
+        on_demand: bool,
+        /// The start-up notice pipe a starting client handed over
+        #[arg(long, hide = true, value_name = "FD")]
+        notify_fd: Option<i32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Show the running agent: pid, version, uptime, clients (exit 1 when none runs)
+    Status {
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the running agent (exit 0 also when none ran)
+    Stop,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -181,98 +210,61 @@ pub struct Failure {
     pub code: u8,
 }
 
+impl Failure {
+    pub fn new(code: u8, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
 impl From<ServiceError> for Failure {
     fn from(e: ServiceError) -> Self {
-        Failure {
-            code: e.exit_code(),
-            message: e.to_string(),
-        }
+        Failure::new(e.exit_code(), e.to_string())
     }
 }
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        Failure {
-            code: e.exit_code(),
-            message: e.to_string(),
-        }
+        Failure::new(e.exit_code(), e.to_string())
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        Failure::new(e.exit_code(), e.to_string())
     }
 }
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
         // A closed pipe (`| head`) is not worth a message, but it is not success either.
-        Failure {
-            code: 1,
-            message: format!("cannot write the output: {e}"),
-        }
+        Failure::new(1, format!("cannot write the output: {e}"))
     }
-}
-
-pub fn open_store(data_dir: Option<&std::path::Path>, role: &str) -> Result<SledStore, Failure> {
-    let paths = StorePaths::resolve(data_dir)?;
-    Ok(SledStore::open(&OpenOptions::new(paths, role))?)
 }
 
 /// Runs one scripted command; `Ok` means exit 0.
 pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
+    let data_dir = cli.data_dir.as_deref();
     match command {
-        Command::Status { json } => {
-            let store = open_store(cli.data_dir.as_deref(), "status")?;
-            let now = Timestamp::now();
-            let report = service::status::status(&store, now)?;
-            if *json {
-                writeln!(out, "{}", to_json(&report))?;
-            } else {
-                write_status(&mut out, &report, now)?;
-            }
-        }
+        Command::Agent {
+            command,
+            on_demand,
+            notify_fd,
+        } => agent::run(data_dir, command.as_ref(), *on_demand, *notify_fd),
+        Command::Status { json } => commands::status(&Client::new(data_dir)?, *json),
         Command::Setup {
             integration,
             mode,
             system,
             profile,
-        } => {
-            let plan = SetupPlan {
-                integration: integration.clone(),
-                mode: (*mode).into(),
-                app: match (system, profile) {
-                    (true, _) | (_, None) => AppRef::System,
-                    (false, Some(name)) => AppRef::Custom(name.clone()),
-                },
-            };
-            let endpoints = Endpoints::from_env();
-            let system_app = if plan.app == AppRef::System {
-                system_app::load_from_env(&endpoints).map_err(|e| e.to_string())
-            } else {
-                Err("not used".into())
-            };
-            let store = open_store(cli.data_dir.as_deref(), "setup")?;
-            let result = service::setup::apply(
-                &store,
-                &plan,
-                system_app.as_ref().map_err(Clone::clone),
-                Timestamp::now(),
-            )?;
-            if result.removed_tokens > 0 {
-                eprintln!(
-                    "Removed {} token set(s) issued for the previous app or mode; they must authorize again.",
-                    result.removed_tokens
-                );
-            }
-            let integration = result.integration;
-            let next = match integration.mode {
-                Mode::PreAuthorized => {
-                    "next, `jira-auth authorize` (or a in the console) to enable it"
-                }
-                Mode::UserAuthorized => "enabled; each end user authorizes through their own link",
-            };
-            eprintln!(
-                "Configured {}: {} through {}; {next}.",
-                integration.name, integration.mode, integration.app
-            );
-        }
+        } => commands::setup(
+            &Client::new(data_dir)?,
+            integration,
+            (*mode).into(),
+            profile.as_deref().filter(|_| !system),
+        ),
         Command::Authorize {
             integration,
             user,
@@ -291,36 +283,18 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
                 how,
                 site: site.as_deref(),
             };
-            authorize::run(cli.data_dir.as_deref(), &args)?;
+            authorize::run(&Client::new(data_dir)?, &args)
         }
         Command::Profile(ProfileCommand::List { json }) => {
-            let store = open_store(cli.data_dir.as_deref(), "profile list")?;
-            let report = service::status::status(&store, Timestamp::now())?;
-            if *json {
-                writeln!(out, "{}", to_json(&report.profiles))?;
-            } else {
-                write_profiles(&mut out, &report.profiles)?;
-            }
+            commands::profile_list(&Client::new(data_dir)?, *json)
         }
         Command::Profile(ProfileCommand::Add(args)) => {
-            let endpoints = Endpoints::from_env();
-            let draft = profile_draft(args, &endpoints)?;
-            let store = open_store(cli.data_dir.as_deref(), "profile add")?;
-            let (profile, remarks) =
-                service::profiles::add(&store, &draft, &endpoints, Timestamp::now())?;
-            for remark in remarks {
-                eprintln!("{}: {remark}", remark.severity.as_str());
-            }
-            eprintln!(
-                "Saved the profile {:?}. Register this callback URL in your app (step vi): {}",
-                profile.name, profile.callback_url
-            );
+            // Read the secret before any agent work, so a bad stdin fails fast.
+            let draft = profile_draft(args, &crate::atlassian::Endpoints::from_env())?;
+            commands::profile_add(&Client::new(data_dir)?, &draft)
         }
         Command::Profile(ProfileCommand::Rm { name }) => {
-            let store = open_store(cli.data_dir.as_deref(), "profile rm")?;
-            service::profiles::remove(&store, name)?;
-            eprintln!("Deleted the profile {name:?}.");
+            commands::profile_rm(&Client::new(data_dir)?, name)
         }
     }
-    Ok(())
 }

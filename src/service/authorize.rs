@@ -10,7 +10,9 @@ use crate::atlassian::Endpoints;
 use crate::atlassian::authorize::{self as authorize_url, AuthorizeRequest};
 use crate::atlassian::client::{self, AppCredentials, TokenGrant};
 use crate::atlassian::errors::ProtocolError;
+use crate::atlassian::redirect::{self, RedirectError};
 use crate::atlassian::resources::{self, Myself};
+use crate::callback::{self, Callback, CallbackError, CallbackListener};
 use crate::domain::{
     AppRef, Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet,
 };
@@ -81,6 +83,10 @@ pub enum AuthorizeError {
     #[error("no Jira site matches {wanted:?}; the token reaches:\n{}", list_sites(.sites))]
     UnknownSite { wanted: String, sites: Vec<Site> },
     #[error(transparent)]
+    Redirect(#[from] RedirectError),
+    #[error(transparent)]
+    Listener(#[from] CallbackError),
+    #[error(transparent)]
     Protocol(#[from] ProtocolError),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -92,6 +98,7 @@ impl AuthorizeError {
         match self {
             AuthorizeError::Protocol(e) => e.is_temporary(),
             AuthorizeError::Store(e) => e.exit_code() == 4,
+            AuthorizeError::Listener(_) => true,
             _ => false,
         }
     }
@@ -101,6 +108,8 @@ impl AuthorizeError {
         match self {
             AuthorizeError::Protocol(e) => e.exit_code(),
             AuthorizeError::Store(e) => e.exit_code(),
+            AuthorizeError::Redirect(e) => e.exit_code(),
+            AuthorizeError::Listener(_) => 4,
             AuthorizeError::NoRefreshToken { .. } | AuthorizeError::NoSites => 3,
             _ => 2,
         }
@@ -374,6 +383,53 @@ pub fn finish(
         myself,
         site,
     })
+}
+
+/// Step 2, by paste: the redirected URL from the browser's address bar (or the bare code),
+/// checked against the attempt's state.
+pub fn code_from_paste(pasted: &str, attempt: &Attempt) -> Result<String, AuthorizeError> {
+    Ok(redirect::parse_redirect(pasted, &attempt.state)?)
+}
+
+/// Step 2, by the loopback listener: waits for the browser's redirect (bounded by
+/// [`callback::DEFAULT_TIMEOUT`]); a declined consent is an error like a declined paste.
+pub async fn code_from_listener(listener: CallbackListener) -> Result<String, AuthorizeError> {
+    match listener.wait(callback::DEFAULT_TIMEOUT).await? {
+        Callback::Code(code) => Ok(code),
+        Callback::Denied { error, description } => {
+            Err(RedirectError::Declined { error, description }.into())
+        }
+    }
+}
+
+/// The loopback listener for the attempt's callback URL, when that URL is on this machine.
+pub async fn listen(attempt: &Attempt) -> Option<Result<CallbackListener, AuthorizeError>> {
+    let target = callback::loopback_target(&attempt.app.callback_url)?;
+    Some(
+        callback::bind(&target, attempt.state.clone())
+            .await
+            .map_err(AuthorizeError::from),
+    )
+}
+
+/// The `ssh -L` line that carries a laptop browser to the listener's `port`, when this
+/// process runs in an SSH session.
+pub use crate::callback::ssh_forward_hint_from_env as ssh_forward_hint;
+
+/// What both faces say when an authorization is done.
+pub fn authorized_sentence(done: &Authorized) -> String {
+    let whose = match &done.tokens.principal {
+        Principal::Admin => format!("{} is enabled", done.tokens.integration),
+        Principal::User(id) => format!(
+            "{} holds a token for user {}",
+            done.tokens.integration,
+            crate::validate::text::sanitize(id, 128)
+        ),
+    };
+    format!(
+        "Authorized as {} on {} ({}); {whose}.",
+        done.myself.display_name, done.site.name, done.site.url
+    )
 }
 
 /// Whether the granted scopes will let the token be refreshed.

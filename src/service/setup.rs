@@ -11,7 +11,7 @@ use super::ServiceError;
 use super::system_app::SystemApp;
 
 /// What the admin decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SetupPlan {
     pub integration: String,
     pub mode: Mode,

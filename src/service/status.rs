@@ -1,34 +1,34 @@
 //! The health of everything configured, without a secret in it: the source of `status
 //! --json` and of the console's home screen, so both always tell the same story.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::domain::{
     Integration, LIMIT_WARNING_SECS, Principal, Profile, Site, Timestamp, TokenSet, TokenState,
 };
 use crate::store::{Store, StoreError};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
     pub integrations: Vec<IntegrationStatus>,
     pub profiles: Vec<ProfileStatus>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IntegrationStatus {
     pub name: String,
     pub mode: crate::domain::Mode,
-    pub app: &'static str,
+    pub app: String,
     pub profile: Option<String>,
     pub enabled: bool,
     pub tokens: Vec<TokenStatus>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenStatus {
     pub principal: String,
     pub state: TokenState,
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub access_expires_at: Timestamp,
     pub refresh_token: RefreshTokenStatus,
     pub site: Option<Site>,
@@ -37,25 +37,25 @@ pub struct TokenStatus {
 }
 
 /// What is known about a refresh token without revealing it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RefreshTokenStatus {
     pub present: bool,
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub consented_at: Timestamp,
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub rotated_at: Timestamp,
     /// The 90-day inactivity limit, moved on by every rotation.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub inactivity_expires_at: Timestamp,
     /// The 365-day limit from the original consent.
-    #[serde(serialize_with = "rfc3339")]
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub absolute_expires_at: Timestamp,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProfileStatus {
     pub name: String,
-    pub mechanism: &'static str,
+    pub mechanism: String,
     pub client_id: String,
     pub callback_url: String,
     pub authorization_url: String,
@@ -78,6 +78,13 @@ fn rfc3339<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Err
     serializer.serialize_str(&at.rfc3339())
 }
 
+/// The agent sends reports in the same JSON `status --json` prints, so clients read the
+/// times back from RFC 3339.
+fn from_rfc3339<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Timestamp::parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom("not an RFC 3339 time"))
+}
+
 /// Reads the store once and derives every state at `now`.
 pub fn status(store: &dyn Store, now: Timestamp) -> Result<StatusReport, StoreError> {
     let integrations = store.integrations()?;
@@ -98,7 +105,7 @@ pub fn build(
             .map(|integration| IntegrationStatus {
                 name: integration.name.clone(),
                 mode: integration.mode,
-                app: integration.app.kind(),
+                app: integration.app.kind().to_owned(),
                 profile: integration.app.profile().map(str::to_owned),
                 enabled: integration.enabled,
                 tokens: {
@@ -116,7 +123,7 @@ pub fn build(
             .iter()
             .map(|profile| ProfileStatus {
                 name: profile.name.clone(),
-                mechanism: "oauth2",
+                mechanism: "oauth2".to_owned(),
                 client_id: profile.client_id.clone(),
                 callback_url: profile.callback_url.clone(),
                 authorization_url: profile.authorization_url.clone(),

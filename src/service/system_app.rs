@@ -22,6 +22,28 @@ pub struct SystemApp {
     pub profile: Profile,
 }
 
+/// What the console may show of the system app: never its secret.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct SystemAppInfo {
+    pub name: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub callback_url: String,
+    pub authorization_url: String,
+}
+
+impl SystemAppInfo {
+    pub fn of(app: &SystemApp) -> Self {
+        SystemAppInfo {
+            name: app.name.clone(),
+            client_id: app.profile.client_id.clone(),
+            scopes: app.profile.scopes.clone(),
+            callback_url: app.profile.callback_url.clone(),
+            authorization_url: app.profile.authorization_url.clone(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum SystemAppError {
     #[error(

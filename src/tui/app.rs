@@ -3,9 +3,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+use crate::agent::Notice;
+use crate::agent::protocol::AttemptView;
 use crate::atlassian::Endpoints;
 use crate::domain::{Mode, Site, Timestamp};
-use crate::service::authorize::{Attempt, Grant};
 use crate::service::draft::ProfileDraft;
 use crate::service::setup::SetupPlan;
 use crate::service::status::StatusReport;
@@ -14,6 +15,7 @@ use super::keymap::{self, Binding, Key};
 use super::screens::Screen;
 use super::screens::home::HomeScreen;
 use super::theme::Theme;
+pub use crate::service::system_app::SystemAppInfo;
 
 /// Everything the console knows. Screens live on a stack: Esc pops back to where you were.
 pub struct App {
@@ -43,28 +45,6 @@ pub struct Shared {
     pub desktop_browser: bool,
 }
 
-/// What the console may show of the system app: never its secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SystemAppInfo {
-    pub name: String,
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub callback_url: String,
-    pub authorization_url: String,
-}
-
-impl SystemAppInfo {
-    pub fn of(app: &crate::service::system_app::SystemApp) -> Self {
-        SystemAppInfo {
-            name: app.name.clone(),
-            client_id: app.profile.client_id.clone(),
-            scopes: app.profile.scopes.clone(),
-            callback_url: app.profile.callback_url.clone(),
-            authorization_url: app.profile.authorization_url.clone(),
-        }
-    }
-}
-
 /// The one-line message at the bottom: what just happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatusLine {
@@ -87,6 +67,10 @@ pub enum Msg {
     StatusLoaded(Result<StatusReport, String>),
     /// An effect finished; screens react (close a form, select a new profile, say it).
     Done(Outcome),
+    /// The agent said something unasked: the store changed, or it went away or came back.
+    Agent(Notice),
+    /// What this host's system app is (asked of the agent), or why there is none.
+    SystemAppLoaded(Result<SystemAppInfo, String>),
 }
 
 /// What a finished effect reports. Errors are the sentence a human reads.
@@ -94,11 +78,15 @@ pub enum Msg {
 pub enum Outcome {
     /// A profile was saved under this name.
     ProfileSaved(Result<String, String>),
-    /// A stored profile was read for editing, for a wizard in `mode` (if any).
+    /// A stored profile was read for editing, for a wizard in `mode` (if any); its secret
+    /// stays in the agent when `stored_secret`.
     ProfileOpened {
         draft: Result<Box<ProfileDraft>, String>,
         mode: Option<Mode>,
+        stored_secret: bool,
     },
+    /// The client secret asked for by the form's reveal key, or why not.
+    SecretRevealed(Result<String, String>),
     /// A profile was deleted.
     ProfileDeleted(Result<String, String>),
     /// An integration was configured (its name), or why not.
@@ -110,25 +98,33 @@ pub enum Outcome {
         note: String,
         delivered: bool,
     },
-    /// The authorization URL is ready, or why not.
-    AuthorizePrepared(Result<Box<Attempt>, String>),
-    /// The loopback listener is up (its port, and the `ssh -L` line over SSH), or why not.
-    ListenerStarted(Result<(u16, Option<String>), String>),
+    /// The attempt is ready (URL, listener, and the `ssh -L` line over SSH), or why not.
+    AuthorizePrepared(Result<Box<Prepared>, String>),
     /// The listener's wait ended: a code, a declined consent, or why it stopped.
     CodeReceived(ListenerEnd),
+    /// A pasted redirect was taken (its code kept by the agent), or why not.
+    PasteChecked(Result<(), String>),
     /// The code bought tokens reaching these sites, or the failure.
-    Exchanged(Result<Box<Grant>, StepFailure>),
+    Exchanged(Result<Vec<Site>, StepFailure>),
     /// Verified and stored: the sentence to show ("Authorized as … on …"), or the failure.
     AuthorizeFinished(Result<String, StepFailure>),
     /// The desktop browser was started, or why not.
     BrowserOpened(Result<(), String>),
 }
 
+/// An authorization attempt as the agent began it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    pub attempt: AttemptView,
+    /// The `ssh -L` line for this session, when it came in over SSH and the listener is up.
+    pub ssh_hint: Option<String>,
+}
+
 /// How the loopback listener's wait ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ListenerEnd {
-    /// The browser brought the code back.
-    Code(String),
+    /// The browser brought the code back (the agent holds it).
+    Code,
     /// The user declined (or the app is not shared with them): the sentence says so.
     Declined(String),
     /// The listener stopped (timeout, error); pasting still works.
@@ -148,11 +144,17 @@ pub struct StepFailure {
 pub enum Effect {
     /// Read the store and derive every state (answers `Msg::StatusLoaded`).
     LoadStatus,
-    /// Check and save a profile, replacing `original` when editing (answers `ProfileSaved`).
+    /// Ask the agent what this host's system app is (answers `Msg::SystemAppLoaded`).
+    LoadSystemApp,
+    /// Check and save a profile, replacing `original` when editing; with `keep_secret` an
+    /// empty secret keeps the stored one (answers `ProfileSaved`).
     SaveProfile {
         draft: Box<ProfileDraft>,
         original: Option<String>,
+        keep_secret: bool,
     },
+    /// Fetch a profile's client secret for the form's explicit reveal (answers `SecretRevealed`).
+    RevealSecret { name: String },
     /// Read a stored profile, secret included, to edit it (answers `ProfileOpened`).
     OpenProfile { name: String, mode: Option<Mode> },
     /// Delete a profile unless an integration uses it (answers `ProfileDeleted`).
@@ -161,25 +163,23 @@ pub enum Effect {
     SaveIntegration { plan: SetupPlan },
     /// Put text on the clipboard by the best route available (answers `Copied`).
     Copy { text: String, what: String },
-    /// Build the authorization URL for an integration and user (answers `AuthorizePrepared`).
+    /// Have the agent begin an attempt with its loopback listener (answers `AuthorizePrepared`).
     PrepareAuthorize {
         integration: String,
         user: Option<String>,
     },
-    /// Listen on the loopback callback (answers `ListenerStarted`, then `CodeReceived`).
-    Listen { callback_url: String, state: String },
-    /// Stop the listener: the code arrived another way.
-    StopListener,
-    /// Trade the code for tokens and list their Jira sites (answers `Exchanged`).
-    Exchange { attempt: Box<Attempt>, code: String },
+    /// Wait for the browser's redirect on the attempt's listener (answers `CodeReceived`).
+    AwaitCallback { attempt: String },
+    /// Hand the pasted redirect to the agent, which checks its state (answers `PasteChecked`).
+    SubmitPaste { attempt: String, text: String },
+    /// Trade the attempt's code for tokens and list their Jira sites (answers `Exchanged`).
+    Exchange { attempt: String },
     /// Verify on the chosen site, then store and enable (answers `AuthorizeFinished`).
-    FinishAuthorize {
-        attempt: Box<Attempt>,
-        grant: Box<Grant>,
-        site: Site,
-    },
-    /// Abort everything the authorize screen started: listener and calls in flight.
-    CancelAuthorize,
+    FinishAuthorize { attempt: String, site: String },
+    /// Abort everything the authorize screen started: the attempt (its listener) and calls.
+    CancelAuthorize { attempt: Option<String> },
+    /// Connect to the agent again after it went away (answers `Agent(Reconnected)`).
+    Reconnect,
     /// Start the desktop's browser on a URL (answers `BrowserOpened`).
     OpenBrowser { url: String },
 }
@@ -261,7 +261,7 @@ impl App {
 
     /// The effects to run once at start-up.
     pub fn init(&self) -> Vec<Effect> {
-        vec![Effect::LoadStatus]
+        vec![Effect::LoadStatus, Effect::LoadSystemApp]
     }
 
     pub fn screen(&self) -> &Screen {
@@ -328,17 +328,28 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             for screen in stack.iter_mut().rev() {
                 actions.extend(screen.on_outcome(&outcome, shared));
             }
-            let mut effects = apply(app, actions);
-            if matches!(
-                outcome,
-                Outcome::ProfileSaved(Ok(_))
-                    | Outcome::ProfileDeleted(Ok(_))
-                    | Outcome::IntegrationSaved(Ok(_))
-                    | Outcome::AuthorizeFinished(Ok(_))
-            ) {
-                effects.push(Effect::LoadStatus);
-            }
-            effects
+            // No reload here: the agent announces every change it makes (ours included) and
+            // `Msg::Agent(Notice::Changed)` reloads once.
+            apply(app, actions)
+        }
+        Msg::SystemAppLoaded(result) => {
+            app.shared.system_app = result;
+            Vec::new()
+        }
+        Msg::Agent(Notice::Changed) => vec![Effect::LoadStatus],
+        Msg::Agent(Notice::Lost(sentence)) => {
+            app.shared.status = Some(StatusLine {
+                text: sentence,
+                error: true,
+            });
+            vec![Effect::Reconnect]
+        }
+        Msg::Agent(Notice::Reconnected) => {
+            app.shared.status = Some(StatusLine {
+                text: "Connected to the agent again.".into(),
+                error: false,
+            });
+            vec![Effect::LoadStatus, Effect::LoadSystemApp]
         }
         Msg::StatusLoaded(result) => {
             app.shared.loaded = true;

@@ -1,267 +1,321 @@
-//! The effect runner: does what `update` asked for and reports back as `Msg`. Store calls go
-//! through `spawn_blocking` since sled blocks. The clipboard stays here, on the loop's
-//! thread: one long-lived handle (X11 forgets a copy when its owner goes), and OSC 52 bytes
-//! must not interleave with a frame being drawn.
+//! The effect runner: does what `update` asked for and reports back as `Msg`. Everything that
+//! touches the store or Atlassian is a request to the agent on a tokio task; the clipboard
+//! stays here, on the loop's thread: one long-lived handle (X11 forgets a copy when its owner
+//! goes), and OSC 52 bytes must not interleave with a frame being drawn.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
-
 use tokio::task::JoinHandle;
 
-use super::app::{Effect, ListenerEnd, Msg, Outcome, StepFailure};
+use super::app::{Effect, ListenerEnd, Msg, Outcome, Prepared, StepFailure};
 use super::browser;
-use crate::atlassian::Endpoints;
-use crate::atlassian::client;
-use crate::atlassian::redirect::RedirectError;
-use crate::callback::{self, Callback};
+use crate::agent::protocol::{DraftWire, ListenerView, Reply, Request};
+use crate::agent::{AgentLink, ClientError, Notice};
 use crate::clipboard::{Clipboard, ClipboardEnv, CopyRoute};
-use crate::domain::Site;
-use crate::domain::Timestamp;
-use crate::service;
-use crate::service::authorize::{self, Attempt, AuthorizeError, Grant};
-use crate::service::draft::ProfileDraft;
-use crate::service::system_app::SystemApp;
-use crate::store::Store;
+use crate::service::authorize::ssh_forward_hint;
 
 pub struct EffectRunner {
-    store: Arc<dyn Store>,
+    link: Arc<AgentLink>,
     sender: mpsc::UnboundedSender<Msg>,
-    endpoints: Endpoints,
-    system_app: Option<Arc<SystemApp>>,
     clipboard: Clipboard,
-    http: reqwest::Client,
-    /// The loopback listener of the current attempt; aborting it closes the socket.
-    listener: Option<JoinHandle<()>>,
-    /// Network calls of the current attempt, aborted by Esc.
+    /// Calls of the current authorization attempt, aborted by Esc.
     calls: Vec<JoinHandle<()>>,
+    reconnecting: Option<JoinHandle<()>>,
+}
+
+/// The sentence of a failed call, for the screens.
+fn sentence(error: &ClientError) -> String {
+    error.to_string()
+}
+
+fn unexpected(reply: &Reply) -> String {
+    format!("the agent answered with an unexpected {reply:?}")
 }
 
 impl EffectRunner {
-    pub fn new(
-        store: Arc<dyn Store>,
-        sender: mpsc::UnboundedSender<Msg>,
-        endpoints: Endpoints,
-        system_app: Option<SystemApp>,
-    ) -> Self {
+    pub fn new(link: Arc<AgentLink>, sender: mpsc::UnboundedSender<Msg>) -> Self {
         EffectRunner {
-            store,
+            link,
             sender,
-            endpoints,
-            system_app: system_app.map(Arc::new),
             clipboard: Clipboard::new(ClipboardEnv::from_env()),
-            http: client::http_client(),
-            listener: None,
             calls: Vec::new(),
+            reconnecting: None,
         }
     }
 
-    fn stop_listener(&mut self) {
-        if let Some(handle) = self.listener.take() {
-            handle.abort();
-        }
+    /// Runs one request on a task; `answer` turns its result into the message to send.
+    fn request(
+        &self,
+        request: Request,
+        answer: impl FnOnce(Result<Reply, ClientError>) -> Msg + Send + 'static,
+    ) -> JoinHandle<()> {
+        let link = Arc::clone(&self.link);
+        let sender = self.sender.clone();
+        tokio::spawn(async move {
+            let result = link.call(request).await;
+            let _ = sender.send(answer(result));
+        })
     }
 
-    fn track(&mut self, handle: JoinHandle<()>) {
+    /// Like `request`, for an authorization call that Esc must be able to abort.
+    fn tracked(
+        &mut self,
+        request: Request,
+        answer: impl FnOnce(Result<Reply, ClientError>) -> Msg + Send + 'static,
+    ) {
         self.calls.retain(|h| !h.is_finished());
+        let handle = self.request(request, answer);
         self.calls.push(handle);
     }
 
+    /// A request whose answer nobody waits for.
+    fn tell(&self, request: Request) {
+        let link = Arc::clone(&self.link);
+        tokio::spawn(async move {
+            let _ = link.call(request).await;
+        });
+    }
+
     pub fn spawn(&mut self, effect: Effect) {
-        let store = Arc::clone(&self.store);
-        let sender = self.sender.clone();
-        let endpoints = self.endpoints.clone();
-        let done = move |outcome| {
-            let _ = sender.send(Msg::Done(outcome));
-        };
         match effect {
             Effect::LoadStatus => {
-                let sender = self.sender.clone();
-                tokio::task::spawn_blocking(move || {
-                    let result = service::status::status(store.as_ref(), Timestamp::now())
-                        .map_err(|e| e.to_string());
-                    let _ = sender.send(Msg::StatusLoaded(result));
+                self.request(Request::Status, |result| {
+                    Msg::StatusLoaded(match result {
+                        Ok(Reply::Status(report)) => Ok(report),
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    })
                 });
             }
-            Effect::SaveProfile { draft, original } => {
-                tokio::task::spawn_blocking(move || {
-                    let now = Timestamp::now();
-                    let store = store.as_ref();
-                    let result = match original {
-                        Some(original) => {
-                            service::profiles::replace(store, &original, &draft, &endpoints, now)
-                        }
-                        None => service::profiles::add(store, &draft, &endpoints, now)
-                            .map(|(profile, _)| profile),
-                    };
-                    let result = result.map(|p| p.name).map_err(|e| e.to_string());
-                    done(Outcome::ProfileSaved(result));
+            Effect::LoadSystemApp => {
+                self.request(Request::SystemApp, |result| {
+                    Msg::SystemAppLoaded(match result {
+                        Ok(Reply::SystemApp(app)) => app,
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    })
                 });
             }
-            Effect::OpenProfile { name, mode } => {
-                tokio::task::spawn_blocking(move || {
-                    let draft = match store.profile(&name) {
-                        Ok(Some(profile)) => Ok(Box::new(ProfileDraft::from_profile(&profile))),
-                        Ok(None) => Err(format!("the profile {name:?} is gone from the store")),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    done(Outcome::ProfileOpened { draft, mode });
-                });
-            }
-            Effect::DeleteProfile { name } => {
-                tokio::task::spawn_blocking(move || {
-                    let result = service::profiles::remove(store.as_ref(), &name)
-                        .map(|()| name)
-                        .map_err(|e| e.to_string());
-                    done(Outcome::ProfileDeleted(result));
-                });
-            }
-            Effect::SaveIntegration { plan } => {
-                let system_app = self.system_app.clone();
-                tokio::task::spawn_blocking(move || {
-                    let system = system_app
-                        .as_deref()
-                        .ok_or_else(|| "no system app is configured on this host".to_owned());
-                    let result =
-                        service::setup::apply(store.as_ref(), &plan, system, Timestamp::now())
-                            .map(|r| r.integration.name)
-                            .map_err(|e| e.to_string());
-                    done(Outcome::IntegrationSaved(result));
-                });
-            }
-            Effect::PrepareAuthorize { integration, user } => {
-                let system_app = self.system_app.clone();
-                tokio::task::spawn_blocking(move || {
-                    let system = system_app
-                        .as_deref()
-                        .ok_or_else(|| "no system app is configured on this host".to_owned());
-                    let result =
-                        authorize::prepare(store.as_ref(), &integration, user.as_deref(), system)
-                            .map(Box::new)
-                            .map_err(|e| e.to_string());
-                    done(Outcome::AuthorizePrepared(result));
-                });
-            }
-            Effect::Listen {
-                callback_url,
-                state,
-            } => {
-                self.stop_listener();
-                self.listener = Some(tokio::spawn(listen(callback_url, state, done)));
-            }
-            Effect::StopListener => self.stop_listener(),
-            Effect::Exchange { attempt, code } => {
-                let http = self.http.clone();
-                self.track(tokio::spawn(async move {
-                    let result = authorize::exchange(&http, &endpoints, &attempt, &code).await;
-                    done(Outcome::Exchanged(result.map(Box::new).map_err(|e| {
-                        let retry = e
-                            .is_temporary()
-                            .then(|| Box::new(Effect::Exchange { attempt, code }));
-                        StepFailure {
-                            sentence: e.to_string(),
-                            retry,
-                        }
-                    })));
-                }));
-            }
-            Effect::FinishAuthorize {
-                attempt,
-                grant,
-                site,
-            } => {
-                let http = self.http.clone();
-                self.track(tokio::spawn(async move {
-                    let result = finish(&http, &endpoints, store, &attempt, &grant, &site).await;
-                    done(Outcome::AuthorizeFinished(result.map_err(|e| {
-                        let retry = e.is_temporary().then(|| {
-                            Box::new(Effect::FinishAuthorize {
-                                attempt,
-                                grant,
-                                site,
-                            })
-                        });
-                        StepFailure {
-                            sentence: e.to_string(),
-                            retry,
-                        }
-                    })));
-                }));
-            }
-            Effect::CancelAuthorize => {
-                self.stop_listener();
-                for call in self.calls.drain(..) {
-                    call.abort();
-                }
-            }
-            Effect::OpenBrowser { url } => done(Outcome::BrowserOpened(browser::open(&url))),
+            Effect::Reconnect => self.reconnect(),
             Effect::Copy { text, what } => {
                 let report = self.clipboard.copy(&text, &mut std::io::stdout());
-                done(Outcome::Copied {
+                self.done(Outcome::Copied {
                     what,
                     note: report.note,
                     delivered: report.route != CopyRoute::ScreenOnly,
                 });
             }
+            Effect::OpenBrowser { url } => self.done(Outcome::BrowserOpened(browser::open(&url))),
+            effect @ (Effect::SaveProfile { .. }
+            | Effect::RevealSecret { .. }
+            | Effect::OpenProfile { .. }
+            | Effect::DeleteProfile { .. }
+            | Effect::SaveIntegration { .. }) => self.configure(effect),
+            effect => self.authorize(effect),
         }
+    }
+
+    fn done(&self, outcome: Outcome) {
+        let _ = self.sender.send(Msg::Done(outcome));
+    }
+
+    /// Profiles and integrations.
+    fn configure(&mut self, effect: Effect) {
+        let saved = |result: Result<Reply, ClientError>| match result {
+            Ok(Reply::ProfileSaved { name, .. }) => Ok(name),
+            Ok(other) => Err(unexpected(&other)),
+            Err(e) => Err(sentence(&e)),
+        };
+        match effect {
+            Effect::SaveProfile {
+                draft,
+                original,
+                keep_secret,
+            } => {
+                let draft = DraftWire::of(&draft);
+                let request = match original {
+                    Some(original) => Request::ReplaceProfile {
+                        original,
+                        draft,
+                        keep_secret,
+                    },
+                    None => Request::AddProfile { draft },
+                };
+                self.request(request, move |r| Msg::Done(Outcome::ProfileSaved(saved(r))));
+            }
+            Effect::RevealSecret { name } => {
+                self.request(Request::RevealSecret { name }, |result| {
+                    Msg::Done(Outcome::SecretRevealed(match result {
+                        Ok(Reply::Secret { value }) => Ok(value),
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    }))
+                });
+            }
+            Effect::OpenProfile { name, mode } => {
+                self.request(Request::OpenProfile { name }, move |result| {
+                    let (draft, stored_secret) = match result {
+                        Ok(Reply::Profile { draft, has_secret }) => {
+                            (Ok(Box::new(draft.into_draft())), has_secret)
+                        }
+                        Ok(other) => (Err(unexpected(&other)), false),
+                        Err(e) => (Err(sentence(&e)), false),
+                    };
+                    Msg::Done(Outcome::ProfileOpened {
+                        draft,
+                        mode,
+                        stored_secret,
+                    })
+                });
+            }
+            Effect::DeleteProfile { name } => {
+                let deleted = name.clone();
+                self.request(Request::RemoveProfile { name }, move |result| {
+                    Msg::Done(Outcome::ProfileDeleted(match result {
+                        Ok(Reply::Ok) => Ok(deleted),
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    }))
+                });
+            }
+            Effect::SaveIntegration { plan } => {
+                self.request(Request::Setup { plan }, |result| {
+                    Msg::Done(Outcome::IntegrationSaved(match result {
+                        Ok(Reply::Configured { integration, .. }) => Ok(integration.name),
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    }))
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The authorize screen's calls; the agent holds the attempt.
+    fn authorize(&mut self, effect: Effect) {
+        match effect {
+            Effect::PrepareAuthorize { integration, user } => {
+                let request = Request::Prepare {
+                    integration,
+                    user,
+                    listen: true,
+                };
+                self.tracked(request, |result| {
+                    Msg::Done(Outcome::AuthorizePrepared(match result {
+                        Ok(Reply::Prepared(attempt)) => {
+                            let ssh_hint = match attempt.listener {
+                                ListenerView::Listening { port } => ssh_forward_hint(port),
+                                _ => None,
+                            };
+                            Ok(Box::new(Prepared { attempt, ssh_hint }))
+                        }
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    }))
+                });
+            }
+            Effect::AwaitCallback { attempt } => {
+                self.tracked(Request::AwaitCallback { attempt }, |result| {
+                    Msg::Done(Outcome::CodeReceived(match result {
+                        Ok(Reply::CodeArrived) => ListenerEnd::Code,
+                        Ok(other) => ListenerEnd::Stopped(unexpected(&other)),
+                        // 3: the user declined; a new consent is the way on.
+                        Err(e) if e.exit_code() == 3 => ListenerEnd::Declined(sentence(&e)),
+                        Err(e) => ListenerEnd::Stopped(sentence(&e)),
+                    }))
+                });
+            }
+            Effect::SubmitPaste { attempt, text } => {
+                let request = Request::Redeem {
+                    attempt,
+                    pasted: text,
+                };
+                self.tracked(request, |result| {
+                    Msg::Done(Outcome::PasteChecked(match result {
+                        Ok(Reply::Ok) => Ok(()),
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    }))
+                });
+            }
+            Effect::Exchange { attempt } => {
+                let retry = Effect::Exchange {
+                    attempt: attempt.clone(),
+                };
+                self.tracked(Request::Exchange { attempt }, move |result| {
+                    Msg::Done(Outcome::Exchanged(match result {
+                        Ok(Reply::Sites { sites }) => Ok(sites),
+                        Ok(other) => Err(StepFailure {
+                            sentence: unexpected(&other),
+                            retry: None,
+                        }),
+                        Err(e) => Err(failure(&e, retry)),
+                    }))
+                });
+            }
+            Effect::FinishAuthorize { attempt, site } => {
+                let retry = Effect::FinishAuthorize {
+                    attempt: attempt.clone(),
+                    site: site.clone(),
+                };
+                self.tracked(Request::Finish { attempt, site }, move |result| {
+                    Msg::Done(Outcome::AuthorizeFinished(match result {
+                        Ok(Reply::Authorized { sentence }) => Ok(sentence),
+                        Ok(other) => Err(StepFailure {
+                            sentence: unexpected(&other),
+                            retry: None,
+                        }),
+                        Err(e) => Err(failure(&e, retry)),
+                    }))
+                });
+            }
+            Effect::CancelAuthorize { attempt } => {
+                for call in self.calls.drain(..) {
+                    call.abort();
+                }
+                if let Some(attempt) = attempt {
+                    // The agent drops the attempt and frees the listener's port.
+                    self.tell(Request::Cancel { attempt });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Connects again (starting an agent) until it works, a little slower each time.
+    fn reconnect(&mut self) {
+        if self.reconnecting.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        let link = Arc::clone(&self.link);
+        let sender = self.sender.clone();
+        self.reconnecting = Some(tokio::spawn(async move {
+            let mut pause = Duration::from_millis(100);
+            loop {
+                match link.connection().await {
+                    // The link itself announces `Notice::Reconnected`.
+                    Ok(_) => return,
+                    Err(e) => {
+                        let _ = sender.send(Msg::Agent(Notice::Lost(format!(
+                            "cannot reach the agent ({}); trying again",
+                            sentence(&e)
+                        ))));
+                    }
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }));
     }
 }
 
-/// Binds the loopback listener and waits for the one right redirect.
-async fn listen(callback_url: String, state: String, done: impl Fn(Outcome)) {
-    let Some(target) = callback::loopback_target(&callback_url) else {
-        done(Outcome::ListenerStarted(Err(
-            "the callback URL is not on this machine".into(),
-        )));
-        return;
-    };
-    let listener = match callback::bind(&target, state).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            done(Outcome::ListenerStarted(Err(e.to_string())));
-            return;
-        }
-    };
-    let port = listener.port();
-    done(Outcome::ListenerStarted(Ok((
-        port,
-        callback::ssh_forward_hint_from_env(port),
-    ))));
-    let end = match listener.wait(callback::DEFAULT_TIMEOUT).await {
-        Ok(Callback::Code(code)) => ListenerEnd::Code(code),
-        Ok(Callback::Denied { error, description }) => {
-            ListenerEnd::Declined(RedirectError::Declined { error, description }.to_string())
-        }
-        Err(e) => ListenerEnd::Stopped(e.to_string()),
-    };
-    done(Outcome::CodeReceived(end));
-}
-
-/// Verify on the site (network), then store (sled, on the blocking pool).
-async fn finish(
-    http: &reqwest::Client,
-    endpoints: &Endpoints,
-    store: Arc<dyn Store>,
-    attempt: &Attempt,
-    grant: &Grant,
-    site: &Site,
-) -> Result<String, AuthorizeError> {
-    let myself = authorize::verify(http, endpoints, grant, site).await?;
-    let (attempt, grant, site) = (attempt.clone(), grant.clone(), site.clone());
-    let done = tokio::task::spawn_blocking(move || {
-        authorize::finish(
-            store.as_ref(),
-            &attempt,
-            grant,
-            site,
-            myself,
-            Timestamp::now(),
-        )
-    })
-    .await
-    .map_err(|e| AuthorizeError::Store(crate::store::StoreError::Backend(e.to_string())))??;
-    Ok(format!(
-        "Authorized as {} on {} ({}); {} is enabled.",
-        done.myself.display_name, done.site.name, done.site.url, done.tokens.integration
-    ))
+/// A failed authorization step, with the effect that retries it when a retry can help.
+fn failure(error: &ClientError, retry: Effect) -> StepFailure {
+    let temporary = error.exit_code() == 4;
+    StepFailure {
+        sentence: sentence(error),
+        retry: temporary.then(|| Box::new(retry)),
+    }
 }

@@ -10,26 +10,28 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::app::SystemAppInfo;
 use super::app::{App, Msg, update};
 use super::effects::EffectRunner;
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::view::view;
+use crate::agent::{AgentLink, Notice};
 use crate::atlassian::Endpoints;
 use crate::domain::Timestamp;
-use crate::service::system_app::{SystemApp, SystemAppError};
-use crate::store::Store;
 
 /// What the console needs from `main`.
 pub struct ConsoleOptions {
     pub endpoints: Endpoints,
     pub data_dir: String,
-    /// The system app, or why this host has none.
-    pub system_app: Result<SystemApp, SystemAppError>,
 }
 
-pub async fn run(store: Arc<dyn Store>, options: ConsoleOptions) -> io::Result<()> {
+/// Runs the console against `link` (connected, subscribed to changes that arrive on
+/// `notices`) until the user quits.
+pub async fn run(
+    link: Arc<AgentLink>,
+    mut notices: mpsc::UnboundedReceiver<Notice>,
+    options: ConsoleOptions,
+) -> io::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let mut app = App::new(
         Theme::from_env(),
@@ -37,13 +39,17 @@ pub async fn run(store: Arc<dyn Store>, options: ConsoleOptions) -> io::Result<(
         options.data_dir,
         Timestamp::now(),
     );
-    app.shared.system_app = match &options.system_app {
-        Ok(system) => Ok(SystemAppInfo::of(system)),
-        Err(e) => Err(e.to_string()),
-    };
     app.shared.desktop_browser = super::browser::available_here();
     let (sender, mut results) = mpsc::unbounded_channel::<Msg>();
-    let mut runner = EffectRunner::new(store, sender, options.endpoints, options.system_app.ok());
+    let forward = sender.clone();
+    tokio::spawn(async move {
+        while let Some(notice) = notices.recv().await {
+            if forward.send(Msg::Agent(notice)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut runner = EffectRunner::new(link, sender);
     for effect in app.init() {
         runner.spawn(effect);
     }

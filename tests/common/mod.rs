@@ -15,7 +15,12 @@ pub const CLIENT_SECRET: &str =
 pub const ACCESS_TOKEN: &str = "eyJaccess-token-value-that-must-never-leak-0123456789";
 pub const REFRESH_TOKEN: &str = "refresh-token-value-that-must-never-leak-9876543210";
 
-/// A data dir and a key file in a fresh temporary directory, gone when dropped.
+/// The system app file of a host that has none: every process of one sandbox names the same
+/// one, since its agent refuses clients configured otherwise.
+pub const NO_SYSTEM_APP: &str = "/nonexistent/system-app.toml";
+
+/// A data dir and a key file in a fresh temporary directory, gone when dropped (its agent
+/// stopped first).
 pub struct Sandbox {
     pub root: tempfile::TempDir,
 }
@@ -42,8 +47,29 @@ impl Sandbox {
         }
     }
 
+    /// The store itself, for seeding and inspecting: the agent owns it while it runs, so
+    /// this stops the agent first (the next command starts a new one).
     pub fn open(&self) -> SledStore {
+        self.stop_agent();
         SledStore::open(&OpenOptions::new(self.paths(), "test")).expect("open store")
+    }
+
+    /// Stops this sandbox's agent, if one runs; waits until it has exited.
+    pub fn stop_agent(&self) {
+        if !self.data_dir().join("agent.sock").exists() {
+            return;
+        }
+        let output = self
+            .command()
+            .args(["agent", "stop"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run agent stop");
+        assert!(
+            output.status.success(),
+            "agent stop failed: {}",
+            text(&output.stderr)
+        );
     }
 
     /// The binary with this sandbox's store and key, and nothing inherited that could
@@ -55,7 +81,8 @@ impl Sandbox {
             .env("JIRA_AUTH_KEY_FILE", self.key_file())
             .env_remove("JIRA_AUTH_ATLASSIAN_AUTH_URL")
             .env_remove("JIRA_AUTH_ATLASSIAN_API_URL")
-            .env_remove("JIRA_AUTH_SYSTEM_APP")
+            .env("JIRA_AUTH_SYSTEM_APP", NO_SYSTEM_APP)
+            .env_remove("JIRA_AUTH_AGENT_IDLE")
             .env("NO_COLOR", "1");
         command
     }
@@ -63,6 +90,21 @@ impl Sandbox {
     /// Runs the binary with `args`, feeding `stdin`.
     pub fn run(&self, args: &[&str], stdin: &str) -> Output {
         run_with(self.command(), args, stdin)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // A test that failed half-way must still not leave its agent behind.
+        if self.data_dir().join("agent.sock").exists() {
+            let _ = self
+                .command()
+                .args(["agent", "stop"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
@@ -142,9 +184,12 @@ pub fn all_bytes_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(&dir).expect("read dir") {
             let path = entry.expect("entry").path();
-            if path.is_dir() {
+            let kind = std::fs::symlink_metadata(&path)
+                .expect("metadata")
+                .file_type();
+            if kind.is_dir() {
                 pending.push(path);
-            } else {
+            } else if kind.is_file() {
                 found.push((path.clone(), std::fs::read(&path).expect("read file")));
             }
         }
@@ -311,10 +356,7 @@ impl Sandbox {
         vec![
             ("JIRA_AUTH_DATA_DIR", self.data_dir().display().to_string()),
             ("JIRA_AUTH_KEY_FILE", self.key_file().display().to_string()),
-            (
-                "JIRA_AUTH_SYSTEM_APP",
-                "/nonexistent/system-app.toml".into(),
-            ),
+            ("JIRA_AUTH_SYSTEM_APP", NO_SYSTEM_APP.into()),
         ]
     }
 }

@@ -195,15 +195,14 @@ impl ProfilesScreen {
             Outcome::ProfileOpened {
                 draft: Ok(draft),
                 mode: None,
-            } => {
-                let original = Some(draft.name.clone());
-                vec![Action::Push(Screen::ProfileForm(Box::new(
-                    ProfileForm::new((**draft).clone(), original, None),
-                )))]
-            }
+                stored_secret,
+            } => vec![Action::Push(Screen::ProfileForm(Box::new(
+                ProfileForm::opened(draft, None, *stored_secret),
+            )))],
             Outcome::ProfileOpened {
                 draft: Err(sentence),
                 mode: None,
+                ..
             } => vec![Action::Warn(sentence.clone())],
             Outcome::ProfileDeleted(Ok(name)) => {
                 self.selected = self

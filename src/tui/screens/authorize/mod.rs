@@ -7,9 +7,8 @@ mod view;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::atlassian::redirect;
+use crate::agent::protocol::{AttemptView, ListenerView};
 use crate::domain::{Mode, Site};
-use crate::service::authorize::{Attempt, Grant};
 use crate::tui::app::{Action, Effect, ListenerEnd, Outcome};
 use crate::tui::keymap::{self, Binding, Key};
 use crate::tui::widgets::TextField;
@@ -26,7 +25,7 @@ pub enum Phase {
     /// A network call is in flight; the text says which.
     Busy(&'static str),
     /// Several Jira sites: the admin picks one.
-    ChoosingSite { grant: Box<Grant>, selected: usize },
+    ChoosingSite { sites: Vec<Site>, selected: usize },
     /// Stored and verified.
     Done { summary: String },
     /// Stopped; `retry` is what `r` runs again, when anything can be.
@@ -54,7 +53,7 @@ pub struct AuthorizeScreen {
     pub integration: String,
     pub mode: Mode,
     pub phase: Phase,
-    pub attempt: Option<Box<Attempt>>,
+    pub attempt: Option<Box<AttemptView>>,
     pub user: TextField,
     pub paste: TextField,
     pub paste_focused: bool,
@@ -228,7 +227,11 @@ impl AuthorizeScreen {
     pub fn on_key(&mut self, key: &KeyEvent) -> Vec<Action> {
         let action = keymap::lookup(KEYS, key);
         if action == Some(AuthorizeAction::Back) {
-            return vec![Action::Run(Effect::CancelAuthorize), Action::Pop];
+            let attempt = self.attempt.as_ref().map(|a| a.id.clone());
+            return vec![
+                Action::Run(Effect::CancelAuthorize { attempt }),
+                Action::Pop,
+            ];
         }
         match &mut self.phase {
             Phase::AskUser => {
@@ -257,23 +260,19 @@ impl AuthorizeScreen {
                 }
             },
             Phase::Waiting => self.waiting_key(action),
-            Phase::ChoosingSite { grant, selected } => match action {
+            Phase::ChoosingSite { sites, selected } => match action {
                 Some(AuthorizeAction::Up) => {
                     *selected = selected.saturating_sub(1);
                     Vec::new()
                 }
                 Some(AuthorizeAction::Down) => {
-                    *selected = (*selected + 1).min(grant.sites.len().saturating_sub(1));
+                    *selected = (*selected + 1).min(sites.len().saturating_sub(1));
                     Vec::new()
                 }
-                Some(AuthorizeAction::Submit) => {
-                    let site = grant.sites.get(*selected).cloned();
-                    let grant = grant.clone();
-                    match site {
-                        Some(site) => self.finish(grant, site),
-                        None => Vec::new(),
-                    }
-                }
+                Some(AuthorizeAction::Submit) => match sites.get(*selected).cloned() {
+                    Some(site) => self.finish(&site),
+                    None => Vec::new(),
+                },
                 _ => Vec::new(),
             },
             Phase::Failed { retry, .. } => match (action, retry.take()) {
@@ -302,14 +301,14 @@ impl AuthorizeScreen {
         };
         match action {
             Some(AuthorizeAction::Copy) => {
-                vec![Action::Run(Effect::Copy { text: attempt.url.to_string(), what: "authorization URL".into() })]
+                vec![Action::Run(Effect::Copy { text: attempt.url.clone(), what: "authorization URL".into() })]
             }
             Some(AuthorizeAction::Qr) => {
                 self.show_qr = !self.show_qr;
                 Vec::new()
             }
             Some(AuthorizeAction::Browser) if self.can_open_browser => {
-                vec![Action::Run(Effect::OpenBrowser { url: attempt.url.to_string() })]
+                vec![Action::Run(Effect::OpenBrowser { url: attempt.url.clone() })]
             }
             Some(AuthorizeAction::Browser) => vec![Action::Warn(
                 "No browser here (no desktop, or an SSH session): copy the URL (c) or scan the QR code (g) on your laptop or phone.".into(),
@@ -323,7 +322,7 @@ impl AuthorizeScreen {
         }
     }
 
-    /// The paste box's text checked against this attempt's state, then exchanged.
+    /// The paste box's text goes to the agent, which checks it against the attempt's state.
     fn submit_paste(&mut self) -> Vec<Action> {
         let Some(attempt) = &self.attempt else {
             return Vec::new();
@@ -335,39 +334,32 @@ impl AuthorizeScreen {
             );
             return Vec::new();
         }
-        match redirect::parse_redirect(self.paste.value(), &attempt.state) {
-            Ok(code) => {
-                self.problem = None;
-                self.exchange(code)
-            }
-            Err(error) => {
-                self.problem = Some(error.to_string());
-                Vec::new()
-            }
-        }
+        self.problem = None;
+        self.phase = Phase::Busy("Checking the pasted address…");
+        vec![Action::Run(Effect::SubmitPaste {
+            attempt: attempt.id.clone(),
+            text: self.paste.value().to_owned(),
+        })]
     }
 
-    fn exchange(&mut self, code: String) -> Vec<Action> {
+    fn exchange(&mut self) -> Vec<Action> {
         let Some(attempt) = &self.attempt else {
             return Vec::new();
         };
         let effect = Effect::Exchange {
-            attempt: attempt.clone(),
-            code,
+            attempt: attempt.id.clone(),
         };
         self.phase = Phase::Busy(busy_text(&effect));
-        // The code is in hand: the listener has nothing left to wait for.
-        vec![Action::Run(Effect::StopListener), Action::Run(effect)]
+        vec![Action::Run(effect)]
     }
 
-    fn finish(&mut self, grant: Box<Grant>, site: Site) -> Vec<Action> {
+    fn finish(&mut self, site: &Site) -> Vec<Action> {
         let Some(attempt) = &self.attempt else {
             return Vec::new();
         };
         let effect = Effect::FinishAuthorize {
-            attempt: attempt.clone(),
-            grant,
-            site,
+            attempt: attempt.id.clone(),
+            site: site.id.clone(),
         };
         self.phase = Phase::Busy(busy_text(&effect));
         vec![Action::Run(effect)]
@@ -375,19 +367,22 @@ impl AuthorizeScreen {
 
     pub fn on_outcome(&mut self, outcome: &Outcome) -> Vec<Action> {
         match outcome {
-            Outcome::AuthorizePrepared(Ok(attempt)) if matches!(self.phase, Phase::Preparing) => {
+            Outcome::AuthorizePrepared(Ok(prepared)) if matches!(self.phase, Phase::Preparing) => {
                 self.phase = Phase::Waiting;
-                let loopback =
-                    crate::callback::loopback_target(&attempt.app.callback_url).is_some();
-                self.attempt = Some(attempt.clone());
-                if loopback {
-                    self.listener = Listener::Starting;
-                    return vec![Action::Run(Effect::Listen {
-                        callback_url: attempt.app.callback_url.clone(),
-                        state: attempt.state.clone(),
-                    })];
+                let attempt = prepared.attempt.clone();
+                let id = attempt.id.clone();
+                self.listener = match &attempt.listener {
+                    ListenerView::Listening { port } => Listener::Listening {
+                        port: *port,
+                        ssh_hint: prepared.ssh_hint.clone(),
+                    },
+                    ListenerView::Failed { sentence } => Listener::Failed(sentence.clone()),
+                    ListenerView::NotApplicable => Listener::NotApplicable,
+                };
+                self.attempt = Some(Box::new(attempt));
+                if matches!(self.listener, Listener::Listening { .. }) {
+                    return vec![Action::Run(Effect::AwaitCallback { attempt: id })];
                 }
-                self.listener = Listener::NotApplicable;
                 self.paste_focused = true;
                 Vec::new()
             }
@@ -398,18 +393,16 @@ impl AuthorizeScreen {
                 };
                 Vec::new()
             }
-            Outcome::ListenerStarted(result) => {
-                self.listener = match result {
-                    Ok((port, ssh_hint)) => Listener::Listening {
-                        port: *port,
-                        ssh_hint: ssh_hint.clone(),
-                    },
-                    Err(sentence) => Listener::Failed(sentence.clone()),
-                };
-                Vec::new()
-            }
+            Outcome::PasteChecked(result) if matches!(self.phase, Phase::Busy(_)) => match result {
+                Ok(()) => self.exchange(),
+                Err(sentence) => {
+                    self.phase = Phase::Waiting;
+                    self.problem = Some(sentence.clone());
+                    Vec::new()
+                }
+            },
             Outcome::CodeReceived(end) if matches!(self.phase, Phase::Waiting) => match end {
-                ListenerEnd::Code(code) => self.exchange(code.clone()),
+                ListenerEnd::Code => self.exchange(),
                 ListenerEnd::Declined(sentence) => {
                     self.phase = Phase::Failed {
                         sentence: sentence.clone(),
@@ -423,14 +416,14 @@ impl AuthorizeScreen {
                 }
             },
             Outcome::Exchanged(result) if matches!(self.phase, Phase::Busy(_)) => match result {
-                Ok(grant) => match grant.sites.as_slice() {
+                Ok(sites) => match sites.as_slice() {
                     [only] => {
                         let site = only.clone();
-                        self.finish(grant.clone(), site)
+                        self.finish(&site)
                     }
                     _ => {
                         self.phase = Phase::ChoosingSite {
-                            grant: grant.clone(),
+                            sites: sites.clone(),
                             selected: 0,
                         };
                         Vec::new()

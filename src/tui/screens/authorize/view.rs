@@ -49,9 +49,8 @@ impl AuthorizeScreen {
             ),
             Phase::Waiting => self.render_waiting(frame, body, theme),
             Phase::Busy(text) => render_busy(frame, body, theme, self.spinner(), text),
-            Phase::ChoosingSite { grant, selected } => {
-                let items: Vec<ListItem> = grant
-                    .sites
+            Phase::ChoosingSite { sites, selected } => {
+                let items: Vec<ListItem> = sites
                     .iter()
                     .map(|s| ListItem::new(Line::raw(format!("{}  {}", s.url, s.name))))
                     .collect();
@@ -168,7 +167,7 @@ impl AuthorizeScreen {
             Listener::NotApplicable => vec![Line::styled(
                 format!(
                     "The callback {} is not on this machine: paste the address below.",
-                    attempt.app.callback_url
+                    attempt.callback_url
                 ),
                 theme.dim(),
             )],
@@ -176,7 +175,7 @@ impl AuthorizeScreen {
             Listener::Listening { ssh_hint, .. } => {
                 let mut lines = vec![Line::from(vec![
                     Span::styled("● ", theme.good()),
-                    Span::raw(format!("Listening on {}", attempt.app.callback_url)),
+                    Span::raw(format!("Listening on {}", attempt.callback_url)),
                 ])];
                 if let Some(hint) = ssh_hint {
                     lines.push(Line::from(vec![

@@ -18,6 +18,10 @@ use crate::tui::widgets::TextField;
 use crate::tui::widgets::scope_picker::{PickerOutcome, ScopePicker};
 use crate::validate::{Catalog, Field, OFFLINE_ACCESS, Severity, generated, scopes};
 
+/// Checked in place of a secret the form has not seen: a well-formed current-shape secret.
+const STORED_SECRET_STAND_IN: &str =
+    "ATOA0000000000000000000000000000000000000000000000000000000000000000000000000";
+
 /// The rows of the form, in the order the validators list the fields. Mechanism is shown
 /// but has one choice.
 pub const ROWS: [Field; 9] = Field::ALL;
@@ -36,6 +40,9 @@ pub struct ProfileForm {
     scopes: TextField,
     focus: usize,
     reveal: bool,
+    /// Editing a profile whose secret stays in the agent: an empty secret field keeps it,
+    /// and Ctrl-R fetches it only when asked.
+    stored_secret: bool,
     /// The callback URL is editable (for admins who registered an https callback).
     advanced: bool,
     /// The callback URL was copied (or the profile exists): the seed's step vi is done.
@@ -140,6 +147,7 @@ impl ProfileForm {
             scopes: field(&draft.scopes),
             focus: 0,
             reveal: false,
+            stored_secret: false,
             advanced: false,
             callback_registered: original.is_some(),
             picker: None,
@@ -153,6 +161,19 @@ impl ProfileForm {
             mode,
             initial: draft,
         }
+    }
+
+    /// The form for editing a stored profile, as the agent opened it: its secret kept back
+    /// when `stored_secret`.
+    pub fn opened(draft: &ProfileDraft, mode: Option<Mode>, stored_secret: bool) -> Self {
+        let mut form = ProfileForm::new(draft.clone(), Some(draft.name.clone()), mode);
+        form.stored_secret = stored_secret;
+        form
+    }
+
+    /// True while the secret field is empty on a profile that has one: saving keeps it.
+    pub fn keeps_stored_secret(&self) -> bool {
+        self.stored_secret && self.client_secret.value().is_empty()
     }
 
     pub fn draft(&self) -> ProfileDraft {
@@ -206,9 +227,12 @@ impl ProfileForm {
     }
 
     fn recheck(&mut self, shared: &Shared) {
-        let mut check = self
-            .draft()
-            .check(&shared.endpoints, Catalog::builtin(), shared.now);
+        let mut draft = self.draft();
+        if self.keeps_stored_secret() {
+            // The stored secret passed these checks when it was saved; judge the rest.
+            draft.client_secret = Secret::new(STORED_SECRET_STAND_IN);
+        }
+        let mut check = draft.check(&shared.endpoints, Catalog::builtin(), shared.now);
         if let Some(problem) = self.offline_access_problem() {
             check
                 .findings
@@ -339,7 +363,7 @@ impl ProfileForm {
             Some(FormAction::Next) => self.focus = (self.focus + 1) % ROWS.len(),
             Some(FormAction::Previous) => self.focus = (self.focus + ROWS.len() - 1) % ROWS.len(),
             Some(FormAction::Save) => return self.save(shared),
-            Some(FormAction::Reveal) => self.reveal = !self.reveal,
+            Some(FormAction::Reveal) => return self.toggle_reveal(),
             Some(FormAction::Copy) => return self.copy_callback(),
             Some(FormAction::Advanced) => {
                 self.advanced = !self.advanced;
@@ -402,6 +426,18 @@ impl ProfileForm {
         Vec::new()
     }
 
+    fn toggle_reveal(&mut self) -> Vec<Action> {
+        if !self.reveal
+            && self.keeps_stored_secret()
+            && let Some(name) = &self.original
+        {
+            // Shown only on this explicit request: the agent hands the secret over now.
+            return vec![Action::Run(Effect::RevealSecret { name: name.clone() })];
+        }
+        self.reveal = !self.reveal;
+        Vec::new()
+    }
+
     fn copy_callback(&mut self) -> Vec<Action> {
         vec![Action::Run(Effect::Copy {
             text: self.callback_url.value().to_owned(),
@@ -442,6 +478,7 @@ impl ProfileForm {
             Action::Run(Effect::SaveProfile {
                 draft: Box::new(self.draft()),
                 original: self.original.clone(),
+                keep_secret: self.keeps_stored_secret(),
             }),
             Action::Say("Saving…".into()),
         ]
@@ -461,6 +498,14 @@ impl ProfileForm {
                 self.message = Some((sentence.clone(), true));
                 vec![Action::Warn("Not saved.".into())]
             }
+            Outcome::SecretRevealed(Ok(secret)) if self.keeps_stored_secret() => {
+                self.client_secret.set(secret);
+                // What the agent holds is not a change the admin made.
+                self.initial.client_secret = Secret::new(secret.as_str());
+                self.reveal = true;
+                Vec::new()
+            }
+            Outcome::SecretRevealed(Err(sentence)) => vec![Action::Warn(sentence.clone())],
             Outcome::Copied {
                 what,
                 delivered: true,

@@ -253,6 +253,13 @@ impl ProfileForm {
                     ),
                 ])
             }
+            None if field == Field::ClientSecret && self.keeps_stored_secret() => Line::from(vec![
+                Span::raw(indent),
+                Span::styled(
+                    "stored, kept as it is · type a new one to replace it · Ctrl-R shows it",
+                    theme.dim(),
+                ),
+            ]),
             None => Line::raw(""),
         };
         frame.render_widget(Paragraph::new(line), area);

@@ -426,10 +426,10 @@ impl Wizard {
             Outcome::ProfileOpened {
                 draft: Ok(draft),
                 mode,
+                stored_secret,
             } if self.step() == Step::Profile => {
-                let original = Some(draft.name.clone());
                 vec![Action::Push(super::Screen::ProfileForm(Box::new(
-                    super::profile_form::ProfileForm::new((**draft).clone(), original, *mode),
+                    super::profile_form::ProfileForm::opened(draft, *mode, *stored_secret),
                 )))]
             }
             Outcome::ProfileOpened {

@@ -1,0 +1,213 @@
+//! The answer to each request: the use cases of `service/`, run against the store this agent
+//! owns. sled blocks, so store work runs on the blocking pool; every change is announced to
+//! the subscribed clients.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::protocol::{AgentInfo, DraftWire, Reply, Request, WireError};
+use super::server::Agent;
+use crate::agent_log;
+use crate::domain::Timestamp;
+use crate::service::draft::ProfileDraft;
+use crate::service::system_app::{self, SystemAppInfo};
+use crate::service::{self, ServiceError};
+use crate::store::{Store, StoreError};
+
+pub(super) async fn handle(
+    agent: &Arc<Agent>,
+    connection: u64,
+    request: Request,
+) -> Result<Reply, WireError> {
+    match request {
+        Request::AgentStatus => Ok(Reply::AgentStatus(AgentInfo {
+            pid: agent.hello.pid,
+            version: agent.hello.build.version.clone(),
+            protocol: agent.hello.protocol,
+            uptime_secs: agent.started.elapsed().as_secs(),
+            clients: agent.clients.load(Ordering::SeqCst),
+            data_dir: agent.paths.data_dir().display().to_string(),
+            idle_exit_secs: agent.idle_exit.map(|d| d.as_secs()),
+        })),
+        Request::Status => {
+            blocking(agent, |store| {
+                Ok(Reply::Status(service::status::status(
+                    store,
+                    Timestamp::now(),
+                )?))
+            })
+            .await
+        }
+        Request::SystemApp => Ok(Reply::SystemApp(
+            system_app::load_from_env(&agent.endpoints)
+                .map(|app| SystemAppInfo::of(&app))
+                .map_err(|e| e.to_string()),
+        )),
+        Request::AddProfile { draft } => {
+            let endpoints = agent.endpoints.clone();
+            let reply = blocking(agent, move |store| {
+                let (profile, remarks) = service::profiles::add(
+                    store,
+                    &draft.into_draft(),
+                    &endpoints,
+                    Timestamp::now(),
+                )?;
+                Ok(Reply::ProfileSaved {
+                    name: profile.name,
+                    callback_url: profile.callback_url,
+                    remarks: remarks
+                        .iter()
+                        .map(|f| format!("{}: {f}", f.severity.as_str()))
+                        .collect(),
+                })
+            })
+            .await?;
+            agent.changed();
+            Ok(reply)
+        }
+        Request::ReplaceProfile {
+            original,
+            draft,
+            keep_secret,
+        } => {
+            let endpoints = agent.endpoints.clone();
+            let reply = blocking(agent, move |store| {
+                let draft = with_stored_secret(store, &original, draft, keep_secret)?;
+                let profile = service::profiles::replace(
+                    store,
+                    &original,
+                    &draft,
+                    &endpoints,
+                    Timestamp::now(),
+                )?;
+                Ok(Reply::ProfileSaved {
+                    name: profile.name,
+                    callback_url: profile.callback_url,
+                    remarks: Vec::new(),
+                })
+            })
+            .await?;
+            agent.changed();
+            Ok(reply)
+        }
+        Request::OpenProfile { name } => {
+            blocking(agent, move |store| {
+                let profile = store
+                    .profile(&name)?
+                    .ok_or(ServiceError::ProfileNotFound(name))?;
+                let mut draft = DraftWire::of(&ProfileDraft::from_profile(&profile));
+                // The form shows that a secret is stored; the value waits for a reveal.
+                draft.client_secret.clear();
+                Ok(Reply::Profile {
+                    draft,
+                    has_secret: !profile.client_secret.is_empty(),
+                })
+            })
+            .await
+        }
+        Request::RevealSecret { name } => {
+            let reply = blocking(agent, move |store| {
+                let profile = store
+                    .profile(&name)?
+                    .ok_or(ServiceError::ProfileNotFound(name))?;
+                Ok(Reply::Secret {
+                    value: profile.client_secret.expose().to_owned(),
+                })
+            })
+            .await?;
+            agent_log!("connection {connection}: revealed a profile's client secret on request");
+            Ok(reply)
+        }
+        Request::RemoveProfile { name } => {
+            blocking(agent, move |store| {
+                service::profiles::remove(store, &name)?;
+                Ok(Reply::Ok)
+            })
+            .await?;
+            agent.changed();
+            Ok(Reply::Ok)
+        }
+        Request::Setup { plan } => {
+            let endpoints = agent.endpoints.clone();
+            let reply = blocking(agent, move |store| {
+                let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
+                let result = service::setup::apply(
+                    store,
+                    &plan,
+                    system.as_ref().map_err(Clone::clone),
+                    Timestamp::now(),
+                )?;
+                Ok(Reply::Configured {
+                    integration: result.integration,
+                    removed_tokens: result.removed_tokens,
+                })
+            })
+            .await?;
+            agent.changed();
+            Ok(reply)
+        }
+        Request::Prepare {
+            integration,
+            user,
+            listen,
+        } => super::attempts::prepare(agent, connection, integration, user, listen).await,
+        Request::AwaitCallback { attempt } => {
+            super::attempts::await_callback(agent, &attempt).await
+        }
+        Request::Redeem { attempt, pasted } => agent.attempts.redeem(&attempt, &pasted),
+        Request::Exchange { attempt } => super::attempts::exchange(agent, &attempt).await,
+        Request::Finish { attempt, site } => super::attempts::finish(agent, &attempt, &site).await,
+        Request::Cancel { attempt } => {
+            agent.attempts.cancel(&attempt);
+            Ok(Reply::Ok)
+        }
+        // Answered by the connection itself.
+        Request::Hello(_) | Request::Stop | Request::Subscribe => Ok(Reply::Ok),
+    }
+}
+
+/// An edit that leaves the secret empty keeps the stored one: the form never held it.
+fn with_stored_secret(
+    store: &dyn Store,
+    original: &str,
+    draft: DraftWire,
+    keep_secret: bool,
+) -> Result<ProfileDraft, WireError> {
+    let mut draft = draft.into_draft();
+    if keep_secret
+        && draft.client_secret.is_empty()
+        && let Some(stored) = store.profile(original)?
+    {
+        draft.client_secret = stored.client_secret;
+    }
+    Ok(draft)
+}
+
+/// Runs store work on the blocking pool.
+pub(super) async fn blocking<T: Send + 'static>(
+    agent: &Arc<Agent>,
+    work: impl FnOnce(&dyn Store) -> Result<T, WireError> + Send + 'static,
+) -> Result<T, WireError> {
+    let store = Arc::clone(&agent.store);
+    tokio::task::spawn_blocking(move || work(store.as_ref()))
+        .await
+        .map_err(|e| WireError::new(1, format!("the agent's store worker failed: {e}")))?
+}
+
+impl From<ServiceError> for WireError {
+    fn from(e: ServiceError) -> Self {
+        WireError::new(e.exit_code(), e.to_string())
+    }
+}
+
+impl From<StoreError> for WireError {
+    fn from(e: StoreError) -> Self {
+        WireError::new(e.exit_code(), e.to_string())
+    }
+}
+
+impl From<crate::service::authorize::AuthorizeError> for WireError {
+    fn from(e: crate::service::authorize::AuthorizeError) -> Self {
+        WireError::new(e.exit_code(), e.to_string())
+    }
+}

@@ -1,0 +1,30 @@
+//! The agent's log: one line per event, timestamped, on stderr (the log file for an agent
+//! started on demand, the journal under a service manager). Never a secret.
+
+use crate::domain::Timestamp;
+
+/// Writes one line; text from outside (paths, peer data) is sanitized by the caller.
+pub fn line(message: std::fmt::Arguments<'_>) {
+    eprintln!(
+        "{} jira-auth agent[{}]: {message}",
+        Timestamp::now().rfc3339(),
+        std::process::id()
+    );
+}
+
+/// `agent_log!("served {n} clients")`: a formatted log line.
+#[macro_export]
+macro_rules! agent_log {
+    ($($arg:tt)*) => {
+        $crate::agent::log::line(format_args!($($arg)*))
+    };
+}
+
+/// Keeps the log of agents started on demand from growing without end: past 1 MiB the old
+/// file moves to `agent.log.1` (one generation kept) before a new agent appends.
+pub fn rotate_if_large(path: &std::path::Path) {
+    const LIMIT: u64 = 1024 * 1024;
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > LIMIT) {
+        let _ = std::fs::rename(path, path.with_extension("log.1"));
+    }
+}

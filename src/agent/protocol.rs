@@ -1,0 +1,347 @@
+//! What travels on the agent's socket: length-delimited frames (a 4-byte big-endian length,
+//! then JSON). The hello frames and the `stop` request are frozen: every build, whatever its
+//! protocol version, reads them the same way, so a client can always ask an agent of another
+//! build to make way.
+
+use serde::{Deserialize, Serialize};
+use tokio_util::codec::LengthDelimitedCodec;
+
+use crate::domain::{Integration, Mode, Site};
+use crate::service::setup::SetupPlan;
+use crate::service::status::StatusReport;
+use crate::service::system_app::SystemAppInfo;
+
+/// Bumped whenever a request or reply changes shape.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Larger frames are refused: the biggest honest one is a status report of many thousand
+/// token sets, well under this.
+pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+
+pub fn codec() -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .max_frame_length(MAX_FRAME)
+        .new_codec()
+}
+
+/// Which binary a process runs: two processes of one build agree on everything.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Build {
+    pub version: String,
+    /// The executable's modification time (nanoseconds since the epoch): it tells builds of
+    /// one version apart, and a newer binary from an older one.
+    // u64, not u128: serde's internally tagged enums cannot buffer 128-bit integers.
+    pub stamp: u64,
+}
+
+impl Build {
+    pub fn current() -> Build {
+        let stamp = std::env::current_exe()
+            .and_then(std::fs::metadata)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        Build {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            stamp,
+        }
+    }
+}
+
+/// The agent's first frame on every connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentHello {
+    pub protocol: u32,
+    pub build: Build,
+    pub pid: u32,
+}
+
+/// What the client and the agent must agree on: the same key and the same Atlassian. A
+/// client configured otherwise is told so rather than silently served by the wrong agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentConfig {
+    pub key_file: String,
+    pub auth_base: String,
+    pub api_base: String,
+    pub system_app: String,
+}
+
+/// The client's first frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientHello {
+    pub protocol: u32,
+    pub build: Build,
+    pub config: AgentConfig,
+}
+
+/// A request with the id its reply will carry.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClientFrame {
+    pub id: u64,
+    pub request: Request,
+}
+
+/// Everything a client can ask. Clients say what they want; the use cases run in the agent.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Request {
+    /// Frozen: the first request on every connection.
+    Hello(ClientHello),
+    /// Frozen: finish what is in flight, release the store and exit.
+    Stop,
+    /// Pid, build, uptime and clients of the agent.
+    AgentStatus,
+    /// Send `AgentFrame::Changed` on this connection whenever the store changes.
+    Subscribe,
+    /// Every integration, token health and profile (no secret).
+    Status,
+    /// What may be shown of this host's system app, or why there is none.
+    SystemApp,
+    /// Check and save a new profile.
+    AddProfile { draft: DraftWire },
+    /// Check and save an edited profile over `original`; an empty secret with
+    /// `keep_secret` keeps the stored one.
+    ReplaceProfile {
+        original: String,
+        draft: DraftWire,
+        keep_secret: bool,
+    },
+    /// A stored profile for the edit form, without its secret.
+    OpenProfile { name: String },
+    /// The client secret of a profile: only for the form's explicit reveal key.
+    RevealSecret { name: String },
+    /// Delete a profile unless an integration uses it.
+    RemoveProfile { name: String },
+    /// Configure an integration.
+    Setup { plan: SetupPlan },
+    /// Begin an authorization attempt; with `listen`, bind the loopback listener too.
+    Prepare {
+        integration: String,
+        user: Option<String>,
+        listen: bool,
+    },
+    /// Wait until the loopback listener brings the attempt's code back.
+    AwaitCallback { attempt: String },
+    /// Take the pasted redirect (or bare code) as the attempt's code, once its state is
+    /// checked; the listener stops.
+    Redeem { attempt: String, pasted: String },
+    /// Trade the attempt's code (from the listener or a paste) for tokens; also the retry
+    /// after a temporary failure.
+    Exchange { attempt: String },
+    /// Verify on the chosen site (cloud id), store the token set and enable.
+    Finish { attempt: String, site: String },
+    /// Drop the attempt: stop its listener and any call in flight.
+    Cancel { attempt: String },
+}
+
+/// The agent's frames.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "frame", rename_all = "snake_case")]
+pub enum AgentFrame {
+    /// Frozen: the first frame on every connection.
+    Hello(AgentHello),
+    /// The answer to request `id`.
+    Reply {
+        id: u64,
+        result: Result<Reply, WireError>,
+    },
+    /// The store changed (another process saved, refreshed or deleted something).
+    Changed,
+    /// The connection is refused and about to close; the sentence says why.
+    Refused { sentence: String },
+}
+
+/// Successful answers.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reply {
+    Ok,
+    AgentStatus(AgentInfo),
+    Status(StatusReport),
+    SystemApp(Result<SystemAppInfo, String>),
+    ProfileSaved {
+        name: String,
+        callback_url: String,
+        /// Warnings and notices that did not stop the save, one sentence each.
+        remarks: Vec<String>,
+    },
+    Profile {
+        draft: DraftWire,
+        has_secret: bool,
+    },
+    Secret {
+        value: String,
+    },
+    Configured {
+        integration: Integration,
+        removed_tokens: usize,
+    },
+    Prepared(AttemptView),
+    CodeArrived,
+    Sites {
+        sites: Vec<Site>,
+    },
+    Authorized {
+        sentence: String,
+    },
+}
+
+/// A request that did not go through: the sentence a human reads and DESIGN.md's exit code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{sentence}")]
+pub struct WireError {
+    pub code: u8,
+    pub sentence: String,
+}
+
+impl WireError {
+    pub fn new(code: u8, sentence: impl Into<String>) -> WireError {
+        WireError {
+            code,
+            sentence: sentence.into(),
+        }
+    }
+
+    /// Network trouble, a 5xx, a busy store: the same request may work later.
+    pub fn is_temporary(&self) -> bool {
+        self.code == 4
+    }
+}
+
+/// What `agent status` shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub pid: u32,
+    pub version: String,
+    pub protocol: u32,
+    pub uptime_secs: u64,
+    /// Connected clients, this one included.
+    pub clients: usize,
+    pub data_dir: String,
+    /// Started on demand: exits after this many idle seconds. `None`: stays until stopped.
+    pub idle_exit_secs: Option<u64>,
+}
+
+/// A profile draft on the wire. The secret travels only from a client that typed it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftWire {
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub callback_url: String,
+    pub authorization_url: String,
+    pub token_url: String,
+    pub refresh_url: String,
+    pub scopes: String,
+}
+
+impl DraftWire {
+    pub fn of(draft: &crate::service::draft::ProfileDraft) -> DraftWire {
+        DraftWire {
+            name: draft.name.clone(),
+            client_id: draft.client_id.clone(),
+            client_secret: draft.client_secret.expose().to_owned(),
+            callback_url: draft.callback_url.clone(),
+            authorization_url: draft.authorization_url.clone(),
+            token_url: draft.token_url.clone(),
+            refresh_url: draft.refresh_url.clone(),
+            scopes: draft.scopes.clone(),
+        }
+    }
+
+    pub fn into_draft(self) -> crate::service::draft::ProfileDraft {
+        crate::service::draft::ProfileDraft {
+            name: self.name,
+            client_id: self.client_id,
+            client_secret: crate::domain::Secret::new(self.client_secret),
+            callback_url: self.callback_url,
+            authorization_url: self.authorization_url,
+            token_url: self.token_url,
+            refresh_url: self.refresh_url,
+            scopes: self.scopes,
+        }
+    }
+}
+
+/// What a client may know of an authorization attempt: the URL to open, never the app's
+/// secret or the tokens to come.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptView {
+    /// The handle for the attempt's later requests (not its OAuth state).
+    pub id: String,
+    pub integration: String,
+    pub mode: Mode,
+    /// `admin` or `user:ID`.
+    pub principal: String,
+    /// "the system app \"Acme\"" or "the profile \"acme\"".
+    pub app_label: String,
+    pub url: String,
+    pub callback_url: String,
+    /// True when a token for this principal exists already.
+    pub renewing: bool,
+    pub listener: ListenerView,
+}
+
+/// The loopback listener of an attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ListenerView {
+    /// Not asked for, or the callback URL is not on this machine: only paste works.
+    NotApplicable,
+    Listening {
+        port: u16,
+    },
+    /// It could not start; the sentence says why (pasting still works).
+    Failed {
+        sentence: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_frozen_frames_keep_their_shape() {
+        let stop = serde_json::to_string(&ClientFrame {
+            id: 7,
+            request: Request::Stop,
+        })
+        .unwrap();
+        assert_eq!(stop, r#"{"id":7,"request":{"kind":"stop"}}"#);
+        let hello = serde_json::to_value(AgentFrame::Hello(AgentHello {
+            protocol: 1,
+            build: Build {
+                version: "0.1.0".into(),
+                stamp: 5,
+            },
+            pid: 42,
+        }))
+        .unwrap();
+        assert_eq!(
+            hello,
+            serde_json::json!({"frame":"hello","protocol":1,"build":{"version":"0.1.0","stamp":5},"pid":42})
+        );
+    }
+
+    #[test]
+    fn a_real_hello_parses_back() {
+        let hello = AgentFrame::Hello(AgentHello {
+            protocol: PROTOCOL_VERSION,
+            build: Build::current(),
+            pid: 1,
+        });
+        let bytes = serde_json::to_vec(&hello).unwrap();
+        assert!(matches!(
+            serde_json::from_slice::<AgentFrame>(&bytes),
+            Ok(AgentFrame::Hello(_))
+        ));
+    }
+
+    #[test]
+    fn an_unknown_request_does_not_parse() {
+        let unknown = r#"{"id":1,"request":{"kind":"format_disk"}}"#;
+        assert!(serde_json::from_str::<ClientFrame>(unknown).is_err());
+    }
+}

@@ -1,0 +1,465 @@
+//! The agent process: wins the store (sled's own lock decides between rivals), binds the
+//! socket, then serves every connection until it is stopped, signalled, or (when started on
+//! demand) idle for long enough.
+
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::codec::Framed;
+use tokio_util::sync::CancellationToken;
+
+use super::attempts::Attempts;
+use super::notify::{Notifier, StartNotice};
+use super::protocol::{
+    self, AgentConfig, AgentFrame, AgentHello, Build, ClientFrame, ClientHello, Request, WireError,
+};
+use super::{AgentPaths, handlers};
+use crate::agent_log;
+use crate::atlassian::Endpoints;
+use crate::store::{OpenOptions, SledStore, Store, StoreError, StorePaths};
+
+/// How `jira-auth agent` was started.
+#[derive(Clone, Debug)]
+pub struct AgentOptions {
+    pub paths: StorePaths,
+    /// Started by a client: exit after `idle` without clients or work.
+    pub idle_exit: Option<Duration>,
+    /// A start-up pipe waits at descriptor 3.
+    pub notify: bool,
+}
+
+/// Everything the agent's connections share.
+pub(super) struct Agent {
+    pub store: Arc<dyn Store>,
+    pub paths: AgentPaths,
+    pub config: AgentConfig,
+    pub endpoints: Endpoints,
+    pub hello: AgentHello,
+    pub started: Instant,
+    pub idle_exit: Option<Duration>,
+    pub clients: AtomicUsize,
+    /// Requests being answered: an agent with work in hand is not idle.
+    pub busy: AtomicUsize,
+    pub changes: broadcast::Sender<()>,
+    pub attempts: Attempts,
+    pub shutdown: CancellationToken,
+    next_connection: AtomicU64,
+    http: OnceLock<reqwest::Client>,
+}
+
+impl Agent {
+    /// The HTTP client, built on first use: most requests never go to Atlassian, and
+    /// building it (TLS roots) is the slowest part of a cold start.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(crate::atlassian::client::http_client)
+    }
+
+    /// Tells every subscribed client that the store changed.
+    pub fn changed(&self) {
+        let _ = self.changes.send(());
+    }
+}
+
+/// Runs the agent to the end. `Err` carries the exit code and the sentence for the log.
+pub fn run(options: AgentOptions) -> Result<(), WireError> {
+    let mut notifier = Notifier::from_inherited(options.notify);
+    let outcome = start(&options);
+    let (store, listener) = match outcome {
+        Ok(Some(started)) => started,
+        Ok(None) => {
+            notifier.send(&StartNotice::Lost);
+            return Ok(());
+        }
+        Err(error) => {
+            notifier.send(&StartNotice::Failed {
+                code: error.code,
+                sentence: error.sentence.clone(),
+            });
+            return Err(error);
+        }
+    };
+    let paths = AgentPaths::new(options.paths.clone());
+    let endpoints = Endpoints::from_env();
+    let agent = Arc::new(Agent {
+        store: Arc::new(store),
+        config: super::config_from_env(&options.paths, &endpoints),
+        endpoints,
+        hello: AgentHello {
+            protocol: advertised_protocol(),
+            build: Build::current(),
+            pid: std::process::id(),
+        },
+        paths,
+        started: Instant::now(),
+        idle_exit: options.idle_exit,
+        clients: AtomicUsize::new(0),
+        busy: AtomicUsize::new(0),
+        changes: broadcast::channel(16).0,
+        attempts: Attempts::default(),
+        shutdown: CancellationToken::new(),
+        next_connection: AtomicU64::new(1),
+        http: OnceLock::new(),
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| WireError::new(4, format!("the agent cannot start its runtime: {e}")))?;
+    agent_log!(
+        "serving {} (protocol {}, version {}){}",
+        agent.paths.socket().display(),
+        agent.hello.protocol,
+        agent.hello.build.version,
+        agent
+            .idle_exit
+            .map(|d| format!(", exits after {} idle", humantime::format_duration(d)))
+            .unwrap_or_default()
+    );
+    notifier.send(&StartNotice::Ready);
+    runtime.block_on(serve(Arc::clone(&agent), listener));
+    // Only the store's holder ever binds the socket, so the file is still ours to remove.
+    let _ = std::fs::remove_file(agent.paths.socket());
+    agent_log!("stopped");
+    Ok(())
+}
+
+/// Opens the store and binds the socket; `None` when a live agent already serves it.
+fn start(
+    options: &AgentOptions,
+) -> Result<Option<(SledStore, std::os::unix::net::UnixListener)>, WireError> {
+    let paths = AgentPaths::new(options.paths.clone());
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(paths.data_dir())
+        .map_err(|e| {
+            WireError::new(
+                1,
+                format!(
+                    "cannot create the data directory {}: {e}",
+                    paths.data_dir().display()
+                ),
+            )
+        })?;
+    let Some(store) = win_the_store(&paths)? else {
+        return Ok(None);
+    };
+    let socket = paths.socket();
+    // We hold the store, so any socket file left here is a dead agent's (kill -9).
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).map_err(|e| {
+        WireError::new(
+            4,
+            format!("the agent cannot listen on {}: {e}", socket.display()),
+        )
+    })?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| listener.set_nonblocking(true))
+        .map_err(|e| {
+            WireError::new(
+                4,
+                format!("the agent cannot secure {}: {e}", socket.display()),
+            )
+        })?;
+    Ok(Some((store, listener)))
+}
+
+/// sled's exclusive lock decides between agents started at once. A loser that finds the
+/// winner answering steps aside; one that finds nobody answering keeps trying a little (the
+/// holder may be an agent on its way out), then says who holds the store.
+fn win_the_store(paths: &AgentPaths) -> Result<Option<SledStore>, WireError> {
+    let deadline = Instant::now() + super::START_TIMEOUT;
+    let mut options = OpenOptions::new(paths.store.clone(), "jira-auth agent");
+    options.busy_wait = Duration::ZERO;
+    loop {
+        match SledStore::open(&options) {
+            Ok(store) => return Ok(Some(store)),
+            Err(error @ StoreError::Busy { .. }) => {
+                if super::client::answers(&paths.socket()) {
+                    return Ok(None);
+                }
+                if Instant::now() >= deadline {
+                    return Err(WireError::new(4, error.to_string()));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => return Err(WireError::new(error.exit_code(), error.to_string())),
+        }
+    }
+}
+
+/// The protocol this agent speaks. Debug builds let tests pose as another version, to prove
+/// that clients replace an agent they cannot talk to; release builds carry no such switch.
+fn advertised_protocol() -> u32 {
+    #[cfg(debug_assertions)]
+    if let Some(version) = std::env::var("JIRA_AUTH_TEST_AGENT_PROTOCOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return version;
+    }
+    protocol::PROTOCOL_VERSION
+}
+
+async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
+    let listener = match UnixListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            agent_log!("cannot serve the socket: {e}");
+            return;
+        }
+    };
+    let stop = Arc::clone(&agent);
+    tokio::spawn(async move {
+        stop_on_signal().await;
+        agent_log!("stopping on a signal");
+        stop.shutdown.cancel();
+    });
+    loop {
+        tokio::select! {
+            () = agent.shutdown.cancelled() => break,
+            () = idle(&agent) => {
+                agent_log!("idle, exiting");
+                break;
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection(Arc::clone(&agent), stream));
+                }
+                Err(e) => {
+                    agent_log!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
+
+async fn stop_on_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+/// Resolves once the agent has had no client and no work for its idle limit.
+async fn idle(agent: &Agent) {
+    let Some(limit) = agent.idle_exit else {
+        return std::future::pending().await;
+    };
+    let check = (limit / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+    let mut idle_since = Instant::now();
+    loop {
+        tokio::time::sleep(check).await;
+        let quiet = agent.clients.load(Ordering::SeqCst) == 0
+            && agent.busy.load(Ordering::SeqCst) == 0
+            && agent.attempts.is_empty();
+        if !quiet {
+            idle_since = Instant::now();
+        } else if idle_since.elapsed() >= limit {
+            return;
+        }
+    }
+}
+
+/// Counts a connection for as long as it lives.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Counted(counter)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn encode(frame: &AgentFrame) -> Bytes {
+    // Plain data with string keys: serializing cannot fail.
+    Bytes::from(serde_json::to_vec(frame).unwrap_or_else(|e| unreachable!("frames serialize: {e}")))
+}
+
+async fn connection(agent: Arc<Agent>, stream: UnixStream) {
+    let id = agent.next_connection.fetch_add(1, Ordering::SeqCst);
+    let mut framed = Framed::new(stream, protocol::codec());
+    if let Err(sentence) = check_peer(framed.get_ref()) {
+        agent_log!("refused connection {id}: {sentence}");
+        let _ = framed.send(encode(&AgentFrame::Refused { sentence })).await;
+        return;
+    }
+    let _counted = Counted::new(&agent.clients);
+    let (mut sink, mut frames) = framed.split();
+    let (out, mut outgoing) = mpsc::unbounded_channel::<AgentFrame>();
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = outgoing.recv().await {
+            if sink.send(encode(&frame)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let _ = out.send(AgentFrame::Hello(agent.hello.clone()));
+    let mut greeted = false;
+    let mut subscription: Option<tokio::task::JoinHandle<()>> = None;
+    while let Some(frame) = frames.next().await {
+        let refuse = |sentence: &str| {
+            let _ = out.send(AgentFrame::Reply {
+                id: 0,
+                result: Err(WireError::new(2, sentence)),
+            });
+        };
+        let bytes = match frame {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                agent_log!("connection {id}: unreadable frame ({e}), closing it");
+                refuse(&format!(
+                    "the frame could not be read ({e}); frames are at most {} bytes",
+                    protocol::MAX_FRAME
+                ));
+                break;
+            }
+        };
+        let Ok(ClientFrame {
+            id: request_id,
+            request,
+        }) = serde_json::from_slice(&bytes)
+        else {
+            agent_log!("connection {id}: malformed or unknown request, closing it");
+            refuse(
+                "malformed or unknown request: this agent speaks another protocol, or the client is not jira-auth",
+            );
+            break;
+        };
+        let reply = |result| {
+            let _ = out.send(AgentFrame::Reply {
+                id: request_id,
+                result,
+            });
+        };
+        match request {
+            Request::Hello(hello) => {
+                let result = check_hello(&agent, &hello);
+                greeted = result.is_ok();
+                reply(result.map(|()| protocol::Reply::Ok));
+            }
+            // Frozen and allowed before hello: a client of another protocol must be able to
+            // ask this agent to make way.
+            Request::Stop => {
+                agent_log!("stop requested by connection {id}");
+                reply(Ok(protocol::Reply::Ok));
+                agent.shutdown.cancel();
+            }
+            _ if !greeted => {
+                refuse("say hello first");
+                break;
+            }
+            Request::Subscribe => {
+                let mut changes = agent.changes.subscribe();
+                let out = out.clone();
+                if let Some(old) = subscription.take() {
+                    old.abort();
+                }
+                subscription = Some(tokio::spawn(async move {
+                    // A lagging subscriber missed some notices; one reload covers them all.
+                    while let Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) =
+                        changes.recv().await
+                    {
+                        if out.send(AgentFrame::Changed).is_err() {
+                            break;
+                        }
+                    }
+                }));
+                reply(Ok(protocol::Reply::Ok));
+            }
+            request => {
+                let agent = Arc::clone(&agent);
+                let out = out.clone();
+                agent.busy.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let result = handlers::handle(&agent, id, request).await;
+                    agent.busy.fetch_sub(1, Ordering::SeqCst);
+                    let _ = out.send(AgentFrame::Reply {
+                        id: request_id,
+                        result,
+                    });
+                });
+            }
+        }
+    }
+    // The client is gone (or was sent away): whatever it was authorizing goes with it.
+    agent.attempts.drop_owner(id);
+    if let Some(subscription) = subscription {
+        subscription.abort();
+    }
+    drop(out);
+    let _ = writer.await;
+}
+
+/// Only processes of the agent's own user may talk to it.
+fn check_peer(stream: &UnixStream) -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let own = unsafe { libc::geteuid() };
+    match stream.peer_cred() {
+        Ok(peer) if peer.uid() == own => Ok(()),
+        Ok(peer) => Err(format!(
+            "uid {} is not the agent's uid {own}; only the user who owns the store may use its agent",
+            peer.uid()
+        )),
+        Err(e) => Err(format!("cannot tell who is connecting ({e})")),
+    }
+}
+
+/// The client must run with the same key and the same Atlassian as this agent.
+fn check_hello(agent: &Agent, hello: &ClientHello) -> Result<(), WireError> {
+    let mine = &agent.config;
+    let theirs = &hello.config;
+    let differs = [
+        (
+            "JIRA_AUTH_KEY_FILE (the sealing key)",
+            &mine.key_file,
+            &theirs.key_file,
+        ),
+        (
+            "JIRA_AUTH_ATLASSIAN_AUTH_URL",
+            &mine.auth_base,
+            &theirs.auth_base,
+        ),
+        (
+            "JIRA_AUTH_ATLASSIAN_API_URL",
+            &mine.api_base,
+            &theirs.api_base,
+        ),
+        ("JIRA_AUTH_SYSTEM_APP", &mine.system_app, &theirs.system_app),
+    ];
+    for (what, agent_value, client_value) in differs {
+        if agent_value != client_value {
+            return Err(WireError::new(
+                2,
+                format!(
+                    "the agent serving {} runs with {what} = {}, but this command has {}; use the same setting, or stop the agent first (`jira-auth agent stop`)",
+                    agent.paths.data_dir().display(),
+                    crate::validate::text::sanitize(agent_value, 200),
+                    crate::validate::text::sanitize(client_value, 200),
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

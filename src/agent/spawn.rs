@@ -1,0 +1,105 @@
+//! Starting an agent on demand: the same binary as `jira-auth agent --on-demand`, detached
+//! into its own session, stdin from /dev/null, stdout and stderr appended to the log in the
+//! data directory, and no descriptor of its caller but the start-up pipe, which it closes as
+//! soon as it has said how it went. A caller's captured output therefore closes when the
+//! caller exits, however long the agent lives.
+
+use std::fs::OpenOptions;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use super::AgentPaths;
+use super::notify::{self, NOTIFY_FD, StartNotice};
+
+/// How a start went, as far as the starting client can tell.
+#[derive(Debug)]
+pub enum Started {
+    /// An agent (this one or a rival that won the store) should answer on the socket now.
+    Serving,
+    /// The agent could not serve; its code and sentence.
+    Failed { code: u8, sentence: String },
+    /// It said nothing in time, or died without a word.
+    Silent,
+}
+
+pub fn start(paths: &AgentPaths, deadline: Instant) -> std::io::Result<Started> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(paths.data_dir())?;
+    super::log::rotate_if_large(&paths.log());
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(paths.log())?;
+    let (reader, writer) = notify::pipe()?;
+    let exe = std::env::current_exe()?;
+    let mut command = Command::new(exe);
+    command
+        .arg("--data-dir")
+        .arg(paths.data_dir())
+        .args(["agent", "--on-demand", "--notify-fd"])
+        .arg(NOTIFY_FD.to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    let write_fd = writer.as_raw_fd();
+    // SAFETY: only async-signal-safe calls (setsid, dup2, close_range/close) run between
+    // fork and exec, on descriptors this process owns.
+    unsafe {
+        command.pre_exec(move || detach(write_fd));
+    }
+    let child = command.spawn()?;
+    drop(writer);
+    reap_later(child);
+    Ok(match reader.wait(deadline) {
+        Some(StartNotice::Ready | StartNotice::Lost) => Started::Serving,
+        Some(StartNotice::Failed { code, sentence }) => Started::Failed { code, sentence },
+        None => Started::Silent,
+    })
+}
+
+/// In the child: a session of its own (no controlling terminal, no signals from the
+/// caller's terminal), the notice pipe at NOTIFY_FD, and every other inherited descriptor
+/// above the standard three closed, close-on-exec or not.
+fn detach(write_fd: i32) -> std::io::Result<()> {
+    // SAFETY (whole function): plain syscalls on integers, allowed between fork and exec.
+    unsafe {
+        if libc::setsid() < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if write_fd == NOTIFY_FD {
+            // dup2 onto itself would keep close-on-exec set: clear it instead.
+            let flags = libc::fcntl(NOTIFY_FD, libc::F_GETFD);
+            libc::fcntl(NOTIFY_FD, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+        } else if libc::dup2(write_fd, NOTIFY_FD) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let first = u32::try_from(NOTIFY_FD + 1).unwrap_or(4);
+        if libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) != 0 {
+            // Kernels before 5.9: close what the descriptor limit allows, one by one.
+            let limit = match libc::sysconf(libc::_SC_OPEN_MAX) {
+                n if n > 0 => i32::try_from(n.min(65_536)).unwrap_or(65_536),
+                _ => 1024,
+            };
+            for fd in (NOTIFY_FD + 1)..limit {
+                libc::close(fd);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The agent is our child until we exit: wait for it on a thread so a long-lived caller
+/// (the console) leaves no zombie when the agent exits first.
+fn reap_later(mut child: Child) {
+    let _ = std::thread::Builder::new()
+        .name("agent-reaper".into())
+        .spawn(move || {
+            let _ = child.wait();
+        });
+}

@@ -1,0 +1,89 @@
+//! `jira-auth agent`: run the store's agent here, or ask the running one how it is, or to stop.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::agent::protocol::{Reply, Request};
+use crate::agent::{self, AgentOptions, ClientError};
+use crate::store::StorePaths;
+
+use super::client::{self, unexpected};
+use super::output::to_json;
+use super::{AgentCommand, Client, Failure};
+
+pub fn run(
+    data_dir: Option<&Path>,
+    command: Option<&AgentCommand>,
+    on_demand: bool,
+    notify_fd: Option<i32>,
+) -> Result<(), Failure> {
+    match command {
+        None => serve(data_dir, on_demand, notify_fd),
+        Some(AgentCommand::Status { json }) => status(data_dir, *json),
+        Some(AgentCommand::Stop) => stop(data_dir),
+    }
+}
+
+fn serve(data_dir: Option<&Path>, on_demand: bool, notify_fd: Option<i32>) -> Result<(), Failure> {
+    if notify_fd.is_some_and(|fd| fd != agent::protocol_notify_fd()) {
+        return Err(Failure::new(
+            2,
+            "--notify-fd is for jira-auth's own start-up of the agent; leave it out",
+        ));
+    }
+    let options = AgentOptions {
+        paths: StorePaths::resolve(data_dir)?,
+        idle_exit: on_demand.then(agent::idle_from_env),
+        notify: notify_fd.is_some(),
+    };
+    agent::run(options).map_err(|e| Failure::new(e.code, e.sentence))
+}
+
+fn status(data_dir: Option<&Path>, json: bool) -> Result<(), Failure> {
+    let client = Client::with_link(client::link(data_dir)?.without_start())?;
+    let info = match client
+        .runtime
+        .block_on(client.link.call(Request::AgentStatus))
+    {
+        Ok(Reply::AgentStatus(info)) => info,
+        Ok(other) => return Err(unexpected(&other)),
+        Err(ClientError::NotRunning(dir)) => {
+            return Err(Failure::new(1, format!("no agent is running for {dir}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", to_json(&info))?;
+    } else {
+        let lifetime = info.idle_exit_secs.map_or_else(
+            || "stays until stopped".to_owned(),
+            |secs| format!("started on demand, exits after {secs}s without clients"),
+        );
+        writeln!(
+            out,
+            "agent pid {} · jira-auth {} (protocol {}) · up {} · {} client(s) · {lifetime}\nstore {}",
+            info.pid,
+            info.version,
+            info.protocol,
+            crate::service::format::duration(i64::try_from(info.uptime_secs).unwrap_or(i64::MAX)),
+            info.clients,
+            info.data_dir
+        )?;
+    }
+    Ok(())
+}
+
+fn stop(data_dir: Option<&Path>) -> Result<(), Failure> {
+    let client = Client::with_link(client::link(data_dir)?.without_start())?;
+    let stopped = client.runtime.block_on(client.link.stop_agent())?;
+    eprintln!(
+        "{}",
+        if stopped {
+            "Stopped the agent."
+        } else {
+            "No agent was running."
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! A command's way to the agent: a small runtime and the link to this store's agent, started
+//! on demand. Every command is one or a few requests; nothing here opens the store.
+
+use std::path::Path;
+
+use crate::agent::protocol::{Reply, Request};
+use crate::agent::{self, AgentLink, AgentPaths};
+use crate::atlassian::Endpoints;
+use crate::store::StorePaths;
+
+use super::Failure;
+
+pub struct Client {
+    pub runtime: tokio::runtime::Runtime,
+    pub link: AgentLink,
+}
+
+impl Client {
+    pub fn new(data_dir: Option<&Path>) -> Result<Client, Failure> {
+        Ok(Client::with_link(link(data_dir)?)?)
+    }
+
+    pub fn with_link(link: AgentLink) -> std::io::Result<Client> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Client { runtime, link })
+    }
+
+    /// One request, answered.
+    pub fn call(&self, request: Request) -> Result<Reply, Failure> {
+        Ok(self.runtime.block_on(self.link.call(request))?)
+    }
+}
+
+/// The link to the agent of the store `--data-dir` names, configured from this process's
+/// environment (the agent must agree with it).
+pub fn link(data_dir: Option<&Path>) -> Result<AgentLink, Failure> {
+    let paths = StorePaths::resolve(data_dir)?;
+    let config = agent::config_from_env(&paths, &Endpoints::from_env());
+    Ok(AgentLink::new(AgentPaths::new(paths), config))
+}
+
+/// A reply of another kind than the request asks for: a bug, said plainly.
+pub fn unexpected(reply: &Reply) -> Failure {
+    Failure::new(
+        1,
+        format!(
+            "the agent answered with an unexpected {reply:?}; stop it (`jira-auth agent stop`) and try again"
+        ),
+    )
+}
