@@ -15,7 +15,6 @@ use crate::domain::{
     AppRef, Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet,
 };
 use crate::store::{Store, StoreError};
-use crate::validate::OFFLINE_ACCESS;
 
 use super::system_app::SystemApp;
 
@@ -374,11 +373,6 @@ pub fn finish(
         myself,
         site,
     })
-}
-
-/// Whether the granted scopes will let the token be refreshed.
-pub fn refreshable(scopes: &[String]) -> bool {
-    scopes.iter().any(|s| s == OFFLINE_ACCESS)
 }
 
 #[cfg(test)]

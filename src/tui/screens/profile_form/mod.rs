@@ -209,29 +209,27 @@ impl ProfileForm {
         let mut check = self
             .draft()
             .check(&shared.endpoints, Catalog::builtin(), shared.now);
-        if let Some(problem) = self.offline_access_problem() {
-            check
-                .findings
-                .push(crate::validate::Finding::error(Field::Scopes, problem, ""));
+        // Empty scopes already have their own finding from the draft's check.
+        let scopes = scopes::split(self.scopes.value());
+        if let Some(mode) = self.mode
+            && !scopes.is_empty()
+            && let Some(problem) = setup::offline_access_problem(mode, "This profile", &scopes)
+        {
+            check.findings.push(crate::validate::Finding::error(
+                Field::Scopes,
+                format!("{problem}."),
+                "",
+            ));
             check.profile = None;
         }
         self.check = Some(check);
     }
 
-    fn has_offline_access(&self) -> bool {
-        scopes::split(self.scopes.value())
-            .iter()
-            .any(|s| s == OFFLINE_ACCESS)
-    }
-
-    /// Pre-authorized needs offline_access; user-authorized only recommends it.
-    fn offline_access_problem(&self) -> Option<String> {
-        let mode = self.mode?;
+    /// Whether the scopes as typed fall short of the mode this profile is made for.
+    fn lacks_offline_access(&self) -> bool {
         let scopes = scopes::split(self.scopes.value());
-        if scopes.is_empty() {
-            return None;
-        }
-        setup::offline_access_problem(mode, "This profile", &scopes).map(|p| format!("{p}."))
+        self.mode
+            .is_some_and(|mode| setup::lacks_offline_access(mode, &scopes))
     }
 
     pub fn captures_text(&self) -> bool {
@@ -412,7 +410,7 @@ impl ProfileForm {
     fn open_picker(&mut self) {
         let mut chosen = scopes::split(self.scopes.value());
         let mut picker = ScopePicker::new(Vec::new());
-        if self.mode == Some(Mode::PreAuthorized) && !self.has_offline_access() {
+        if self.lacks_offline_access() {
             chosen.push(OFFLINE_ACCESS.to_owned());
             picker.note = Some(
                 "Added offline_access: a pre-authorized integration needs it for a refresh token, or its token dies within an hour."

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::domain::Mode;
+use crate::service::setup;
 use crate::tui::app::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::checklist::{self, Step};
@@ -36,7 +36,7 @@ impl ProfileForm {
         let jira_api = scopes::split(self.scopes.value())
             .iter()
             .any(|s| s.contains("jira"));
-        let offline = self.mode == Some(Mode::PreAuthorized);
+        let offline = self.mode.is_some_and(setup::needs_offline_access);
         let step = |label, text: &str, done| Step {
             label,
             text: text.to_owned(),
@@ -61,7 +61,7 @@ impl ProfileForm {
                 } else {
                     "Edit Scopes: select all"
                 },
-                self.ok(Field::Scopes) && jira_api && (!offline || self.has_offline_access()),
+                self.ok(Field::Scopes) && jira_api && !self.lacks_offline_access(),
             ),
             step("x", "Authorization URL", self.ok(Field::AuthorizationUrl)),
             step(

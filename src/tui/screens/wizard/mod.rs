@@ -185,11 +185,11 @@ impl Wizard {
         })
     }
 
-    /// Tokens the plan would drop (a different app or mode makes them useless).
+    /// Tokens the plan would drop.
     fn tokens_dropped(&self, shared: &Shared) -> usize {
         match (&self.existing, self.plan(shared)) {
             (Some(existing), Some(plan))
-                if existing.app != plan.app || existing.mode != plan.mode =>
+                if setup::invalidates_tokens(existing.mode, &existing.app, &plan) =>
             {
                 existing.tokens
             }

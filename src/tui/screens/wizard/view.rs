@@ -122,15 +122,10 @@ impl Wizard {
         let mut items: Vec<ListItem> = profiles
             .iter()
             .map(|p| {
-                let offline = p
-                    .scopes
-                    .iter()
-                    .any(|s| s == crate::validate::OFFLINE_ACCESS);
-                let note = match (self.mode, offline) {
-                    (Mode::PreAuthorized, false) => {
-                        Span::styled("  lacks offline_access", theme.bad())
-                    }
-                    _ => Span::styled(format!("  {} scopes", p.scopes.len()), theme.dim()),
+                let note = if setup::lacks_offline_access(self.mode, &p.scopes) {
+                    Span::styled("  lacks offline_access", theme.bad())
+                } else {
+                    Span::styled(format!("  {} scopes", p.scopes.len()), theme.dim())
                 };
                 ListItem::new(Line::from(vec![
                     Span::raw(format!("{:<20} {}", p.name, p.client_id)),
