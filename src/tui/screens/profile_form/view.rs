@@ -104,12 +104,9 @@ impl ProfileForm {
         if let Some(list) = list {
             checklist::render(frame, list, "Developer console", &self.steps(), theme);
         }
-        let text = if self.confirm_discard {
-            Some((
-                "Drop the changes to this profile? y drops them, any other key keeps editing."
-                    .to_owned(),
-                theme.warn(),
-            ))
+        let text = if let Some(confirm) = &self.discard {
+            confirm.render(frame, message, theme);
+            None
         } else if let Some((text, bad)) = &self.message {
             Some((text.clone(), if *bad { theme.bad() } else { theme.good() }))
         } else {
@@ -159,7 +156,7 @@ impl ProfileForm {
                 width: area.width,
                 height: 1,
             };
-            let focused = index == self.focus && self.picker.is_none() && !self.confirm_discard;
+            let focused = index == self.focus && self.picker.is_none() && self.discard.is_none();
             self.render_row(*field, focused, theme, frame, row);
             self.render_verdict(*field, theme, frame, verdict);
         }

@@ -75,20 +75,11 @@ impl Wizard {
             Step::Profile => self.render_profiles(shared, frame, body),
             Step::Confirm => self.render_summary(shared, frame, body),
         }
-        let text = if self.confirming {
-            Some((
-                format!(
-                    "This drops {} token(s) issued for the old app or mode; their users must authorize again. Press y to go ahead, any other key to keep things as they are.",
-                    self.tokens_dropped(shared)
-                ),
-                theme.warn(),
-            ))
-        } else {
-            self.problem.clone().map(|p| (p, theme.bad()))
-        };
-        if let Some((text, style)) = text {
+        if let Some(confirm) = &self.confirm {
+            confirm.render(frame, problem, theme);
+        } else if let Some(text) = &self.problem {
             frame.render_widget(
-                Paragraph::new(Line::styled(text, style)).wrap(Wrap { trim: true }),
+                Paragraph::new(Line::styled(text.clone(), theme.bad())).wrap(Wrap { trim: true }),
                 problem,
             );
         }
