@@ -212,12 +212,6 @@ pub struct Profile {
     pub updated_at: Timestamp,
 }
 
-impl Profile {
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-}
-
 /// Whose token a token set is.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Principal {

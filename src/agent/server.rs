@@ -173,7 +173,8 @@ fn start(
 /// winner answering steps aside; one that finds nobody answering keeps trying a little (the
 /// holder may be an agent on its way out), then says who holds the store.
 fn win_the_store(paths: &AgentPaths) -> Result<Option<SledStore>, WireError> {
-    let deadline = Instant::now() + super::START_TIMEOUT;
+    // Shorter than the client's wait, so the client hears the reason rather than a timeout.
+    let deadline = Instant::now() + super::START_TIMEOUT * 3 / 5;
     let mut options = OpenOptions::new(paths.store.clone(), "jira-auth agent");
     options.busy_wait = Duration::ZERO;
     loop {

@@ -4,6 +4,8 @@
 
 use url::Url;
 
+use crate::validate::{AuthServer, Origins};
+
 pub const AUTH_BASE: &str = "https://auth.atlassian.com";
 pub const API_BASE: &str = "https://api.atlassian.com";
 pub const AUTH_OVERRIDE_VAR: &str = "JIRA_AUTH_ATLASSIAN_AUTH_URL";
@@ -74,6 +76,22 @@ impl Endpoints {
         url
     }
 
+    /// Where a profile's URLs may lead, as the validators take it: Atlassian's authorization
+    /// server, and this one's as well while an override is active.
+    pub fn origins(&self) -> Origins {
+        Origins {
+            production: Endpoints::default().auth_server(),
+            test_override: self.overridden.then(|| self.auth_server()),
+        }
+    }
+
+    fn auth_server(&self) -> AuthServer {
+        AuthServer {
+            authorize: self.authorize_url(),
+            token: self.token_url(),
+        }
+    }
+
     /// The banner text shown while an override is active.
     pub fn override_banner(&self) -> Option<String> {
         self.overridden.then(|| {
@@ -91,6 +109,12 @@ impl Endpoints {
 
     fn api_join(&self, path: &str) -> Url {
         join(&self.api_base, path)
+    }
+}
+
+impl From<&Endpoints> for Origins {
+    fn from(endpoints: &Endpoints) -> Origins {
+        endpoints.origins()
     }
 }
 
@@ -148,6 +172,15 @@ mod tests {
         assert_eq!(
             Endpoints::from_overrides(Some("  "), Some("not a url")),
             Endpoints::default()
+        );
+    }
+
+    #[test]
+    fn validators_get_atlassian_and_the_override_only_while_it_is_on() {
+        assert_eq!(Endpoints::default().origins(), Origins::atlassian());
+        assert_eq!(
+            Endpoints::from_overrides(Some("http://127.0.0.1:4000/fake"), None).origins(),
+            Origins::overridden("http://127.0.0.1:4000/fake")
         );
     }
 }

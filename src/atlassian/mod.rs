@@ -8,5 +8,6 @@ pub mod endpoints;
 pub mod errors;
 pub mod redirect;
 pub mod resources;
+pub mod state;
 
 pub use endpoints::Endpoints;

@@ -4,6 +4,7 @@
 
 use url::Url;
 
+use super::state::{StateProblem, check_state};
 use crate::validate::text::{clean_paste, sanitize};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -13,7 +14,7 @@ pub enum RedirectError {
     )]
     StateMismatch,
     #[error(
-        "the pasted address has a code but no state, so it cannot be tied to this attempt; paste the whole address from the browser's address bar"
+        "the pasted address has no state, so it cannot be tied to this attempt; paste the whole address from the browser's address bar"
     )]
     MissingState,
     #[error(
@@ -62,13 +63,11 @@ pub fn parse_redirect(input: &str, expected_state: &str) -> Result<String, Redir
             .find(|(k, _)| k == key)
             .map(|(_, v)| sanitize(&v, 300))
     };
+    // An `error=` answer is judged by its state too: a forged denial must not end the attempt.
     if let Some(error) = get("error") {
+        check_state(expected_state, get("state").as_deref())?;
         let description = get("error_description").filter(|d| !d.is_empty());
         let error = sanitize(&error, 64);
-        let state_ok = get("state").is_none_or(|s| s == expected_state);
-        if !state_ok {
-            return Err(RedirectError::StateMismatch);
-        }
         return Err(if error == "access_denied" {
             RedirectError::Declined { error, description }
         } else {
@@ -78,10 +77,16 @@ pub fn parse_redirect(input: &str, expected_state: &str) -> Result<String, Redir
     let code = get("code")
         .filter(|c| !c.is_empty())
         .ok_or(RedirectError::NoCode)?;
-    match get("state") {
-        None => Err(RedirectError::MissingState),
-        Some(state) if state != expected_state => Err(RedirectError::StateMismatch),
-        Some(_) => Ok(code),
+    check_state(expected_state, get("state").as_deref())?;
+    Ok(code)
+}
+
+impl From<StateProblem> for RedirectError {
+    fn from(problem: StateProblem) -> Self {
+        match problem {
+            StateProblem::Missing => RedirectError::MissingState,
+            StateProblem::Mismatch => RedirectError::StateMismatch,
+        }
     }
 }
 
@@ -180,6 +185,19 @@ mod tests {
             parse_redirect("http://localhost/cb?error=access_denied&state=zzz", STATE),
             Err(RedirectError::StateMismatch),
             "a forged denial is still refused for its state"
+        );
+        assert_eq!(
+            parse_redirect("http://localhost/cb?error=access_denied", STATE),
+            Err(RedirectError::MissingState),
+            "a denial without a state cannot be tied to this attempt"
+        );
+        assert_eq!(
+            parse_redirect(
+                "http://localhost/cb?error=server_error&state=abc1234",
+                STATE
+            ),
+            Err(RedirectError::StateMismatch),
+            "a longer state is a different state"
         );
     }
 }

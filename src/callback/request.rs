@@ -6,6 +6,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use url::Url;
 
 use super::Callback;
+use crate::atlassian::state::check_state;
 use crate::validate::text::sanitize;
 
 /// Browsers send a few hundred bytes; anything past this is not the redirect we wait for.
@@ -113,7 +114,7 @@ pub(crate) fn judge(head: &[u8], expected_path: &str, expected_state: &str) -> A
         };
         slot.get_or_insert(value);
     }
-    if !state.is_some_and(|state| same_secret(state.as_bytes(), expected_state.as_bytes())) {
+    if check_state(expected_state, state.as_deref()).is_err() {
         return Answer::StateMismatch;
     }
     if let Some(error) = error {
@@ -153,17 +154,6 @@ fn target_url(target: &str) -> Option<Url> {
     } else {
         None
     }
-}
-
-/// Equality whose time does not depend on where the first difference is, since `state` is
-/// what stands between a forged redirect and this attempt.
-fn same_secret(left: &[u8], right: &[u8]) -> bool {
-    left.len() == right.len()
-        && left
-            .iter()
-            .zip(right)
-            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
-            == 0
 }
 
 #[cfg(test)]
@@ -230,6 +220,10 @@ mod tests {
             ),
             ("/callback?code=abc", Answer::StateMismatch),
             ("/callback?error=access_denied", Answer::StateMismatch),
+            (
+                "/callback?error=access_denied&state=s3cr3t-state-",
+                Answer::StateMismatch,
+            ),
             ("/callback?state=s3cr3t-state", Answer::Incomplete),
             ("/callback?code=&state=s3cr3t-state", Answer::Incomplete),
             ("/favicon.ico", Answer::NotFound),

@@ -17,7 +17,6 @@ use crate::domain::{
     AppRef, Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet,
 };
 use crate::store::{Store, StoreError};
-use crate::validate::OFFLINE_ACCESS;
 
 use super::system_app::SystemApp;
 
@@ -430,11 +429,6 @@ pub fn authorized_sentence(done: &Authorized) -> String {
         "Authorized as {} on {} ({}); {whose}.",
         done.myself.display_name, done.site.name, done.site.url
     )
-}
-
-/// Whether the granted scopes will let the token be refreshed.
-pub fn refreshable(scopes: &[String]) -> bool {
-    scopes.iter().any(|s| s == OFFLINE_ACCESS)
 }
 
 #[cfg(test)]

@@ -84,10 +84,11 @@ impl ProfileDraft {
         let name = validate::profile_name(&self.name);
         let client_id = validate::client_id(&self.client_id);
         let client_secret = validate::client_secret(self.client_secret.expose());
-        let callback_url = validate::callback_url(&self.callback_url, endpoints);
-        let authorization_url = validate::authorization_url(&self.authorization_url, endpoints);
-        let token_url = validate::token_url(&self.token_url, endpoints);
-        let refresh_url = validate::refresh_url(self.refresh_or_token_url(), endpoints);
+        let origins = endpoints.origins();
+        let callback_url = validate::callback_url(&self.callback_url);
+        let authorization_url = validate::authorization_url(&self.authorization_url, &origins);
+        let token_url = validate::token_url(&self.token_url, &origins);
+        let refresh_url = validate::refresh_url(self.refresh_or_token_url(), &origins);
         let scopes = scopes_checked(&self.scopes, catalog);
 
         let mut findings = Vec::new();

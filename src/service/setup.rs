@@ -26,15 +26,28 @@ pub struct SetupResult {
     pub removed_tokens: usize,
 }
 
-/// Whether moving `existing` to `plan` makes its tokens useless: tokens belong to one app
-/// (client id) and one mode (one shared token, or one per user).
-pub fn invalidates_tokens(existing: &Integration, plan: &SetupPlan) -> bool {
-    existing.app != plan.app || existing.mode != plan.mode
+/// Whether moving an integration that now runs in `mode` through `app` to `plan` makes its
+/// tokens useless: tokens belong to one app (client id) and one mode (one shared token, or
+/// one per user).
+pub fn invalidates_tokens(mode: Mode, app: &AppRef, plan: &SetupPlan) -> bool {
+    *app != plan.app || mode != plan.mode
+}
+
+/// Whether `mode` requires `offline_access`: a pre-authorized integration lives on its
+/// refresh token, and Atlassian issues one only with that scope. User-authorized
+/// integrations only recommend it (each user can consent again).
+pub fn needs_offline_access(mode: Mode) -> bool {
+    mode == Mode::PreAuthorized
+}
+
+/// Whether an app with `scopes` cannot serve `mode` for want of `offline_access`.
+pub fn lacks_offline_access(mode: Mode, scopes: &[String]) -> bool {
+    needs_offline_access(mode) && !scopes.iter().any(|s| s == OFFLINE_ACCESS)
 }
 
 /// The reason a pre-authorized plan cannot use `scopes`, if any.
 pub fn offline_access_problem(mode: Mode, app_label: &str, scopes: &[String]) -> Option<String> {
-    (mode == Mode::PreAuthorized && !scopes.iter().any(|s| s == OFFLINE_ACCESS)).then(|| {
+    lacks_offline_access(mode, scopes).then(|| {
         format!(
             "{app_label} lacks the offline_access scope, and a pre-authorized integration needs it: without it Atlassian issues no refresh token and the token dies within an hour. Add offline_access to the app's scopes (step ix) and to the profile, or choose \"Allow users to authorize\""
         )
@@ -69,7 +82,7 @@ pub fn apply(
     let existing = store.integration(&plan.integration)?;
     let mut removed_tokens = 0;
     let keep_enabled = match &existing {
-        Some(old) if invalidates_tokens(old, plan) => {
+        Some(old) if invalidates_tokens(old.mode, &old.app, plan) => {
             for tokens in store
                 .token_sets()?
                 .iter()
@@ -131,5 +144,46 @@ pub fn check_name(name: &str) -> Result<(), String> {
         Err(format!(
             "the integration name {name:?} is not usable; use 1-64 letters, digits, - _ or ., not starting with -"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes(list: &[&str]) -> Vec<String> {
+        list.iter().map(|&s| s.to_owned()).collect()
+    }
+
+    #[test]
+    fn only_pre_authorized_needs_offline_access() {
+        let with = scopes(&["read:jira-work", "offline_access"]);
+        let without = scopes(&["read:jira-work"]);
+        assert!(lacks_offline_access(Mode::PreAuthorized, &without));
+        assert!(!lacks_offline_access(Mode::PreAuthorized, &with));
+        assert!(!lacks_offline_access(Mode::UserAuthorized, &without));
+        let problem = offline_access_problem(Mode::PreAuthorized, "It", &without);
+        assert!(problem.is_some_and(|p| p.starts_with("It lacks the offline_access scope")));
+        assert_eq!(
+            offline_access_problem(Mode::PreAuthorized, "It", &with),
+            None
+        );
+    }
+
+    #[test]
+    fn a_new_app_or_mode_drops_the_tokens() {
+        let plan = SetupPlan {
+            integration: "jira".into(),
+            mode: Mode::PreAuthorized,
+            app: AppRef::Custom("acme".into()),
+        };
+        let acme = AppRef::Custom("acme".into());
+        assert!(!invalidates_tokens(Mode::PreAuthorized, &acme, &plan));
+        assert!(invalidates_tokens(Mode::UserAuthorized, &acme, &plan));
+        assert!(invalidates_tokens(
+            Mode::PreAuthorized,
+            &AppRef::System,
+            &plan
+        ));
     }
 }

@@ -155,7 +155,10 @@ scopes = ["read:jira-work", "offline_access"]
             "https://auth.atlassian.com/oauth/token"
         );
         assert_eq!(app.profile.refresh_url, app.profile.token_url);
-        assert!(app.profile.has_scope("offline_access"));
+        assert!(!crate::service::setup::lacks_offline_access(
+            crate::domain::Mode::PreAuthorized,
+            &app.profile.scopes
+        ));
         assert!(!format!("{app:?}").contains("s3cret"));
     }
 

@@ -1,7 +1,7 @@
 //! The console's state machine: one `App`, messages in, `update` changes the state and returns
 //! the effects to run; `view` (in `view.rs`) draws it. Neither does I/O.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use crate::agent::Notice;
 use crate::agent::protocol::AttemptView;
@@ -11,7 +11,7 @@ use crate::service::draft::ProfileDraft;
 use crate::service::setup::SetupPlan;
 use crate::service::status::StatusReport;
 
-use super::keymap::{self, Binding, Key};
+use super::keymap::{self, GLOBAL_KEYS, GLOBAL_WHILE_TYPING, Global};
 use super::screens::Screen;
 use super::screens::home::HomeScreen;
 use super::theme::Theme;
@@ -201,42 +201,6 @@ pub enum Action {
     Quit,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum GlobalAction {
-    Quit,
-    Help,
-}
-
-/// Keys that work on every screen. The first `ALWAYS` rows work even while a text field has
-/// focus; `q` and `?` then belong to the field.
-const GLOBAL_KEYS: &[Binding<GlobalAction>] = &[
-    Binding {
-        keys: &[Key::ctrl('c')],
-        label: "Ctrl-C",
-        description: "quit now",
-        action: GlobalAction::Quit,
-    },
-    Binding {
-        keys: &[Key::plain(KeyCode::F(1))],
-        label: "F1",
-        description: "this help",
-        action: GlobalAction::Help,
-    },
-    Binding {
-        keys: &[Key::char('?')],
-        label: "?",
-        description: "this help (outside text fields)",
-        action: GlobalAction::Help,
-    },
-    Binding {
-        keys: &[Key::char('q')],
-        label: "q",
-        description: "quit (outside text fields)",
-        action: GlobalAction::Quit,
-    },
-];
-const ALWAYS: usize = 2;
-
 impl App {
     pub fn new(theme: Theme, endpoints: Endpoints, data_dir: String, now: Timestamp) -> App {
         App {
@@ -373,23 +337,23 @@ fn on_key(app: &mut App, key: &KeyEvent) -> Vec<Effect> {
     if app.help_open {
         // Any key closes help; Ctrl-C still quits.
         app.help_open = false;
-        if keymap::lookup(&GLOBAL_KEYS[..1], key) == Some(GlobalAction::Quit) {
+        if keymap::lookup(&GLOBAL_KEYS[..1], key) == Some(Global::Quit) {
             app.quit = true;
         }
         return Vec::new();
     }
     let typing = app.screen().captures_text();
     let global = if typing {
-        &GLOBAL_KEYS[..ALWAYS]
+        &GLOBAL_KEYS[..GLOBAL_WHILE_TYPING]
     } else {
         GLOBAL_KEYS
     };
     match keymap::lookup(global, key) {
-        Some(GlobalAction::Quit) => {
+        Some(Global::Quit) => {
             app.quit = true;
             return Vec::new();
         }
-        Some(GlobalAction::Help) => {
+        Some(Global::Help) => {
             app.help_open = true;
             return Vec::new();
         }

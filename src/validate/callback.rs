@@ -7,14 +7,13 @@ use url::{Host, Url};
 use super::origin::{decode_if_wholly_encoded, raw_authority};
 use super::text::{clean_paste, quote};
 use super::{Checked, Field, Finding, oversized};
-use crate::atlassian::Endpoints;
 
 const FIELD: Field = Field::CallbackUrl;
 
 /// `https://` on any host, or `http://` on a loopback host (`localhost`, `127.0.0.1`, `[::1]`)
 /// with an explicit port; no userinfo, no fragment. The callback does not depend on where
-/// Atlassian is, so `_endpoints` (kept for a uniform signature) changes nothing.
-pub fn callback_url(input: &str, _endpoints: &Endpoints) -> Checked<String> {
+/// Atlassian is, so unlike the other URL checks it takes no origins.
+pub fn callback_url(input: &str) -> Checked<String> {
     if let Some(finding) = oversized(FIELD, input) {
         return Checked::refused(finding);
     }
@@ -107,7 +106,7 @@ mod tests {
     use super::*;
 
     fn check(input: &str) -> Checked<String> {
-        callback_url(input, &Endpoints::default())
+        callback_url(input)
     }
 
     #[test]

@@ -9,9 +9,9 @@ use super::catalog::Catalog;
 use super::origin::decode_if_wholly_encoded;
 use super::text::{clean_paste, percent_decode};
 use super::{
-    Checked, Field, Finding, MAX_INPUT, callback_url, client_id, scopes, urls::authorization_url,
+    Checked, Field, Finding, MAX_INPUT, Origins, callback_url, client_id, scopes,
+    urls::authorization_url,
 };
-use crate::atlassian::Endpoints;
 
 /// What a generated authorization URL holds. Each value is its check's normalized value when
 /// the check passed, or the cleaned pasted text otherwise (so a form can show it for fixing);
@@ -37,13 +37,15 @@ impl GeneratedUrl {
 
 /// Recognizes a generated authorization URL: a `.../authorize` URL with `client_id` and
 /// `redirect_uri` in its query. Anything else is `None`, and the paste is then an ordinary
-/// value of the field it was pasted into.
-pub fn parse(input: &str, endpoints: &Endpoints) -> Option<GeneratedUrl> {
-    parse_with(input, endpoints, Catalog::builtin())
+/// value of the field it was pasted into. `origins` is anything that says where the
+/// authorization server may be, so a caller holding `atlassian::Endpoints` passes them as
+/// they are.
+pub fn parse(input: &str, origins: impl Into<Origins>) -> Option<GeneratedUrl> {
+    parse_with(input, &origins.into(), Catalog::builtin())
 }
 
 /// [`parse`] with a given scopes catalog.
-pub fn parse_with(input: &str, endpoints: &Endpoints, catalog: &Catalog) -> Option<GeneratedUrl> {
+pub fn parse_with(input: &str, origins: &Origins, catalog: &Catalog) -> Option<GeneratedUrl> {
     if input.len() > MAX_INPUT {
         return None;
     }
@@ -63,9 +65,9 @@ pub fn parse_with(input: &str, endpoints: &Endpoints, catalog: &Catalog) -> Opti
     let pasted_scopes = first("scope");
 
     let mut findings = Vec::new();
-    let authorization = authorization_url(&base_with_audience(&text, &url), endpoints);
+    let authorization = authorization_url(&base_with_audience(&text, &url), origins);
     let id = client_id(&pasted_client_id);
-    let callback = callback_url(&pasted_callback, endpoints);
+    let callback = callback_url(&pasted_callback);
     let scopes = match &pasted_scopes {
         Some(list) => scopes(list, catalog),
         None => Checked::refused(Finding::warning(
@@ -193,7 +195,7 @@ mod tests {
             wholly_encoded,
             format!("\r\n  {}\r\n{}  ", &example[..100], &example[100..]),
         ] {
-            expect_example(parse(&input, &Endpoints::default()), &input);
+            expect_example(parse(&input, Origins::atlassian()), &input);
         }
     }
 
@@ -208,7 +210,7 @@ mod tests {
             ID,
             &format!("{}&x={}", atlassian_example(), "a".repeat(MAX_INPUT)),
         ] {
-            assert_eq!(parse(input, &Endpoints::default()), None, "input {input:?}");
+            assert_eq!(parse(input, Origins::atlassian()), None, "input {input:?}");
         }
     }
 
@@ -216,7 +218,7 @@ mod tests {
     fn each_value_goes_through_its_own_check() {
         let lookalike =
             atlassian_example().replace("auth.atlassian.com", "auth.atlassian.com.evil.example");
-        let parsed = parse(&lookalike, &Endpoints::default());
+        let parsed = parse(&lookalike, Origins::atlassian());
         let parsed =
             parsed.unwrap_or_else(|| panic!("a lookalike generated URL is still recognized"));
         assert!(!parsed.is_ok());
@@ -232,7 +234,7 @@ mod tests {
 
         let bad_callback = atlassian_example()
             .replace("http%3A%2F%2Flocalhost%3A8765", "http%3A%2F%2Fexample.com");
-        let parsed = parse(&bad_callback, &Endpoints::default());
+        let parsed = parse(&bad_callback, Origins::atlassian());
         assert!(
             parsed.is_some_and(|p| p.findings.iter().any(|f| f.field == Field::CallbackUrl
                 && f.severity == Severity::Error
@@ -242,7 +244,7 @@ mod tests {
         let odd = atlassian_example()
             .replace(ID, "short")
             .replace("write%3Ajira-work", "write%3Ajira-wrok%20BAD");
-        let parsed = parse(&odd, &Endpoints::default());
+        let parsed = parse(&odd, Origins::atlassian());
         let parsed = parsed.unwrap_or_else(|| panic!("still recognized"));
         assert_eq!(parsed.client_id, "short");
         assert_eq!(parsed.scopes, ["read:jira-work", "write:jira-wrok", "BAD"]);
@@ -261,7 +263,7 @@ mod tests {
 
         let no_scope =
             atlassian_example().replace("&scope=read%3Ajira-work%20write%3Ajira-work", "");
-        let parsed = parse(&no_scope, &Endpoints::default());
+        let parsed = parse(&no_scope, Origins::atlassian());
         assert!(parsed.is_some_and(|p| {
             p.scopes.is_empty()
                 && p.findings
@@ -274,8 +276,7 @@ mod tests {
     fn the_override_base_is_recognized_only_while_overridden() {
         let fake =
             atlassian_example().replace("https://auth.atlassian.com", "http://127.0.0.1:4000");
-        let overridden = Endpoints::from_overrides(Some("http://127.0.0.1:4000"), None);
-        let parsed = parse(&fake, &overridden);
+        let parsed = parse(&fake, Origins::overridden("http://127.0.0.1:4000"));
         assert!(
             parsed.as_ref().is_some_and(GeneratedUrl::is_ok),
             "{parsed:?}"
@@ -284,7 +285,7 @@ mod tests {
             parsed.map(|p| p.authorization_url).as_deref(),
             Some("http://127.0.0.1:4000/authorize?audience=api.atlassian.com")
         );
-        let parsed = parse(&fake, &Endpoints::default());
+        let parsed = parse(&fake, Origins::atlassian());
         assert!(parsed.is_some_and(|p| !p.is_ok()));
     }
 }

@@ -22,6 +22,7 @@ pub use catalog::{Catalog, ScopeEntry, ScopeGroup};
 pub use credentials::{client_id, client_secret, profile_name};
 pub use generated::GeneratedUrl;
 pub use scopes::{OFFLINE_ACCESS, scopes};
+pub use site::{AuthServer, Origins};
 pub use urls::{authorization_url, refresh_url, token_url};
 
 /// The largest paste any field accepts. Nothing an admin copies from Atlassian comes close;

@@ -5,7 +5,6 @@ use proptest::prelude::*;
 
 use super::text::{clean_paste, sanitize};
 use super::*;
-use crate::atlassian::Endpoints;
 
 /// Loose upper bounds: a finding quotes at most a few sanitized snippets.
 const MAX_MESSAGE: usize = 1024;
@@ -152,20 +151,20 @@ proptest! {
 
     #[test]
     fn no_validator_panics_and_all_are_bounded(input in pasted(), overridden in any::<bool>()) {
-        let endpoints = if overridden {
-            Endpoints::from_overrides(Some("http://127.0.0.1:4000/fake"), None)
+        let origins = if overridden {
+            Origins::overridden("http://127.0.0.1:4000/fake")
         } else {
-            Endpoints::default()
+            Origins::atlassian()
         };
-        bounded(&authorization_url(&input, &endpoints), String::len)?;
-        bounded(&token_url(&input, &endpoints), String::len)?;
-        bounded(&refresh_url(&input, &endpoints), String::len)?;
-        bounded(&callback_url(&input, &endpoints), String::len)?;
+        bounded(&authorization_url(&input, &origins), String::len)?;
+        bounded(&token_url(&input, &origins), String::len)?;
+        bounded(&refresh_url(&input, &origins), String::len)?;
+        bounded(&callback_url(&input), String::len)?;
         bounded(&client_id(&input), String::len)?;
         bounded(&client_secret(&input), |s| s.expose().len())?;
         bounded(&profile_name(&input), String::len)?;
         bounded(&scopes(&input, Catalog::builtin()), |v| v.iter().map(String::len).sum())?;
-        if let Some(generated) = generated::parse(&input, &endpoints) {
+        if let Some(generated) = generated::parse(&input, origins) {
             prop_assert!(generated.client_id.len() <= MAX_INPUT);
             prop_assert!(generated.callback_url.len() <= MAX_INPUT);
             prop_assert!(generated.findings.len() <= 16);
@@ -174,12 +173,12 @@ proptest! {
 
     #[test]
     fn atlassian_urls_normalize_to_a_fixed_point((input, authorize) in atlassian_url()) {
-        let endpoints = Endpoints::default();
+        let origins = Origins::atlassian();
         let check = if authorize { authorization_url } else { token_url };
-        let first = check(&input, &endpoints);
+        let first = check(&input, &origins);
         prop_assert!(first.is_ok(), "{:?}: {:?}", input, first.findings);
         let normalized = first.value.unwrap_or_default();
-        let second = check(&normalized, &endpoints);
+        let second = check(&normalized, &origins);
         prop_assert_eq!(second.value.as_deref(), Some(normalized.as_str()));
         prop_assert!(second.findings.is_empty(), "{:?}", second.findings);
     }
@@ -191,9 +190,9 @@ proptest! {
         } else {
             format!("http://localhost:{port}/{path}")
         };
-        let first = callback_url(&url, &Endpoints::default());
+        let first = callback_url(&url);
         prop_assert_eq!(first.value.as_deref(), Some(url.as_str()));
-        let again = callback_url(&url, &Endpoints::default());
+        let again = callback_url(&url);
         prop_assert_eq!(again, first);
     }
 
@@ -211,7 +210,7 @@ proptest! {
         if quoted {
             text = format!("\"{text}\"");
         }
-        let parsed = generated::parse(&text, &Endpoints::default());
+        let parsed = generated::parse(&text, Origins::atlassian());
         let Some(parsed) = parsed else {
             return Err(TestCaseError::fail(format!("not recognized: {text:?}")));
         };

@@ -7,19 +7,70 @@ use url::{Host, Url};
 use super::origin::raw_authority;
 use super::text::quote;
 use super::urls::AUTH_HOST;
-use crate::atlassian::Endpoints;
 
-/// The endpoints a parsed URL belongs to (production, or the override while it is active), or
+/// The two URLs of an authorization server that a profile names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthServer {
+    /// Where consent starts (`.../authorize`), without a query.
+    pub authorize: Url,
+    /// Where codes and refresh tokens are exchanged (`.../oauth/token`).
+    pub token: Url,
+}
+
+/// The authorization servers a profile's URLs may lead to. The caller hands them in (the
+/// protocol layer knows where Atlassian is), so these checks stay pure data in, findings out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origins {
+    /// Atlassian's own, always accepted (and still held to https, its exact host, no port).
+    pub production: AuthServer,
+    /// The test override's, accepted as well while the override is on.
+    pub test_override: Option<AuthServer>,
+}
+
+#[cfg(test)]
+impl Origins {
+    /// Atlassian's production server, spelled out as the protocol layer produces it
+    /// (`atlassian::endpoints` checks that it does).
+    pub(crate) fn atlassian() -> Origins {
+        Origins {
+            production: AuthServer::under("https://auth.atlassian.com"),
+            test_override: None,
+        }
+    }
+
+    /// Production plus a test override at `base` (which may carry a path prefix).
+    pub(crate) fn overridden(base: &str) -> Origins {
+        Origins {
+            test_override: Some(AuthServer::under(base)),
+            ..Origins::atlassian()
+        }
+    }
+}
+
+#[cfg(test)]
+impl AuthServer {
+    fn under(base: &str) -> AuthServer {
+        let parse = |path: &str| Url::parse(&format!("{base}/{path}")).expect("a test base");
+        AuthServer {
+            authorize: parse("authorize"),
+            token: parse("oauth/token"),
+        }
+    }
+}
+
+/// The server a parsed URL belongs to (production, or the override while it is active), or
 /// the sentence saying why it leads somewhere else. `text` is the URL as typed, for what the
 /// parser normalizes away; `label` names the field in the sentence.
-pub(crate) fn site(
+pub(crate) fn site<'a>(
     label: &str,
     url: &Url,
     text: &str,
-    endpoints: &Endpoints,
-) -> Result<Endpoints, String> {
-    if endpoints.overridden && same_origin(url, &endpoints.auth_base) {
-        return Ok(endpoints.clone());
+    origins: &'a Origins,
+) -> Result<&'a AuthServer, String> {
+    if let Some(test_override) = &origins.test_override
+        && same_origin(url, &test_override.authorize)
+    {
+        return Ok(test_override);
     }
     let authority = raw_authority(text);
     if let Some(userinfo) = authority
@@ -75,7 +126,7 @@ pub(crate) fn site(
             quote(&format!("{}://", url.scheme()))
         ));
     }
-    Ok(Endpoints::default())
+    Ok(&origins.production)
 }
 
 fn wrong_host(label: &str, host: &str) -> String {
@@ -108,11 +159,10 @@ fn same_origin(url: &Url, base: &Url) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::atlassian::Endpoints;
-    use crate::validate::{Checked, authorization_url, token_url};
+    use crate::validate::{Checked, Origins, authorization_url, token_url};
 
-    fn production() -> Endpoints {
-        Endpoints::default()
+    fn production() -> Origins {
+        Origins::atlassian()
     }
 
     fn error_of(checked: &Checked<String>) -> String {

@@ -6,9 +6,9 @@ use url::Url;
 
 use super::origin::decode_if_wholly_encoded;
 use super::site::site;
+use super::site::{AuthServer, Origins};
 use super::text::{clean_paste, percent_decode, quote};
 use super::{Checked, Field, Finding, oversized, step_hint};
-use crate::atlassian::Endpoints;
 
 /// Atlassian's authorization server, the only production host these URLs may name.
 pub const AUTH_HOST: &str = "auth.atlassian.com";
@@ -17,23 +17,18 @@ pub const AUDIENCE: &str = "api.atlassian.com";
 
 /// The Authorization URL (step x): `https://auth.atlassian.com/authorize`, keeping only
 /// `audience=api.atlassian.com` (added with a Notice when missing).
-pub fn authorization_url(input: &str, endpoints: &Endpoints) -> Checked<String> {
-    check(
-        Field::AuthorizationUrl,
-        Endpoint::Authorize,
-        input,
-        endpoints,
-    )
+pub fn authorization_url(input: &str, origins: &Origins) -> Checked<String> {
+    check(Field::AuthorizationUrl, Endpoint::Authorize, input, origins)
 }
 
 /// The Token request URL (step xi): `https://auth.atlassian.com/oauth/token`.
-pub fn token_url(input: &str, endpoints: &Endpoints) -> Checked<String> {
-    check(Field::TokenUrl, Endpoint::Token, input, endpoints)
+pub fn token_url(input: &str, origins: &Origins) -> Checked<String> {
+    check(Field::TokenUrl, Endpoint::Token, input, origins)
 }
 
 /// The Refresh token URL (step xi): the same endpoint as the token request.
-pub fn refresh_url(input: &str, endpoints: &Endpoints) -> Checked<String> {
-    check(Field::RefreshUrl, Endpoint::Token, input, endpoints)
+pub fn refresh_url(input: &str, origins: &Origins) -> Checked<String> {
+    check(Field::RefreshUrl, Endpoint::Token, input, origins)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -43,10 +38,10 @@ enum Endpoint {
 }
 
 impl Endpoint {
-    fn url(self, endpoints: &Endpoints) -> Url {
+    fn url(self, server: &AuthServer) -> &Url {
         match self {
-            Endpoint::Authorize => endpoints.authorize_url(),
-            Endpoint::Token => endpoints.token_url(),
+            Endpoint::Authorize => &server.authorize,
+            Endpoint::Token => &server.token,
         }
     }
 
@@ -57,19 +52,19 @@ impl Endpoint {
         }
     }
 
-    fn normalized(self, endpoints: &Endpoints) -> String {
+    fn normalized(self, server: &AuthServer) -> String {
         match self {
-            Endpoint::Authorize => format!("{}?audience={AUDIENCE}", self.url(endpoints)),
-            Endpoint::Token => self.url(endpoints).to_string(),
+            Endpoint::Authorize => format!("{}?audience={AUDIENCE}", self.url(server)),
+            Endpoint::Token => self.url(server).to_string(),
         }
     }
 }
 
-fn check(field: Field, endpoint: Endpoint, input: &str, endpoints: &Endpoints) -> Checked<String> {
+fn check(field: Field, endpoint: Endpoint, input: &str, origins: &Origins) -> Checked<String> {
     if let Some(finding) = oversized(field, input) {
         return Checked::refused(finding);
     }
-    let fix = fix(field, endpoint, endpoints);
+    let fix = fix(field, endpoint, origins);
     let refuse = |message: String| Checked::refused(Finding::error(field, message, fix.clone()));
     let label = field.label();
 
@@ -99,14 +94,13 @@ fn check(field: Field, endpoint: Endpoint, input: &str, endpoints: &Endpoints) -
         Err(error) => return refuse(format!("{label} is not a valid URL ({error}).")),
     };
 
-    let chosen = match site(field.label(), &url, &text, endpoints) {
+    let chosen = match site(field.label(), &url, &text, origins) {
         Ok(chosen) => chosen,
         Err(reason) => return refuse(reason),
     };
     let path = percent_decode(url.path());
-    let expected = endpoint.url(&chosen);
-    if path != expected.path() {
-        return refuse(wrong_path(field, endpoint, &path, &chosen));
+    if path != endpoint.url(chosen).path() {
+        return refuse(wrong_path(field, endpoint, &path, chosen));
     }
 
     match endpoint {
@@ -125,13 +119,12 @@ fn check(field: Field, endpoint: Endpoint, input: &str, endpoints: &Endpoints) -
             }
         }
     }
-    Checked::new(endpoint.normalized(&chosen), findings)
+    Checked::new(endpoint.normalized(chosen), findings)
 }
 
-fn wrong_path(field: Field, endpoint: Endpoint, path: &str, chosen: &Endpoints) -> String {
+fn wrong_path(field: Field, endpoint: Endpoint, path: &str, chosen: &AuthServer) -> String {
     let label = field.label();
-    let expected = endpoint.url(chosen);
-    let expected = expected.path();
+    let expected = endpoint.url(chosen).path();
     if path == endpoint.other().url(chosen).path() {
         let what = match endpoint.other() {
             Endpoint::Authorize => "the Authorization URL",
@@ -204,18 +197,18 @@ fn authorize_query(field: Field, url: &Url) -> Option<Finding> {
     ))
 }
 
-fn fix(field: Field, endpoint: Endpoint, endpoints: &Endpoints) -> String {
-    let production = endpoint.normalized(&Endpoints::default());
+fn fix(field: Field, endpoint: Endpoint, origins: &Origins) -> String {
+    let production = endpoint.normalized(&origins.production);
     let same_as = if field == Field::RefreshUrl {
         ", the same as the Token request URL"
     } else {
         ""
     };
     let mut fix = format!("Paste {production}{same_as}{}.", step_hint(field));
-    if endpoints.overridden {
+    if let Some(test_override) = &origins.test_override {
         fix.push_str(&format!(
             " While the test override is on, {} works too.",
-            endpoint.normalized(endpoints)
+            endpoint.normalized(test_override)
         ));
     }
     fix
@@ -228,12 +221,12 @@ mod tests {
     const AUTHORIZE: &str = "https://auth.atlassian.com/authorize?audience=api.atlassian.com";
     const TOKEN: &str = "https://auth.atlassian.com/oauth/token";
 
-    fn production() -> Endpoints {
-        Endpoints::default()
+    fn production() -> Origins {
+        Origins::atlassian()
     }
 
-    fn overridden() -> Endpoints {
-        Endpoints::from_overrides(Some("http://127.0.0.1:4000/fake"), None)
+    fn overridden() -> Origins {
+        Origins::overridden("http://127.0.0.1:4000/fake")
     }
 
     fn error_of(checked: &Checked<String>) -> String {

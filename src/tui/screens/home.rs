@@ -13,7 +13,7 @@ use crate::domain::{AppRef, DEFAULT_INTEGRATION, TokenState};
 use crate::service::format;
 use crate::service::status::{IntegrationStatus, StatusReport};
 use crate::tui::app::{Action, Effect, Shared};
-use crate::tui::keymap::{self, Binding, Key};
+use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::theme::Theme;
 
 use super::Screen;
@@ -81,8 +81,26 @@ const KEYS: &[Binding<HomeAction>] = &[
     },
 ];
 
-pub const HINTS: &str =
-    "↑↓ select · Enter set up · a authorize · n new · p profiles · ? help · q quit";
+impl Hint for HomeAction {
+    fn hint(self) -> &'static str {
+        match self {
+            HomeAction::Up | HomeAction::Down => "select",
+            HomeAction::Change => "set up",
+            HomeAction::New => "new",
+            HomeAction::Profiles => "profiles",
+            HomeAction::Authorize => "authorize",
+            HomeAction::Reload => "reload",
+        }
+    }
+}
+
+/// Home's footer: nothing on Home takes text, so the one-key globals always work.
+pub fn footer() -> Footer {
+    use HomeAction::{Authorize, Change, Down, New, Profiles, Up};
+    Footer::new()
+        .keys(KEYS, &[Up, Down, Change, Authorize, New, Profiles])
+        .global(false, &[Global::Help, Global::Quit])
+}
 
 pub fn help_rows() -> Vec<(&'static str, &'static str)> {
     keymap::describe(KEYS)

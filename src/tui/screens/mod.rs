@@ -129,14 +129,15 @@ impl Screen {
         }
     }
 
-    /// The one-line key hints in the footer.
-    pub fn hints(&self) -> &'static str {
-        match self {
-            Screen::Home(_) => home::HINTS,
-            Screen::Wizard(screen) => screen.hints(),
-            Screen::Profiles(_) => profiles::HINTS,
-            Screen::ProfileForm(screen) => screen.hints(),
+    /// The one-line key hints in the footer, from the screen's key table.
+    pub fn hints(&self) -> String {
+        let footer = match self {
+            Screen::Home(_) => home::footer(),
+            Screen::Wizard(screen) => screen.footer(),
+            Screen::Profiles(screen) => screen.footer(),
+            Screen::ProfileForm(screen) => screen.footer(),
             Screen::Authorize(screen) => screen.hints(),
-        }
+        };
+        footer.line()
     }
 }

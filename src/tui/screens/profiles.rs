@@ -10,8 +10,8 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 use crate::service::draft::ProfileDraft;
 use crate::service::status::ProfileStatus;
 use crate::tui::app::{Action, Effect, Outcome, Shared};
-use crate::tui::keymap::{self, Binding, Key};
-use crate::tui::widgets::TextField;
+use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
+use crate::tui::widgets::{Confirm, TextField};
 
 use super::Screen;
 use super::profile_form::ProfileForm;
@@ -21,8 +21,8 @@ pub struct ProfilesScreen {
     selected: usize,
     filter: TextField,
     filtering: bool,
-    /// The profile waiting for y/n before deletion.
-    deleting: Option<String>,
+    /// The profile waiting for a yes before deletion.
+    deleting: Option<Confirm<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +81,18 @@ const KEYS: &[Binding<ProfilesAction>] = &[
     },
 ];
 
-pub const HINTS: &str = "↑↓ select · / filter · n new · Enter edit · d delete · Esc back · ? help";
+impl Hint for ProfilesAction {
+    fn hint(self) -> &'static str {
+        match self {
+            ProfilesAction::Up | ProfilesAction::Down => "select",
+            ProfilesAction::Filter => "filter",
+            ProfilesAction::New => "new",
+            ProfilesAction::Edit => "edit",
+            ProfilesAction::Delete => "delete",
+            ProfilesAction::Back => "back",
+        }
+    }
+}
 
 pub fn help_rows() -> Vec<(&'static str, &'static str)> {
     keymap::describe(KEYS)
@@ -90,6 +101,23 @@ pub fn help_rows() -> Vec<(&'static str, &'static str)> {
 impl ProfilesScreen {
     pub fn captures_text(&self) -> bool {
         self.filtering
+    }
+
+    pub fn footer(&self) -> Footer {
+        use ProfilesAction::{Back, Delete, Down, Edit, Filter, New, Up};
+        if let Some(confirm) = &self.deleting {
+            confirm.footer()
+        } else if self.filtering {
+            // Enter and Esc end the filter here; the table's keys are typed into it.
+            Footer::new()
+                .prompt("type to filter")
+                .keys(KEYS, &[Up, Down])
+                .global(true, &[Global::Help])
+        } else {
+            Footer::new()
+                .keys(KEYS, &[Up, Down, Filter, New, Edit, Delete, Back])
+                .global(false, &[Global::Help])
+        }
     }
 
     fn visible<'a>(&self, shared: &'a Shared) -> Vec<&'a ProfileStatus> {
@@ -123,13 +151,13 @@ impl ProfilesScreen {
     }
 
     pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
-        if let Some(name) = self.deleting.take() {
-            return match key.code {
-                KeyCode::Char('y' | 'Y') => vec![
+        if let Some(confirm) = self.deleting.take() {
+            return match confirm.answer(key) {
+                Some(name) => vec![
                     Action::Run(Effect::DeleteProfile { name }),
                     Action::Say("Deleting…".into()),
                 ],
-                _ => vec![Action::Say("Nothing was deleted.".into())],
+                None => vec![Action::Say("Nothing was deleted.".into())],
             };
         }
         if self.filtering {
@@ -176,7 +204,12 @@ impl ProfilesScreen {
                             profile.name
                         ))];
                     }
-                    self.deleting = Some(profile.name.clone());
+                    self.deleting = Some(Confirm::new(
+                        format!("Delete the profile {:?}?", profile.name),
+                        "delete",
+                        "keep it",
+                        profile.name.clone(),
+                    ));
                 }
             }
             Some(ProfilesAction::Back) => {
@@ -296,16 +329,10 @@ impl ProfilesScreen {
             ),
             detail_area,
         );
-        if let Some(name) = &self.deleting {
+        if let Some(confirm) = &self.deleting {
             let [_, prompt] =
                 Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-            frame.render_widget(
-                Paragraph::new(Line::styled(
-                    format!("Delete the profile {name:?}? y to delete, any other key to keep it."),
-                    theme.warn(),
-                )),
-                prompt,
-            );
+            confirm.render(frame, prompt, theme);
         }
     }
 }

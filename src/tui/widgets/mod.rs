@@ -1,8 +1,10 @@
 //! Pieces several screens share.
 
 pub mod checklist;
+pub mod confirm;
 pub mod qr;
 pub mod scope_picker;
 pub mod text_field;
 
+pub use confirm::Confirm;
 pub use text_field::TextField;

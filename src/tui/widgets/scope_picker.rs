@@ -2,12 +2,13 @@
 //! seed's "select all" of the classic Jira platform scopes, and free entry of any well-formed
 //! scope the catalog does not know.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
 
+use crate::tui::keymap::{self, Binding, Footer, Hint, Key};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::TextField;
 use crate::validate::{Catalog, ScopeEntry, scopes};
@@ -28,6 +29,83 @@ pub enum PickerOutcome {
     /// Closed: write these scopes into the field.
     Done(Vec<String>),
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PickerAction {
+    Done,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    SelectClassic,
+    Toggle,
+    Enter,
+}
+
+impl Hint for PickerAction {
+    fn hint(self) -> &'static str {
+        match self {
+            PickerAction::Done => "done",
+            PickerAction::Up | PickerAction::Down => "move",
+            PickerAction::PageUp | PickerAction::PageDown => "page",
+            PickerAction::SelectClassic => "all classic Jira scopes",
+            PickerAction::Toggle => "toggle",
+            PickerAction::Enter => "add/toggle",
+        }
+    }
+}
+
+/// Every other key edits the filter.
+const KEYS: &[Binding<PickerAction>] = &[
+    Binding {
+        keys: &[Key::plain(KeyCode::Esc)],
+        label: "Esc",
+        description: "close, keeping the chosen scopes",
+        action: PickerAction::Done,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Up)],
+        label: "↑",
+        description: "previous scope",
+        action: PickerAction::Up,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Down)],
+        label: "↓",
+        description: "next scope",
+        action: PickerAction::Down,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::PageUp)],
+        label: "PgUp",
+        description: "ten scopes up",
+        action: PickerAction::PageUp,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::PageDown)],
+        label: "PgDn",
+        description: "ten scopes down",
+        action: PickerAction::PageDown,
+    },
+    Binding {
+        keys: &[Key::ctrl('a')],
+        label: "Ctrl-A",
+        description: "select every classic Jira platform scope (the seed's \"select all\")",
+        action: PickerAction::SelectClassic,
+    },
+    Binding {
+        keys: &[Key::char(' ')],
+        label: "Space",
+        description: "toggle the highlighted scope",
+        action: PickerAction::Toggle,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Enter)],
+        label: "Enter",
+        description: "add the typed scope, or toggle the highlighted one; on an empty filter close",
+        action: PickerAction::Enter,
+    },
+];
 
 impl ScopePicker {
     pub fn new(selected: Vec<String>) -> ScopePicker {
@@ -51,16 +129,27 @@ impl ScopePicker {
         }
     }
 
+    /// The picker's keys for a footer, after what typing does.
+    pub fn footer(&self) -> Footer {
+        use PickerAction::{Done, SelectClassic, Toggle};
+        Footer::new()
+            .prompt("type to filter")
+            .keys(KEYS, &[Toggle, SelectClassic, Done])
+    }
+
     pub fn key(&mut self, key: &KeyEvent, catalog: &Catalog) -> PickerOutcome {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let count = self.visible(catalog).len();
-        match key.code {
-            KeyCode::Esc => return PickerOutcome::Done(self.selected.clone()),
-            KeyCode::Up => self.cursor = self.cursor.saturating_sub(1),
-            KeyCode::Down => self.cursor = (self.cursor + 1).min(count.saturating_sub(1)),
-            KeyCode::PageUp => self.cursor = self.cursor.saturating_sub(10),
-            KeyCode::PageDown => self.cursor = (self.cursor + 10).min(count.saturating_sub(1)),
-            KeyCode::Char('a') if ctrl => {
+        match keymap::lookup(KEYS, key) {
+            Some(PickerAction::Done) => return PickerOutcome::Done(self.selected.clone()),
+            Some(PickerAction::Up) => self.cursor = self.cursor.saturating_sub(1),
+            Some(PickerAction::Down) => {
+                self.cursor = (self.cursor + 1).min(count.saturating_sub(1));
+            }
+            Some(PickerAction::PageUp) => self.cursor = self.cursor.saturating_sub(10),
+            Some(PickerAction::PageDown) => {
+                self.cursor = (self.cursor + 10).min(count.saturating_sub(1));
+            }
+            Some(PickerAction::SelectClassic) => {
                 let mut added = 0;
                 for entry in catalog.classic() {
                     if !self.selected.contains(&entry.name) {
@@ -72,14 +161,14 @@ impl ScopePicker {
                     "Selected every classic Jira platform scope ({added} added)."
                 ));
             }
-            KeyCode::Char(' ') => {
+            Some(PickerAction::Toggle) => {
                 if let Some(entry) = self.visible(catalog).get(self.cursor) {
                     let name = entry.name.clone();
                     self.toggle(&name);
                 }
             }
-            KeyCode::Enter => return self.enter(catalog),
-            _ => {
+            Some(PickerAction::Enter) => return self.enter(catalog),
+            None => {
                 if self.query.key(key) {
                     self.cursor = 0;
                 }
@@ -168,18 +257,18 @@ impl ScopePicker {
                 note,
             );
         }
-        frame.render_widget(
-            Paragraph::new(Line::styled(
-                "↑↓ move · Space toggle · Ctrl-A all classic Jira scopes · Enter add/toggle · Esc done",
-                theme.dim(),
-            )),
-            keys,
-        );
+        use PickerAction::{Done, Down, Enter, SelectClassic, Toggle, Up};
+        let line = Footer::new()
+            .keys(KEYS, &[Up, Down, Toggle, SelectClassic, Enter, Done])
+            .line();
+        frame.render_widget(Paragraph::new(Line::styled(line, theme.dim())), keys);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use crossterm::event::KeyModifiers;
+
     use super::*;
 
     fn press(code: KeyCode) -> KeyEvent {

@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use crate::agent::protocol::{AttemptView, ListenerView};
 use crate::domain::{Mode, Site};
 use crate::tui::app::{Action, Effect, ListenerEnd, Outcome};
-use crate::tui::keymap::{self, Binding, Key};
+use crate::tui::keymap::{self, Binding, Hint, Key};
 use crate::tui::widgets::TextField;
 
 /// Where the attempt stands.
@@ -135,6 +135,21 @@ const KEYS: &[Binding<AuthorizeAction>] = &[
     },
 ];
 
+impl Hint for AuthorizeAction {
+    fn hint(self) -> &'static str {
+        match self {
+            AuthorizeAction::Copy => "copy",
+            AuthorizeAction::Qr => "QR code",
+            AuthorizeAction::Browser => "open the browser",
+            AuthorizeAction::FocusPaste => "paste box",
+            AuthorizeAction::Submit => "submit",
+            AuthorizeAction::Up | AuthorizeAction::Down => "choose",
+            AuthorizeAction::Retry => "retry",
+            AuthorizeAction::Back => "back",
+        }
+    }
+}
+
 pub fn help_rows() -> Vec<(&'static str, &'static str)> {
     keymap::describe(KEYS)
 }
@@ -194,18 +209,32 @@ impl AuthorizeScreen {
         self.spinner = self.spinner.wrapping_add(1);
     }
 
-    pub fn hints(&self) -> &'static str {
-        match self.phase {
-            Phase::AskUser => "type the end user's id · Enter go on · Esc back",
-            Phase::Waiting if self.paste_focused => {
-                "paste the redirected URL · Enter submit · Tab leave · Esc cancel"
+    /// The footer: the bindings this phase offers, named as the key table names them.
+    pub fn hints(&self) -> crate::tui::keymap::Footer {
+        use crate::tui::keymap::{Footer, Global};
+        use AuthorizeAction::{Back, Down, FocusPaste, Retry, Submit, Up};
+        let footer = match &self.phase {
+            Phase::AskUser => Footer::new()
+                .prompt("type the end user's id")
+                .keys(KEYS, &[Submit, Back]),
+            Phase::Waiting if self.paste_focused => Footer::new()
+                .prompt("paste the redirected URL")
+                .keys(KEYS, &[Submit, Back]),
+            Phase::Waiting => self.url_keys().keys(KEYS, &[FocusPaste, Back]),
+            Phase::ChoosingSite { .. } => Footer::new().keys(KEYS, &[Up, Down, Submit, Back]),
+            Phase::Failed { retry, .. } => {
+                let shown: &[AuthorizeAction] = if retry.is_some() {
+                    &[Retry, Back]
+                } else {
+                    &[Back]
+                };
+                Footer::new().keys(KEYS, shown)
             }
-            Phase::Waiting => "c copy · g QR · Tab paste box · Esc cancel · ? help",
-            Phase::ChoosingSite { .. } => "↑↓ choose the site · Enter use it · Esc cancel",
-            Phase::Failed { .. } => "r retry · Esc back · ? help",
-            Phase::Done { .. } => "Enter or Esc: back",
-            Phase::Busy(_) | Phase::Preparing => "Esc cancel",
-        }
+            Phase::Done { .. } | Phase::Busy(_) | Phase::Preparing => {
+                Footer::new().keys(KEYS, &[Back])
+            }
+        };
+        footer.global(self.captures_text(), &[Global::Help])
     }
 
     pub fn on_paste(&mut self, text: &str) -> Vec<Action> {

@@ -7,12 +7,25 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
 use crate::tui::app::Shared;
+use crate::tui::keymap::Footer;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::qr;
 
-use super::{AuthorizeScreen, Listener, Phase};
+use super::{AuthorizeAction, AuthorizeScreen, KEYS, Listener, Phase};
 
+// The words beside the table in `mod.rs`: footers and the key line under the URL use them.
 impl AuthorizeScreen {
+    /// What can be done with the URL: copy, QR, and the browser where there is one.
+    pub(super) fn url_keys(&self) -> Footer {
+        use AuthorizeAction::{Browser, Copy, Qr};
+        let shown: &[AuthorizeAction] = if self.can_open_browser {
+            &[Copy, Qr, Browser]
+        } else {
+            &[Copy, Qr]
+        };
+        Footer::new().keys(KEYS, shown)
+    }
+
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
         let [title, body, problem] = Layout::vertical([
@@ -126,19 +139,7 @@ impl AuthorizeScreen {
         if self.show_qr {
             render_qr(frame, top, theme, &url);
         } else {
-            let mut keys = vec![
-                Span::styled("c", theme.key()),
-                Span::raw(" copy · "),
-                Span::styled("g", theme.key()),
-                Span::raw(" QR code"),
-            ];
-            if self.can_open_browser {
-                keys.extend([
-                    Span::raw(" · "),
-                    Span::styled("o", theme.key()),
-                    Span::raw(" open the browser"),
-                ]);
-            }
+            let keys = self.url_keys().spans(theme.key());
             let lines = vec![Line::raw(url), Line::raw(""), Line::from(keys)];
             // No side borders: a mouse selection of the wrapped URL then holds nothing else.
             frame.render_widget(

@@ -13,9 +13,9 @@ use crate::domain::{Mode, Secret};
 use crate::service::draft::{DraftCheck, ProfileDraft};
 use crate::service::setup;
 use crate::tui::app::{Action, Effect, Outcome, Shared};
-use crate::tui::keymap::{self, Binding, Key};
-use crate::tui::widgets::TextField;
+use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::widgets::scope_picker::{PickerOutcome, ScopePicker};
+use crate::tui::widgets::{Confirm, TextField};
 use crate::validate::{Catalog, Field, OFFLINE_ACCESS, Severity, generated, scopes};
 
 /// Checked in place of a secret the form has not seen: a well-formed current-shape secret.
@@ -48,7 +48,8 @@ pub struct ProfileForm {
     /// The callback URL was copied (or the profile exists): the seed's step vi is done.
     callback_registered: bool,
     picker: Option<ScopePicker>,
-    confirm_discard: bool,
+    /// Waiting for a yes before dropping the changes.
+    discard: Option<Confirm<()>>,
     saving: bool,
     initial: ProfileDraft,
     check: Option<DraftCheck>,
@@ -122,6 +123,21 @@ const KEYS: &[Binding<FormAction>] = &[
     },
 ];
 
+impl Hint for FormAction {
+    fn hint(self) -> &'static str {
+        match self {
+            FormAction::Next => "next",
+            FormAction::Previous => "previous",
+            FormAction::Save => "save",
+            FormAction::Reveal => "reveal",
+            FormAction::Copy => "copy callback",
+            FormAction::Advanced => "edit callback",
+            FormAction::Picker => "scopes",
+            FormAction::Back => "back",
+        }
+    }
+}
+
 pub fn help_rows() -> Vec<(&'static str, &'static str)> {
     let mut rows = keymap::describe(KEYS);
     rows.push(("Enter", "next field; on the callback URL: copy it"));
@@ -151,7 +167,7 @@ impl ProfileForm {
             advanced: false,
             callback_registered: original.is_some(),
             picker: None,
-            confirm_discard: false,
+            discard: None,
             saving: false,
             check: None,
             message: None,
@@ -233,42 +249,43 @@ impl ProfileForm {
             draft.client_secret = Secret::new(STORED_SECRET_STAND_IN);
         }
         let mut check = draft.check(&shared.endpoints, Catalog::builtin(), shared.now);
-        if let Some(problem) = self.offline_access_problem() {
-            check
-                .findings
-                .push(crate::validate::Finding::error(Field::Scopes, problem, ""));
+        // Empty scopes already have their own finding from the draft's check.
+        let scopes = scopes::split(self.scopes.value());
+        if let Some(mode) = self.mode
+            && !scopes.is_empty()
+            && let Some(problem) = setup::offline_access_problem(mode, "This profile", &scopes)
+        {
+            check.findings.push(crate::validate::Finding::error(
+                Field::Scopes,
+                format!("{problem}."),
+                "",
+            ));
             check.profile = None;
         }
         self.check = Some(check);
     }
 
-    fn has_offline_access(&self) -> bool {
-        scopes::split(self.scopes.value())
-            .iter()
-            .any(|s| s == OFFLINE_ACCESS)
-    }
-
-    /// Pre-authorized needs offline_access; user-authorized only recommends it.
-    fn offline_access_problem(&self) -> Option<String> {
-        let mode = self.mode?;
+    /// Whether the scopes as typed fall short of the mode this profile is made for.
+    fn lacks_offline_access(&self) -> bool {
         let scopes = scopes::split(self.scopes.value());
-        if scopes.is_empty() {
-            return None;
-        }
-        setup::offline_access_problem(mode, "This profile", &scopes).map(|p| format!("{p}."))
+        self.mode
+            .is_some_and(|mode| setup::lacks_offline_access(mode, &scopes))
     }
 
     pub fn captures_text(&self) -> bool {
-        !self.confirm_discard
+        self.discard.is_none()
     }
 
-    pub fn hints(&self) -> &'static str {
-        if self.picker.is_some() {
-            "type to filter · Space toggle · Ctrl-A all classic · Esc done"
-        } else if self.confirm_discard {
-            "y drop the changes · any other key keeps editing"
+    pub fn footer(&self) -> Footer {
+        use FormAction::{Copy, Next, Picker, Reveal, Save};
+        if let Some(picker) = &self.picker {
+            picker.footer().global(true, &[Global::Help])
+        } else if let Some(confirm) = &self.discard {
+            confirm.footer()
         } else {
-            "Tab next · Ctrl-S save · Ctrl-Y copy callback · Ctrl-R reveal · Ctrl-P scopes · F1 help"
+            Footer::new()
+                .keys(KEYS, &[Next, Save, Copy, Reveal, Picker])
+                .global(true, &[Global::Help])
         }
     }
 
@@ -350,13 +367,10 @@ impl ProfileForm {
             }
             return Vec::new();
         }
-        if self.confirm_discard {
-            self.confirm_discard = false;
-            return match key.code {
-                KeyCode::Char('y' | 'Y') => {
-                    vec![Action::Pop, Action::Say("Changes dropped.".into())]
-                }
-                _ => Vec::new(),
+        if let Some(confirm) = self.discard.take() {
+            return match confirm.answer(key) {
+                Some(()) => vec![Action::Pop, Action::Say("Changes dropped.".into())],
+                None => Vec::new(),
             };
         }
         match keymap::lookup(KEYS, key) {
@@ -379,7 +393,12 @@ impl ProfileForm {
             Some(FormAction::Picker) => self.open_picker(),
             Some(FormAction::Back) => {
                 if self.changed() {
-                    self.confirm_discard = true;
+                    self.discard = Some(Confirm::new(
+                        "Drop the changes to this profile?",
+                        "drop them",
+                        "keep editing",
+                        (),
+                    ));
                 } else {
                     return vec![Action::Pop];
                 }
@@ -448,7 +467,7 @@ impl ProfileForm {
     fn open_picker(&mut self) {
         let mut chosen = scopes::split(self.scopes.value());
         let mut picker = ScopePicker::new(Vec::new());
-        if self.mode == Some(Mode::PreAuthorized) && !self.has_offline_access() {
+        if self.lacks_offline_access() {
             chosen.push(OFFLINE_ACCESS.to_owned());
             picker.note = Some(
                 "Added offline_access: a pre-authorized integration needs it for a refresh token, or its token dies within an hour."

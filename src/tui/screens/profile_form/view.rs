@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::domain::Mode;
+use crate::service::setup;
 use crate::tui::app::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::checklist::{self, Step};
@@ -36,7 +36,7 @@ impl ProfileForm {
         let jira_api = scopes::split(self.scopes.value())
             .iter()
             .any(|s| s.contains("jira"));
-        let offline = self.mode == Some(Mode::PreAuthorized);
+        let offline = self.mode.is_some_and(setup::needs_offline_access);
         let step = |label, text: &str, done| Step {
             label,
             text: text.to_owned(),
@@ -61,7 +61,7 @@ impl ProfileForm {
                 } else {
                     "Edit Scopes: select all"
                 },
-                self.ok(Field::Scopes) && jira_api && (!offline || self.has_offline_access()),
+                self.ok(Field::Scopes) && jira_api && !self.lacks_offline_access(),
             ),
             step("x", "Authorization URL", self.ok(Field::AuthorizationUrl)),
             step(
@@ -104,12 +104,9 @@ impl ProfileForm {
         if let Some(list) = list {
             checklist::render(frame, list, "Developer console", &self.steps(), theme);
         }
-        let text = if self.confirm_discard {
-            Some((
-                "Drop the changes to this profile? y drops them, any other key keeps editing."
-                    .to_owned(),
-                theme.warn(),
-            ))
+        let text = if let Some(confirm) = &self.discard {
+            confirm.render(frame, message, theme);
+            None
         } else if let Some((text, bad)) = &self.message {
             Some((text.clone(), if *bad { theme.bad() } else { theme.good() }))
         } else {
@@ -159,7 +156,7 @@ impl ProfileForm {
                 width: area.width,
                 height: 1,
             };
-            let focused = index == self.focus && self.picker.is_none() && !self.confirm_discard;
+            let focused = index == self.focus && self.picker.is_none() && self.discard.is_none();
             self.render_row(*field, focused, theme, frame, row);
             self.render_verdict(*field, theme, frame, verdict);
         }

@@ -8,9 +8,8 @@ use crate::domain::{AppRef, Mode};
 use crate::service::setup::{self, SetupPlan};
 use crate::service::status::ProfileStatus;
 use crate::tui::app::{Action, Effect, Outcome, Shared};
-use crate::tui::keymap::{self, Binding, Key};
-
-use crate::tui::widgets::TextField;
+use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
+use crate::tui::widgets::{Confirm, TextField};
 
 use super::authorize::AuthorizeScreen;
 
@@ -53,8 +52,8 @@ pub struct Wizard {
     mode: Mode,
     system: bool,
     profile: usize,
-    /// Waiting for y/n on a change that drops tokens.
-    confirming: bool,
+    /// Waiting for a yes on a change that drops tokens.
+    confirm: Option<Confirm<()>>,
     saving: bool,
     problem: Option<String>,
 }
@@ -108,6 +107,18 @@ const KEYS: &[Binding<WizardAction>] = &[
     },
 ];
 
+impl Hint for WizardAction {
+    fn hint(self) -> &'static str {
+        match self {
+            WizardAction::Up | WizardAction::Down => "choose",
+            WizardAction::Next => "go on",
+            WizardAction::Back => "back",
+            WizardAction::NewProfile => "new",
+            WizardAction::EditProfile => "edit",
+        }
+    }
+}
+
 pub fn help_rows() -> Vec<(&'static str, &'static str)> {
     keymap::describe(KEYS)
 }
@@ -141,7 +152,7 @@ impl Wizard {
             mode,
             system,
             profile: 0,
-            confirming: false,
+            confirm: None,
             saving: false,
             problem: None,
         }
@@ -185,11 +196,11 @@ impl Wizard {
         })
     }
 
-    /// Tokens the plan would drop (a different app or mode makes them useless).
+    /// Tokens the plan would drop.
     fn tokens_dropped(&self, shared: &Shared) -> usize {
         match (&self.existing, self.plan(shared)) {
             (Some(existing), Some(plan))
-                if existing.app != plan.app || existing.mode != plan.mode =>
+                if setup::invalidates_tokens(existing.mode, &existing.app, &plan) =>
             {
                 existing.tokens
             }
@@ -210,11 +221,10 @@ impl Wizard {
         if self.saving {
             return Vec::new();
         }
-        if self.confirming {
-            self.confirming = false;
-            return match key.code {
-                KeyCode::Char('y' | 'Y') => self.save(shared),
-                _ => vec![Action::Say("Nothing was changed.".into())],
+        if let Some(confirm) = self.confirm.take() {
+            return match confirm.answer(key) {
+                Some(()) => self.save(shared),
+                None => vec![Action::Say("Nothing was changed.".into())],
             };
         }
         let action = keymap::lookup(KEYS, key);
@@ -333,8 +343,16 @@ impl Wizard {
                 }
             },
             Step::Confirm => {
-                if self.tokens_dropped(shared) > 0 {
-                    self.confirming = true;
+                let dropped = self.tokens_dropped(shared);
+                if dropped > 0 {
+                    self.confirm = Some(Confirm::new(
+                        format!(
+                            "This drops {dropped} token(s) issued for the old app or mode; their users must authorize again."
+                        ),
+                        "go ahead",
+                        "keep things as they are",
+                        (),
+                    ));
                     return Vec::new();
                 }
                 return self.save(shared);
@@ -440,12 +458,21 @@ impl Wizard {
         }
     }
 
-    pub fn hints(&self) -> &'static str {
-        match self.step() {
-            Step::Name => "type a name · Enter next · Esc cancel · F1 help",
-            Step::Profile => "↑↓ choose · Enter select · n new · e edit · Esc back · ? help",
-            Step::Confirm => "Enter save · Esc back · ? help",
-            Step::Mode | Step::App => "↑↓ choose · Enter next · Esc back · ? help",
+    pub fn footer(&self) -> Footer {
+        use WizardAction::{Back, Down, EditProfile, NewProfile, Next, Up};
+        if let Some(confirm) = &self.confirm {
+            return confirm.footer();
         }
+        let footer = match self.step() {
+            Step::Name => Footer::new()
+                .prompt("type a name")
+                .keys(KEYS, &[Next, Back]),
+            Step::Profile => {
+                Footer::new().keys(KEYS, &[Up, Down, Next, NewProfile, EditProfile, Back])
+            }
+            Step::Confirm => Footer::new().keys(KEYS, &[Next, Back]),
+            Step::Mode | Step::App => Footer::new().keys(KEYS, &[Up, Down, Next, Back]),
+        };
+        footer.global(self.captures_text(), &[Global::Help])
     }
 }

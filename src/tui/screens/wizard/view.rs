@@ -75,20 +75,11 @@ impl Wizard {
             Step::Profile => self.render_profiles(shared, frame, body),
             Step::Confirm => self.render_summary(shared, frame, body),
         }
-        let text = if self.confirming {
-            Some((
-                format!(
-                    "This drops {} token(s) issued for the old app or mode; their users must authorize again. Press y to go ahead, any other key to keep things as they are.",
-                    self.tokens_dropped(shared)
-                ),
-                theme.warn(),
-            ))
-        } else {
-            self.problem.clone().map(|p| (p, theme.bad()))
-        };
-        if let Some((text, style)) = text {
+        if let Some(confirm) = &self.confirm {
+            confirm.render(frame, problem, theme);
+        } else if let Some(text) = &self.problem {
             frame.render_widget(
-                Paragraph::new(Line::styled(text, style)).wrap(Wrap { trim: true }),
+                Paragraph::new(Line::styled(text.clone(), theme.bad())).wrap(Wrap { trim: true }),
                 problem,
             );
         }
@@ -122,15 +113,10 @@ impl Wizard {
         let mut items: Vec<ListItem> = profiles
             .iter()
             .map(|p| {
-                let offline = p
-                    .scopes
-                    .iter()
-                    .any(|s| s == crate::validate::OFFLINE_ACCESS);
-                let note = match (self.mode, offline) {
-                    (Mode::PreAuthorized, false) => {
-                        Span::styled("  lacks offline_access", theme.bad())
-                    }
-                    _ => Span::styled(format!("  {} scopes", p.scopes.len()), theme.dim()),
+                let note = if setup::lacks_offline_access(self.mode, &p.scopes) {
+                    Span::styled("  lacks offline_access", theme.bad())
+                } else {
+                    Span::styled(format!("  {} scopes", p.scopes.len()), theme.dim())
                 };
                 ListItem::new(Line::from(vec![
                     Span::raw(format!("{:<20} {}", p.name, p.client_id)),
