@@ -10,7 +10,7 @@ use jira_auth::agent::protocol::{AttemptView, ListenerView};
 use jira_auth::domain::{Mode, Principal, Site};
 use jira_auth::service::authorize::authorization_url;
 use jira_auth::service::status::{self};
-use jira_auth::tui::app::{ListenerEnd, Outcome, Prepared, StepFailure};
+use jira_auth::tui::message::{ListenerEnd, Outcome, Prepared, StepFailure};
 use jira_auth::tui::{App, Effect, Msg, update};
 
 const STATE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use jira_auth::domain::Mode;
 use jira_auth::service::draft::ProfileDraft;
 use jira_auth::service::status::StatusReport;
-use jira_auth::tui::app::Outcome;
+use jira_auth::tui::message::Outcome;
 use jira_auth::tui::screens::Screen;
 use jira_auth::tui::screens::profile_form::ProfileForm;
 use jira_auth::tui::{App, Effect, Msg, update};

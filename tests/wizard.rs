@@ -10,7 +10,7 @@ use crossterm::event::KeyCode;
 use jira_auth::domain::{AppRef, Mode};
 use jira_auth::service::setup::SetupPlan;
 use jira_auth::service::status::{self, StatusReport};
-use jira_auth::tui::app::Outcome;
+use jira_auth::tui::message::Outcome;
 use jira_auth::tui::screens::Screen;
 use jira_auth::tui::screens::wizard::Step;
 use jira_auth::tui::{App, Effect, Msg, update};

@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::app::{Effect, ListenerEnd, Msg, Outcome, Prepared, StepFailure};
 use super::browser;
+use super::message::{Effect, ListenerEnd, Msg, Outcome, Prepared, StepFailure};
 use crate::agent::protocol::{DraftWire, ListenerView, Reply, Request};
 use crate::agent::{AgentLink, ClientError, Notice};
 use crate::clipboard::{Clipboard, ClipboardEnv, CopyRoute};

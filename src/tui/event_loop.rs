@@ -10,8 +10,9 @@ use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::app::{App, Msg, update};
+use super::app::{App, update};
 use super::effects::EffectRunner;
+use super::message::Msg;
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::view::view;

@@ -395,7 +395,8 @@ mod tests {
     fn the_global_keys_are_the_ones_the_app_dispatches() {
         use crate::atlassian::Endpoints;
         use crate::domain::Timestamp;
-        use crate::tui::app::{App, Msg, update};
+        use crate::tui::app::{App, update};
+        use crate::tui::message::Msg;
         use crate::tui::theme::Theme;
 
         let app = || {

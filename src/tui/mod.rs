@@ -3,7 +3,9 @@
 
 pub mod app;
 pub mod keymap;
+pub mod message;
 pub mod screens;
+pub mod shared;
 pub mod theme;
 pub mod view;
 pub mod widgets;
@@ -13,6 +15,7 @@ mod effects;
 mod event_loop;
 mod terminal;
 
-pub use app::{App, Effect, Msg, update};
+pub use app::{App, update};
 pub use event_loop::{ConsoleOptions, run};
+pub use message::{Effect, Msg};
 pub use view::view;

@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use jira_auth::atlassian::Endpoints;
 use jira_auth::domain::{Mode, Principal, Timestamp};
 use jira_auth::service::status::{self, StatusReport};
-use jira_auth::tui::app::SystemAppInfo;
+use jira_auth::service::system_app::SystemAppInfo;
 use jira_auth::tui::theme::Theme;
 use jira_auth::tui::{App, Effect, Msg, update, view};
 use ratatui::Terminal;

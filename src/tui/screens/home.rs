@@ -12,8 +12,10 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 use crate::domain::{AppRef, DEFAULT_INTEGRATION, TokenState};
 use crate::service::format;
 use crate::service::status::{IntegrationStatus, StatusReport};
-use crate::tui::app::{Action, Effect, Shared};
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
+use crate::tui::message::Effect;
+use crate::tui::screens::Action;
+use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 
 use super::Screen;

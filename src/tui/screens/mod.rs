@@ -14,8 +14,26 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::app::{Action, Outcome, Shared};
+use super::message::{Effect, Outcome};
+use super::shared::Shared;
 use crate::service::status::StatusReport;
+
+/// What a screen asks of the app after handling a key.
+#[derive(Debug)]
+pub enum Action {
+    /// Open another screen on top of this one.
+    Push(Screen),
+    /// Close this screen, back to the one below.
+    Pop,
+    /// Run an effect.
+    Run(Effect),
+    /// Say something on the status line.
+    Say(String),
+    /// Say that something went wrong, on the status line.
+    Warn(String),
+    /// Leave the console.
+    Quit,
+}
 
 #[derive(Debug)]
 pub enum Screen {

@@ -9,8 +9,10 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 
 use crate::service::draft::ProfileDraft;
 use crate::service::status::ProfileStatus;
-use crate::tui::app::{Action, Effect, Outcome, Shared};
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
+use crate::tui::message::{Effect, Outcome};
+use crate::tui::screens::Action;
+use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, TextField};
 
 use super::Screen;

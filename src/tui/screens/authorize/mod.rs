@@ -9,8 +9,9 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::agent::protocol::{AttemptView, ListenerView};
 use crate::domain::{Mode, Site};
-use crate::tui::app::{Action, Effect, ListenerEnd, Outcome};
 use crate::tui::keymap::{self, Binding, Hint, Key};
+use crate::tui::message::{Effect, ListenerEnd, Outcome};
+use crate::tui::screens::Action;
 use crate::tui::widgets::TextField;
 
 /// Where the attempt stands.
@@ -476,7 +477,7 @@ impl AuthorizeScreen {
         }
     }
 
-    fn fail(&mut self, failure: &crate::tui::app::StepFailure) -> Vec<Action> {
+    fn fail(&mut self, failure: &crate::tui::message::StepFailure) -> Vec<Action> {
         self.phase = Phase::Failed {
             sentence: failure.sentence.clone(),
             retry: failure.retry.clone(),

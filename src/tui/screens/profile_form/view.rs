@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::service::setup;
-use crate::tui::app::Shared;
+use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::checklist::{self, Step};
 use crate::validate::{Catalog, Field, Severity, scopes};

@@ -7,8 +7,10 @@ use crossterm::event::{KeyCode, KeyEvent};
 use crate::domain::{AppRef, Mode};
 use crate::service::setup::{self, SetupPlan};
 use crate::service::status::ProfileStatus;
-use crate::tui::app::{Action, Effect, Outcome, Shared};
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
+use crate::tui::message::{Effect, Outcome};
+use crate::tui::screens::Action;
+use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, TextField};
 
 use super::authorize::AuthorizeScreen;

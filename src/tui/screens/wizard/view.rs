@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 use crate::domain::Mode;
 use crate::service::authorize::{PREVIEW_STATE, PublicApp, authorization_url_for};
 use crate::service::setup;
-use crate::tui::app::Shared;
+use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 
 use super::{Step, Wizard};
