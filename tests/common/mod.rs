@@ -202,6 +202,7 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
 }
+pub mod agent;
 pub mod pty;
 pub mod ui;
 
