@@ -325,3 +325,75 @@ fn a_narrow_terminal_puts_the_checklist_below() {
     valid(&mut app);
     insta::assert_snapshot!("form_narrow", draw(&app, 80, 40));
 }
+
+/// A stored profile as the agent opens it for editing: everything but the secret.
+fn stored_app() -> App {
+    let mut app = app_with(StatusReport::default());
+    let mut draft = ProfileDraft::new(&app.shared.endpoints);
+    draft.name = "acme".into();
+    draft.client_id = ID.into();
+    draft.scopes = "read:jira-work offline_access".into();
+    app.stack
+        .push(Screen::ProfileForm(Box::new(ProfileForm::opened(
+            &draft,
+            Some(Mode::PreAuthorized),
+            true,
+        ))));
+    app
+}
+
+#[test]
+fn an_edited_profile_keeps_its_stored_secret_unseen_until_revealed() {
+    let mut app = stored_app();
+    let screen = draw(&app, 120, 32);
+    insta::assert_snapshot!("form_stored_secret", screen);
+    assert!(screen.contains("stored · Ctrl-R shows it"), "{screen}");
+    assert!(
+        form(&app)
+            .check()
+            .is_none_or(|c| c.errors().next().is_none())
+    );
+
+    // Saving untouched keeps the stored secret: the agent fills it in.
+    let effects = press(&mut app, &[ctrl('s')]);
+    let [
+        Effect::SaveProfile {
+            draft,
+            original: Some(original),
+            keep_secret: true,
+        },
+    ] = &effects[..]
+    else {
+        panic!("expected a save keeping the secret, got {effects:?}");
+    };
+    assert_eq!(original, "acme");
+    assert!(draft.client_secret.is_empty(), "the form never had it");
+
+    // Ctrl-R asks the agent for it, and only then shows it.
+    let mut app = stored_app();
+    let effects = press(&mut app, &[ctrl('r')]);
+    assert_eq!(
+        effects,
+        vec![Effect::RevealSecret {
+            name: "acme".into()
+        }]
+    );
+    update(
+        &mut app,
+        Msg::Done(Outcome::SecretRevealed(Ok(SECRET.into()))),
+    );
+    let form_now = form(&app);
+    assert_eq!(
+        form_now.field(Field::ClientSecret).map(|f| f.value()),
+        Some(SECRET),
+        "revealed on request"
+    );
+    assert!(!form_now.keeps_stored_secret());
+    assert!(
+        draw(&app, 120, 32).contains("ATOAabcdefgh"),
+        "shown, not masked"
+    );
+    // The revealed secret is not an edit: Esc leaves without asking.
+    press(&mut app, &[code(KeyCode::Esc)]);
+    assert_eq!(app.screen().title(), "Home");
+}

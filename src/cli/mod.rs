@@ -35,9 +35,10 @@ Examples:
   jira-auth authorize --integration support --user alice@example.com --paste
   jira-auth profile list --json
   jira-auth status --json | jq '.integrations[].tokens[].state'
+  jira-auth agent status                      the agent that owns the store (started on demand)
 
 Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 re-authorization needed,
-4 temporary failure (network, server, store busy): retry later.";
+4 temporary failure (network, server, no agent reachable): retry later.";
 
 #[derive(Debug, Parser)]
 #[command(

@@ -23,7 +23,8 @@ impl ProfileForm {
         let filled = self
             .field(field)
             .is_some_and(|f| !f.value().trim().is_empty())
-            || field == Field::RefreshUrl;
+            || field == Field::RefreshUrl
+            || (field == Field::ClientSecret && self.keeps_stored_secret());
         filled
             && self
                 .worst(field)
@@ -252,10 +253,7 @@ impl ProfileForm {
             }
             None if field == Field::ClientSecret && self.keeps_stored_secret() => Line::from(vec![
                 Span::raw(indent),
-                Span::styled(
-                    "stored, kept as it is · type a new one to replace it · Ctrl-R shows it",
-                    theme.dim(),
-                ),
+                Span::styled("stored · Ctrl-R shows it · type to replace", theme.dim()),
             ]),
             None => Line::raw(""),
         };
