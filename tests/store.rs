@@ -129,6 +129,12 @@ fn a_wrong_key_is_refused_and_the_data_survives() {
     );
 
     std::fs::write(sandbox.key_file(), right_key).unwrap();
+    // Restored by hand, as a careful admin would: private again.
+    std::fs::set_permissions(
+        sandbox.key_file(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let store = sandbox.open();
     assert_eq!(
         store

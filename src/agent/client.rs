@@ -54,6 +54,8 @@ pub enum Notice {
     Lost(String),
     /// Connected again after a loss.
     Reconnected,
+    /// Something the agent fixed on the way (a loosened permission), to say once.
+    Note(String),
 }
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Reply, WireError>>>>>;
@@ -65,6 +67,8 @@ pub struct Connection {
     next_id: AtomicU64,
     closed: Arc<AtomicBool>,
     pub hello: AgentHello,
+    /// What the agent had to fix when it opened the store, for a human to hear once.
+    pub notes: Vec<String>,
 }
 
 impl Connection {
@@ -159,6 +163,15 @@ impl AgentLink {
         }
         let connection =
             Arc::new(connect(&self.paths, &self.config, self.start, self.notices.clone()).await?);
+        for note in &connection.notes {
+            match &self.notices {
+                Some(notices) => {
+                    let _ = notices.send(Notice::Note(note.clone()));
+                }
+                // A command has no screen to show it on: stderr, like any other remark.
+                None => eprintln!("jira-auth: note: {note}"),
+            }
+        }
         if let Some(notices) = &self.notices {
             connection.call(Request::Subscribe).await?;
             if self.had_connection.swap(true, Ordering::SeqCst) {
@@ -351,15 +364,16 @@ async fn greet(
         }),
     });
     framed.send(greeting).await.map_err(|_| lost())?;
-    match framed.next().await {
+    let notes = match framed.next().await {
         Some(Ok(bytes)) => match serde_json::from_slice::<AgentFrame>(&bytes) {
-            Ok(AgentFrame::Reply { result, .. }) => {
-                result?;
-            }
+            Ok(AgentFrame::Reply { result, .. }) => match result? {
+                Reply::Welcome { notes } => notes,
+                _ => Vec::new(),
+            },
             _ => return Err(lost()),
         },
         _ => return Err(lost()),
-    }
+    };
     let (mut sink, mut stream) = framed.split();
     let (out, mut outgoing) = mpsc::unbounded_channel::<Bytes>();
     tokio::spawn(async move {
@@ -404,6 +418,7 @@ async fn greet(
         next_id: AtomicU64::new(1),
         closed,
         hello,
+        notes,
     })
 }
 

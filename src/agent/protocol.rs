@@ -157,6 +157,10 @@ pub enum AgentFrame {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reply {
     Ok,
+    /// The answer to a hello: what opening the store fixed, said to the first client only.
+    Welcome {
+        notes: Vec<String>,
+    },
     AgentStatus(AgentInfo),
     Status(StatusReport),
     SystemApp(Result<SystemAppInfo, String>),

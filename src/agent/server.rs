@@ -49,6 +49,8 @@ pub(super) struct Agent {
     pub changes: broadcast::Sender<()>,
     pub attempts: Attempts,
     pub shutdown: CancellationToken,
+    /// What opening the store fixed, for the first client that says hello.
+    notes: std::sync::Mutex<Vec<String>>,
     next_connection: AtomicU64,
     http: OnceLock<reqwest::Client>,
 }
@@ -70,7 +72,7 @@ impl Agent {
 pub fn run(options: AgentOptions) -> Result<(), WireError> {
     let mut notifier = Notifier::from_inherited(options.notify);
     let outcome = start(&options);
-    let (store, listener) = match outcome {
+    let (mut store, listener) = match outcome {
         Ok(Some(started)) => started,
         Ok(None) => {
             notifier.send(&StartNotice::Lost);
@@ -86,6 +88,10 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
     };
     let paths = AgentPaths::new(options.paths.clone());
     let endpoints = Endpoints::from_env();
+    let notes = store.take_notes();
+    for note in &notes {
+        agent_log!("{note}");
+    }
     let agent = Arc::new(Agent {
         store: Arc::new(store),
         config: super::config_from_env(&options.paths, &endpoints),
@@ -103,6 +109,7 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         changes: broadcast::channel(16).0,
         attempts: Attempts::default(),
         shutdown: CancellationToken::new(),
+        notes: std::sync::Mutex::new(notes),
         next_connection: AtomicU64::new(1),
         http: OnceLock::new(),
     });
@@ -132,6 +139,11 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
 fn start(
     options: &AgentOptions,
 ) -> Result<Option<(SledStore, std::os::unix::net::UnixListener)>, WireError> {
+    // Everything the agent creates (sled's files, the socket) is private to its user.
+    // SAFETY: umask only sets this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let paths = AgentPaths::new(options.paths.clone());
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -189,7 +201,12 @@ fn win_the_store(paths: &AgentPaths) -> Result<Option<SledStore>, WireError> {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(error) => return Err(WireError::new(error.exit_code(), error.to_string())),
+            Err(error) => {
+                if let StoreError::Damaged { reason, .. } = &error {
+                    agent_log!("sled says: {reason}");
+                }
+                return Err(WireError::new(error.exit_code(), error.to_string()));
+            }
         }
     }
 }
@@ -358,7 +375,16 @@ async fn connection(agent: Arc<Agent>, stream: UnixStream) {
             Request::Hello(hello) => {
                 let result = check_hello(&agent, &hello);
                 greeted = result.is_ok();
-                reply(result.map(|()| protocol::Reply::Ok));
+                reply(result.map(|()| {
+                    protocol::Reply::Welcome {
+                        notes: std::mem::take(
+                            &mut *agent
+                                .notes
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner),
+                        ),
+                    }
+                }));
             }
             // Frozen and allowed before hello: a client of another protocol must be able to
             // ask this agent to make way.

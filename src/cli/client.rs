@@ -27,6 +27,20 @@ impl Client {
         Ok(Client { runtime, link })
     }
 
+    /// Whether a store exists at all: read-only commands on a store that does not exist say
+    /// so and create nothing (no directory, no agent).
+    pub fn store_exists(&self) -> bool {
+        self.link.paths().store.database().exists()
+    }
+
+    /// The sentence for a store that does not exist yet.
+    pub fn nothing_configured(&self) -> String {
+        format!(
+            "nothing is configured at {} yet; set it up in the console (`jira-auth`) or with `jira-auth profile add` and `jira-auth setup`",
+            self.link.paths().data_dir().display()
+        )
+    }
+
     /// One request, answered.
     pub fn call(&self, request: Request) -> Result<Reply, Failure> {
         Ok(self.runtime.block_on(self.link.call(request))?)

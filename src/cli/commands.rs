@@ -11,7 +11,19 @@ use super::client::unexpected;
 use super::output::{to_json, write_profiles, write_status};
 use super::{Client, Failure};
 
+/// The status of a store that does not exist: empty, and said so.
+fn absent(client: &Client, json: bool, empty_json: &str) -> Result<(), Failure> {
+    eprintln!("jira-auth: {}", client.nothing_configured());
+    if json {
+        writeln!(std::io::stdout().lock(), "{empty_json}")?;
+    }
+    Ok(())
+}
+
 pub fn status(client: &Client, json: bool) -> Result<(), Failure> {
+    if !client.store_exists() {
+        return absent(client, json, r#"{"integrations":[],"profiles":[]}"#);
+    }
     let report = match client.call(Request::Status)? {
         Reply::Status(report) => report,
         other => return Err(unexpected(&other)),
@@ -60,6 +72,9 @@ pub fn setup(
 }
 
 pub fn profile_list(client: &Client, json: bool) -> Result<(), Failure> {
+    if !client.store_exists() {
+        return absent(client, json, "[]");
+    }
     let report = match client.call(Request::Status)? {
         Reply::Status(report) => report,
         other => return Err(unexpected(&other)),

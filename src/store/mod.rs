@@ -5,6 +5,7 @@
 
 mod holder;
 mod paths;
+mod preserve;
 mod records;
 pub mod seal;
 mod sled_store;
@@ -44,9 +45,25 @@ pub enum StoreError {
         key_file: PathBuf,
     },
     #[error(
-        "the key file {path} is not a jira-auth key (64 hex digits expected); restore the right file"
+        "the key file {path} is not a jira-auth key (a file of 64 hex digits expected); restore the right file, or point JIRA_AUTH_KEY_FILE at it"
     )]
     KeyMalformed { path: PathBuf },
+    #[error(
+        "the key file {path} can be read by others (mode {mode:03o}), so it protects nothing; make it private with `chmod 600 {path}` and try again"
+    )]
+    KeyExposed { path: PathBuf, mode: u32 },
+    #[error(
+        "the key file {key_file} is inside the data directory {data_dir}, so a copy of the data directory would carry the key to its secrets; move the key out (e.g. to ~/.config/jira-auth/store.key) and point JIRA_AUTH_KEY_FILE at it"
+    )]
+    KeyInsideDataDir {
+        key_file: PathBuf,
+        data_dir: PathBuf,
+    },
+    /// `reason` is sled's own text, for the agent's log; people read the sentence.
+    #[error(
+        "the store at {data_dir} is damaged: its database files do not read back, and nothing was changed. Restore the data directory from a backup (the key file stays as it is), or move it aside to start afresh"
+    )]
+    Damaged { data_dir: PathBuf, reason: String },
     #[error("cannot read or create the key file {path}: {reason}")]
     KeyUnreadable { path: PathBuf, reason: String },
     #[error(
@@ -80,6 +97,8 @@ impl StoreError {
             StoreError::WrongKey { .. }
             | StoreError::KeyMissing { .. }
             | StoreError::KeyMalformed { .. }
+            | StoreError::KeyExposed { .. }
+            | StoreError::KeyInsideDataDir { .. }
             | StoreError::SchemaTooNew { .. } => 2,
             _ => 1,
         }

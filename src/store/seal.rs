@@ -69,10 +69,11 @@ impl Sealer {
     }
 }
 
-/// Reads the key file, hex text of 32 bytes.
+/// Reads the key file, hex text of 32 bytes. Anything else at the path (binary bytes, a
+/// directory, a key others may read) is refused with the sentence that says how to fix it.
 pub fn read_key(path: &Path) -> Result<Option<[u8; KEY_LEN]>, StoreError> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(StoreError::KeyUnreadable {
@@ -81,7 +82,26 @@ pub fn read_key(path: &Path) -> Result<Option<[u8; KEY_LEN]>, StoreError> {
             });
         }
     };
-    parse_hex_key(text.trim())
+    if !metadata.is_file() {
+        return Err(StoreError::KeyMalformed {
+            path: path.to_owned(),
+        });
+    }
+    // As OpenSSH refuses an unprotected private key: a key others can read is no secret.
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(StoreError::KeyExposed {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    let bytes = fs::read(path).map_err(|e| StoreError::KeyUnreadable {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| parse_hex_key(text.trim()))
         .map(Some)
         .ok_or_else(|| StoreError::KeyMalformed {
             path: path.to_owned(),

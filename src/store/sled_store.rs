@@ -47,6 +47,8 @@ impl OpenOptions {
 }
 
 pub struct SledStore {
+    /// What opening changed that a human should hear once (permissions tightened).
+    notes: Vec<String>,
     db: sled::Db,
     sealer: Sealer,
     profiles: sled::Tree,
@@ -60,6 +62,12 @@ pub struct SledStore {
 impl SledStore {
     pub fn open(options: &OpenOptions) -> Result<Self, StoreError> {
         let paths = &options.paths;
+        if super::paths::inside(&paths.key_file, &paths.data_dir) {
+            return Err(StoreError::KeyInsideDataDir {
+                key_file: paths.key_file.clone(),
+                data_dir: paths.data_dir.clone(),
+            });
+        }
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -68,12 +76,30 @@ impl SledStore {
                 path: paths.data_dir.clone(),
                 reason: e.to_string(),
             })?;
-        let db = open_waiting(paths, options.busy_wait)?;
+        let notes = super::paths::tighten(&paths.data_dir);
+        // sled reads a log it cannot parse as an empty one; a database file that was there
+        // before but holds no schema record is damaged, not new.
+        let existed = paths.database().join("conf").exists();
+        // sled may rewrite a log it cannot read while it opens it; keep the bytes so that a
+        // damaged store is left exactly as it was found.
+        let before = existed.then(|| super::preserve::Preserved::read(&paths.database()));
+        let restore_on = |error: StoreError| {
+            if let (StoreError::Damaged { .. }, Some(Some(before))) = (&error, &before) {
+                before.restore();
+            }
+            error
+        };
+        let db = open_waiting(paths, options.busy_wait).map_err(restore_on)?;
         let holder = Holder::claim(&paths.data_dir, &options.role);
         let meta = db.open_tree(META)?;
-        check_schema(&meta, &paths.data_dir)?;
+        if let Err(error) = check_schema(&meta, &paths.data_dir, existed) {
+            drop(meta);
+            drop(db);
+            return Err(restore_on(error));
+        }
         let sealer = unlock(&meta, paths)?;
         Ok(SledStore {
+            notes,
             profiles: db.open_tree(PROFILES)?,
             integrations: db.open_tree(INTEGRATIONS)?,
             tokens: db.open_tree(TOKENS)?,
@@ -82,6 +108,11 @@ impl SledStore {
             sealer,
             _holder: holder,
         })
+    }
+
+    /// Sentences about what opening had to fix (say them once, then they are gone).
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -106,6 +137,12 @@ fn open_waiting(paths: &StorePaths, wait: Duration) -> Result<sled::Db, StoreErr
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
+            Err(e @ (sled::Error::Corruption { .. } | sled::Error::ReportableBug(_))) => {
+                return Err(StoreError::Damaged {
+                    data_dir: paths.data_dir.clone(),
+                    reason: e.to_string(),
+                });
+            }
             Err(e) => {
                 return Err(StoreError::Open {
                     path: paths.database(),
@@ -116,8 +153,14 @@ fn open_waiting(paths: &StorePaths, wait: Duration) -> Result<sled::Db, StoreErr
     }
 }
 
-fn check_schema(meta: &sled::Tree, data_dir: &Path) -> Result<(), StoreError> {
+fn check_schema(meta: &sled::Tree, data_dir: &Path, existed: bool) -> Result<(), StoreError> {
     let found = match meta.get(SCHEMA_KEY)? {
+        None if existed => {
+            return Err(StoreError::Damaged {
+                data_dir: data_dir.to_owned(),
+                reason: "an existing database holds no schema record".into(),
+            });
+        }
         None => {
             meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
             return Ok(());

@@ -130,6 +130,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             });
             vec![Effect::Reconnect]
         }
+        Msg::Agent(Notice::Note(text)) => {
+            app.shared.status = Some(StatusLine { text, error: false });
+            Vec::new()
+        }
         Msg::Agent(Notice::Reconnected) => {
             app.shared.status = Some(StatusLine {
                 text: "Connected to the agent again.".into(),
