@@ -20,7 +20,9 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("jira-auth: {}", failure.message);
+            if !failure.message.is_empty() {
+                eprintln!("jira-auth: {}", failure.message);
+            }
             ExitCode::from(failure.code)
         }
     }

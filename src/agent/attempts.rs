@@ -260,6 +260,7 @@ pub(super) async fn finish(
     .await?;
     agent.attempts.cancel(id);
     agent.changed();
+    agent.keepalive_wake.notify_one();
     let whose = match &done.tokens.principal {
         Principal::Admin => "admin".to_owned(),
         Principal::User(_) => "a user".to_owned(),

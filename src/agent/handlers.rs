@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::protocol::{AgentInfo, DraftWire, Reply, Request, WireError};
+use super::protocol::{AgentInfo, DraftWire, RefreshResult, Reply, Request, TokenReply, WireError};
 use super::server::Agent;
 use crate::agent_log;
 use crate::domain::Timestamp;
@@ -161,9 +161,89 @@ pub(super) async fn handle(
             agent.attempts.cancel(&attempt);
             Ok(Reply::Ok)
         }
+        Request::Token {
+            integration,
+            user,
+            min_valid,
+        } => token(agent, integration, user, min_valid).await,
+        Request::Refresh { integration } => refresh_now(agent, integration).await,
         // Answered by the connection itself.
         Request::Hello(_) | Request::Stop | Request::Subscribe => Ok(Reply::Ok),
     }
+}
+
+async fn token(
+    agent: &Arc<Agent>,
+    integration: String,
+    user: Option<String>,
+    min_valid: i64,
+) -> Result<Reply, WireError> {
+    let (found, tokens) = blocking(agent, move |store| {
+        Ok(crate::service::refresh::find(
+            store,
+            &integration,
+            user.as_deref(),
+        )?)
+    })
+    .await?;
+    let now = Timestamp::now();
+    if let Some(dead) = crate::service::refresh::dead(&tokens, now) {
+        return Err(dead.into());
+    }
+    // A token without a refresh token cannot be renewed: hand it out while it lasts.
+    let tokens = if crate::service::refresh::wants_refresh(&tokens, now, min_valid)
+        && tokens.refresh_token.is_some()
+    {
+        agent
+            .refresher
+            .refresh(agent, &found.name, &tokens.principal, Some(min_valid))
+            .await?
+    } else {
+        tokens
+    };
+    Ok(Reply::Token(TokenReply {
+        access_token: tokens.access_token.expose().to_owned(),
+        expires_at: tokens.access_expires_at,
+        site: tokens.site,
+    }))
+}
+
+async fn refresh_now(agent: &Arc<Agent>, integration: Option<String>) -> Result<Reply, WireError> {
+    let wanted = integration.clone();
+    let grants = blocking(agent, move |store| {
+        if let Some(name) = &wanted
+            && store.integration(name)?.is_none()
+        {
+            return Err(crate::service::refresh::RefreshError::NoIntegration {
+                name: name.clone(),
+                existing: store.integrations()?.into_iter().map(|i| i.name).collect(),
+            }
+            .into());
+        }
+        let mut grants: Vec<_> = store
+            .token_sets()?
+            .into_iter()
+            .filter(|t| wanted.as_ref().is_none_or(|name| &t.integration == name))
+            .map(|t| (t.integration, t.principal))
+            .collect();
+        grants.sort();
+        Ok(grants)
+    })
+    .await?;
+    let mut results = Vec::with_capacity(grants.len());
+    for (integration, principal) in grants {
+        let outcome = agent
+            .refresher
+            .refresh(agent, &integration, &principal, None)
+            .await
+            .map(|tokens| tokens.access_expires_at);
+        results.push(RefreshResult {
+            integration,
+            principal: principal.key(),
+            outcome,
+        });
+    }
+    Ok(Reply::Refreshed { results })
 }
 
 /// An edit that leaves the secret empty keeps the stored one: the form never held it.

@@ -5,9 +5,11 @@
 mod attempts;
 pub mod client;
 mod handlers;
+mod keepalive;
 pub mod log;
 mod notify;
 pub mod protocol;
+mod refresher;
 mod server;
 mod spawn;
 

@@ -133,6 +133,14 @@ pub enum Request {
     Finish { attempt: String, site: String },
     /// Drop the attempt: stop its listener and any call in flight.
     Cancel { attempt: String },
+    /// An access token with at least `min_valid` seconds left, refreshed first if needed.
+    Token {
+        integration: String,
+        user: Option<String>,
+        min_valid: i64,
+    },
+    /// Refresh now: one integration's grants, or every grant with `None`.
+    Refresh { integration: Option<String> },
 }
 
 /// The agent's frames.
@@ -189,6 +197,26 @@ pub enum Reply {
     Authorized {
         sentence: String,
     },
+    Token(TokenReply),
+    Refreshed {
+        results: Vec<RefreshResult>,
+    },
+}
+
+/// What `token` hands a script: the access token (never the refresh token) and where to use it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenReply {
+    pub access_token: String,
+    pub expires_at: crate::domain::Timestamp,
+    pub site: Option<Site>,
+}
+
+/// One grant's outcome of a forced refresh: when its new token expires, or why it failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshResult {
+    pub integration: String,
+    pub principal: String,
+    pub outcome: Result<crate::domain::Timestamp, WireError>,
 }
 
 /// A request that did not go through: the sentence a human reads and DESIGN.md's exit code.

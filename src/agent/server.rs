@@ -48,6 +48,9 @@ pub(super) struct Agent {
     pub busy: AtomicUsize,
     pub changes: broadcast::Sender<()>,
     pub attempts: Attempts,
+    pub refresher: super::refresher::Refresher,
+    /// Wakes the keep-alive when a grant was added (it sleeps until the next one is due).
+    pub keepalive_wake: tokio::sync::Notify,
     pub shutdown: CancellationToken,
     /// What opening the store fixed, for the first client that says hello.
     notes: std::sync::Mutex<Vec<String>>,
@@ -108,6 +111,8 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         busy: AtomicUsize::new(0),
         changes: broadcast::channel(16).0,
         attempts: Attempts::default(),
+        refresher: super::refresher::Refresher::default(),
+        keepalive_wake: tokio::sync::Notify::new(),
         shutdown: CancellationToken::new(),
         notes: std::sync::Mutex::new(notes),
         next_connection: AtomicU64::new(1),
@@ -232,6 +237,10 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
             return;
         }
     };
+    tokio::spawn(super::keepalive::run(
+        Arc::clone(&agent),
+        super::keepalive::Pace::from_env(),
+    ));
     let stop = Arc::clone(&agent);
     tokio::spawn(async move {
         stop_on_signal().await;
@@ -285,7 +294,8 @@ async fn idle(agent: &Agent) {
         tokio::time::sleep(check).await;
         let quiet = agent.clients.load(Ordering::SeqCst) == 0
             && agent.busy.load(Ordering::SeqCst) == 0
-            && agent.attempts.is_empty();
+            && agent.attempts.is_empty()
+            && agent.refresher.in_flight() == 0;
         if !quiet {
             idle_since = Instant::now();
         } else if idle_since.elapsed() >= limit {

@@ -67,6 +67,15 @@ impl Endpoints {
         self.api_join("oauth/token/accessible-resources")
     }
 
+    /// `https://api.atlassian.com/ex/jira/{cloudid}`: where a script calls Jira with a 3LO token.
+    pub fn jira_api_base(&self, cloud_id: &str) -> Url {
+        let mut url = self.api_join("ex/jira");
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.push(cloud_id);
+        }
+        url
+    }
+
     /// `GET /ex/jira/{cloudid}/rest/api/3/myself`: the verification call after consent.
     pub fn myself_url(&self, cloud_id: &str) -> Url {
         let mut url = self.api_join("ex/jira");

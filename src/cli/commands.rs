@@ -34,7 +34,80 @@ pub fn status(client: &Client, json: bool) -> Result<(), Failure> {
     } else {
         write_status(&mut out, &report, Timestamp::now())?;
     }
+    // Scripts test the exit code: 3 when some grant needs a new consent.
+    if report.needs_reauthorization() {
+        return Err(Failure::quiet(3));
+    }
     Ok(())
+}
+
+pub fn token(
+    client: &Client,
+    integration: &str,
+    user: Option<&str>,
+    min_valid: i64,
+    json: bool,
+) -> Result<(), Failure> {
+    let request = Request::Token {
+        integration: integration.to_owned(),
+        user: user.map(str::to_owned),
+        min_valid,
+    };
+    let token = match client.call(request)? {
+        Reply::Token(token) => token,
+        other => return Err(unexpected(&other)),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let endpoints = crate::atlassian::Endpoints::from_env();
+        let cloud_id = token.site.as_ref().map(|s| s.id.clone());
+        let body = serde_json::json!({
+            "access_token": token.access_token,
+            "expires_at": token.expires_at.rfc3339(),
+            "cloud_id": cloud_id,
+            "site_url": token.site.as_ref().map(|s| s.url.clone()),
+            "api_base": cloud_id.map(|id| endpoints.jira_api_base(&id).to_string()),
+        });
+        writeln!(out, "{}", to_json(&body))?;
+    } else {
+        writeln!(out, "{}", token.access_token)?;
+    }
+    Ok(())
+}
+
+pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failure> {
+    let results = match client.call(Request::Refresh { integration })? {
+        Reply::Refreshed { results } => results,
+        other => return Err(unexpected(&other)),
+    };
+    if results.is_empty() {
+        eprintln!("Nothing to refresh: no grant is stored yet.");
+        return Ok(());
+    }
+    let now = Timestamp::now();
+    let mut worst: Option<u8> = None;
+    for result in &results {
+        let who = format!("{} {}", result.integration, result.principal);
+        match &result.outcome {
+            Ok(expires_at) => eprintln!(
+                "{who}: refreshed; the access token is good for {}",
+                crate::service::format::duration(now.secs_until(*expires_at))
+            ),
+            Err(e) => {
+                eprintln!("{who}: {}", e.sentence);
+                worst = Some(match worst {
+                    // A dead grant is what someone must act on; temporary trouble is the least.
+                    Some(3) => 3,
+                    Some(code) if e.code == 4 => code,
+                    _ => e.code,
+                });
+            }
+        }
+    }
+    match worst {
+        Some(code) => Err(Failure::quiet(code)),
+        None => Ok(()),
+    }
 }
 
 pub fn setup(

@@ -102,6 +102,31 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print an access token for scripts: only the token on stdout, refreshed first when needed
+    Token {
+        /// The integration whose token to print
+        #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+        integration: String,
+        /// The end user whose token to print (user-authorized integrations)
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
+        /// Refresh first when the token has fewer seconds than this left
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        min_valid: u32,
+        /// Print {access_token, expires_at, cloud_id, site_url, api_base} as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refresh now: the grants of one integration, or every grant
+    #[command(group(clap::ArgGroup::new("which").args(["integration", "all"])))]
+    Refresh {
+        /// The integration whose grants to refresh [default: jira]
+        #[arg(long, value_name = "NAME")]
+        integration: Option<String>,
+        /// Refresh every grant of every integration
+        #[arg(long)]
+        all: bool,
+    },
     /// Run the agent that owns the store and serves every other jira-auth process
     #[command(
         long_about = "Run the agent that owns the store: it alone opens the database and the sealing key, and \
@@ -218,6 +243,11 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    /// An exit code whose reasons were printed already.
+    pub fn quiet(code: u8) -> Failure {
+        Failure::new(code, "")
+    }
 }
 
 impl From<ServiceError> for Failure {
@@ -285,6 +315,26 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
                 site: site.as_deref(),
             };
             authorize::run(&Client::new(data_dir)?, &args)
+        }
+        Command::Token {
+            integration,
+            user,
+            min_valid,
+            json,
+        } => commands::token(
+            &Client::new(data_dir)?,
+            integration,
+            user.as_deref(),
+            i64::from(*min_valid),
+            *json,
+        ),
+        Command::Refresh { integration, all } => {
+            let which = match (integration, all) {
+                (_, true) => None,
+                (Some(name), false) => Some(name.clone()),
+                (None, false) => Some(crate::domain::DEFAULT_INTEGRATION.to_owned()),
+            };
+            commands::refresh(&Client::new(data_dir)?, which)
         }
         Command::Profile(ProfileCommand::List { json }) => {
             commands::profile_list(&Client::new(data_dir)?, *json)

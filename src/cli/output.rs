@@ -35,7 +35,12 @@ pub(super) fn write_status(
             integration.name, integration.mode
         )?;
         if integration.tokens.is_empty() {
-            writeln!(out, "  not authorized")?;
+            match integration.mode {
+                crate::domain::Mode::PreAuthorized => writeln!(out, "  not authorized")?,
+                crate::domain::Mode::UserAuthorized => {
+                    writeln!(out, "  no user has authorized yet")?;
+                }
+            }
         }
         for token in &integration.tokens {
             let left = service::format::duration(now.secs_until(token.access_expires_at));

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod draft;
 pub mod format;
 pub mod profiles;
+pub mod refresh;
 pub mod setup;
 pub mod status;
 pub mod system_app;

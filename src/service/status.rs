@@ -162,6 +162,14 @@ fn token_status(tokens: &TokenSet, now: Timestamp) -> TokenStatus {
 }
 
 impl StatusReport {
+    /// True when some grant can only be revived by a new consent.
+    pub fn needs_reauthorization(&self) -> bool {
+        self.integrations
+            .iter()
+            .flat_map(|i| &i.tokens)
+            .any(|t| t.state == TokenState::NeedsReauthorization)
+    }
+
     /// Everything that needs attention at `now`, worst first: dead tokens, failing refreshes,
     /// then refresh tokens close to one of Atlassian's limits.
     pub fn alerts(&self, now: Timestamp) -> Vec<Alert> {

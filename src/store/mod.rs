@@ -16,6 +16,7 @@ use crate::domain::{Event, Integration, Principal, Profile, TokenSet};
 
 pub use holder::Holder;
 pub use paths::StorePaths;
+pub use records::token_key;
 pub use sled_store::{OpenOptions, SledStore};
 
 /// The schema this build reads and writes. Bump it with a migration in `sled_store::migrate`.

@@ -1,0 +1,143 @@
+//! Keeping grants alive while no one asks: a pre-authorized access token is refreshed ahead of
+//! its expiry (so `token` rarely waits on Atlassian), and every grant is rotated after
+//! `JIRA_AUTH_ROTATE_AFTER` idle days (default 60) so it never meets the 90-day limit.
+//! Rotations are paced (`JIRA_AUTH_KEEPALIVE_RATE` per second, default 2) so ten thousand
+//! grants coming due together never burst at Atlassian; failures back off.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::handlers::blocking;
+use super::server::Agent;
+use crate::agent_log;
+use crate::domain::{Principal, Timestamp};
+use crate::service::refresh::{self, Due};
+
+const DEFAULT_ROTATE_AFTER: Duration = Duration::from_secs(60 * 86_400);
+const DEFAULT_RATE: f64 = 2.0;
+/// The longest the keep-alive sleeps without looking again.
+const LOOK_AGAIN: Duration = Duration::from_secs(60);
+const BACKOFF_START: Duration = Duration::from_secs(30);
+const BACKOFF_MAX: Duration = Duration::from_secs(30 * 60);
+
+/// How the keep-alive is paced; from the environment, with the documented defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    pub rotate_after: Duration,
+    /// Refreshes per second at most.
+    pub rate: f64,
+}
+
+impl Pace {
+    pub fn from_env() -> Pace {
+        let rotate_after = std::env::var("JIRA_AUTH_ROTATE_AFTER")
+            .ok()
+            .and_then(|v| humantime::parse_duration(v.trim()).ok())
+            .unwrap_or(DEFAULT_ROTATE_AFTER);
+        let rate = std::env::var("JIRA_AUTH_KEEPALIVE_RATE")
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|r| *r > 0.0 && r.is_finite())
+            .unwrap_or(DEFAULT_RATE);
+        Pace { rotate_after, rate }
+    }
+}
+
+struct Pending {
+    at: Timestamp,
+    due: Due,
+    integration: String,
+    principal: Principal,
+}
+
+/// Runs until the agent stops.
+pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
+    let rotate_after = i64::try_from(pace.rotate_after.as_secs()).unwrap_or(i64::MAX);
+    let gap = Duration::from_secs_f64(1.0 / pace.rate);
+    // Grants whose last try failed for a temporary reason, and when to try again.
+    let mut backoff: HashMap<String, (Instant, Duration)> = HashMap::new();
+    loop {
+        let scan = blocking(&agent, move |store| {
+            let modes: HashMap<String, crate::domain::Mode> = store
+                .integrations()?
+                .into_iter()
+                .map(|i| (i.name, i.mode))
+                .collect();
+            let mut pending: Vec<Pending> = store
+                .token_sets()?
+                .into_iter()
+                .filter_map(|tokens| {
+                    let mode = *modes.get(&tokens.integration)?;
+                    let (at, due) = refresh::keepalive_at(&tokens, mode, rotate_after)?;
+                    Some(Pending {
+                        at,
+                        due,
+                        integration: tokens.integration,
+                        principal: tokens.principal,
+                    })
+                })
+                .collect();
+            pending.sort_by_key(|p| (p.at, p.due));
+            Ok(pending)
+        })
+        .await;
+        let pending = match scan {
+            Ok(pending) => pending,
+            Err(e) => {
+                agent_log!("keep-alive cannot read the store: {e}");
+                Vec::new()
+            }
+        };
+        let now = Timestamp::now();
+        let mut next = Instant::now() + LOOK_AGAIN;
+        for item in pending {
+            if agent.shutdown.is_cancelled() {
+                return;
+            }
+            let key = crate::store::token_key(&item.integration, &item.principal);
+            if item.at > now {
+                let wait = Duration::from_secs(u64::try_from(now.secs_until(item.at)).unwrap_or(0));
+                next = next.min(Instant::now() + wait);
+                break;
+            }
+            if let Some((retry_at, _)) = backoff.get(&key)
+                && *retry_at > Instant::now()
+            {
+                next = next.min(*retry_at);
+                continue;
+            }
+            let result = agent
+                .refresher
+                .refresh(&agent, &item.integration, &item.principal, None)
+                .await;
+            match result {
+                Ok(_) => {
+                    backoff.remove(&key);
+                }
+                Err(e) if e.is_temporary() => {
+                    let delay = backoff
+                        .get(&key)
+                        .map_or(BACKOFF_START, |(_, d)| (*d * 2).min(BACKOFF_MAX));
+                    backoff.insert(key, (Instant::now() + delay, delay));
+                    agent_log!(
+                        "keep-alive: {} will be tried again in {}: {e}",
+                        item.integration,
+                        humantime::format_duration(delay)
+                    );
+                }
+                Err(e) => agent_log!("keep-alive: {} needs a hand: {e}", item.integration),
+            }
+            // The pace between any two refreshes the keep-alive makes.
+            tokio::select! {
+                () = tokio::time::sleep(gap) => {}
+                () = agent.shutdown.cancelled() => return,
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(next.into()) => {}
+            () = agent.keepalive_wake.notified() => {}
+            () = agent.shutdown.cancelled() => return,
+        }
+    }
+}

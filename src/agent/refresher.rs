@@ -1,0 +1,135 @@
+//! One refresh per grant at a time, whoever asks: concurrent callers share the one in flight,
+//! and it runs on its own task to the end even when every caller has gone, because Atlassian
+//! disables the old refresh token the moment it answers and the new one must reach the store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+
+use super::handlers::blocking;
+use super::protocol::WireError;
+use super::server::Agent;
+use crate::domain::{Principal, Timestamp, TokenSet};
+use crate::service::refresh::{self, RefreshError};
+use crate::service::system_app;
+use crate::store::token_key;
+
+type Flight = Shared<BoxFuture<'static, Result<TokenSet, WireError>>>;
+
+#[derive(Default)]
+pub(super) struct Refresher {
+    flights: Mutex<HashMap<String, Flight>>,
+}
+
+impl Refresher {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Flight>> {
+        // Each critical section is one map insert or remove: a poisoned lock holds a sound map.
+        self.flights
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Refreshes the grant, or joins the refresh already under way. With `min_valid`, a
+    /// token that another refresh made fresh in the meantime is returned as it is.
+    pub fn refresh(
+        &self,
+        agent: &Arc<Agent>,
+        integration: &str,
+        principal: &Principal,
+        min_valid: Option<i64>,
+    ) -> Flight {
+        let key = token_key(integration, principal);
+        let mut flights = self.lock();
+        if let Some(flight) = flights.get(&key) {
+            return flight.clone();
+        }
+        let task = tokio::spawn(run(
+            Arc::clone(agent),
+            integration.to_owned(),
+            principal.clone(),
+            min_valid,
+            key.clone(),
+        ));
+        let flight = async move {
+            task.await
+                .unwrap_or_else(|e| Err(WireError::new(1, format!("the refresh task failed: {e}"))))
+        }
+        .boxed()
+        .shared();
+        flights.insert(key, flight.clone());
+        flight
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+async fn run(
+    agent: Arc<Agent>,
+    integration: String,
+    principal: Principal,
+    min_valid: Option<i64>,
+    key: String,
+) -> Result<TokenSet, WireError> {
+    let outcome = refresh_once(&agent, integration, principal, min_valid).await;
+    agent.refresher.lock().remove(&key);
+    outcome
+}
+
+enum Start {
+    Fresh(Box<TokenSet>),
+    Refresh(Box<refresh::Refreshing>),
+}
+
+async fn refresh_once(
+    agent: &Arc<Agent>,
+    integration: String,
+    principal: Principal,
+    min_valid: Option<i64>,
+) -> Result<TokenSet, WireError> {
+    let endpoints = agent.endpoints.clone();
+    let start = blocking(agent, move |store| {
+        let now = Timestamp::now();
+        if let Some(min_valid) = min_valid
+            && let Some(tokens) = store.token_set(&integration, &principal)?
+            && !refresh::wants_refresh(&tokens, now, min_valid)
+        {
+            return Ok(Start::Fresh(Box::new(tokens)));
+        }
+        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
+        Ok(Start::Refresh(Box::new(refresh::begin(
+            store,
+            &integration,
+            &principal,
+            system.as_ref().map_err(Clone::clone),
+            now,
+        )?)))
+    })
+    .await?;
+    let refreshing = match start {
+        Start::Fresh(tokens) => return Ok(*tokens),
+        Start::Refresh(refreshing) => *refreshing,
+    };
+    let result = refresh::call(agent.http(), &refreshing).await;
+    let outcome = blocking(agent, move |store| {
+        Ok(refresh::record(
+            store,
+            refreshing,
+            result,
+            Timestamp::now(),
+        )?)
+    })
+    .await;
+    // Success or failure, the stored state changed (tokens, or last_error and an event).
+    agent.changed();
+    outcome
+}
+
+impl From<RefreshError> for WireError {
+    fn from(e: RefreshError) -> Self {
+        WireError::new(e.exit_code(), e.to_string())
+    }
+}

@@ -1,0 +1,491 @@
+//! Keeping a grant alive: a token for a script, refreshing it when it is about to expire, and
+//! the rotation rules of atlassian-3lo.md. Every refresh is three steps so the agent can run
+//! the network part off the store's thread and serialize one grant's refreshes: `begin`
+//! (which app, which refresh token), `call` (Atlassian), `record` (the rotated refresh token
+//! written and flushed before anyone sees the new access token, and an event either way).
+
+use url::Url;
+
+use crate::atlassian::client::{self, AppCredentials, TokenGrant};
+use crate::atlassian::errors::ProtocolError;
+use crate::domain::{
+    AppRef, Event, EventKind, Integration, Mode, Principal, Profile, Timestamp, TokenSet,
+};
+use crate::store::{Store, StoreError};
+
+use super::system_app::SystemApp;
+
+/// Why no token could be handed out. Each message is the sentence a human reads.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("there is no integration named {name:?}; {}", existing_sentence(.existing))]
+    NoIntegration { name: String, existing: Vec<String> },
+    #[error(
+        "{integration} is user-authorized: name the end user (--user ID); {}",
+        users_sentence(.users)
+    )]
+    UserNeeded {
+        integration: String,
+        users: Vec<String>,
+    },
+    #[error("{integration} is pre-authorized: one token serves everyone, so --user does not apply")]
+    UserNotApplicable { integration: String },
+    #[error(
+        "{integration} is not authorized yet; authorize it once (`jira-auth authorize --integration {integration}`, or a in the console)"
+    )]
+    NotAuthorized { integration: String },
+    #[error("{integration} has no token for user {user:?}; {}", users_sentence(.users))]
+    NoUserToken {
+        integration: String,
+        user: String,
+        users: Vec<String>,
+    },
+    #[error(
+        "{integration} ({principal}) must be authorized again: {reason}. Run `jira-auth authorize --integration {integration}{}` (or r in the console's Tokens screen)",
+        principal_flag(.principal)
+    )]
+    NeedsReauthorization {
+        integration: String,
+        principal: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    App(String),
+    #[error("{sentence}")]
+    Protocol {
+        sentence: String,
+        #[source]
+        error: ProtocolError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RefreshError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RefreshError::NeedsReauthorization { .. } | RefreshError::NotAuthorized { .. } => 3,
+            RefreshError::Protocol { error, .. } => error.exit_code(),
+            RefreshError::Store(e) => e.exit_code(),
+            _ => 2,
+        }
+    }
+}
+
+fn existing_sentence(existing: &[String]) -> String {
+    if existing.is_empty() {
+        "none is set up yet (`jira-auth setup`)".to_owned()
+    } else {
+        format!("the integrations are: {}", existing.join(", "))
+    }
+}
+
+fn users_sentence(users: &[String]) -> String {
+    const SHOWN: usize = 5;
+    match users.len() {
+        0 => "no user has authorized yet".to_owned(),
+        n if n <= SHOWN => format!("users with a token: {}", users.join(", ")),
+        n => format!(
+            "users with a token include {} (and {} more; `jira-auth status --json` lists them)",
+            users[..SHOWN].join(", "),
+            n - SHOWN
+        ),
+    }
+}
+
+fn principal_flag(principal: &str) -> String {
+    match Principal::from_key(principal) {
+        Some(Principal::User(id)) => {
+            format!(" --user {}", crate::validate::text::sanitize(&id, 80))
+        }
+        _ => String::new(),
+    }
+}
+
+/// Which token set `user` names in `integration`.
+pub fn principal_for(
+    integration: &Integration,
+    user: Option<&str>,
+) -> Result<Principal, RefreshError> {
+    match (integration.mode, user) {
+        (Mode::PreAuthorized, None) => Ok(Principal::Admin),
+        (Mode::PreAuthorized, Some(_)) => Err(RefreshError::UserNotApplicable {
+            integration: integration.name.clone(),
+        }),
+        (Mode::UserAuthorized, Some(id)) => Ok(Principal::User(id.to_owned())),
+        (Mode::UserAuthorized, None) => Err(RefreshError::UserNeeded {
+            integration: integration.name.clone(),
+            users: Vec::new(),
+        }),
+    }
+}
+
+/// The app an integration authorizes through, with a label for sentences.
+pub fn app_of(
+    store: &dyn Store,
+    integration: &Integration,
+    system_app: Result<&SystemApp, String>,
+) -> Result<(String, Profile), RefreshError> {
+    match &integration.app {
+        AppRef::System => {
+            let system = system_app.map_err(|e| {
+                RefreshError::App(format!("{} uses the system app, but {e}", integration.name))
+            })?;
+            Ok((
+                format!("the system app {:?}", system.name),
+                system.profile.clone(),
+            ))
+        }
+        AppRef::Custom(name) => {
+            let profile = store.profile(name)?.ok_or_else(|| {
+                RefreshError::App(format!(
+                    "{} uses the profile {name:?}, which no longer exists; choose another app in the set-up screens",
+                    integration.name
+                ))
+            })?;
+            Ok((format!("the profile {name:?}"), profile))
+        }
+    }
+}
+
+pub fn credentials(app: &Profile) -> Result<AppCredentials, RefreshError> {
+    let parse = |text: &str| {
+        Url::parse(text).map_err(|_| {
+            RefreshError::App(format!(
+                "the stored URL {text:?} does not parse; edit the profile"
+            ))
+        })
+    };
+    Ok(AppCredentials {
+        client_id: app.client_id.clone(),
+        client_secret: app.client_secret.clone(),
+        token_url: parse(&app.token_url)?,
+        refresh_url: parse(&app.refresh_url)?,
+    })
+}
+
+/// The token set `user` names, as stored, with the sentence when there is none.
+pub fn find(
+    store: &dyn Store,
+    integration: &str,
+    user: Option<&str>,
+) -> Result<(Integration, TokenSet), RefreshError> {
+    let Some(found) = store.integration(integration)? else {
+        let mut existing: Vec<String> = store.integrations()?.into_iter().map(|i| i.name).collect();
+        existing.sort();
+        return Err(RefreshError::NoIntegration {
+            name: integration.to_owned(),
+            existing,
+        });
+    };
+    let users = || -> Result<Vec<String>, RefreshError> {
+        let mut users: Vec<String> = store
+            .token_sets()?
+            .into_iter()
+            .filter(|t| t.integration == found.name)
+            .filter_map(|t| match t.principal {
+                Principal::User(id) => Some(crate::validate::text::sanitize(&id, 80)),
+                Principal::Admin => None,
+            })
+            .collect();
+        users.sort();
+        Ok(users)
+    };
+    let principal = match principal_for(&found, user) {
+        Err(RefreshError::UserNeeded { integration, .. }) => {
+            return Err(RefreshError::UserNeeded {
+                integration,
+                users: users()?,
+            });
+        }
+        other => other?,
+    };
+    match store.token_set(&found.name, &principal)? {
+        Some(tokens) => Ok((found, tokens)),
+        None => match principal {
+            Principal::Admin => Err(RefreshError::NotAuthorized {
+                integration: found.name,
+            }),
+            Principal::User(user) => Err(RefreshError::NoUserToken {
+                integration: found.name.clone(),
+                user: crate::validate::text::sanitize(&user, 80),
+                users: users()?,
+            }),
+        },
+    }
+}
+
+/// A token set that only a new consent can revive, as the error that says so.
+pub fn dead(tokens: &TokenSet, now: Timestamp) -> Option<RefreshError> {
+    let reason = if tokens.reauthorization_required {
+        tokens
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "Atlassian refused its refresh token".to_owned())
+    } else if tokens.refresh_token.is_none() {
+        if now < tokens.access_expires_at {
+            return None;
+        }
+        "its access token expired and it has no refresh token (the app lacks offline_access)"
+            .to_owned()
+    } else if tokens.refresh_deadline().is_some_and(|d| now >= d) {
+        "its refresh token passed Atlassian's 90-day inactivity or 365-day limit".to_owned()
+    } else {
+        return None;
+    };
+    Some(RefreshError::NeedsReauthorization {
+        integration: tokens.integration.clone(),
+        principal: tokens.principal.key(),
+        reason,
+    })
+}
+
+/// What a refresh needs once the store is left behind.
+#[derive(Clone, Debug)]
+pub struct Refreshing {
+    pub tokens: TokenSet,
+    pub credentials: AppCredentials,
+}
+
+/// Step 1: the token set, its app, and the check that it can be refreshed at all.
+pub fn begin(
+    store: &dyn Store,
+    integration: &str,
+    principal: &Principal,
+    system_app: Result<&SystemApp, String>,
+    now: Timestamp,
+) -> Result<Refreshing, RefreshError> {
+    let found = store
+        .integration(integration)?
+        .ok_or_else(|| RefreshError::NoIntegration {
+            name: integration.to_owned(),
+            existing: Vec::new(),
+        })?;
+    let tokens =
+        store
+            .token_set(integration, principal)?
+            .ok_or_else(|| RefreshError::NotAuthorized {
+                integration: integration.to_owned(),
+            })?;
+    if let Some(error) = dead(&tokens, now) {
+        return Err(error);
+    }
+    if tokens.refresh_token.is_none() {
+        return Err(RefreshError::NeedsReauthorization {
+            integration: tokens.integration.clone(),
+            principal: tokens.principal.key(),
+            reason:
+                "it has no refresh token (the app lacks offline_access), so it cannot be refreshed"
+                    .into(),
+        });
+    }
+    let (_, app) = app_of(store, &found, system_app)?;
+    Ok(Refreshing {
+        credentials: credentials(&app)?,
+        tokens,
+    })
+}
+
+/// Step 2: Atlassian rotates the refresh token and issues a new access token.
+pub async fn call(
+    http: &reqwest::Client,
+    refreshing: &Refreshing,
+) -> Result<TokenGrant, ProtocolError> {
+    match &refreshing.tokens.refresh_token {
+        Some(refresh_token) => client::refresh(http, &refreshing.credentials, refresh_token).await,
+        None => Err(ProtocolError::Unexpected {
+            status: 0,
+            excerpt: "no refresh token".into(),
+        }),
+    }
+}
+
+/// Step 3: the outcome stored (the rotated refresh token flushed first) and recorded.
+/// A temporary failure keeps the refresh token; a refused one marks the grant dead.
+pub fn record(
+    store: &dyn Store,
+    refreshing: Refreshing,
+    result: Result<TokenGrant, ProtocolError>,
+    now: Timestamp,
+) -> Result<TokenSet, RefreshError> {
+    let mut tokens = refreshing.tokens;
+    let event = |kind, outcome: String| Event {
+        at: now,
+        integration: tokens.integration.clone(),
+        principal: Some(tokens.principal.key()),
+        kind,
+        outcome,
+    };
+    match result {
+        Ok(grant) => {
+            let lifetime = i64::try_from(grant.expires_in.unwrap_or(3600)).unwrap_or(3600);
+            tokens.access_token = grant.access_token;
+            tokens.access_expires_at = now.plus_secs(lifetime);
+            if let Some(rotated) = grant.refresh_token {
+                tokens.refresh_token = Some(rotated);
+                tokens.rotated_at = now;
+            }
+            if !grant.scopes.is_empty() {
+                tokens.scopes = grant.scopes;
+            }
+            tokens.last_error = None;
+            tokens.reauthorization_required = false;
+            // Durable before the new access token is handed to anyone (put flushes).
+            store.put_token_set(&tokens)?;
+            store.append_event(&event(
+                EventKind::Refreshed,
+                format!("valid for {}", super::format::duration(lifetime)),
+            ))?;
+            Ok(tokens)
+        }
+        Err(error) => {
+            let sentence = error.to_string();
+            tokens.last_error = Some(crate::validate::text::sanitize(&sentence, 300));
+            if error.needs_reauthorization() {
+                tokens.reauthorization_required = true;
+            }
+            store.put_token_set(&tokens)?;
+            store.append_event(&event(EventKind::RefreshFailed, sentence.clone()))?;
+            if error.needs_reauthorization() {
+                return Err(RefreshError::NeedsReauthorization {
+                    integration: tokens.integration.clone(),
+                    principal: tokens.principal.key(),
+                    reason: sentence,
+                });
+            }
+            Err(RefreshError::Protocol { sentence, error })
+        }
+    }
+}
+
+/// Whether a token with `left` seconds of access should be refreshed before handing it out.
+pub fn wants_refresh(tokens: &TokenSet, now: Timestamp, min_valid: i64) -> bool {
+    now.secs_until(tokens.access_expires_at) < min_valid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Secret;
+
+    fn tokens(now: Timestamp) -> TokenSet {
+        TokenSet {
+            integration: "jira".into(),
+            principal: Principal::Admin,
+            access_token: Secret::new("at"),
+            access_expires_at: now.plus_secs(3600),
+            refresh_token: Some(Secret::new("rt")),
+            consented_at: now,
+            rotated_at: now,
+            site: None,
+            scopes: vec![],
+            last_error: None,
+            reauthorization_required: false,
+        }
+    }
+
+    #[test]
+    fn only_a_new_consent_revives_a_dead_grant() {
+        let now = Timestamp(1_000_000_000);
+        assert!(dead(&tokens(now), now).is_none());
+        let mut refused = tokens(now);
+        refused.reauthorization_required = true;
+        assert_eq!(dead(&refused, now).unwrap().exit_code(), 3);
+        let mut no_refresh = tokens(now);
+        no_refresh.refresh_token = None;
+        assert!(dead(&no_refresh, now).is_none(), "still valid for an hour");
+        assert!(dead(&no_refresh, now.plus_secs(3601)).is_some());
+        assert!(dead(&tokens(now), now.plus_secs(91 * 86_400)).is_some());
+    }
+
+    #[test]
+    fn long_user_lists_are_summarized() {
+        let users: Vec<String> = (0..8).map(|n| format!("u{n}")).collect();
+        let sentence = users_sentence(&users);
+        assert!(sentence.contains("u0, u1, u2, u3, u4") && sentence.contains("3 more"));
+        assert_eq!(users_sentence(&[]), "no user has authorized yet");
+    }
+}
+
+/// Why the keep-alive wants to refresh a grant now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Due {
+    /// A pre-authorized access token close to expiry: `token` should not wait on Atlassian.
+    AccessExpiring,
+    /// A refresh token idle long enough that rotating it keeps it from the 90-day limit.
+    Rotation,
+}
+
+/// When the keep-alive should next look at `tokens` (None: never, it is dead or has no
+/// refresh token), and whether it is due at `now`.
+pub fn keepalive_at(
+    tokens: &TokenSet,
+    mode: Mode,
+    rotate_after_secs: i64,
+) -> Option<(Timestamp, Due)> {
+    if tokens.reauthorization_required || tokens.refresh_token.is_none() {
+        return None;
+    }
+    let rotation = tokens.rotated_at.plus_secs(rotate_after_secs);
+    let access = (mode == Mode::PreAuthorized).then(|| {
+        // Refresh when a quarter of the lifetime or 5 minutes remain, whichever is less.
+        let lifetime = tokens.rotated_at.secs_until(tokens.access_expires_at);
+        let lifetime = if lifetime > 0 { lifetime } else { 3600 };
+        tokens.access_expires_at.plus_secs(-(lifetime / 4).min(300))
+    });
+    match access {
+        Some(at) if at <= rotation => Some((at, Due::AccessExpiring)),
+        _ => Some((rotation, Due::Rotation)),
+    }
+}
+
+#[cfg(test)]
+mod keepalive_tests {
+    use super::*;
+    use crate::domain::Secret;
+
+    fn tokens(rotated: Timestamp, expires_in: i64) -> TokenSet {
+        TokenSet {
+            integration: "jira".into(),
+            principal: Principal::Admin,
+            access_token: Secret::new("at"),
+            access_expires_at: rotated.plus_secs(expires_in),
+            refresh_token: Some(Secret::new("rt")),
+            consented_at: rotated,
+            rotated_at: rotated,
+            site: None,
+            scopes: vec![],
+            last_error: None,
+            reauthorization_required: false,
+        }
+    }
+
+    const SIXTY_DAYS: i64 = 60 * 86_400;
+
+    #[test]
+    fn an_access_token_is_refreshed_a_quarter_or_five_minutes_ahead() {
+        let t0 = Timestamp(1_000_000_000);
+        assert_eq!(
+            keepalive_at(&tokens(t0, 3600), Mode::PreAuthorized, SIXTY_DAYS),
+            Some((t0.plus_secs(3300), Due::AccessExpiring)),
+            "an hour's token: 5 minutes ahead"
+        );
+        assert_eq!(
+            keepalive_at(&tokens(t0, 40), Mode::PreAuthorized, SIXTY_DAYS),
+            Some((t0.plus_secs(30), Due::AccessExpiring)),
+            "a 40 s token: a quarter ahead"
+        );
+    }
+
+    #[test]
+    fn user_grants_are_only_rotated_and_dead_ones_left_alone() {
+        let t0 = Timestamp(1_000_000_000);
+        assert_eq!(
+            keepalive_at(&tokens(t0, 3600), Mode::UserAuthorized, SIXTY_DAYS),
+            Some((t0.plus_secs(SIXTY_DAYS), Due::Rotation))
+        );
+        let mut dead = tokens(t0, 3600);
+        dead.reauthorization_required = true;
+        assert_eq!(keepalive_at(&dead, Mode::PreAuthorized, SIXTY_DAYS), None);
+    }
+}
