@@ -166,7 +166,34 @@ pub(super) async fn handle(
             user,
             min_valid,
         } => token(agent, integration, user, min_valid).await,
-        Request::Refresh { integration } => refresh_now(agent, integration).await,
+        Request::Refresh {
+            integration,
+            principal,
+        } => refresh_now(agent, integration, principal).await,
+        Request::Events { limit } => {
+            blocking(agent, move |store| {
+                Ok(Reply::Events {
+                    events: store.events(limit.min(10_000))?,
+                })
+            })
+            .await
+        }
+        Request::DeleteTokens {
+            integration,
+            principal,
+        } => {
+            blocking(agent, move |store| {
+                Ok(service::tokens::delete(
+                    store,
+                    &integration,
+                    &principal,
+                    Timestamp::now(),
+                )?)
+            })
+            .await?;
+            agent.changed();
+            Ok(Reply::Ok)
+        }
         // Answered by the connection itself.
         Request::Hello(_) | Request::Stop | Request::Subscribe => Ok(Reply::Ok),
     }
@@ -208,7 +235,11 @@ async fn token(
     }))
 }
 
-async fn refresh_now(agent: &Arc<Agent>, integration: Option<String>) -> Result<Reply, WireError> {
+async fn refresh_now(
+    agent: &Arc<Agent>,
+    integration: Option<String>,
+    principal: Option<String>,
+) -> Result<Reply, WireError> {
     let wanted = integration.clone();
     let grants = blocking(agent, move |store| {
         if let Some(name) = &wanted
@@ -224,6 +255,11 @@ async fn refresh_now(agent: &Arc<Agent>, integration: Option<String>) -> Result<
             .token_sets()?
             .into_iter()
             .filter(|t| wanted.as_ref().is_none_or(|name| &t.integration == name))
+            .filter(|t| {
+                principal
+                    .as_ref()
+                    .is_none_or(|key| &t.principal.key() == key)
+            })
             .map(|t| (t.integration, t.principal))
             .collect();
         grants.sort();

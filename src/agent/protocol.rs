@@ -139,8 +139,20 @@ pub enum Request {
         user: Option<String>,
         min_valid: i64,
     },
-    /// Refresh now: one integration's grants, or every grant with `None`.
-    Refresh { integration: Option<String> },
+    /// Refresh now: one grant (`principal` given), one integration's grants, or every
+    /// grant with `integration` `None`.
+    Refresh {
+        integration: Option<String>,
+        #[serde(default)]
+        principal: Option<String>,
+    },
+    /// The newest `limit` audit events, newest first.
+    Events { limit: usize },
+    /// Delete one token set (the user revokes the grant on Atlassian's side).
+    DeleteTokens {
+        integration: String,
+        principal: String,
+    },
 }
 
 /// The agent's frames.
@@ -200,6 +212,9 @@ pub enum Reply {
     Token(TokenReply),
     Refreshed {
         results: Vec<RefreshResult>,
+    },
+    Events {
+        events: Vec<crate::domain::Event>,
     },
 }
 

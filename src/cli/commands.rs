@@ -76,7 +76,11 @@ pub fn token(
 }
 
 pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failure> {
-    let results = match client.call(Request::Refresh { integration })? {
+    let request = Request::Refresh {
+        integration,
+        principal: None,
+    };
+    let results = match client.call(request)? {
         Reply::Refreshed { results } => results,
         other => return Err(unexpected(&other)),
     };

@@ -9,6 +9,7 @@ pub mod refresh;
 pub mod setup;
 pub mod status;
 pub mod system_app;
+pub mod tokens;
 
 use crate::store::StoreError;
 use crate::validate::Finding;

@@ -122,7 +122,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.shared.system_app = result;
             Vec::new()
         }
-        Msg::Agent(Notice::Changed) => vec![Effect::LoadStatus],
+        Msg::Agent(Notice::Changed) => {
+            let mut effects = vec![Effect::LoadStatus];
+            if matches!(app.screen(), Screen::Events(_)) {
+                effects.push(Effect::LoadEvents {
+                    limit: super::screens::events::EVENTS_SHOWN,
+                });
+            }
+            effects
+        }
         Msg::Agent(Notice::Lost(sentence)) => {
             app.shared.status = Some(StatusLine {
                 text: sentence,

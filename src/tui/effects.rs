@@ -99,6 +99,61 @@ impl EffectRunner {
                 });
             }
             Effect::Reconnect => self.reconnect(),
+            Effect::RefreshGrant {
+                integration,
+                principal,
+            } => {
+                let request = Request::Refresh {
+                    integration: Some(integration),
+                    principal: Some(principal),
+                };
+                self.request(request, |result| {
+                    Msg::Done(Outcome::GrantRefreshed(match result {
+                        Ok(Reply::Refreshed { results }) => match results.into_iter().next() {
+                            Some(result) => match result.outcome {
+                                Ok(expires_at) => Ok(format!(
+                                    "Refreshed {} {}; the access token expires at {}.",
+                                    result.integration,
+                                    result.principal,
+                                    expires_at.rfc3339()
+                                )),
+                                Err(e) => Err(e.sentence),
+                            },
+                            None => Err("that token set is gone".into()),
+                        },
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    }))
+                });
+            }
+            Effect::DeleteTokens {
+                integration,
+                principal,
+            } => {
+                let said = format!(
+                    "Deleted the token of {integration} for {principal}. Revoke the grant on Atlassian's side too (the user's account settings, Connected apps)."
+                );
+                let request = Request::DeleteTokens {
+                    integration,
+                    principal,
+                };
+                self.request(request, move |result| {
+                    Msg::Done(Outcome::TokensDeleted(match result {
+                        Ok(Reply::Ok) => Ok(said),
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    }))
+                });
+            }
+            Effect::LoadEvents { limit } => {
+                self.request(Request::Events { limit }, |result| {
+                    Msg::Done(Outcome::EventsLoaded(match result {
+                        Ok(Reply::Events { events }) => Ok(events),
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    }))
+                });
+            }
             Effect::Copy { text, what } => {
                 let report = self.clipboard.copy(&text, &mut std::io::stdout());
                 self.done(Outcome::Copied {

@@ -68,6 +68,12 @@ pub enum Outcome {
     Exchanged(Result<Vec<Site>, StepFailure>),
     /// Verified and stored: the sentence to show ("Authorized as … on …"), or the failure.
     AuthorizeFinished(Result<String, StepFailure>),
+    /// A grant was refreshed on request: the sentence to show, or why not.
+    GrantRefreshed(Result<String, String>),
+    /// A token set was deleted: the sentence to show, or why not.
+    TokensDeleted(Result<String, String>),
+    /// The audit trail, newest first, or why it could not be read.
+    EventsLoaded(Result<Vec<crate::domain::Event>, String>),
     /// The desktop browser was started, or why not.
     BrowserOpened(Result<(), String>),
 }
@@ -140,6 +146,18 @@ pub enum Effect {
     CancelAuthorize { attempt: Option<String> },
     /// Connect to the agent again after it went away (answers `Agent(Reconnected)`).
     Reconnect,
+    /// Refresh one grant now (answers `GrantRefreshed`).
+    RefreshGrant {
+        integration: String,
+        principal: String,
+    },
+    /// Delete one token set (answers `TokensDeleted`).
+    DeleteTokens {
+        integration: String,
+        principal: String,
+    },
+    /// Read the newest events (answers `EventsLoaded`).
+    LoadEvents { limit: usize },
     /// Start the desktop's browser on a URL (answers `BrowserOpened`).
     OpenBrowser { url: String },
 }

@@ -57,6 +57,8 @@ pub enum Fault {
     Garbage,
     /// An OAuth error whose description carries ANSI escapes and control characters.
     EvilDescription,
+    /// HTTP 429 (throttled) with a Retry-After header.
+    TooManyRequests,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -278,6 +280,72 @@ impl FakeAtlassian {
         })
     }
 
+    /// How many refresh grants (`grant_type=refresh_token`) reached the token endpoint,
+    /// whatever they were answered.
+    pub fn refresh_requests(&self) -> usize {
+        self.with(|s| {
+            s.token_requests
+                .iter()
+                .filter(|(grant, _)| grant == "refresh_token")
+                .count()
+        })
+    }
+
+    /// Refresh tokens rotated away (honoured again only within the leeway).
+    pub fn retired_refresh_tokens(&self) -> usize {
+        self.with(|s| s.refresh.values().filter(|r| r.retired.is_some()).count())
+    }
+
+    /// Token families killed (by reuse after the leeway, or [`FakeAtlassian::revoke_all`]).
+    pub fn dead_families(&self) -> usize {
+        self.with(|s| s.dead_families.len())
+    }
+
+    /// Every grant revoked, as a password change or an admin would: each refresh token then
+    /// answers 403 `invalid_grant`, and no access token of theirs is accepted.
+    pub fn revoke_all(&self) {
+        self.with(|s| {
+            let families: Vec<u64> = s
+                .refresh
+                .values()
+                .map(|r| r.family)
+                .chain(s.access.values().map(|a| a.family))
+                .collect();
+            for family in families {
+                if !s.dead_families.contains(&family) {
+                    s.dead_families.push(family);
+                }
+            }
+        });
+    }
+
+    /// Whether the Jira API accepts `access_token` right now: a real GET of `myself` on the
+    /// site `cloud_id`, with the token as bearer; the HTTP status of the answer.
+    pub fn myself_status(&self, cloud_id: &str, access_token: &str) -> u16 {
+        let url = url::Url::parse(&self.base).expect("base URL");
+        let host = format!(
+            "{}:{}",
+            url.host_str().expect("host"),
+            url.port().expect("port")
+        );
+        let mut stream = TcpStream::connect(&host).expect("connect to the fake");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .expect("read timeout");
+        write!(
+            stream,
+            "GET /ex/jira/{cloud_id}/rest/api/3/myself HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {access_token}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer:\n{answer}"))
+    }
+
     /// Plays the browser: GETs the authorize URL without following the redirect and returns
     /// where Atlassian sent the user (the callback URL with code and state, or an error).
     pub fn consent(&self, authorize_url: &str) -> String {
@@ -359,6 +427,17 @@ async fn fault(inner: &Shared, endpoint: Endpoint) -> Option<Response> {
                 .into_response(),
         ),
         Fault::EvilDescription => Some(oauth_error(StatusCode::BAD_REQUEST, "server_error", EVIL)),
+        Fault::TooManyRequests => Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::RETRY_AFTER, "1"),
+                ],
+                r#"{"message":"Rate limit exceeded"}"#,
+            )
+                .into_response(),
+        ),
     }
 }
 
@@ -430,6 +509,14 @@ async fn authorize(
 }
 
 async fn token(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    // Like the real server, a token call runs to the end once it has arrived, even when the
+    // caller hangs up (is killed) while it is slow: the refresh token is rotated regardless.
+    tokio::spawn(token_call(inner, headers, body))
+        .await
+        .unwrap_or_else(|_| (StatusCode::INTERNAL_SERVER_ERROR, "fake panicked").into_response())
+}
+
+async fn token_call(inner: Shared, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(answer) = fault(&inner, Endpoint::Token).await {
         return answer;
     }

@@ -20,6 +20,8 @@ use crate::tui::theme::Theme;
 
 use super::Screen;
 use super::authorize::AuthorizeScreen;
+use super::events::EventsScreen;
+use super::tokens::TokensScreen;
 use super::wizard::{Existing, Wizard};
 
 #[derive(Debug, Default)]
@@ -35,6 +37,8 @@ enum HomeAction {
     New,
     Profiles,
     Authorize,
+    Tokens,
+    Events,
     Reload,
 }
 
@@ -76,6 +80,18 @@ const KEYS: &[Binding<HomeAction>] = &[
         action: HomeAction::Authorize,
     },
     Binding {
+        keys: &[Key::char('t')],
+        label: "t",
+        description: "tokens: health, refresh now, re-authorize (the alerted grant first)",
+        action: HomeAction::Tokens,
+    },
+    Binding {
+        keys: &[Key::char('e')],
+        label: "e",
+        description: "events: the audit trail",
+        action: HomeAction::Events,
+    },
+    Binding {
         keys: &[Key::char('r')],
         label: "r",
         description: "read the store again",
@@ -91,6 +107,8 @@ impl Hint for HomeAction {
             HomeAction::New => "new",
             HomeAction::Profiles => "profiles",
             HomeAction::Authorize => "authorize",
+            HomeAction::Tokens => "tokens",
+            HomeAction::Events => "events",
             HomeAction::Reload => "reload",
         }
     }
@@ -98,9 +116,12 @@ impl Hint for HomeAction {
 
 /// Home's footer: nothing on Home takes text, so the one-key globals always work.
 pub fn footer() -> Footer {
-    use HomeAction::{Authorize, Change, Down, New, Profiles, Up};
+    use HomeAction::{Authorize, Change, Down, Events, New, Profiles, Tokens, Up};
     Footer::new()
-        .keys(KEYS, &[Up, Down, Change, Authorize, New, Profiles])
+        .keys(
+            KEYS,
+            &[Up, Down, Change, Authorize, Tokens, New, Profiles, Events],
+        )
         .global(false, &[Global::Help, Global::Quit])
 }
 
@@ -139,6 +160,15 @@ impl HomeScreen {
             }
             Some(HomeAction::Profiles) => {
                 return vec![Action::Push(Screen::Profiles(Box::default()))];
+            }
+            Some(HomeAction::Tokens) => {
+                return vec![Action::Push(Screen::Tokens(Box::new(
+                    TokensScreen::worst_first(shared),
+                )))];
+            }
+            Some(HomeAction::Events) => {
+                let (screen, load) = EventsScreen::open();
+                return vec![Action::Push(Screen::Events(Box::new(screen))), load];
             }
             Some(HomeAction::Reload) => {
                 return vec![
@@ -223,17 +253,29 @@ impl HomeScreen {
         .areas(area);
         self.render_integrations(shared, frame, integrations_area);
         render_profiles(report, theme, frame, profiles_area);
+        let has_token = |alert: &crate::service::status::Alert| {
+            report.integrations.iter().any(|i| {
+                i.name == alert.integration
+                    && i.tokens.iter().any(|t| t.principal == alert.principal)
+            })
+        };
         let lines: Vec<Line> = alerts
             .iter()
             .take(3)
-            .map(|alert| {
-                Line::from(vec![
+            .enumerate()
+            .map(|(n, alert)| {
+                let mut spans = vec![
                     Span::styled("⚠ ", theme.warn()),
                     Span::raw(alert.sentence.clone()),
-                ])
+                ];
+                // The key that fixes the first alert: t opens Tokens on it, a re-authorizes.
+                if n == 0 && has_token(alert) {
+                    spans.push(Span::styled("  t a re-authorizes", theme.key()));
+                }
+                Line::from(spans)
             })
             .collect();
-        frame.render_widget(Paragraph::new(lines), alerts_area);
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), alerts_area);
     }
 
     fn render_integrations(&self, shared: &Shared, frame: &mut Frame, area: Rect) {

@@ -2,10 +2,12 @@
 //! only dispatches.
 
 pub mod authorize;
+pub mod events;
 pub mod help;
 pub mod home;
 pub mod profile_form;
 pub mod profiles;
+pub mod tokens;
 pub mod wizard;
 
 use std::time::Duration;
@@ -42,6 +44,8 @@ pub enum Screen {
     Profiles(Box<profiles::ProfilesScreen>),
     ProfileForm(Box<profile_form::ProfileForm>),
     Authorize(Box<authorize::AuthorizeScreen>),
+    Tokens(Box<tokens::TokensScreen>),
+    Events(Box<events::EventsScreen>),
 }
 
 impl Screen {
@@ -52,6 +56,8 @@ impl Screen {
             Screen::Profiles(_) => "Profiles",
             Screen::ProfileForm(_) => "Profile",
             Screen::Authorize(_) => "Authorize",
+            Screen::Tokens(_) => "Tokens",
+            Screen::Events(_) => "Events",
         }
     }
 
@@ -62,6 +68,8 @@ impl Screen {
             Screen::Profiles(screen) => screen.on_key(key, shared),
             Screen::ProfileForm(screen) => screen.on_key(key, shared),
             Screen::Authorize(screen) => screen.on_key(key),
+            Screen::Tokens(screen) => screen.on_key(key, shared),
+            Screen::Events(screen) => screen.on_key(key),
         }
     }
 
@@ -72,6 +80,8 @@ impl Screen {
             Screen::Profiles(screen) => screen.on_paste(text),
             Screen::ProfileForm(screen) => screen.on_paste(text, shared),
             Screen::Authorize(screen) => screen.on_paste(text),
+            Screen::Tokens(screen) => screen.on_paste(text),
+            Screen::Events(screen) => screen.on_paste(text),
         }
     }
 
@@ -79,10 +89,14 @@ impl Screen {
     pub fn on_report(&mut self, report: &StatusReport) {
         match self {
             Screen::Home(screen) => screen.on_report(report),
+            Screen::Tokens(screen) => {
+                screen.on_report(report.integrations.iter().map(|i| i.tokens.len()).sum());
+            }
             Screen::Wizard(_)
             | Screen::Profiles(_)
             | Screen::ProfileForm(_)
-            | Screen::Authorize(_) => {}
+            | Screen::Authorize(_)
+            | Screen::Events(_) => {}
         }
     }
 
@@ -101,6 +115,8 @@ impl Screen {
             Screen::Profiles(screen) => screen.on_outcome(outcome, shared),
             Screen::ProfileForm(screen) => screen.on_outcome(outcome, shared),
             Screen::Authorize(screen) => screen.on_outcome(outcome),
+            Screen::Tokens(screen) => screen.on_outcome(outcome, shared),
+            Screen::Events(screen) => screen.on_outcome(outcome),
         }
     }
 
@@ -112,6 +128,8 @@ impl Screen {
             Screen::Profiles(screen) => screen.captures_text(),
             Screen::ProfileForm(screen) => screen.captures_text(),
             Screen::Authorize(screen) => screen.captures_text(),
+            Screen::Tokens(screen) => screen.captures_text(),
+            Screen::Events(screen) => screen.captures_text(),
         }
     }
 
@@ -122,18 +140,22 @@ impl Screen {
             Screen::Profiles(_) => profiles::help_rows(),
             Screen::ProfileForm(_) => profile_form::help_rows(),
             Screen::Authorize(_) => authorize::help_rows(),
+            Screen::Tokens(_) => tokens::help_rows(),
+            Screen::Events(_) => events::help_rows(),
         }
     }
 
     pub fn tick_interval(&self, shared: &Shared) -> Option<Duration> {
         match self {
             Screen::Home(screen) => screen.tick_interval(shared),
+            Screen::Tokens(screen) => screen.tick_interval(shared),
             // The spinner turns while a call is in flight; otherwise nothing moves.
             Screen::Authorize(screen) if screen.busy() => Some(Duration::from_millis(120)),
             Screen::Wizard(_)
             | Screen::Profiles(_)
             | Screen::ProfileForm(_)
-            | Screen::Authorize(_) => None,
+            | Screen::Authorize(_)
+            | Screen::Events(_) => None,
         }
     }
 
@@ -144,6 +166,8 @@ impl Screen {
             Screen::Profiles(screen) => screen.render(shared, frame, area),
             Screen::ProfileForm(screen) => screen.render(shared, frame, area),
             Screen::Authorize(screen) => screen.render(shared, frame, area),
+            Screen::Tokens(screen) => screen.render(shared, frame, area),
+            Screen::Events(screen) => screen.render(shared, frame, area),
         }
     }
 
@@ -155,6 +179,8 @@ impl Screen {
             Screen::Profiles(screen) => screen.footer(),
             Screen::ProfileForm(screen) => screen.footer(),
             Screen::Authorize(screen) => screen.hints(),
+            Screen::Tokens(screen) => screen.footer(),
+            Screen::Events(screen) => screen.footer(),
         };
         footer.line()
     }

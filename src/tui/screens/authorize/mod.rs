@@ -185,6 +185,25 @@ impl AuthorizeScreen {
         (screen, actions)
     }
 
+    /// Opens the screen for a known grant: a user-authorized one with its user id already
+    /// filled, so the URL comes at once (re-authorization from the Tokens screen).
+    pub fn open_for(
+        integration: &str,
+        mode: Mode,
+        user: Option<String>,
+        can_open_browser: bool,
+    ) -> (AuthorizeScreen, Vec<Action>) {
+        let (mut screen, actions) = AuthorizeScreen::open(integration, mode, can_open_browser);
+        match user {
+            Some(user) if mode == Mode::UserAuthorized => {
+                screen.user.set(&user);
+                let actions = screen.prepare(Some(user));
+                (screen, actions)
+            }
+            _ => (screen, actions),
+        }
+    }
+
     fn prepare(&mut self, user: Option<String>) -> Vec<Action> {
         self.phase = Phase::Preparing;
         vec![Action::Run(Effect::PrepareAuthorize {

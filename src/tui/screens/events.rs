@@ -1,0 +1,263 @@
+//! Events (DESIGN.md screen 5): the audit trail, newest first, `/` to filter. It reloads when
+//! the agent reports a change, so a refresh made by a script shows up as it happens.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+
+use crate::domain::{Event, EventKind};
+use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
+use crate::tui::message::{Effect, Outcome};
+use crate::tui::screens::Action;
+use crate::tui::shared::Shared;
+use crate::tui::widgets::TextField;
+
+/// How much of the trail the screen asks for.
+pub const EVENTS_SHOWN: usize = 500;
+
+#[derive(Debug, Default)]
+pub struct EventsScreen {
+    events: Option<Result<Vec<Event>, String>>,
+    selected: usize,
+    filter: TextField,
+    filtering: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EventsAction {
+    Up,
+    Down,
+    Filter,
+    Back,
+}
+
+const KEYS: &[Binding<EventsAction>] = &[
+    Binding {
+        keys: &[Key::plain(KeyCode::Up), Key::char('k')],
+        label: "↑ k",
+        description: "newer event",
+        action: EventsAction::Up,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Down), Key::char('j')],
+        label: "↓ j",
+        description: "older event",
+        action: EventsAction::Down,
+    },
+    Binding {
+        keys: &[Key::char('/')],
+        label: "/",
+        description: "filter by integration, user, kind or outcome (Enter keeps, Esc clears)",
+        action: EventsAction::Filter,
+    },
+    Binding {
+        keys: &[Key::plain(KeyCode::Esc)],
+        label: "Esc",
+        description: "back",
+        action: EventsAction::Back,
+    },
+];
+
+impl Hint for EventsAction {
+    fn hint(self) -> &'static str {
+        match self {
+            EventsAction::Up | EventsAction::Down => "select",
+            EventsAction::Filter => "filter",
+            EventsAction::Back => "back",
+        }
+    }
+}
+
+pub fn help_rows() -> Vec<(&'static str, &'static str)> {
+    keymap::describe(KEYS)
+}
+
+impl EventsScreen {
+    /// The screen and the load it needs.
+    pub fn open() -> (EventsScreen, Action) {
+        (
+            EventsScreen::default(),
+            Action::Run(Effect::LoadEvents {
+                limit: EVENTS_SHOWN,
+            }),
+        )
+    }
+
+    pub fn captures_text(&self) -> bool {
+        self.filtering
+    }
+
+    pub fn footer(&self) -> Footer {
+        use EventsAction::{Back, Down, Filter, Up};
+        if self.filtering {
+            Footer::new()
+                .prompt("type to filter")
+                .keys(KEYS, &[Up, Down])
+                .global(true, &[Global::Help])
+        } else {
+            Footer::new()
+                .keys(KEYS, &[Up, Down, Filter, Back])
+                .global(false, &[Global::Help, Global::Quit])
+        }
+    }
+
+    fn visible(&self) -> Vec<&Event> {
+        let query = self.filter.value().trim().to_lowercase();
+        match &self.events {
+            Some(Ok(events)) => events
+                .iter()
+                .filter(|e| {
+                    query.is_empty()
+                        || e.integration.to_lowercase().contains(&query)
+                        || e.principal
+                            .as_deref()
+                            .is_some_and(|p| p.to_lowercase().contains(&query))
+                        || e.kind.as_str().contains(&query)
+                        || e.outcome.to_lowercase().contains(&query)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
+        if self.filtering {
+            if let Err(problem) = self.filter.paste(text) {
+                return vec![Action::Warn(problem)];
+            }
+            self.selected = 0;
+        }
+        Vec::new()
+    }
+
+    pub fn on_key(&mut self, key: &KeyEvent) -> Vec<Action> {
+        if self.filtering {
+            match key.code {
+                KeyCode::Enter => self.filtering = false,
+                KeyCode::Esc => {
+                    self.filtering = false;
+                    self.filter.set("");
+                }
+                KeyCode::Up | KeyCode::Down => return self.act(keymap::lookup(KEYS, key)),
+                _ => {
+                    if self.filter.key(key) {
+                        self.selected = 0;
+                    }
+                }
+            }
+            return Vec::new();
+        }
+        self.act(keymap::lookup(KEYS, key))
+    }
+
+    fn act(&mut self, action: Option<EventsAction>) -> Vec<Action> {
+        match action {
+            Some(EventsAction::Up) => self.selected = self.selected.saturating_sub(1),
+            Some(EventsAction::Down) => {
+                self.selected = (self.selected + 1).min(self.visible().len().saturating_sub(1));
+            }
+            Some(EventsAction::Filter) => self.filtering = true,
+            Some(EventsAction::Back) => {
+                if self.filter.value().is_empty() {
+                    return vec![Action::Pop];
+                }
+                self.filter.set("");
+            }
+            None => {}
+        }
+        Vec::new()
+    }
+
+    pub fn on_outcome(&mut self, outcome: &Outcome) -> Vec<Action> {
+        if let Outcome::EventsLoaded(result) = outcome {
+            self.events = Some(result.clone());
+            self.selected = self.selected.min(self.visible().len().saturating_sub(1));
+        }
+        Vec::new()
+    }
+
+    pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        let theme = shared.theme;
+        let filter_height = if self.filtering || !self.filter.value().is_empty() {
+            3
+        } else {
+            0
+        };
+        let [filter_area, list_area] =
+            Layout::vertical([Constraint::Length(filter_height), Constraint::Fill(1)]).areas(area);
+        if filter_height > 0 {
+            self.filter.render(
+                frame,
+                filter_area,
+                Line::raw(" Filter "),
+                theme,
+                self.filtering,
+                false,
+            );
+        }
+        let visible = self.visible();
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border())
+            .title(Span::styled(
+                format!(" Events, newest first ({}) ", visible.len()),
+                theme.title(),
+            ));
+        let message = match &self.events {
+            None => Some(Line::styled("Reading the audit trail…", theme.dim())),
+            Some(Err(sentence)) => Some(Line::styled(sentence.clone(), theme.bad())),
+            Some(Ok(events)) if events.is_empty() => Some(Line::raw(
+                "Nothing has happened yet: events appear as integrations are set up, authorized and refreshed.",
+            )),
+            Some(Ok(_)) if visible.is_empty() => {
+                Some(Line::raw("No event matches the filter. Esc clears it."))
+            }
+            Some(Ok(_)) => None,
+        };
+        if let Some(message) = message {
+            frame.render_widget(
+                Paragraph::new(message)
+                    .wrap(Wrap { trim: true })
+                    .block(block),
+                list_area,
+            );
+            return;
+        }
+        let now = shared.now;
+        let items: Vec<ListItem> = visible
+            .iter()
+            .map(|event| {
+                let style = match event.kind {
+                    EventKind::RefreshFailed => theme.bad(),
+                    EventKind::Deleted => theme.warn(),
+                    _ => theme.good(),
+                };
+                let ago = crate::service::format::duration(event.at.secs_until(now));
+                ListItem::new(Line::from(vec![
+                    Span::styled(format!("{ago:>7} ago  "), theme.dim()),
+                    Span::styled(format!("{:<14}", event.kind.as_str()), style),
+                    Span::raw(format!(
+                        "{} {}  ",
+                        crate::validate::text::sanitize(&event.integration, 64),
+                        event
+                            .principal
+                            .as_deref()
+                            .map(|p| crate::validate::text::sanitize(p, 64))
+                            .unwrap_or_default()
+                    )),
+                    Span::styled(
+                        crate::validate::text::sanitize(&event.outcome, 300),
+                        theme.dim(),
+                    ),
+                ]))
+            })
+            .collect();
+        let list = List::new(items)
+            .block(block)
+            .highlight_style(theme.selected());
+        let mut state = ListState::default().with_selected(Some(self.selected));
+        frame.render_stateful_widget(list, list_area, &mut state);
+    }
+}
