@@ -1,8 +1,10 @@
 //! The loopback callback listener over real sockets on 127.0.0.1: what the browser gets,
 //! what the caller gets, and that the socket is gone once the redirect has arrived.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jira_auth::callback::{
     self, Callback, CallbackError, CallbackListener, LoopbackTarget, loopback_target,
@@ -319,4 +321,77 @@ async fn ipv6_loopback_is_served_where_the_machine_has_it() {
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
     assert_eq!(finish(handle).await, Callback::Code("six".into()));
+}
+
+/// Bounds what must happen at once, so a regression fails instead of hanging; never a
+/// measurement.
+const FAIL_SAFE: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn idle_and_slow_connections_do_not_delay_the_redirect() {
+    let (port, handle) = start(listen().await);
+    // A local process holding connections open without a word...
+    let mut idle = Vec::new();
+    for _ in 0..200 {
+        idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    // ...and some trickling half a head that never ends.
+    let mut slow = Vec::new();
+    for _ in 0..10 {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        slow.push(tokio::spawn(async move {
+            let mut sent = stream
+                .write_all(
+                    b"GET /callback?code=slow&state=state-of-this-attempt HTTP/1.1\r\nX-Slow: ",
+                )
+                .await;
+            // Only a closed connection stops it.
+            while sent.is_ok() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                sent = stream.write_all(b"a").await;
+            }
+            sent
+        }));
+    }
+    // Let the listener take them all in before the browser comes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let sent = Instant::now();
+    let url = format!("http://localhost:{port}/callback?code=the-code&state={STATE}");
+    let browser = tokio::task::spawn_blocking(move || {
+        let page = common::browser_get(&url);
+        (page, sent.elapsed())
+    });
+    let waiter = async {
+        let callback = handle.await.unwrap().unwrap();
+        (callback, sent.elapsed())
+    };
+    let (answered, (callback, delivered)) =
+        tokio::time::timeout(FAIL_SAFE, async { tokio::join!(browser, waiter) })
+            .await
+            .expect("the redirect is served past idle and slow connections");
+    let (page, paged) = answered.unwrap();
+    println!(
+        "past 200 idle and 10 slow connections: success page after {paged:?}, code delivered after {delivered:?}"
+    );
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert_eq!(callback, Callback::Code("the-code".into()));
+
+    // The wait is over: nothing it accepted may stay open.
+    let closed = async {
+        for mut stream in idle {
+            let mut byte = [0u8; 1];
+            match stream.read(&mut byte).await {
+                Ok(0) => {}
+                Ok(_) => panic!("an idle connection got an answer"),
+                Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
+            }
+        }
+        for writer in slow {
+            assert!(writer.await.unwrap().is_err(), "a slow head was still read");
+        }
+    };
+    tokio::time::timeout(FAIL_SAFE, closed)
+        .await
+        .expect("every connection is closed once the redirect arrived");
 }

@@ -1,30 +1,33 @@
-//! The socket side: bind the loopback address only, accept connections concurrently (a
-//! silent or slow one must not block the real redirect), answer each, and stop at the first
-//! request with the right path and state, or at the deadline.
+//! The socket side: bind the loopback address only, hand every connection to hyper as a task
+//! of its own, so silent or slow ones hold up nothing, and stop at the first request with the
+//! right path and state, or at the deadline.
 
+use std::convert::Infallible;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, timeout};
 
+use super::answer::{Answer, judge};
 use super::page;
-use super::request::{Answer, HEAD_LIMIT, HeadError, judge, read_head};
 use super::{Callback, CallbackError, LoopbackTarget};
 
-/// A browser sends its head at once; this bounds what a client that never does can hold.
+/// A browser sends its head at once; this is how long a client that never does is kept.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Reading what a rejected client still sends, so closing does not reset the connection and
-/// destroy the error page before the client has read it.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
-const DRAIN_LIMIT: usize = 64 * 1024;
-/// Connections handled at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 32;
+/// Browsers send a few hundred bytes; hyper answers a longer head with 431.
+const HEAD_LIMIT: usize = 8 * 1024;
+/// The most one connection may live, head included: past its head it only needs one short
+/// write, so this bounds a client that sends a body nobody reads or never reads the page.
+const CONNECTION_LIMIT: Duration = Duration::from_secs(20);
 /// Pause after a failed accept (out of file descriptors, aborted handshake) so the loop
 /// does not spin while the condition lasts.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -113,7 +116,9 @@ impl CallbackListener {
     pub async fn wait(self, timeout: Duration) -> Result<Callback, CallbackError> {
         let deadline = sleep(timeout);
         tokio::pin!(deadline);
-        // Dropping the set aborts its tasks, so no connection outlives the wait.
+        // No cap on connections: each is a small task that hyper drops after HEAD_TIMEOUT
+        // unless it sent a head, so however many a local process opens, the browser's is
+        // accepted and served at once. Dropping the set aborts them all.
         let mut connections = JoinSet::new();
         loop {
             tokio::select! {
@@ -123,7 +128,7 @@ impl CallbackListener {
                         waited: timeout,
                     });
                 }
-                accepted = self.listener.accept(), if connections.len() < MAX_CONNECTIONS => {
+                accepted = self.listener.accept() => {
                     match accepted {
                         Ok((stream, _peer)) => {
                             connections.spawn(serve(
@@ -136,7 +141,7 @@ impl CallbackListener {
                     }
                 }
                 Some(joined) = connections.join_next(), if !connections.is_empty() => {
-                    // A panicked or aborted connection task is one lost request, not the end.
+                    // A panicked connection task is one lost request, not the end.
                     if let Ok(Some(callback)) = joined {
                         return Ok(callback);
                     }
@@ -146,44 +151,32 @@ impl CallbackListener {
     }
 }
 
-/// Answers one connection; `Some` when it carried the redirect we wait for.
-async fn serve(
-    mut stream: TcpStream,
-    path: Arc<str>,
-    expected_state: Arc<str>,
-) -> Option<Callback> {
-    let answer = match timeout(HEAD_TIMEOUT, read_head(&mut stream, HEAD_LIMIT)).await {
-        Ok(Ok(head)) => judge(&head, &path, &expected_state),
-        Ok(Err(HeadError::TooLarge)) => Answer::TooLarge,
-        // Silent, closed early or broken: nobody is there to read an answer.
-        Ok(Err(HeadError::Closed | HeadError::Broken)) | Err(_) => return None,
-    };
-    let response = page::response(&answer);
-    // A failed write loses only the page: the code or the refusal has already arrived.
-    let _ = timeout(WRITE_TIMEOUT, async {
-        stream.write_all(&response).await?;
-        stream.shutdown().await
-    })
-    .await;
-    match answer {
-        Answer::Received(callback) => Some(callback),
-        _ => {
-            drain(&mut stream).await;
-            None
+/// Answers the one request of a connection; `Some` when it carried the redirect we wait
+/// for, returned only once the page is written, so ending the wait does not cut it off.
+async fn serve(stream: TcpStream, path: Arc<str>, expected_state: Arc<str>) -> Option<Callback> {
+    let received = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&received);
+    let service = service_fn(move |request: Request<Incoming>| {
+        let answer = judge(request.method(), request.uri(), &path, &expected_state);
+        let response: Response<String> = page::response(&answer);
+        if let Answer::Received(callback) = answer {
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(callback);
         }
-    }
-}
-
-async fn drain(stream: &mut TcpStream) {
-    let _ = timeout(DRAIN_TIMEOUT, async {
-        let mut buffer = [0u8; 4096];
-        let mut drained = 0;
-        while drained < DRAIN_LIMIT {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(read) => drained += read,
-            }
-        }
-    })
-    .await;
+        std::future::ready(Ok::<_, Infallible>(response))
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .max_header_size(HEAD_LIMIT)
+        // One request per connection (hyper adds `Connection: close`): a connection
+        // left open for a next request would be one more idle connection to keep.
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(stream), service);
+    // Silent, cut, refused by hyper (400, 431) or too slow: it ends with nothing received.
+    // A failed write loses only the page: a code that arrived is in the slot all the same.
+    let _ = timeout(CONNECTION_LIMIT, connection).await;
+    received
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
 }

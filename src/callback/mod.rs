@@ -2,9 +2,9 @@
 //! this machine (`http://localhost:PORT/PATH`), jira-auth waits there for the browser to come
 //! back with `code` and `state`, beside the paste box that always works.
 
+mod answer;
 mod listener;
 mod page;
-mod request;
 mod ssh_hint;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
