@@ -1,10 +1,10 @@
-//! The socket side: bind the loopback address only, hand every connection to hyper as a task
-//! of its own, so silent or slow ones hold up nothing, and stop at the first request with the
-//! right path and state, or at the deadline.
+//! The socket side: bind loopback only (both addresses for `localhost`), hand every
+//! connection to hyper as a task of its own, so silent or slow ones hold up nothing, and stop
+//! at the first request with the right path and state, or at the deadline.
 
 use std::convert::Infallible;
 use std::io::ErrorKind;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -31,18 +31,23 @@ const CONNECTION_LIMIT: Duration = Duration::from_secs(20);
 /// Pause after a failed accept (out of file descriptors, aborted handshake) so the loop
 /// does not spin while the condition lasts.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// Ports the system may pick (for port 0) before one is also free on ::1.
+const PORT_PICKS: usize = 8;
 
-/// A bound loopback socket waiting for one redirect. Dropping it, or the future of
-/// [`CallbackListener::wait`], closes the socket and cancels every connection task.
+/// Bound loopback sockets waiting for one redirect. Dropping it, or the future of
+/// [`CallbackListener::wait`], closes the sockets and cancels every connection task.
 pub struct CallbackListener {
-    listener: TcpListener,
+    /// The target's address.
+    first: TcpListener,
+    /// ::1 beside 127.0.0.1, for a `localhost` target on a machine with IPv6.
+    second: Option<TcpListener>,
     local_address: SocketAddr,
     path: Arc<str>,
     expected_state: Arc<str>,
 }
 
-/// Listens on the target's loopback address, never on a wildcard one. `expected_state` is
-/// the `state` sent in this attempt's authorization URL.
+/// Listens on the target's loopback address, and for `localhost` on ::1 as well; never on a
+/// wildcard one. `expected_state` is the `state` sent in this attempt's authorization URL.
 pub async fn bind(
     target: &LoopbackTarget,
     expected_state: String,
@@ -56,26 +61,73 @@ pub async fn bind(
             reason: "it is not a loopback address, and jira-auth listens only on this machine's loopback".into(),
         });
     }
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|error| bind_error(address, &error))?;
-    let local_address = listener
+    let (first, second) = if target.is_localhost() && address.is_ipv4() {
+        bind_localhost(address).await?
+    } else {
+        (bind_one(address).await?, None)
+    };
+    let local_address = first
         .local_addr()
         .map_err(|error| bind_error(address, &error))?;
     Ok(CallbackListener {
-        listener,
+        first,
+        second,
         local_address,
         path: target.path.as_str().into(),
         expected_state: expected_state.into(),
     })
 }
 
+/// `localhost` may resolve to 127.0.0.1 or ::1 and the browser picks which it tries first,
+/// so the port is held on both: otherwise another local program could listen on the one left
+/// free and receive the code (RFC 8252 §8.3). Without IPv6 there is only 127.0.0.1 to hold.
+async fn bind_localhost(
+    v4: SocketAddr,
+) -> Result<(TcpListener, Option<TcpListener>), CallbackError> {
+    let mut picks = 1;
+    loop {
+        let first = bind_one(v4).await?;
+        let port = first
+            .local_addr()
+            .map_err(|error| bind_error(v4, &error))?
+            .port();
+        let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port);
+        match TcpListener::bind(v6).await {
+            Ok(second) => return Ok((first, Some(second))),
+            Err(error) if lacks_ipv6(&error) => return Ok((first, None)),
+            // The system chose a port that is free on 127.0.0.1 only: let it choose again.
+            Err(error)
+                if error.kind() == ErrorKind::AddrInUse && v4.port() == 0 && picks < PORT_PICKS =>
+            {
+                picks += 1;
+            }
+            Err(error) => return Err(bind_error(v6, &error)),
+        }
+    }
+}
+
+/// ::1 is not configured (IPv6 turned off on the interface) or the kernel has no IPv6.
+fn lacks_ipv6(error: &std::io::Error) -> bool {
+    error.kind() == ErrorKind::AddrNotAvailable || error.raw_os_error() == Some(libc::EAFNOSUPPORT)
+}
+
+async fn bind_one(address: SocketAddr) -> Result<TcpListener, CallbackError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|error| bind_error(address, &error))
+}
+
 // The state is what makes a redirect ours: keep it out of logs like a credential.
 impl std::fmt::Debug for CallbackListener {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let second = self
+            .second
+            .as_ref()
+            .and_then(|second| second.local_addr().ok());
         formatter
             .debug_struct("CallbackListener")
             .field("local_address", &self.local_address)
+            .field("second_address", &second)
             .field("path", &self.path)
             .field("expected_state", &"***")
             .finish_non_exhaustive()
@@ -107,12 +159,13 @@ impl CallbackListener {
         self.local_address.port()
     }
 
+    /// The target's address as bound; a `localhost` target listens on ::1 at the same port too.
     pub fn local_address(&self) -> SocketAddr {
         self.local_address
     }
 
     /// Serves until one request has the right path and state, answers it, and closes the
-    /// socket; wrong paths, wrong states and broken requests are answered and ignored.
+    /// sockets; wrong paths, wrong states and broken requests are answered and ignored.
     pub async fn wait(self, timeout: Duration) -> Result<Callback, CallbackError> {
         let deadline = sleep(timeout);
         tokio::pin!(deadline);
@@ -128,9 +181,9 @@ impl CallbackListener {
                         waited: timeout,
                     });
                 }
-                accepted = self.listener.accept() => {
+                accepted = accept(&self.first, self.second.as_ref()) => {
                     match accepted {
-                        Ok((stream, _peer)) => {
+                        Ok(stream) => {
                             connections.spawn(serve(
                                 stream,
                                 Arc::clone(&self.path),
@@ -149,6 +202,19 @@ impl CallbackListener {
             }
         }
     }
+}
+
+/// The next connection on either socket; `select!` picks at random among ready branches,
+/// so a flood on one address does not starve the other.
+async fn accept(first: &TcpListener, second: Option<&TcpListener>) -> std::io::Result<TcpStream> {
+    let accepted = match second {
+        None => first.accept().await,
+        Some(second) => tokio::select! {
+            accepted = first.accept() => accepted,
+            accepted = second.accept() => accepted,
+        },
+    };
+    accepted.map(|(stream, _peer)| stream)
 }
 
 /// Answers the one request of a connection; `Some` when it carried the redirect we wait
