@@ -483,3 +483,32 @@ async fn a_literal_loopback_callback_binds_only_that_address() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_repeated_code_or_state_is_refused_and_the_wait_goes_on() {
+    let (port, handle) = start(listen().await);
+    for (target, parameter) in [
+        (
+            "/callback?code=first&code=second&state=state-of-this-attempt",
+            "code",
+        ),
+        (
+            "/callback?code=first&state=state-of-this-attempt&state=state-of-this-attempt",
+            "state",
+        ),
+        (
+            "/callback?state=another&code=first&state=state-of-this-attempt",
+            "state",
+        ),
+    ] {
+        let page = get(port, target).await;
+        assert!(page.starts_with("HTTP/1.1 400 "), "{target}: {page}");
+        assert!(
+            page.contains(&format!("{parameter} more than once")),
+            "{target}: {page}"
+        );
+        assert_still_waiting(&handle).await;
+    }
+    get(port, "/callback?code=real&state=state-of-this-attempt").await;
+    assert_eq!(finish(handle).await, Callback::Code("real".into()));
+}

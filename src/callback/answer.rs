@@ -5,6 +5,7 @@ use hyper::{Method, Uri};
 use url::Url;
 
 use super::Callback;
+use crate::atlassian::redirect::repeated_parameter;
 use crate::atlassian::state::check_state;
 use crate::validate::text::sanitize;
 
@@ -18,6 +19,8 @@ pub(crate) enum Answer {
     Received(Callback),
     /// Another path (a favicon, a stray tab): 404, keep waiting.
     NotFound,
+    /// Right path, `code` or `state` given twice: the address was altered. 400, keep waiting.
+    Repeated { parameter: &'static str },
     /// Right path, wrong or missing state: a stale or forged link. 400, keep waiting.
     StateMismatch,
     /// Right path and state but neither `code` nor `error`: 400, keep waiting.
@@ -44,11 +47,14 @@ pub(crate) fn judge(
     if url.path() != expected_path {
         return Answer::NotFound;
     }
+    let query = url.query().unwrap_or_default();
+    if let Some(parameter) = repeated_parameter(query) {
+        return Answer::Repeated { parameter };
+    }
     let mut state = None;
     let mut code = None;
     let mut error = None;
     let mut description = None;
-    // The first occurrence wins: a repeated parameter is not something Atlassian sends.
     for (name, value) in url.query_pairs() {
         let slot = match name.as_ref() {
             "state" => &mut state,
@@ -174,6 +180,30 @@ mod tests {
         for (target, expected) in cases {
             assert_eq!(get(target), expected, "{target}");
         }
+    }
+
+    #[test]
+    fn a_repeated_code_or_state_is_refused() {
+        let cases = [
+            ("/callback?code=a&code=b&state=s3cr3t-state", "code"),
+            ("/callback?code=a&code=a&state=s3cr3t-state", "code"),
+            (
+                "/callback?code=a&state=s3cr3t-state&state=s3cr3t-state",
+                "state",
+            ),
+            ("/callback?state=forged&code=a&state=s3cr3t-state", "state"),
+            // Names are compared decoded, as the parameters are read.
+            ("/callback?code=a&co%64e=b&state=s3cr3t-state", "code"),
+            ("/callback?error=x&state=s3cr3t-state&state=y", "state"),
+        ];
+        for (target, parameter) in cases {
+            assert_eq!(get(target), Answer::Repeated { parameter }, "{target}");
+        }
+        // Other parameters may repeat: they do not decide whose redirect it is.
+        assert_eq!(
+            get("/callback?code=abc&state=s3cr3t-state&extra=1&extra=2"),
+            Answer::Received(Callback::Code("abc".into()))
+        );
     }
 
     #[test]

@@ -30,6 +30,13 @@ pub(crate) fn response(answer: &Answer) -> Response<String> {
             "Nothing here: jira-auth is waiting for the authorization redirect on another path."
                 .to_owned(),
         ),
+        Answer::Repeated { parameter } => (
+            StatusCode::BAD_REQUEST,
+            "Altered redirect",
+            format!(
+                "This redirect carries {parameter} more than once, which Atlassian never sends: the address was altered. jira-auth ignored it and is still waiting."
+            ),
+        ),
         Answer::StateMismatch => (
             StatusCode::BAD_REQUEST,
             "Link from another attempt",
@@ -131,6 +138,10 @@ mod tests {
     fn statuses_match_answers() {
         let cases = [
             (Answer::NotFound, StatusCode::NOT_FOUND),
+            (
+                Answer::Repeated { parameter: "code" },
+                StatusCode::BAD_REQUEST,
+            ),
             (Answer::StateMismatch, StatusCode::BAD_REQUEST),
             (Answer::Incomplete, StatusCode::BAD_REQUEST),
             (Answer::MethodNotAllowed, StatusCode::METHOD_NOT_ALLOWED),
@@ -140,6 +151,9 @@ mod tests {
             assert_eq!(response(&answer).status(), status, "{answer:?}");
         }
         assert!(body(&Answer::StateMismatch).contains("belongs to another attempt"));
+        assert!(body(&Answer::Repeated { parameter: "state" }).contains(
+            "state more than once, which Atlassian never sends: the address was altered"
+        ));
         assert_eq!(response(&Answer::MethodNotAllowed).headers()[ALLOW], "GET");
         assert!(!response(&Answer::NotFound).headers().contains_key(ALLOW));
     }
