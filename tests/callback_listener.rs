@@ -1,8 +1,10 @@
-//! The loopback callback listener over real sockets on 127.0.0.1: what the browser gets,
-//! what the caller gets, and that the socket is gone once the redirect has arrived.
+//! The loopback callback listener over real sockets on 127.0.0.1 and ::1: what the browser
+//! gets, what the caller gets, and that the socket is gone once the redirect has arrived.
+
+mod common;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jira_auth::callback::{
     self, Callback, CallbackError, CallbackListener, LoopbackTarget, loopback_target,
@@ -319,4 +321,194 @@ async fn ipv6_loopback_is_served_where_the_machine_has_it() {
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
     assert_eq!(finish(handle).await, Callback::Code("six".into()));
+}
+
+/// Bounds what must happen at once, so a regression fails instead of hanging; never a
+/// measurement.
+const FAIL_SAFE: Duration = Duration::from_secs(5);
+
+/// Whether this machine can listen on ::1 at all (containers without IPv6 cannot).
+fn ipv6_loopback_available() -> bool {
+    std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
+}
+
+/// Sends `target` to `ip` and returns the whole answer.
+async fn get_at(ip: IpAddr, port: u16, target: &str) -> String {
+    let mut stream = TcpStream::connect((ip, port)).await.unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+}
+
+#[tokio::test]
+async fn idle_and_slow_connections_do_not_delay_the_redirect() {
+    let (port, handle) = start(listen().await);
+    // A local process holding connections open without a word...
+    let mut idle = Vec::new();
+    for _ in 0..200 {
+        idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    }
+    // ...and some trickling half a head that never ends.
+    let mut slow = Vec::new();
+    for _ in 0..10 {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        slow.push(tokio::spawn(async move {
+            let mut sent = stream
+                .write_all(
+                    b"GET /callback?code=slow&state=state-of-this-attempt HTTP/1.1\r\nX-Slow: ",
+                )
+                .await;
+            // Only a closed connection stops it.
+            while sent.is_ok() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                sent = stream.write_all(b"a").await;
+            }
+            sent
+        }));
+    }
+    // Let the listener take them all in before the browser comes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let sent = Instant::now();
+    let url = format!("http://localhost:{port}/callback?code=the-code&state={STATE}");
+    let browser = tokio::task::spawn_blocking(move || {
+        let page = common::browser_get(&url);
+        (page, sent.elapsed())
+    });
+    let waiter = async {
+        let callback = handle.await.unwrap().unwrap();
+        (callback, sent.elapsed())
+    };
+    let (answered, (callback, delivered)) =
+        tokio::time::timeout(FAIL_SAFE, async { tokio::join!(browser, waiter) })
+            .await
+            .expect("the redirect is served past idle and slow connections");
+    let (page, paged) = answered.unwrap();
+    println!(
+        "past 200 idle and 10 slow connections: success page after {paged:?}, code delivered after {delivered:?}"
+    );
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert_eq!(callback, Callback::Code("the-code".into()));
+
+    // The wait is over: nothing it accepted may stay open.
+    let closed = async {
+        for mut stream in idle {
+            let mut byte = [0u8; 1];
+            match stream.read(&mut byte).await {
+                Ok(0) => {}
+                Ok(_) => panic!("an idle connection got an answer"),
+                Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
+            }
+        }
+        for writer in slow {
+            assert!(writer.await.unwrap().is_err(), "a slow head was still read");
+        }
+    };
+    tokio::time::timeout(FAIL_SAFE, closed)
+        .await
+        .expect("every connection is closed once the redirect arrived");
+}
+
+#[tokio::test]
+async fn a_localhost_callback_is_served_on_both_loopback_addresses() {
+    let mut addresses = vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
+    if ipv6_loopback_available() {
+        addresses.push(IpAddr::V6(Ipv6Addr::LOCALHOST));
+    } else {
+        println!("note: this machine cannot bind ::1; only the 127.0.0.1 half is checked");
+    }
+    for ip in addresses {
+        // Port 0 here: the system picks one free on both addresses.
+        let target = LoopbackTarget {
+            host: "localhost".into(),
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            path: "/callback".into(),
+        };
+        let (port, handle) = start(callback::bind(&target, STATE.into()).await.unwrap());
+        let refused = get_at(ip, port, "/callback?code=forged&state=another").await;
+        assert!(refused.starts_with("HTTP/1.1 400 "), "{ip}: {refused}");
+        assert_still_waiting(&handle).await;
+        let page = get_at(ip, port, "/callback?code=on-it&state=state-of-this-attempt").await;
+        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{ip}: {page}");
+        assert_eq!(finish(handle).await, Callback::Code("on-it".into()), "{ip}");
+        for ip in [
+            Ipv4Addr::LOCALHOST.into(),
+            IpAddr::from(Ipv6Addr::LOCALHOST),
+        ] {
+            let error = TcpStream::connect((ip, port)).await.unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused, "{ip}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_program_on_the_ipv6_loopback_port_makes_localhost_busy() {
+    let Ok(occupant) = std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)) else {
+        println!("note: this machine cannot bind ::1; nothing can hold it");
+        return;
+    };
+    let port = occupant.local_addr().unwrap().port();
+    let target = loopback_target(&format!("http://localhost:{port}/callback")).unwrap();
+    let error = callback::bind(&target, STATE.into()).await.unwrap_err();
+    assert!(
+        matches!(error, CallbackError::PortBusy { port: busy } if busy == port),
+        "{error:?}"
+    );
+    // Nothing of the half-made listener is left on 127.0.0.1.
+    let refused = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+#[tokio::test]
+async fn a_literal_loopback_callback_binds_only_that_address() {
+    if !ipv6_loopback_available() {
+        println!("note: this machine cannot bind ::1; there is no other address to leave free");
+        return;
+    }
+    let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    for (bound, other) in [(v4, v6), (v6, v4)] {
+        let listener = callback::bind(&target_on(bound, 0), STATE.into())
+            .await
+            .unwrap();
+        let port = listener.port();
+        let error = TcpStream::connect((other, port)).await.unwrap_err();
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::ConnectionRefused,
+            "{bound} also listens on {other}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_code_or_state_is_refused_and_the_wait_goes_on() {
+    let (port, handle) = start(listen().await);
+    for (target, parameter) in [
+        (
+            "/callback?code=first&code=second&state=state-of-this-attempt",
+            "code",
+        ),
+        (
+            "/callback?code=first&state=state-of-this-attempt&state=state-of-this-attempt",
+            "state",
+        ),
+        (
+            "/callback?state=another&code=first&state=state-of-this-attempt",
+            "state",
+        ),
+    ] {
+        let page = get(port, target).await;
+        assert!(page.starts_with("HTTP/1.1 400 "), "{target}: {page}");
+        assert!(
+            page.contains(&format!("{parameter} more than once")),
+            "{target}: {page}"
+        );
+        assert_still_waiting(&handle).await;
+    }
+    get(port, "/callback?code=real&state=state-of-this-attempt").await;
+    assert_eq!(finish(handle).await, Callback::Code("real".into()));
 }

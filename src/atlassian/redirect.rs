@@ -1,6 +1,7 @@
 //! What comes back from the browser: the redirected URL from the address bar (any host,
 //! since a headless server's callback often ends on a "can't connect" page), or a bare code.
-//! The state must be this attempt's: anything else is stale or forged.
+//! The state must be this attempt's, and it and the code must come once: anything else is
+//! stale, forged or altered.
 
 use url::Url;
 
@@ -34,6 +35,10 @@ pub enum RedirectError {
         "there is no code in what was pasted; paste the whole address the browser was sent to after consenting (it contains code=...)"
     )]
     NoCode,
+    #[error(
+        "the pasted address carries {parameter} more than once, which Atlassian never sends: the address was altered. Paste the address exactly as the browser shows it, or consent again"
+    )]
+    Repeated { parameter: &'static str },
 }
 
 impl RedirectError {
@@ -58,6 +63,9 @@ pub fn parse_redirect(input: &str, expected_state: &str) -> Result<String, Redir
         // `?code=...&state=...` or `code=...&state=...` pasted without the rest.
         Err(_) => text.split_once('?').map_or(text, |(_, q)| q).to_owned(),
     };
+    if let Some(parameter) = repeated_parameter(&query) {
+        return Err(RedirectError::Repeated { parameter });
+    }
     let get = |key: &str| {
         url::form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == key)
@@ -79,6 +87,25 @@ pub fn parse_redirect(input: &str, expected_state: &str) -> Result<String, Redir
         .ok_or(RedirectError::NoCode)?;
     check_state(expected_state, get("state").as_deref())?;
     Ok(code)
+}
+
+/// The first of `code` and `state` that `query` carries more than once. Atlassian sends each
+/// once; a second one was added on the way, and taking either copy would let whoever added it
+/// choose which code or state counts. Names are compared decoded, as they are read.
+pub fn repeated_parameter(query: &str) -> Option<&'static str> {
+    let (mut codes, mut states) = (0, 0);
+    for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
+        let (count, parameter) = match name.as_ref() {
+            "code" => (&mut codes, "code"),
+            "state" => (&mut states, "state"),
+            _ => continue,
+        };
+        *count += 1;
+        if *count > 1 {
+            return Some(parameter);
+        }
+    }
+    None
 }
 
 impl From<StateProblem> for RedirectError {
@@ -147,6 +174,41 @@ mod tests {
             Err(RedirectError::NoCode)
         );
         assert_eq!(RedirectError::StateMismatch.exit_code(), 2);
+    }
+
+    #[test]
+    fn a_repeated_code_or_state_is_refused() {
+        let cases = [
+            ("http://localhost/cb?code=A&code=B&state=abc123", "code"),
+            ("http://localhost/cb?code=A&code=A&state=abc123", "code"),
+            (
+                "http://localhost/cb?code=A&state=abc123&state=abc123",
+                "state",
+            ),
+            ("http://localhost/cb?state=zzz&code=A&state=abc123", "state"),
+            ("?code=A&state=abc123&code=B", "code"),
+            ("code=A&co%64e=B&state=abc123", "code"),
+            (
+                "http://localhost/cb?error=access_denied&state=abc123&state=x",
+                "state",
+            ),
+        ];
+        for (input, parameter) in cases {
+            let error = parse_redirect(input, STATE).unwrap_err();
+            assert_eq!(error, RedirectError::Repeated { parameter }, "{input}");
+            let sentence = error.to_string();
+            assert!(
+                sentence.contains(&format!("{parameter} more than once"))
+                    && sentence.contains("altered"),
+                "{sentence}"
+            );
+            assert_eq!(error.exit_code(), 2);
+        }
+        assert_eq!(
+            parse_redirect("http://localhost/cb?code=A&state=abc123&x=1&x=2", STATE).as_deref(),
+            Ok("A"),
+            "other parameters may repeat"
+        );
     }
 
     #[test]

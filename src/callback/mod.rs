@@ -2,9 +2,9 @@
 //! this machine (`http://localhost:PORT/PATH`), jira-auth waits there for the browser to come
 //! back with `code` and `state`, beside the paste box that always works.
 
+mod answer;
 mod listener;
 mod page;
-mod request;
 mod ssh_hint;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -24,7 +24,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 pub struct LoopbackTarget {
     /// The host as the callback URL spells it: `localhost`, `127.0.0.1` or `[::1]`.
     pub host: String,
-    /// The only address bound: 127.0.0.1 for `localhost`, the literal otherwise.
+    /// The address bound: the literal, or 127.0.0.1 for `localhost`, which also holds ::1
+    /// where the machine has IPv6.
     pub ip: IpAddr,
     pub port: u16,
     /// The path the redirect arrives on, percent-encoded as the URL parser normalizes it.
@@ -34,6 +35,11 @@ pub struct LoopbackTarget {
 impl LoopbackTarget {
     pub fn socket_address(&self) -> SocketAddr {
         SocketAddr::new(self.ip, self.port)
+    }
+
+    /// Whether the browser resolves the host itself, and so may try ::1 or 127.0.0.1.
+    fn is_localhost(&self) -> bool {
+        self.host.eq_ignore_ascii_case("localhost")
     }
 }
 

@@ -1,83 +1,88 @@
-//! The pages the browser gets back: one short sentence per answer, as a complete HTTP/1.1
-//! response that closes the connection and lets the page load nothing else.
+//! The pages the browser gets back: one short sentence per answer, as a response that lets
+//! the page load nothing else. hyper adds the length and closes the connection after it.
+
+use hyper::header::{
+    ALLOW, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderValue, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS,
+};
+use hyper::{Response, StatusCode};
 
 use super::Callback;
-use super::request::Answer;
+use super::answer::Answer;
 
-/// The full response for an answer: status line, headers, HTML body.
-pub(crate) fn response(answer: &Answer) -> Vec<u8> {
+/// The full response for an answer: status, headers, HTML body.
+pub(crate) fn response(answer: &Answer) -> Response<String> {
     let (status, title, sentence) = match answer {
         Answer::Received(Callback::Code(_)) => (
-            "200 OK",
+            StatusCode::OK,
             "Authorization received",
             "jira-auth received the authorization; you can close this tab and return to the terminal."
                 .to_owned(),
         ),
         Answer::Received(Callback::Denied { error, description }) => (
-            "200 OK",
+            StatusCode::OK,
             "Authorization not granted",
             denied_sentence(error, description.as_deref()),
         ),
         Answer::NotFound => (
-            "404 Not Found",
+            StatusCode::NOT_FOUND,
             "Not found",
             "Nothing here: jira-auth is waiting for the authorization redirect on another path."
                 .to_owned(),
         ),
+        Answer::Repeated { parameter } => (
+            StatusCode::BAD_REQUEST,
+            "Altered redirect",
+            format!(
+                "This redirect carries {parameter} more than once, which Atlassian never sends: the address was altered. jira-auth ignored it and is still waiting."
+            ),
+        ),
         Answer::StateMismatch => (
-            "400 Bad Request",
+            StatusCode::BAD_REQUEST,
             "Link from another attempt",
             "This link belongs to another attempt (its state does not match the one jira-auth is waiting for). Use the authorization link the terminal shows now."
                 .to_owned(),
         ),
         Answer::Incomplete => (
-            "400 Bad Request",
+            StatusCode::BAD_REQUEST,
             "Incomplete redirect",
             "This redirect carries neither an authorization code nor an error; jira-auth is still waiting."
                 .to_owned(),
         ),
         Answer::MethodNotAllowed => (
-            "405 Method Not Allowed",
+            StatusCode::METHOD_NOT_ALLOWED,
             "Method not allowed",
             "jira-auth only answers GET requests here.".to_owned(),
         ),
         Answer::Malformed => (
-            "400 Bad Request",
+            StatusCode::BAD_REQUEST,
             "Bad request",
             "jira-auth could not read this request.".to_owned(),
-        ),
-        Answer::TooLarge => (
-            "431 Request Header Fields Too Large",
-            "Request too large",
-            "This request is larger than any authorization redirect; jira-auth ignored it."
-                .to_owned(),
         ),
     };
     let body = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>jira-auth: {title}</title></head>\n<body><h1>{title}</h1><p>{}</p></body></html>\n",
         escape_html(&sentence)
     );
-    let allow = if matches!(answer, Answer::MethodNotAllowed) {
-        "Allow: GET\r\n"
-    } else {
-        ""
-    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     // no-store: the URL held a code; no-referrer and the CSP: the page loads and leaks nothing.
-    format!(
-        "HTTP/1.1 {status}\r\n\
-         Content-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\n\
-         {allow}\
-         Cache-Control: no-store\r\n\
-         Referrer-Policy: no-referrer\r\n\
-         Content-Security-Policy: default-src 'none'\r\n\
-         X-Content-Type-Options: nosniff\r\n\
-         Connection: close\r\n\
-         \r\n\
-         {body}",
-        body.len()
-    )
-    .into_bytes()
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'"),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if matches!(answer, Answer::MethodNotAllowed) {
+        headers.insert(ALLOW, HeaderValue::from_static("GET"));
+    }
+    response
 }
 
 fn denied_sentence(error: &str, description: Option<&str>) -> String {
@@ -114,57 +119,55 @@ fn escape_html(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn text(answer: &Answer) -> String {
-        String::from_utf8(response(answer)).unwrap()
+    fn body(answer: &Answer) -> String {
+        response(answer).into_body()
     }
 
     #[test]
     fn success_page_tells_the_user_to_go_back() {
-        let page = text(&Answer::Received(Callback::Code("abc".into())));
-        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
-        assert!(page.contains("jira-auth received the authorization; you can close this tab and return to the terminal"));
-        assert!(!page.contains("abc"), "the code is not echoed: {page}");
-    }
-
-    #[test]
-    fn content_length_matches_the_body() {
-        let page = text(&Answer::NotFound);
-        let (head, body) = page.split_once("\r\n\r\n").unwrap();
-        let length = head
-            .lines()
-            .find_map(|line| line.strip_prefix("Content-Length: "))
-            .unwrap();
-        assert_eq!(length.parse::<usize>().unwrap(), body.len());
+        let answer = Answer::Received(Callback::Code("abc".into()));
+        let page = response(&answer);
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()[CACHE_CONTROL], "no-store");
+        let text = page.into_body();
+        assert!(text.contains("jira-auth received the authorization; you can close this tab and return to the terminal"));
+        assert!(!text.contains("abc"), "the code is not echoed: {text}");
     }
 
     #[test]
     fn statuses_match_answers() {
         let cases = [
-            (Answer::NotFound, "404 "),
-            (Answer::StateMismatch, "400 "),
-            (Answer::Incomplete, "400 "),
-            (Answer::MethodNotAllowed, "405 "),
-            (Answer::Malformed, "400 "),
-            (Answer::TooLarge, "431 "),
+            (Answer::NotFound, StatusCode::NOT_FOUND),
+            (
+                Answer::Repeated { parameter: "code" },
+                StatusCode::BAD_REQUEST,
+            ),
+            (Answer::StateMismatch, StatusCode::BAD_REQUEST),
+            (Answer::Incomplete, StatusCode::BAD_REQUEST),
+            (Answer::MethodNotAllowed, StatusCode::METHOD_NOT_ALLOWED),
+            (Answer::Malformed, StatusCode::BAD_REQUEST),
         ];
         for (answer, status) in cases {
-            let page = text(&answer);
-            assert!(page.starts_with(&format!("HTTP/1.1 {status}")), "{page}");
+            assert_eq!(response(&answer).status(), status, "{answer:?}");
         }
-        assert!(text(&Answer::StateMismatch).contains("belongs to another attempt"));
-        assert!(text(&Answer::MethodNotAllowed).contains("\r\nAllow: GET\r\n"));
+        assert!(body(&Answer::StateMismatch).contains("belongs to another attempt"));
+        assert!(body(&Answer::Repeated { parameter: "state" }).contains(
+            "state more than once, which Atlassian never sends: the address was altered"
+        ));
+        assert_eq!(response(&Answer::MethodNotAllowed).headers()[ALLOW], "GET");
+        assert!(!response(&Answer::NotFound).headers().contains_key(ALLOW));
     }
 
     #[test]
     fn denial_reason_is_shown_escaped() {
-        let page = text(&Answer::Received(Callback::Denied {
+        let page = body(&Answer::Received(Callback::Denied {
             error: "access_denied".into(),
             description: Some("<script>alert(1)</script>".into()),
         }));
         assert!(page.contains("the consent was declined"), "{page}");
         assert!(page.contains("&lt;script&gt;"), "{page}");
         assert!(!page.contains("<script>"), "{page}");
-        let other = text(&Answer::Received(Callback::Denied {
+        let other = body(&Answer::Received(Callback::Denied {
             error: "server_error".into(),
             description: None,
         }));
