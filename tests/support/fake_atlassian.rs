@@ -109,7 +109,7 @@ struct Inner {
     family_scopes: HashMap<u64, Vec<String>>,
     faults: HashMap<Endpoint, VecDeque<Fault>>,
     counts: HashMap<Endpoint, usize>,
-    /// (grant_type, content type) of every token request, oldest first.
+    /// (grant_type, content type) of every token request, oldest first (faulted ones too).
     token_requests: Vec<(String, String)>,
 }
 
@@ -517,9 +517,6 @@ async fn token(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> 
 }
 
 async fn token_call(inner: Shared, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(answer) = fault(&inner, Endpoint::Token).await {
-        return answer;
-    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -539,8 +536,16 @@ async fn token_call(inner: Shared, headers: HeaderMap, body: Bytes) -> Response 
         url::form_urlencoded::parse(&body).into_owned().collect()
     };
     let param = |key: &str| params.get(key).cloned().unwrap_or_default();
+    // Every request that arrives is recorded, the ones a fault answers included.
+    inner
+        .lock()
+        .expect("fake state")
+        .token_requests
+        .push((param("grant_type"), content_type));
+    if let Some(answer) = fault(&inner, Endpoint::Token).await {
+        return answer;
+    }
     let mut s = inner.lock().expect("fake state");
-    s.token_requests.push((param("grant_type"), content_type));
     let app = s
         .apps
         .iter()

@@ -237,7 +237,7 @@ impl EventsScreen {
                 let ago = crate::service::format::duration(event.at.secs_until(now));
                 ListItem::new(Line::from(vec![
                     Span::styled(format!("{ago:>7} ago  "), theme.dim()),
-                    Span::styled(format!("{:<14}", event.kind.as_str()), style),
+                    Span::styled(format!("{:<15}", event.kind.as_str()), style),
                     Span::raw(format!(
                         "{} {}  ",
                         crate::validate::text::sanitize(&event.integration, 64),

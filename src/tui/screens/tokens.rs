@@ -159,7 +159,7 @@ impl TokensScreen {
     }
 
     pub fn footer(&self) -> Footer {
-        use TokensAction::{Back, Delete, Down, Filter, Reauthorize, Refresh, Up};
+        use TokensAction::{Delete, Down, Filter, Reauthorize, Refresh, Up};
         if let Some(confirm) = &self.deleting {
             confirm.footer()
         } else if self.filtering {
@@ -169,10 +169,8 @@ impl TokensScreen {
                 .global(true, &[Global::Help])
         } else {
             Footer::new()
-                .keys(
-                    KEYS,
-                    &[Up, Down, Refresh, Reauthorize, Delete, Filter, Back],
-                )
+                // Esc back goes unsaid (terminal habit) so the line fits 80 columns.
+                .keys(KEYS, &[Up, Down, Refresh, Reauthorize, Delete, Filter])
                 .global(false, &[Global::Help])
         }
     }
@@ -401,7 +399,7 @@ impl TokensScreen {
                 "Who",
                 "State",
                 "Access",
-                "Refresh token",
+                "Limits 90d/365d",
                 "Site",
             ]
         } else {
@@ -419,7 +417,7 @@ impl TokensScreen {
                 Cell::from(access_left(token, now)),
             ];
             if wide {
-                cells.push(Cell::from(refresh_age(token, now)));
+                cells.push(Cell::from(limits_left(token, now)));
                 cells.push(Cell::from(
                     token.site.as_ref().map_or("—".to_owned(), |s| {
                         s.url.trim_start_matches("https://").to_owned()
@@ -434,7 +432,7 @@ impl TokensScreen {
                 Constraint::Length(18),
                 Constraint::Length(14),
                 Constraint::Length(10),
-                Constraint::Length(22),
+                Constraint::Length(16),
                 Constraint::Fill(1),
             ]
         } else {
@@ -503,18 +501,33 @@ fn access_left(token: &TokenStatus, now: crate::domain::Timestamp) -> String {
     }
 }
 
-/// "3d old · 87d/90 · 362d/365": how far the refresh token is from each limit.
+fn days(secs: i64) -> i64 {
+    secs.max(0) / 86_400
+}
+
+/// "87d / 362d": days left before the 90-day inactivity and the 365-day absolute limit.
+fn limits_left(token: &TokenStatus, now: crate::domain::Timestamp) -> String {
+    if !token.refresh_token.present {
+        return "no refresh".to_owned();
+    }
+    format!(
+        "{}d / {}d",
+        days(now.secs_until(token.refresh_token.inactivity_expires_at)),
+        days(now.secs_until(token.refresh_token.absolute_expires_at))
+    )
+}
+
+/// The refresh token's age against both limits, as a sentence for the detail panel.
 fn refresh_age(token: &TokenStatus, now: crate::domain::Timestamp) -> String {
     if !token.refresh_token.present {
-        return "none (no offline_access)".to_owned();
+        return "none: the app lacks offline_access, so this token cannot be refreshed".to_owned();
     }
-    let days = |secs: i64| secs.max(0) / 86_400;
-    let idle = days(token.refresh_token.rotated_at.secs_until(now));
-    let inactivity = days(now.secs_until(token.refresh_token.inactivity_expires_at));
-    let absolute = days(now.secs_until(token.refresh_token.absolute_expires_at));
     format!(
-        "{idle}d idle · {inactivity}/{}d · {absolute}/{}d",
+        "idle {}d; {} days left of the {}-day inactivity limit, {} of the {}-day limit from consent",
+        days(token.refresh_token.rotated_at.secs_until(now)),
+        days(now.secs_until(token.refresh_token.inactivity_expires_at)),
         REFRESH_INACTIVITY_LIMIT_SECS / 86_400,
+        days(now.secs_until(token.refresh_token.absolute_expires_at)),
         REFRESH_ABSOLUTE_LIMIT_SECS / 86_400
     )
 }

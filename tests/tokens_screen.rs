@@ -1,0 +1,140 @@
+//! The Tokens and Events screens driven by messages without a terminal: snapshots at 80x24
+//! (a default SSH terminal) and larger, and the keys that refresh, re-authorize and delete.
+
+mod common;
+
+use common::ui::*;
+use crossterm::event::KeyCode;
+use jira_auth::domain::{Event, EventKind};
+use jira_auth::tui::message::Outcome;
+use jira_auth::tui::{App, Effect, Msg, update};
+
+fn home() -> App {
+    app_with(populated())
+}
+
+#[test]
+fn tokens_open_on_the_grant_that_needs_a_hand_and_reauthorize_in_two_keys() {
+    let mut app = home();
+    let home_screen = draw(&app, 120, 32);
+    assert!(home_screen.contains("t a re-authorizes"), "{home_screen}");
+    let effects = press(&mut app, &[key('t'), key('a')]);
+    assert_eq!(
+        effects,
+        vec![Effect::PrepareAuthorize {
+            integration: "support".into(),
+            user: Some("bob".into()),
+        }],
+        "two keys from Home re-authorize the dead grant"
+    );
+    assert_eq!(app.screen().title(), "Authorize");
+    // Done (or Esc) comes back to the Tokens screen.
+    update(
+        &mut app,
+        Msg::Done(Outcome::AuthorizeFinished(Ok("Authorized.".into()))),
+    );
+    press(&mut app, &[code(KeyCode::Esc)]);
+    assert_eq!(app.screen().title(), "Tokens");
+}
+
+#[test]
+fn the_tokens_screen_at_80x24_and_120x32() {
+    let mut app = home();
+    press(&mut app, &[key('t')]);
+    insta::assert_snapshot!("tokens_80x24", draw(&app, 80, 24));
+    insta::assert_snapshot!("tokens_120x32", draw(&app, 120, 32));
+    // The countdown moves with the clock, once a second while the screen is up.
+    assert_eq!(app.next_tick(), Some(std::time::Duration::from_secs(1)));
+    update(&mut app, Msg::Tick(NOW.plus_secs(61)));
+    insta::assert_snapshot!("tokens_a_minute_later", draw(&app, 120, 32));
+}
+
+#[test]
+fn refresh_delete_and_filter_on_the_tokens_screen() {
+    let mut app = home();
+    press(&mut app, &[key('t'), code(KeyCode::Up), code(KeyCode::Up)]);
+    let effects = press(&mut app, &[key('r')]);
+    assert_eq!(
+        effects,
+        vec![Effect::RefreshGrant {
+            integration: "jira".into(),
+            principal: "admin".into(),
+        }]
+    );
+    let effects = press(&mut app, &[key('d')]);
+    assert!(effects.is_empty(), "asks first");
+    insta::assert_snapshot!("tokens_delete_asks", draw(&app, 80, 24));
+    let effects = press(&mut app, &[key('n')]);
+    assert!(effects.is_empty(), "any other key keeps it");
+    let effects = press(&mut app, &[key('d'), key('y')]);
+    assert_eq!(
+        effects,
+        vec![Effect::DeleteTokens {
+            integration: "jira".into(),
+            principal: "admin".into(),
+        }]
+    );
+    press(&mut app, &[key('/')]);
+    press(&mut app, &typed("alice"));
+    let screen = draw(&app, 120, 32);
+    assert!(screen.contains("Tokens (1/3)"), "{screen}");
+    assert!(
+        screen.contains("alice") && !screen.contains("bob "),
+        "{screen}"
+    );
+}
+
+fn events() -> Vec<Event> {
+    let event = |offset: i64, kind, principal: Option<&str>, outcome: &str| Event {
+        at: NOW.plus_secs(offset),
+        integration: "jira".into(),
+        principal: principal.map(str::to_owned),
+        kind,
+        outcome: outcome.into(),
+    };
+    vec![
+        event(-60, EventKind::Refreshed, Some("admin"), "valid for 1h 0m"),
+        event(
+            -3_600,
+            EventKind::RefreshFailed,
+            Some("user:bob"),
+            "Atlassian refused the refresh token (invalid_grant)",
+        ),
+        event(
+            -86_400,
+            EventKind::Authorized,
+            Some("admin"),
+            "as Ada Admin on https://acme.atlassian.net",
+        ),
+        event(
+            -90_000,
+            EventKind::Configured,
+            None,
+            "pre-authorized through Custom (acme)",
+        ),
+    ]
+}
+
+#[test]
+fn the_events_screen_loads_filters_and_follows_changes() {
+    let mut app = home();
+    let effects = press(&mut app, &[key('e')]);
+    assert_eq!(effects, vec![Effect::LoadEvents { limit: 500 }]);
+    insta::assert_snapshot!("events_loading", draw(&app, 80, 24));
+    update(&mut app, Msg::Done(Outcome::EventsLoaded(Ok(events()))));
+    insta::assert_snapshot!("events_80x24", draw(&app, 80, 24));
+    insta::assert_snapshot!("events_120x32", draw(&app, 120, 32));
+    press(&mut app, &[key('/')]);
+    press(&mut app, &typed("failed"));
+    let screen = draw(&app, 120, 32);
+    assert!(
+        screen.contains("(1)") && screen.contains("invalid_grant"),
+        "{screen}"
+    );
+    // Another process changed the store: the trail reloads while it is on screen.
+    let effects = update(&mut app, Msg::Agent(jira_auth::agent::Notice::Changed));
+    assert!(
+        effects.contains(&Effect::LoadEvents { limit: 500 }),
+        "{effects:?}"
+    );
+}
