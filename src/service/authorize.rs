@@ -17,6 +17,8 @@ use crate::domain::{
     AppRef, Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet,
 };
 use crate::store::{Store, StoreError};
+use crate::validate::text::quoted;
+use crate::validate::{IdentifierError, identifier};
 
 use super::system_app::SystemApp;
 
@@ -54,17 +56,23 @@ pub struct Authorized {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
     #[error(
-        "there is no integration named {0:?}; set it up first (`jira-auth setup` or the console's set-up screens)"
+        "there is no integration named {}; set it up first (`jira-auth setup` or the console's set-up screens)",
+        quoted(.0)
     )]
     NoIntegration(String),
     #[error(
-        "{integration} is user-authorized: name the end user to authorize for (--user ID, or the console's authorize-for-a-user action)"
+        "{} is user-authorized: name the end user to authorize for (--user ID, or the console's authorize-for-a-user action)",
+        quoted(integration)
     )]
     UserNeeded { integration: String },
-    #[error("{integration} is pre-authorized: one token serves everyone, so --user does not apply")]
+    #[error(
+        "{} is pre-authorized: one token serves everyone, so --user does not apply",
+        quoted(integration)
+    )]
     UserNotApplicable { integration: String },
     #[error(
-        "the integration uses the profile {0:?}, which no longer exists; choose another app in the set-up screens"
+        "the integration uses the profile {}, which no longer exists; choose another app in the set-up screens",
+        quoted(.0)
     )]
     ProfileGone(String),
     #[error("the integration uses the system app, but {0}")]
@@ -79,8 +87,10 @@ pub enum AuthorizeError {
     NoSites,
     #[error("the token reaches several Jira sites; choose one with --site:\n{}", list_sites(.0))]
     SeveralSites(Vec<Site>),
-    #[error("no Jira site matches {wanted:?}; the token reaches:\n{}", list_sites(.sites))]
+    #[error("no Jira site matches {}; the token reaches:\n{}", quoted(wanted), list_sites(.sites))]
     UnknownSite { wanted: String, sites: Vec<Site> },
+    #[error(transparent)]
+    Identifier(#[from] IdentifierError),
     #[error(transparent)]
     Redirect(#[from] RedirectError),
     #[error(transparent)]
@@ -123,13 +133,19 @@ fn list_sites(sites: &[Site]) -> String {
         .join("\n")
 }
 
-/// Step 1: the attempt for `integration` (and `user`, when each user authorizes).
+/// Step 1: the attempt for `integration` (and `user`, when each user authorizes). Both go
+/// through the identifier rule before the store is touched: the user id becomes a store key
+/// and is shown on every status screen, exactly as given.
 pub fn prepare(
     store: &dyn Store,
     integration: &str,
     user: Option<&str>,
     system_app: Result<&SystemApp, String>,
 ) -> Result<Attempt, AuthorizeError> {
+    identifier::integration_name(integration).map_err(IdentifierError::as_lookup)?;
+    if let Some(user) = user {
+        identifier::user_id(user)?;
+    }
     let found = store
         .integration(integration)?
         .ok_or_else(|| AuthorizeError::NoIntegration(integration.to_owned()))?;
@@ -140,10 +156,8 @@ pub fn prepare(
                 integration: found.name,
             });
         }
-        (Mode::UserAuthorized, Some(id)) if !id.trim().is_empty() => {
-            Principal::User(id.trim().to_owned())
-        }
-        (Mode::UserAuthorized, _) => {
+        (Mode::UserAuthorized, Some(id)) => Principal::User(id.to_owned()),
+        (Mode::UserAuthorized, None) => {
             return Err(AuthorizeError::UserNeeded {
                 integration: found.name,
             });
@@ -153,7 +167,7 @@ pub fn prepare(
         AppRef::System => {
             let system = system_app.map_err(AuthorizeError::SystemAppUnavailable)?;
             (
-                format!("the system app {:?}", system.name),
+                format!("the system app {}", quoted(&system.name)),
                 system.profile.clone(),
             )
         }
@@ -161,7 +175,7 @@ pub fn prepare(
             let profile = store
                 .profile(name)?
                 .ok_or_else(|| AuthorizeError::ProfileGone(name.clone()))?;
-            (format!("the profile {name:?}"), profile)
+            (format!("the profile {}", quoted(name)), profile)
         }
     };
     let renewing = store.token_set(&found.name, &principal)?.is_some();
@@ -252,7 +266,10 @@ fn credentials(app: &Profile) -> Result<AppCredentials, AuthorizeError> {
         Url::parse(text).map_err(|_| {
             AuthorizeError::Protocol(ProtocolError::Unexpected {
                 status: 0,
-                excerpt: format!("the stored URL {text:?} does not parse; edit the profile"),
+                excerpt: format!(
+                    "the stored URL {} does not parse; edit the profile",
+                    quoted(text)
+                ),
             })
         })
     };
@@ -434,14 +451,6 @@ pub fn authorized_sentence(done: &Authorized) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn site(id: &str, url: &str, name: &str) -> Site {
-        Site {
-            id: id.into(),
-            url: url.into(),
-            name: name.into(),
-        }
-    }
 
     #[test]
     fn one_site_is_taken_several_need_a_choice() {
