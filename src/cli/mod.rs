@@ -204,6 +204,24 @@ pub struct ProfileAddArgs {
     pub from_url: Option<String>,
 }
 
+/// The command line, parsed. clap echoes a refused argument as it was given, escape
+/// sequences and all, so a refusal holding anything a terminal would act on is printed
+/// sanitized, line by line, instead (with clap's exit code: 2 for bad usage).
+pub fn parse() -> Cli {
+    Cli::try_parse().unwrap_or_else(|error| {
+        let plain = error.render().to_string();
+        if crate::validate::text::is_printable(&plain) {
+            error.exit()
+        }
+        let lines: Vec<String> = plain
+            .lines()
+            .map(|line| crate::validate::text::sanitize(line, 200))
+            .collect();
+        eprintln!("{}", lines.join("\n"));
+        std::process::exit(error.exit_code())
+    })
+}
+
 /// A command's failure: the sentence for stderr and the exit code.
 #[derive(Debug)]
 pub struct Failure {
