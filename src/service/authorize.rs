@@ -108,6 +108,7 @@ impl AuthorizeError {
             AuthorizeError::Protocol(e) => e.is_temporary(),
             AuthorizeError::Store(e) => e.exit_code() == 4,
             AuthorizeError::Listener(_) => true,
+            AuthorizeError::Redirect(e) => e.is_temporary(),
             _ => false,
         }
     }
@@ -408,13 +409,22 @@ pub fn code_from_paste(pasted: &str, attempt: &Attempt) -> Result<String, Author
 }
 
 /// Step 2, by the loopback listener: waits for the browser's redirect (bounded by
-/// [`callback::DEFAULT_TIMEOUT`]); a declined consent is an error like a declined paste.
+/// [`callback::DEFAULT_TIMEOUT`]); an error answer means what it means in a paste.
 pub async fn code_from_listener(listener: CallbackListener) -> Result<String, AuthorizeError> {
     match listener.wait(callback::DEFAULT_TIMEOUT).await? {
         Callback::Code(code) => Ok(code),
-        Callback::Denied { error, description } => {
-            Err(RedirectError::Declined { error, description }.into())
-        }
+        Callback::Denied { error, description } => Err(denied(error, description).into()),
+    }
+}
+
+/// An `error=` answer from the browser: `access_denied` is a declined consent (RFC 6749
+/// 4.1.2.1); anything else is Atlassian's to explain, `server_error` and
+/// `temporarily_unavailable` being temporary.
+fn denied(error: String, description: Option<String>) -> RedirectError {
+    if error == "access_denied" {
+        RedirectError::Declined { error, description }
+    } else {
+        RedirectError::Other { error, description }
     }
 }
 
@@ -451,6 +461,34 @@ pub fn authorized_sentence(done: &Authorized) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_answer_from_the_listener_means_what_it_means_in_a_paste() {
+        let declined = AuthorizeError::from(denied("access_denied".into(), None));
+        assert_eq!(declined.exit_code(), 3);
+        assert!(!declined.is_temporary());
+        for error in ["server_error", "temporarily_unavailable"] {
+            let busy = AuthorizeError::from(denied(error.into(), Some("busy".into())));
+            assert_eq!(busy.exit_code(), 4, "{error}");
+            assert!(busy.is_temporary(), "{error}");
+            let sentence = busy.to_string();
+            assert!(
+                sentence.contains(error) && sentence.contains("try again"),
+                "{sentence}"
+            );
+        }
+        let refused = AuthorizeError::from(denied("invalid_scope".into(), None));
+        assert_eq!(refused.exit_code(), 2);
+        assert!(!refused.is_temporary());
+    }
+
+    fn site(id: &str, url: &str, name: &str) -> Site {
+        Site {
+            id: id.into(),
+            url: url.into(),
+            name: name.into(),
+        }
+    }
 
     #[test]
     fn one_site_is_taken_several_need_a_choice() {
