@@ -216,6 +216,11 @@ mod tests {
                 checked.findings
             );
             assert!(checked.findings[0].fix.contains("1 to 64 letters"));
+            assert_eq!(
+                checked.findings[0].to_string(),
+                identifier::profile_name(bad).unwrap_err().to_string(),
+                "the form and the CLI say the same"
+            );
         }
     }
 }
