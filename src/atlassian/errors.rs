@@ -136,7 +136,10 @@ pub fn classify(status: u16, body: &[u8], during: During) -> ProtocolError {
             match (error.as_str(), during) {
                 (code, _) if is_temporary_error(code) => ProtocolError::Server {
                     status,
-                    excerpt: excerpt(body),
+                    excerpt: match &description {
+                        Some(description) => format!("{code}: {description}"),
+                        None => code.to_owned(),
+                    },
                 },
                 ("access_denied", _) if status == 401 => ProtocolError::BadClientSecret,
                 ("invalid_grant", During::Exchange) => ProtocolError::CodeRefused { description },
