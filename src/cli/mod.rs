@@ -64,7 +64,7 @@ pub enum Command {
     /// Configure an integration: how Jira is authorized and through which app
     #[command(group(clap::ArgGroup::new("app").required(true).args(["system", "profile"])))]
     Setup {
-        /// The integration to configure
+        /// The integration to configure (1-64 letters, digits, - _ ., not starting with -)
         #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
         integration: String,
         /// pre-authorized: one token for everyone, authorized now; user-authorized: a token per end user
@@ -83,7 +83,8 @@ pub enum Command {
         /// The integration to authorize
         #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
         integration: String,
-        /// The end user to authorize for (user-authorized integrations)
+        /// The end user to authorize for (user-authorized integrations): their id as your system
+        /// knows it, 1-256 characters of visible text
         #[arg(long, value_name = "ID")]
         user: Option<String>,
         /// Read the redirected URL (or the bare code) from stdin only
@@ -171,7 +172,7 @@ generated authorization URL and fills client id, scopes and callback URL from it
 
 #[derive(Debug, clap::Args)]
 pub struct ProfileAddArgs {
-    /// A short name for the profile (letters, digits, - _ .)
+    /// A short name for the profile (1-64 letters, digits, - _ ., not starting with -)
     #[arg(long)]
     pub name: String,
     /// The app's Client ID (Settings page of your app, step iv)
