@@ -5,14 +5,12 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
-
 use jira_auth::atlassian::Endpoints;
 use jira_auth::cli::{self, Cli, Failure};
 use jira_auth::tui;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let outcome = match &cli.command {
         Some(command) => cli::run(&cli, command),
         None => console(&cli),

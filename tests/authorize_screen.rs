@@ -252,6 +252,26 @@ fn user_authorized_asks_whose_token_first() {
 }
 
 #[test]
+fn a_user_id_with_hidden_characters_gets_the_cli_sentence() {
+    for (typed_id, shown) in [
+        ("eve\u{200b}", "U+200B"),
+        ("bob\u{202e}moc", "bidi control U+202E"),
+        (" alice", "starts or ends with whitespace"),
+    ] {
+        let (mut app, _) = opened(Mode::UserAuthorized);
+        press(&mut app, &typed(typed_id));
+        let effects = press(&mut app, &[code(KeyCode::Enter)]);
+        assert!(effects.is_empty(), "{typed_id:?} is refused: {effects:?}");
+        let screen = draw(&app, 200, 30);
+        assert!(
+            screen.contains("The user id") && screen.contains(shown),
+            "{typed_id:?}:\n{screen}"
+        );
+        assert!(!screen.contains('\u{200b}') && !screen.contains('\u{202e}'));
+    }
+}
+
+#[test]
 fn the_qr_code_and_its_too_small_notice() {
     let (mut app, _) = opened(Mode::PreAuthorized);
     ready(&mut app);

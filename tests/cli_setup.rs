@@ -234,7 +234,10 @@ fn names_are_unique_and_plain() {
     let sandbox = Sandbox::new();
     assert_eq!(add(&sandbox, "acme", &[], SECRET76).status.code(), Some(0));
     refused(&add(&sandbox, "acme", &[], SECRET76), "exists already");
-    refused(&add(&sandbox, "has space", &[], SECRET76), "Profile name");
+    refused(
+        &add(&sandbox, "has space", &[], SECRET76),
+        "The profile name \"has space\" contains a space",
+    );
 }
 
 #[test]

@@ -208,6 +208,23 @@ fn a_taken_name_is_refused() {
 }
 
 #[test]
+fn a_name_with_hidden_characters_gets_the_cli_sentence() {
+    let mut app = app_with(populated());
+    press(&mut app, &[key('n')]);
+    for _ in 0..8 {
+        press(&mut app, &[code(KeyCode::Backspace)]);
+    }
+    press(&mut app, &typed("sup\u{200b}port"));
+    press(&mut app, &[code(KeyCode::Enter)]);
+    assert_eq!(wizard_step(&app), Step::Name, "the name step stays");
+    let screen = draw(&app, 200, 24);
+    assert!(
+        screen.contains("The integration name") && screen.contains("invisible character U+200B"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn profiles_list_filters_and_refuses_deleting_a_profile_in_use() {
     let mut report = populated();
     report

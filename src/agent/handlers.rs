@@ -1,6 +1,7 @@
 //! The answer to each request: the use cases of `service/`, run against the store this agent
 //! owns. sled blocks, so store work runs on the blocking pool; every change is announced to
-//! the subscribed clients.
+//! the subscribed clients. Clients are not trusted: every identifier a request carries goes
+//! through the service, which checks it by the one rule of `validate::identifier`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -72,6 +73,9 @@ pub(super) async fn handle(
         } => {
             let endpoints = agent.endpoints.clone();
             let reply = blocking(agent, move |store| {
+                // The name to replace is checked before it is used to find the secret.
+                crate::validate::identifier::profile_name(&original)
+                    .map_err(|e| ServiceError::from(e.as_lookup()))?;
                 let draft = with_stored_secret(store, &original, draft, keep_secret)?;
                 let profile = service::profiles::replace(
                     store,
@@ -92,9 +96,7 @@ pub(super) async fn handle(
         }
         Request::OpenProfile { name } => {
             blocking(agent, move |store| {
-                let profile = store
-                    .profile(&name)?
-                    .ok_or(ServiceError::ProfileNotFound(name))?;
+                let profile = service::profiles::get(store, &name)?;
                 let mut draft = DraftWire::of(&ProfileDraft::from_profile(&profile));
                 // The form shows that a secret is stored; the value waits for a reveal.
                 draft.client_secret.clear();
@@ -107,9 +109,7 @@ pub(super) async fn handle(
         }
         Request::RevealSecret { name } => {
             let reply = blocking(agent, move |store| {
-                let profile = store
-                    .profile(&name)?
-                    .ok_or(ServiceError::ProfileNotFound(name))?;
+                let profile = service::profiles::get(store, &name)?;
                 Ok(Reply::Secret {
                     value: profile.client_secret.expose().to_owned(),
                 })

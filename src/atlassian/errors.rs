@@ -105,6 +105,13 @@ struct OAuthErrorBody {
     error_description: Option<String>,
 }
 
+/// The OAuth error codes that mean "the server is in trouble, try again later" (RFC 6749
+/// 4.1.2.1 for the authorization redirect; Atlassian also answers them from the token
+/// endpoint, with a 400): never bad input, never a reason to drop a refresh token.
+pub fn is_temporary_error(error: &str) -> bool {
+    matches!(error, "server_error" | "temporarily_unavailable")
+}
+
 /// What a failed token call means, from its status and body alone (pure, so every case is
 /// tested without a server).
 pub fn classify(status: u16, body: &[u8], during: During) -> ProtocolError {
@@ -127,6 +134,13 @@ pub fn classify(status: u16, body: &[u8], during: During) -> ProtocolError {
                 .map(|d| sanitize(&d, 300))
                 .filter(|d| !d.is_empty());
             match (error.as_str(), during) {
+                (code, _) if is_temporary_error(code) => ProtocolError::Server {
+                    status,
+                    excerpt: match &description {
+                        Some(description) => format!("{code}: {description}"),
+                        None => code.to_owned(),
+                    },
+                },
                 ("access_denied", _) if status == 401 => ProtocolError::BadClientSecret,
                 ("invalid_grant", During::Exchange) => ProtocolError::CodeRefused { description },
                 ("invalid_grant", During::Refresh) => ProtocolError::RefreshRefused { description },
@@ -318,6 +332,34 @@ mod tests {
             );
         }
         assert!(!is_temporary_status(403) && !is_temporary_status(499));
+    }
+
+    #[test]
+    fn a_server_in_trouble_is_temporary_whatever_the_status() {
+        for (status, error) in [
+            (400, "server_error"),
+            (400, "temporarily_unavailable"),
+            (401, "temporarily_unavailable"),
+            (403, "server_error"),
+        ] {
+            for during in [During::Exchange, During::Refresh] {
+                let body = format!(r#"{{"error":"{error}","error_description":"try later"}}"#);
+                let classified = classify(status, body.as_bytes(), during);
+                assert!(
+                    matches!(classified, ProtocolError::Server { .. })
+                        && classified.is_temporary()
+                        && !classified.needs_reauthorization()
+                        && classified.exit_code() == 4,
+                    "{status} {error} gave {classified:?}"
+                );
+                let sentence = classified.to_string();
+                assert!(
+                    sentence.contains(error) && sentence.contains("temporary"),
+                    "{sentence}"
+                );
+            }
+        }
+        assert!(!is_temporary_error("invalid_grant") && !is_temporary_error("access_denied"));
     }
 
     #[test]

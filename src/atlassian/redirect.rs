@@ -5,6 +5,7 @@
 
 use url::Url;
 
+use super::errors::is_temporary_error;
 use super::state::{StateProblem, check_state};
 use crate::validate::text::{clean_paste, sanitize};
 
@@ -26,7 +27,15 @@ pub enum RedirectError {
         error: String,
         description: Option<String>,
     },
-    #[error("Atlassian answered {error}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    #[error(
+        "Atlassian answered {error}{}{}",
+        description.as_deref().map(|d| format!(": {d}")).unwrap_or_default(),
+        if is_temporary_error(error) {
+            ". This is temporary, on Atlassian's side: wait a moment, then try again (authorize anew); nothing was lost"
+        } else {
+            ""
+        }
+    )]
     Other {
         error: String,
         description: Option<String>,
@@ -42,10 +51,18 @@ pub enum RedirectError {
 }
 
 impl RedirectError {
-    /// A mismatch or a bad paste is bad input (2); a declined consent needs a new consent (3).
+    /// Atlassian's authorization server in trouble (`server_error`, `temporarily_unavailable`):
+    /// the same consent may work in a moment.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, RedirectError::Other { error, .. } if is_temporary_error(error))
+    }
+
+    /// A mismatch or a bad paste is bad input (2); a declined consent needs a new consent (3);
+    /// trouble on Atlassian's side is temporary (4).
     pub fn exit_code(&self) -> u8 {
         match self {
             RedirectError::Declined { .. } => 3,
+            _ if self.is_temporary() => 4,
             _ => 2,
         }
     }

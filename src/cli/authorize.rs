@@ -11,6 +11,7 @@ use crate::domain::Site;
 use crate::service::authorize::{self, AuthorizeError};
 
 use super::client::unexpected;
+use super::profile_input::MAX_STDIN;
 use super::{Client, Failure};
 
 /// How the code comes back.
@@ -156,17 +157,19 @@ async fn receive_and_exchange(
 }
 
 /// One line from stdin: the redirected URL or a bare code. Blocking stdin is read on the
-/// blocking pool so that the listener stays live meanwhile.
+/// blocking pool so that the listener stays live meanwhile. Bytes are read and then judged,
+/// so that binary input is bad input (exit 2), said as such.
 async fn read_paste() -> Result<String, Failure> {
     let line = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
+        use std::io::Read;
         let stdin = std::io::stdin();
-        let mut lock = stdin.lock();
+        let mut lock = stdin.lock().take(MAX_STDIN);
+        let mut line = Vec::new();
         loop {
             line.clear();
-            match lock.read_line(&mut line) {
+            match lock.read_until(b'\n', &mut line) {
                 Ok(0) => return Ok(None),
-                Ok(_) if line.trim().is_empty() => {}
+                Ok(_) if line.iter().all(u8::is_ascii_whitespace) => {}
                 Ok(_) => return Ok(Some(line)),
                 Err(e) => return Err(e),
             }
@@ -176,14 +179,36 @@ async fn read_paste() -> Result<String, Failure> {
     .map_err(|e| Failure {
         code: 1,
         message: format!("reading stdin failed: {e}"),
-    })??;
+    })?
+    .map_err(|e| {
+        Failure::new(
+            1,
+            format!("cannot read the pasted redirect from standard input: {e}"),
+        )
+    })?;
     let Some(line) = line else {
         return Err(Failure {
             code: 2,
             message: "standard input ended before a redirected URL or code arrived".into(),
         });
     };
-    Ok(line)
+    paste_text(line)
+}
+
+/// The pasted line as text; too long or not text is bad input.
+fn paste_text(line: Vec<u8>) -> Result<String, Failure> {
+    if line.len() as u64 >= MAX_STDIN && !line.ends_with(b"\n") {
+        return Err(Failure::new(
+            2,
+            "the pasted redirect is longer than 64 KiB, far more than any redirected URL; paste only the address from the browser's address bar (or just the code)",
+        ));
+    }
+    String::from_utf8(line).map_err(|_| {
+        Failure::new(
+            2,
+            "the pasted redirect is not UTF-8 text; paste the address the browser was sent to (or just the code) as text, from the browser's address bar",
+        )
+    })
 }
 
 /// The site to keep: the only one, the one --site names, or (on a terminal) the admin's pick.
@@ -220,5 +245,26 @@ fn ask_site(sites: &[Site]) -> Result<Site, Failure> {
         {
             return Ok(site.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paste_that_is_not_text_or_too_long_is_bad_input() {
+        let binary = paste_text(vec![b'c', b'o', 0xc3, 0x28, b'\n']).unwrap_err();
+        assert_eq!(binary.code, 2);
+        assert!(
+            binary
+                .message
+                .starts_with("the pasted redirect is not UTF-8 text")
+        );
+        let endless = vec![b'a'; usize::try_from(MAX_STDIN).unwrap()];
+        let long = paste_text(endless).unwrap_err();
+        assert_eq!(long.code, 2);
+        assert!(long.message.contains("longer than 64 KiB"));
+        assert_eq!(paste_text(b"code=x\n".to_vec()).unwrap(), "code=x\n");
     }
 }

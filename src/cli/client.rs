@@ -55,12 +55,14 @@ pub fn link(data_dir: Option<&Path>) -> Result<AgentLink, Failure> {
     Ok(AgentLink::new(AgentPaths::new(paths), config))
 }
 
-/// A reply of another kind than the request asks for: a bug, said plainly.
+/// A reply of another kind than the request asks for: a bug, said plainly (and shortly: the
+/// reply may be large, and is not this command's to print whole).
 pub fn unexpected(reply: &Reply) -> Failure {
     Failure::new(
         1,
         format!(
-            "the agent answered with an unexpected {reply:?}; stop it (`jira-auth agent stop`) and try again"
+            "the agent answered with an unexpected {}; stop it (`jira-auth agent stop`) and try again",
+            crate::validate::text::quoted(&format!("{reply:?}"))
         ),
     )
 }

@@ -7,6 +7,8 @@ use crate::domain::{AppRef, Mode, Timestamp};
 use crate::service::draft::ProfileDraft;
 use crate::service::setup::SetupPlan;
 
+use crate::validate::text::quoted;
+
 use super::client::unexpected;
 use super::output::{to_json, write_profiles, write_status};
 use super::{Client, Failure};
@@ -181,7 +183,8 @@ pub fn profile_add(client: &Client, draft: &ProfileDraft) -> Result<(), Failure>
         eprintln!("{remark}");
     }
     eprintln!(
-        "Saved the profile {name:?}. Register this callback URL in your app (step vi): {callback_url}"
+        "Saved the profile {}. Register this callback URL in your app (step vi): {callback_url}",
+        quoted(&name)
     );
     Ok(())
 }
@@ -191,7 +194,7 @@ pub fn profile_rm(client: &Client, name: &str) -> Result<(), Failure> {
         name: name.to_owned(),
     })? {
         Reply::Ok => {
-            eprintln!("Deleted the profile {name:?}.");
+            eprintln!("Deleted the profile {}.", quoted(name));
             Ok(())
         }
         other => Err(unexpected(&other)),

@@ -1,10 +1,19 @@
-//! Human and JSON forms of what the commands print.
+//! Human and JSON forms of what the commands print. The human form sanitizes what it shows
+//! of stored text: identifiers pass the identifier rule on the way in, but a store written
+//! by an older build may hold anything.
 
 use std::io::Write;
 
 use crate::domain::Timestamp;
 use crate::service;
 use crate::service::status::{ProfileStatus, StatusReport};
+use crate::validate::text::sanitize;
+
+/// Stored text as a status line shows it: one line, nothing a terminal acts on, capped above
+/// the longest identifier (a `user:` principal of 256 characters).
+fn shown(text: &str) -> String {
+    sanitize(text, 300)
+}
 
 pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
     // Serializing plain data with string keys cannot fail.
@@ -23,7 +32,7 @@ pub(super) fn write_status(
         let app = integration
             .profile
             .as_deref()
-            .map_or("system".to_owned(), |p| format!("custom ({p})"));
+            .map_or("system".to_owned(), |p| format!("custom ({})", shown(p)));
         let enabled = if integration.enabled {
             "enabled"
         } else {
@@ -32,7 +41,8 @@ pub(super) fn write_status(
         writeln!(
             out,
             "{}: {}, app {app}, {enabled}",
-            integration.name, integration.mode
+            shown(&integration.name),
+            integration.mode
         )?;
         if integration.tokens.is_empty() {
             match integration.mode {
@@ -47,20 +57,20 @@ pub(super) fn write_status(
             let site = token
                 .site
                 .as_ref()
-                .map_or(String::new(), |s| format!(" on {}", s.url));
+                .map_or(String::new(), |s| format!(" on {}", shown(&s.url)));
             writeln!(
                 out,
                 "  {}: {} (access {left} left){site}",
-                token.principal,
+                shown(&token.principal),
                 token.state.as_str()
             )?;
             if let Some(error) = &token.last_error {
-                writeln!(out, "    last error: {error}")?;
+                writeln!(out, "    last error: {}", sanitize(error, 1000))?;
             }
         }
     }
     for alert in report.alerts(now) {
-        writeln!(out, "! {}", alert.sentence)?;
+        writeln!(out, "! {}", sanitize(&alert.sentence, 1000))?;
     }
     writeln!(out)?;
     write_profiles(out, &report.profiles)
@@ -82,13 +92,13 @@ pub(super) fn write_profiles(
         let used_by = if profile.used_by.is_empty() {
             "-".to_owned()
         } else {
-            profile.used_by.join(",")
+            shown(&profile.used_by.join(","))
         };
         writeln!(
             out,
             "{:<16} {:<34} {:>6}  {used_by}",
-            profile.name,
-            profile.client_id,
+            shown(&profile.name),
+            shown(&profile.client_id),
             profile.scopes.len()
         )?;
     }

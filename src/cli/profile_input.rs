@@ -38,19 +38,32 @@ pub(super) fn profile_draft(
     Ok(draft)
 }
 
-/// The client secret from stdin: a pipe is read whole, a terminal without echo.
+/// The most read from standard input: far more than any secret or redirected URL, and a
+/// bound on what a wrong pipe can make this process hold.
+pub(super) const MAX_STDIN: u64 = 64 * 1024;
+
+/// The client secret from stdin: a pipe is read whole, a terminal without echo. Bytes are
+/// read and then judged, so that binary input is bad input (exit 2), said as such.
 fn read_secret() -> Result<Secret, Failure> {
-    use std::io::{IsTerminal, Read};
+    use std::io::{BufRead, IsTerminal, Read};
     let stdin = std::io::stdin();
-    let mut text = String::new();
-    if stdin.is_terminal() {
+    let mut bytes = Vec::new();
+    let read = if stdin.is_terminal() {
         eprint!("Client secret (not shown): ");
         let _echo = super::tty::EchoOff::new();
-        stdin.read_line(&mut text)?;
+        let read = stdin.lock().take(MAX_STDIN).read_until(b'\n', &mut bytes);
         eprintln!();
+        read
     } else {
-        stdin.lock().take(64 * 1024).read_to_string(&mut text)?;
-    }
+        stdin.lock().take(MAX_STDIN).read_to_end(&mut bytes)
+    };
+    read.map_err(|e| {
+        Failure::new(
+            1,
+            format!("cannot read the client secret from standard input: {e}"),
+        )
+    })?;
+    let text = secret_text(bytes)?;
     let text = text.trim_end_matches(['\n', '\r']).to_owned();
     if text.trim().is_empty() {
         return Err(Failure {
@@ -59,4 +72,31 @@ fn read_secret() -> Result<Secret, Failure> {
         });
     }
     Ok(Secret::new(text))
+}
+
+/// The secret's bytes as text. The message never shows them: they may be the secret.
+fn secret_text(bytes: Vec<u8>) -> Result<String, Failure> {
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::new(
+            2,
+            "the client secret on standard input is not UTF-8 text; pipe in the Secret exactly as your app's Settings page shows it (step v), e.g. `printf %s \"$SECRET\" | jira-auth profile add ... --client-secret-stdin`",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_that_are_not_text_are_bad_input() {
+        let refused = secret_text(vec![b'A', 0xff, 0xfe, b'B']).unwrap_err();
+        assert_eq!(refused.code, 2);
+        assert!(
+            refused
+                .message
+                .starts_with("the client secret on standard input is not UTF-8 text")
+        );
+        assert_eq!(secret_text(b"ATOA-x".to_vec()).unwrap(), "ATOA-x");
+    }
 }

@@ -17,6 +17,8 @@ use crate::domain::{
     AppRef, Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet,
 };
 use crate::store::{Store, StoreError};
+use crate::validate::text::quoted;
+use crate::validate::{IdentifierError, identifier};
 
 use super::system_app::SystemApp;
 
@@ -54,17 +56,23 @@ pub struct Authorized {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
     #[error(
-        "there is no integration named {0:?}; set it up first (`jira-auth setup` or the console's set-up screens)"
+        "there is no integration named {}; set it up first (`jira-auth setup` or the console's set-up screens)",
+        quoted(.0)
     )]
     NoIntegration(String),
     #[error(
-        "{integration} is user-authorized: name the end user to authorize for (--user ID, or the console's authorize-for-a-user action)"
+        "{} is user-authorized: name the end user to authorize for (--user ID, or the console's authorize-for-a-user action)",
+        quoted(integration)
     )]
     UserNeeded { integration: String },
-    #[error("{integration} is pre-authorized: one token serves everyone, so --user does not apply")]
+    #[error(
+        "{} is pre-authorized: one token serves everyone, so --user does not apply",
+        quoted(integration)
+    )]
     UserNotApplicable { integration: String },
     #[error(
-        "the integration uses the profile {0:?}, which no longer exists; choose another app in the set-up screens"
+        "the integration uses the profile {}, which no longer exists; choose another app in the set-up screens",
+        quoted(.0)
     )]
     ProfileGone(String),
     #[error("the integration uses the system app, but {0}")]
@@ -79,8 +87,10 @@ pub enum AuthorizeError {
     NoSites,
     #[error("the token reaches several Jira sites; choose one with --site:\n{}", list_sites(.0))]
     SeveralSites(Vec<Site>),
-    #[error("no Jira site matches {wanted:?}; the token reaches:\n{}", list_sites(.sites))]
+    #[error("no Jira site matches {}; the token reaches:\n{}", quoted(wanted), list_sites(.sites))]
     UnknownSite { wanted: String, sites: Vec<Site> },
+    #[error(transparent)]
+    Identifier(#[from] IdentifierError),
     #[error(transparent)]
     Redirect(#[from] RedirectError),
     #[error(transparent)]
@@ -98,6 +108,7 @@ impl AuthorizeError {
             AuthorizeError::Protocol(e) => e.is_temporary(),
             AuthorizeError::Store(e) => e.exit_code() == 4,
             AuthorizeError::Listener(_) => true,
+            AuthorizeError::Redirect(e) => e.is_temporary(),
             _ => false,
         }
     }
@@ -123,13 +134,19 @@ fn list_sites(sites: &[Site]) -> String {
         .join("\n")
 }
 
-/// Step 1: the attempt for `integration` (and `user`, when each user authorizes).
+/// Step 1: the attempt for `integration` (and `user`, when each user authorizes). Both go
+/// through the identifier rule before the store is touched: the user id becomes a store key
+/// and is shown on every status screen, exactly as given.
 pub fn prepare(
     store: &dyn Store,
     integration: &str,
     user: Option<&str>,
     system_app: Result<&SystemApp, String>,
 ) -> Result<Attempt, AuthorizeError> {
+    identifier::integration_name(integration).map_err(IdentifierError::as_lookup)?;
+    if let Some(user) = user {
+        identifier::user_id(user)?;
+    }
     let found = store
         .integration(integration)?
         .ok_or_else(|| AuthorizeError::NoIntegration(integration.to_owned()))?;
@@ -140,10 +157,8 @@ pub fn prepare(
                 integration: found.name,
             });
         }
-        (Mode::UserAuthorized, Some(id)) if !id.trim().is_empty() => {
-            Principal::User(id.trim().to_owned())
-        }
-        (Mode::UserAuthorized, _) => {
+        (Mode::UserAuthorized, Some(id)) => Principal::User(id.to_owned()),
+        (Mode::UserAuthorized, None) => {
             return Err(AuthorizeError::UserNeeded {
                 integration: found.name,
             });
@@ -153,7 +168,7 @@ pub fn prepare(
         AppRef::System => {
             let system = system_app.map_err(AuthorizeError::SystemAppUnavailable)?;
             (
-                format!("the system app {:?}", system.name),
+                format!("the system app {}", quoted(&system.name)),
                 system.profile.clone(),
             )
         }
@@ -161,7 +176,7 @@ pub fn prepare(
             let profile = store
                 .profile(name)?
                 .ok_or_else(|| AuthorizeError::ProfileGone(name.clone()))?;
-            (format!("the profile {name:?}"), profile)
+            (format!("the profile {}", quoted(name)), profile)
         }
     };
     let renewing = store.token_set(&found.name, &principal)?.is_some();
@@ -252,7 +267,10 @@ fn credentials(app: &Profile) -> Result<AppCredentials, AuthorizeError> {
         Url::parse(text).map_err(|_| {
             AuthorizeError::Protocol(ProtocolError::Unexpected {
                 status: 0,
-                excerpt: format!("the stored URL {text:?} does not parse; edit the profile"),
+                excerpt: format!(
+                    "the stored URL {} does not parse; edit the profile",
+                    quoted(text)
+                ),
             })
         })
     };
@@ -391,13 +409,22 @@ pub fn code_from_paste(pasted: &str, attempt: &Attempt) -> Result<String, Author
 }
 
 /// Step 2, by the loopback listener: waits for the browser's redirect (bounded by
-/// [`callback::DEFAULT_TIMEOUT`]); a declined consent is an error like a declined paste.
+/// [`callback::DEFAULT_TIMEOUT`]); an error answer means what it means in a paste.
 pub async fn code_from_listener(listener: CallbackListener) -> Result<String, AuthorizeError> {
     match listener.wait(callback::DEFAULT_TIMEOUT).await? {
         Callback::Code(code) => Ok(code),
-        Callback::Denied { error, description } => {
-            Err(RedirectError::Declined { error, description }.into())
-        }
+        Callback::Denied { error, description } => Err(denied(error, description).into()),
+    }
+}
+
+/// An `error=` answer from the browser: `access_denied` is a declined consent (RFC 6749
+/// 4.1.2.1); anything else is Atlassian's to explain, `server_error` and
+/// `temporarily_unavailable` being temporary.
+fn denied(error: String, description: Option<String>) -> RedirectError {
+    if error == "access_denied" {
+        RedirectError::Declined { error, description }
+    } else {
+        RedirectError::Other { error, description }
     }
 }
 
@@ -434,6 +461,26 @@ pub fn authorized_sentence(done: &Authorized) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_answer_from_the_listener_means_what_it_means_in_a_paste() {
+        let declined = AuthorizeError::from(denied("access_denied".into(), None));
+        assert_eq!(declined.exit_code(), 3);
+        assert!(!declined.is_temporary());
+        for error in ["server_error", "temporarily_unavailable"] {
+            let busy = AuthorizeError::from(denied(error.into(), Some("busy".into())));
+            assert_eq!(busy.exit_code(), 4, "{error}");
+            assert!(busy.is_temporary(), "{error}");
+            let sentence = busy.to_string();
+            assert!(
+                sentence.contains(error) && sentence.contains("try again"),
+                "{sentence}"
+            );
+        }
+        let refused = AuthorizeError::from(denied("invalid_scope".into(), None));
+        assert_eq!(refused.exit_code(), 2);
+        assert!(!refused.is_temporary());
+    }
 
     fn site(id: &str, url: &str, name: &str) -> Site {
         Site {

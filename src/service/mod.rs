@@ -12,7 +12,8 @@ pub mod system_app;
 pub mod tokens;
 
 use crate::store::StoreError;
-use crate::validate::Finding;
+use crate::validate::text::quoted;
+use crate::validate::{Finding, IdentifierError};
 
 /// A use case that did not go through. The message is the sentence a human reads, the same
 /// in the CLI and the console.
@@ -23,17 +24,26 @@ pub enum ServiceError {
     #[error("{}", invalid_sentence(.0))]
     Invalid(Vec<Finding>),
     #[error(
-        "a profile named {0:?} exists already; choose another name, or remove it first (`jira-auth profile rm {0}`)"
+        "a profile named {} exists already; choose another name, or remove it first (`jira-auth profile rm {}`)",
+        quoted(.0),
+        quoted(.0)
     )]
     ProfileExists(String),
     #[error("{0}")]
     Refused(String),
+    #[error(transparent)]
+    Identifier(#[from] IdentifierError),
     #[error("System cannot be used: {0}")]
     SystemAppUnavailable(String),
-    #[error("there is no authorization profile named {0:?}; `jira-auth profile list` shows them")]
+    #[error(
+        "there is no authorization profile named {}; `jira-auth profile list` shows them",
+        quoted(.0)
+    )]
     ProfileNotFound(String),
     #[error(
-        "the profile {profile:?} is used by the integration {integration:?}; point that integration at another app first"
+        "the profile {} is used by the integration {}; point that integration at another app first",
+        quoted(profile),
+        quoted(integration)
     )]
     ProfileInUse {
         profile: String,
@@ -47,6 +57,7 @@ impl ServiceError {
             ServiceError::Store(e) => e.exit_code(),
             ServiceError::Invalid(_)
             | ServiceError::Refused(_)
+            | ServiceError::Identifier(_)
             | ServiceError::SystemAppUnavailable(_)
             | ServiceError::ProfileExists(_)
             | ServiceError::ProfileNotFound(_)

@@ -1,10 +1,11 @@
-//! Authorization profiles: list, remove (refused while an integration uses the profile),
-//! and add (with the validation of every field).
+//! Authorization profiles: list, get, remove (refused while an integration uses the profile),
+//! add and replace (with the validation of every field). A name that is looked up goes
+//! through the identifier rule too: the agent does not trust its clients.
 
 use crate::atlassian::Endpoints;
 use crate::domain::{Profile, Timestamp};
 use crate::store::Store;
-use crate::validate::{Catalog, Finding, Severity};
+use crate::validate::{Catalog, Finding, IdentifierError, Severity, identifier};
 
 use super::ServiceError;
 use super::draft::ProfileDraft;
@@ -41,6 +42,7 @@ pub fn replace(
     endpoints: &Endpoints,
     now: Timestamp,
 ) -> Result<Profile, ServiceError> {
+    identifier::profile_name(original).map_err(IdentifierError::as_lookup)?;
     let check = draft.check(endpoints, Catalog::builtin(), now);
     let Some(profile) = check.profile else {
         return Err(ServiceError::Invalid(check.findings));
@@ -73,8 +75,17 @@ pub fn list(store: &dyn Store) -> Result<Vec<Profile>, ServiceError> {
     Ok(profiles)
 }
 
+/// The stored profile named `name`: for the edit form and the reveal key.
+pub fn get(store: &dyn Store, name: &str) -> Result<Profile, ServiceError> {
+    identifier::profile_name(name).map_err(IdentifierError::as_lookup)?;
+    store
+        .profile(name)?
+        .ok_or_else(|| ServiceError::ProfileNotFound(name.to_owned()))
+}
+
 /// Removes a profile unless an integration still points at it.
 pub fn remove(store: &dyn Store, name: &str) -> Result<(), ServiceError> {
+    identifier::profile_name(name).map_err(IdentifierError::as_lookup)?;
     if let Some(integration) = store
         .integrations()?
         .into_iter()

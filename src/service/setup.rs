@@ -5,7 +5,8 @@
 
 use crate::domain::{AppRef, Event, EventKind, Integration, Mode, Profile, Timestamp};
 use crate::store::Store;
-use crate::validate::OFFLINE_ACCESS;
+use crate::validate::text::quoted;
+use crate::validate::{IdentifierError, OFFLINE_ACCESS, identifier};
 
 use super::ServiceError;
 use super::system_app::SystemApp;
@@ -60,20 +61,21 @@ pub fn apply(
     system_app: Result<&SystemApp, String>,
     now: Timestamp,
 ) -> Result<SetupResult, ServiceError> {
-    check_name(&plan.integration).map_err(ServiceError::Refused)?;
+    identifier::integration_name(&plan.integration)?;
     let (label, scopes) = match &plan.app {
         AppRef::System => {
             let app = system_app.map_err(ServiceError::SystemAppUnavailable)?;
             (
-                format!("the system app {:?}", app.name),
+                format!("the system app {}", quoted(&app.name)),
                 app.profile.scopes.clone(),
             )
         }
         AppRef::Custom(name) => {
+            identifier::profile_name(name).map_err(IdentifierError::as_lookup)?;
             let profile: Profile = store
                 .profile(name)?
                 .ok_or_else(|| ServiceError::ProfileNotFound(name.clone()))?;
-            (format!("the profile {name:?}"), profile.scopes)
+            (format!("the profile {}", quoted(name)), profile.scopes)
         }
     };
     if let Some(problem) = offline_access_problem(plan.mode, &label, &scopes) {
@@ -128,23 +130,6 @@ pub fn apply(
         integration,
         removed_tokens,
     })
-}
-
-/// An integration name is a key and a command-line value: short, plain, not an option.
-pub fn check_name(name: &str) -> Result<(), String> {
-    let good = !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('-')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if good {
-        Ok(())
-    } else {
-        Err(format!(
-            "the integration name {name:?} is not usable; use 1-64 letters, digits, - _ or ., not starting with -"
-        ))
-    }
 }
 
 #[cfg(test)]

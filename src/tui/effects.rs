@@ -31,7 +31,10 @@ fn sentence(error: &ClientError) -> String {
 }
 
 fn unexpected(reply: &Reply) -> String {
-    format!("the agent answered with an unexpected {reply:?}")
+    format!(
+        "the agent answered with an unexpected {}",
+        crate::validate::text::quoted(&format!("{reply:?}"))
+    )
 }
 
 impl EffectRunner {

@@ -3,11 +3,10 @@
 //! is an Error, because it can only come from a bad copy. No message ever repeats the secret.
 
 use super::text::{clean_paste, quote};
-use super::{Checked, Field, Finding, oversized};
+use super::{Checked, Field, Finding, identifier, oversized};
 use crate::domain::Secret;
 
-/// The longest profile name: it is a store key and a command-line argument.
-pub const MAX_NAME: usize = 64;
+pub use super::identifier::MAX_NAME;
 
 const CLIENT_ID_FIX: &str = "Copy the Client ID from your app's Settings page (step iv).";
 const CLIENT_SECRET_FIX: &str = "Copy the Secret from your app's Settings page (step v).";
@@ -68,37 +67,14 @@ pub fn client_secret(input: &str) -> Checked<Secret> {
     Checked::new(Secret::new(value), findings)
 }
 
-/// The profile's own name: 1 to 64 letters, digits, `-`, `_` or `.`, not starting with `-`.
+/// The profile's own name, by the one rule for identifiers ([`super::identifier`]): refused,
+/// never cleaned, so the profile is saved under exactly the name given.
 pub fn profile_name(input: &str) -> Checked<String> {
     let field = Field::Name;
-    if let Some(finding) = oversized(field, input) {
-        return Checked::refused(finding);
+    match identifier::profile_name(input) {
+        Ok(name) => Checked::new(name.to_owned(), Vec::new()),
+        Err(error) => Checked::refused(Finding::error(field, error.message(), error.fix())),
     }
-    let fix = "Use 1 to 64 letters, digits, -, _ or . (e.g. jira-prod): the name is a key \
-               and a command-line argument.";
-    let value = clean_paste(input);
-    let refuse = |message: String| Checked::refused(Finding::error(field, message, fix));
-    if value.is_empty() {
-        return refuse("Profile name is empty.".into());
-    }
-    let length = value.chars().count();
-    if length > MAX_NAME {
-        return refuse(format!(
-            "Profile name is {length} characters; the limit is {MAX_NAME}."
-        ));
-    }
-    if let Some(bad) = value.chars().find(|c| !is_name_char(*c)) {
-        let shown = if bad.is_whitespace() {
-            "a space".to_owned()
-        } else {
-            quote(&bad.to_string())
-        };
-        return refuse(format!("Profile name contains {shown}."));
-    }
-    if value.starts_with('-') {
-        return refuse("Profile name starts with -, which reads as an option.".into());
-    }
-    Checked::new(value, Vec::new())
 }
 
 fn empty_or_spaced(field: Field, value: &str, fix: &str) -> Option<Finding> {
@@ -114,10 +90,6 @@ fn empty_or_spaced(field: Field, value: &str, fix: &str) -> Option<Finding> {
     } else {
         None
     }
-}
-
-fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
 fn is_client_id_shape(value: &str) -> bool {
@@ -217,21 +189,22 @@ mod tests {
 
     #[test]
     fn profile_names() {
-        for good in [
-            "jira",
-            "jira-prod",
-            "Team_1.v2",
-            &"a".repeat(MAX_NAME),
-            " spaced-out ",
-        ] {
-            assert!(profile_name(good).is_ok(), "name {good:?}");
+        for good in ["jira", "jira-prod", "Team_1.v2", &"a".repeat(MAX_NAME)] {
+            assert_eq!(
+                profile_name(good).value.as_deref(),
+                Some(good),
+                "name {good:?}"
+            );
         }
         let cases = [
             ("", "empty"),
+            (" spaced-out ", "starts or ends with whitespace"),
             ("two words", "a space"),
-            ("slash/y", "“/”"),
-            ("naïve", "“ï”"),
+            ("slash/y", "\"/\""),
+            ("naïve", "\"ï\""),
             ("-rm", "option"),
+            ("ev\u{1b}]0;x\u{7}il", "escape sequence"),
+            ("zero\u{200b}width", "invisible character U+200B"),
             (&"a".repeat(MAX_NAME + 1), "limit is 64"),
         ];
         for (bad, reason) in cases {
@@ -241,6 +214,12 @@ mod tests {
                 checked.findings[0].message.contains(reason),
                 "{:?}",
                 checked.findings
+            );
+            assert!(checked.findings[0].fix.contains("1 to 64 letters"));
+            assert_eq!(
+                checked.findings[0].to_string(),
+                identifier::profile_name(bad).unwrap_err().to_string(),
+                "the form and the CLI say the same"
             );
         }
     }

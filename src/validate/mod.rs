@@ -1,11 +1,13 @@
-//! Pure checks of everything an admin pastes into an authorization profile: names, ids,
-//! secrets, URLs, scopes and the developer console's generated authorization URL. No I/O and no
-//! terminal here: the CLI and the console both show the same findings.
+//! Pure checks of everything an admin pastes into an authorization profile (names, ids,
+//! secrets, URLs, scopes, the developer console's generated authorization URL) and of every
+//! identifier that enters (`identifier`). No I/O and no terminal here: the CLI and the console
+//! both show the same findings.
 
 pub mod callback;
 pub mod catalog;
 pub mod credentials;
 pub mod generated;
+pub mod identifier;
 pub mod scopes;
 pub mod text;
 pub mod urls;
@@ -21,6 +23,7 @@ pub use callback::callback_url;
 pub use catalog::{Catalog, ScopeEntry, ScopeGroup};
 pub use credentials::{client_id, client_secret, profile_name};
 pub use generated::GeneratedUrl;
+pub use identifier::{Identifier, IdentifierError};
 pub use scopes::{OFFLINE_ACCESS, scopes};
 pub use site::{AuthServer, Origins};
 pub use urls::{authorization_url, refresh_url, token_url};

@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 
-use super::text::{clean_paste, sanitize};
+use super::identifier::{self, Identifier};
+use super::text::{clean_paste, is_hidden, is_printable, quoted, sanitize};
 use super::*;
 
 /// Loose upper bounds: a finding quotes at most a few sanitized snippets.
@@ -69,6 +70,12 @@ fn pasted() -> impl Strategy<Value = String> {
         "\u{9b}",
         "\u{202e}",
         "\u{feff}",
+        "\u{200b}",
+        "\u{ad}",
+        "\u{85}",
+        "\u{7f}",
+        "\u{2066}",
+        "\u{e0041}",
         "#",
         "%",
         "ATOA",
@@ -219,4 +226,76 @@ proptest! {
         prop_assert_eq!(parsed.scopes, vec!["read:jira-work", "write:jira-work"]);
         prop_assert_eq!(parsed.callback_url.as_str(), "http://localhost:8765/callback");
     }
+
+    #[test]
+    fn identifiers_are_kept_whole_or_refused_safely(input in identifier_like()) {
+        for kind in [Identifier::Integration, Identifier::Profile, Identifier::User] {
+            match identifier::check(kind, &input) {
+                Ok(kept) => {
+                    prop_assert_eq!(kept, input.as_str(), "never changed");
+                    prop_assert!(!kept.chars().any(is_hidden));
+                    prop_assert!((1..=kind.max_chars()).contains(&kept.chars().count()));
+                    prop_assert_eq!(kept.trim(), kept);
+                    if kind != Identifier::User {
+                        prop_assert!(kept.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+                        prop_assert!(!kept.starts_with('-'));
+                    }
+                }
+                Err(error) => {
+                    let sentence = error.to_string();
+                    prop_assert!(is_printable(&sentence), "{:?}", sentence);
+                    prop_assert!(sentence.chars().count() <= 600, "{}", sentence);
+                    prop_assert!(sentence.contains(kind.label()), "{}", sentence);
+                    let lookup = error.as_lookup().to_string();
+                    prop_assert!(is_printable(&lookup), "{:?}", lookup);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_is_always_printable_and_short(input in identifier_like()) {
+        let shown = quoted(&input);
+        prop_assert!(is_printable(&shown), "{:?}", shown);
+        prop_assert!(!shown.contains('\n'));
+        prop_assert!(shown.chars().count() <= text::QUOTED_CAP + 3, "{}", shown);
+    }
+}
+
+/// Identifiers as people and attackers type them: names, emails, display names, and every
+/// C0, C1, bidi and format character, or anything at all.
+fn identifier_like() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "jira",
+        "acme-prod",
+        "_",
+        ".",
+        "-",
+        " ",
+        "@",
+        "example.com",
+        "Zoë",
+        "李",
+        "Ада",
+        "\"",
+        "\u{a0}",
+        "\u{2028}",
+        "\u{200e}",
+        "\u{61c}",
+        "\u{2060}",
+        "\u{2064}",
+        "\u{feff}",
+        "\u{e0020}",
+        "\u{1b}[2J",
+        "\u{1b}]0;owned\u{7}",
+    ]);
+    let control = prop_oneof![0u32..0x20, 0x7fu32..0xa0]
+        .prop_map(|c| char::from_u32(c).map(String::from).unwrap_or_default());
+    let piece = prop_oneof![4 => pieces.prop_map(str::to_owned), 1 => control];
+    prop_oneof![
+        prop::collection::vec(piece, 0..12).prop_map(|parts| parts.concat()),
+        any::<String>(),
+        "[a-z0-9._-]{60,70}",
+        ".{250,260}",
+    ]
 }

@@ -1,6 +1,6 @@
 //! Making outside text safe: `sanitize` for anything drawn or printed (server bodies, site
-//! names, echoes of a paste), `clean_paste` for values pasted into a field, and the small
-//! percent-decoding the URL and scope checks share.
+//! names, echoes of a paste), `quoted` for a value echoed in a message, `clean_paste` for
+//! values pasted into a field, and the small percent-decoding the URL and scope checks share.
 
 use std::iter::Peekable;
 use std::str::Chars;
@@ -16,9 +16,9 @@ const C1_OSC: char = '\u{9d}';
 const C1_STRINGS: [char; 4] = ['\u{90}', '\u{98}', '\u{9e}', '\u{9f}'];
 const C1_ST: char = '\u{9c}';
 
-/// Text that is safe to draw: no escape sequences, no control characters, no bidi overrides
-/// (which can make a terminal show `moc.live` as `evil.com`), at most `cap` characters. Line
-/// breaks and tabs become spaces. When the text is cut, the last kept character is "…".
+/// Text that is safe to draw: no escape sequences, no control characters, no bidi controls
+/// (which can make a terminal show `moc.live` as `evil.com`) or other invisible formatting, at
+/// most `cap` characters. Line breaks and tabs become spaces. When the text is cut, the last kept character is "…".
 pub fn sanitize(input: &str, cap: usize) -> String {
     let mut out = String::with_capacity(input.len().min(cap.saturating_mul(4)));
     for (kept, c) in Stripped::new(input).enumerate() {
@@ -40,9 +40,7 @@ pub fn sanitize(input: &str, cap: usize) -> String {
 /// bytes.
 pub fn clean_paste(input: &str) -> String {
     let joined: String = input.chars().filter(|c| !is_line_break(*c)).collect();
-    let stripped: String = Stripped::new(&joined)
-        .filter(|c| !is_zero_width(*c))
-        .collect();
+    let stripped: String = Stripped::new(&joined).collect();
     let mut value = unwrap(&stripped).to_owned();
     truncate_bytes(&mut value, MAX_INPUT);
     value.truncate(value.trim_end().len());
@@ -78,6 +76,50 @@ pub(crate) fn quote(input: &str) -> String {
     format!("“{}”", sanitize(input, 60))
 }
 
+/// The most characters [`quoted`] shows between its quotes.
+pub const QUOTED_CAP: usize = 80;
+
+/// A value echoed in a message (an identifier, a site the caller named, a stored URL): in
+/// double quotes, with every character a terminal would act on or nobody could see written
+/// out as `\u{..}` (so the reader sees what was refused, and the terminal sees plain ASCII),
+/// `"` and `\` escaped, and cut at [`QUOTED_CAP`] characters with "…". Whatever the source,
+/// the result is safe to print.
+pub fn quoted(input: &str) -> String {
+    let mut out = String::with_capacity(input.len().min(QUOTED_CAP * 2) + 2);
+    out.push('"');
+    let mut shown = 0;
+    for c in input.chars() {
+        let piece = match c {
+            '"' => "\\\"".to_owned(),
+            '\\' => "\\\\".to_owned(),
+            c if is_hidden(c) => format!("\\u{{{:x}}}", u32::from(c)),
+            c => c.to_string(),
+        };
+        let width = piece.chars().count();
+        if shown + width > QUOTED_CAP {
+            out.push('…');
+            break;
+        }
+        shown += width;
+        out.push_str(&piece);
+    }
+    out.push('"');
+    out
+}
+
+/// Whether `text` can go to a terminal as it is: nothing in it but printable characters and
+/// line breaks (`\n`).
+pub fn is_printable(text: &str) -> bool {
+    text.chars().all(|c| c == '\n' || !is_hidden(c))
+}
+
+/// Characters a terminal acts on or nobody can see: C0 and C1 controls (ESC among them), DEL,
+/// bidi controls, every other format character (Unicode category Cf: zero-width ones, the
+/// soft hyphen, word joiners, tags) and the Unicode line and paragraph separators.
+pub(crate) fn is_hidden(c: char) -> bool {
+    c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 fn hex_value(byte: u8) -> Option<u8> {
     char::from(byte)
         .to_digit(16)
@@ -88,13 +130,43 @@ fn is_line_break(c: char) -> bool {
     matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+/// The embedding, override and isolate controls, the marks (LRM, RLM, ALM): each changes
+/// the order in which a terminal shows the characters around it.
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}'
+    )
 }
 
-/// Characters that web pages sprinkle into copied text and that nobody can see.
-fn is_zero_width(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+/// Unicode general category Cf (format characters), as of Unicode 15.1: invisible, and each
+/// changes how the text around it is shown or joined. Written out because std has no
+/// category table, and this one changes rarely.
+pub(crate) fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61c}'
+            | '\u{6dd}'
+            | '\u{70f}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8e2}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206f}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0001}'
+            | '\u{e0020}'..='\u{e007f}'
+    )
 }
 
 const PAIRS: [(char, char); 8] = [
@@ -136,8 +208,8 @@ fn truncate_bytes(text: &mut String, cap: usize) {
     }
 }
 
-/// The characters of a text with escape sequences, control and bidi characters removed, and
-/// line breaks and tabs turned into single spaces.
+/// The characters of a text with escape sequences, control, bidi and other format characters
+/// removed, and line breaks and tabs turned into single spaces.
 struct Stripped<'a> {
     chars: Peekable<Chars<'a>>,
 }
@@ -221,8 +293,8 @@ impl Iterator for Stripped<'_> {
                     self.chars.next_if_eq(&'\n');
                     return Some(' ');
                 }
-                '\n' | '\t' => return Some(' '),
-                c if c.is_control() || is_bidi_control(c) => {}
+                '\n' | '\t' | '\u{2028}' | '\u{2029}' => return Some(' '),
+                c if is_hidden(c) => {}
                 c => return Some(c),
             }
         }
@@ -260,6 +332,10 @@ mod tests {
             ("user\u{202e}moc.live", "usermoc.live"),
             ("\u{2066}iso\u{2069}", "iso"),
             ("trailing\u{1b}", "trailing"),
+            ("zero\u{200b}wid\u{feff}th\u{ad}", "zerowidth"),
+            ("mark\u{200f}\u{61c}s", "marks"),
+            ("tag\u{e0041}\u{2064}", "tag"),
+            ("line\u{2028}sep", "line sep"),
         ];
         for (input, expected) in cases {
             assert_eq!(sanitize(input, 100), expected, "input {input:?}");
@@ -273,6 +349,30 @@ mod tests {
         assert_eq!(sanitize("abc", 0), "");
         assert_eq!(sanitize("ééééé", 3), "éé…");
         assert_eq!(sanitize("ab\u{1b}[0m", 2), "ab", "escapes do not count");
+    }
+
+    #[test]
+    fn quoted_shows_what_is_hidden_and_stays_short() {
+        let cases = [
+            ("acme", "\"acme\""),
+            ("", "\"\""),
+            ("eve\u{1b}]0;x\u{7}", "\"eve\\u{1b}]0;x\\u{7}\""),
+            (
+                "a\u{202e}b\u{200b}c\u{9b}",
+                "\"a\\u{202e}b\\u{200b}c\\u{9b}\"",
+            ),
+            ("say \"hi\" \\o/", "\"say \\\"hi\\\" \\\\o/\""),
+            ("Zoë 李", "\"Zoë 李\""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(quoted(input), expected, "input {input:?}");
+        }
+        let long = quoted(&"x".repeat(100_000));
+        assert_eq!(long, format!("\"{}…\"", "x".repeat(QUOTED_CAP)));
+        let escapes = quoted(&"\u{1b}".repeat(1000));
+        assert!(escapes.chars().count() <= QUOTED_CAP + 3 && escapes.ends_with("…\""));
+        assert!(is_printable(&escapes) && is_printable("two\nlines"));
+        assert!(!is_printable("\u{1b}[2J") && !is_printable("a\u{202e}") && !is_printable("\t"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::tui::message::{Effect, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, TextField};
+use crate::validate::text::quoted;
 
 use super::Screen;
 use super::profile_form::ProfileForm;
@@ -202,12 +203,13 @@ impl ProfilesScreen {
                 if let Some(profile) = self.visible(shared).get(self.selected) {
                     if let Some(integration) = profile.used_by.first() {
                         return vec![Action::Warn(format!(
-                            "The profile {:?} is used by the integration {integration:?}; point that integration at another app first.",
-                            profile.name
+                            "The profile {} is used by the integration {}; point that integration at another app first.",
+                            quoted(&profile.name),
+                            quoted(integration)
                         ))];
                     }
                     self.deleting = Some(Confirm::new(
-                        format!("Delete the profile {:?}?", profile.name),
+                        format!("Delete the profile {}?", quoted(&profile.name)),
                         "delete",
                         "keep it",
                         profile.name.clone(),
@@ -243,7 +245,10 @@ impl ProfilesScreen {
                 self.selected = self
                     .selected
                     .min(self.visible(shared).len().saturating_sub(2));
-                vec![Action::Say(format!("Deleted the profile {name:?}."))]
+                vec![Action::Say(format!(
+                    "Deleted the profile {}.",
+                    quoted(name)
+                ))]
             }
             Outcome::ProfileDeleted(Err(sentence)) => vec![Action::Warn(sentence.clone())],
             _ => Vec::new(),

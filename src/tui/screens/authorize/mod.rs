@@ -13,6 +13,7 @@ use crate::tui::keymap::{self, Binding, Hint, Key};
 use crate::tui::message::{Effect, ListenerEnd, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::widgets::TextField;
+use crate::validate::identifier::{self, MAX_USER_ID};
 
 /// Where the attempt stands.
 #[derive(Debug)]
@@ -169,7 +170,8 @@ impl AuthorizeScreen {
             mode,
             phase: Phase::AskUser,
             attempt: None,
-            user: TextField::with_cap("", 128),
+            // The field counts bytes; the identifier rule counts characters.
+            user: TextField::with_cap("", MAX_USER_ID * 4),
             paste: TextField::new(""),
             paste_focused: false,
             listener: Listener::NotApplicable,
@@ -285,10 +287,11 @@ impl AuthorizeScreen {
         match &mut self.phase {
             Phase::AskUser => {
                 if action == Some(AuthorizeAction::Submit) {
-                    let user = self.user.value().trim().to_owned();
-                    if user.is_empty() {
-                        self.problem =
-                            Some("Type the end user's id: the token is stored under it.".into());
+                    // The sentence `jira-auth authorize --user` gives, before the agent
+                    // (which checks again) is asked.
+                    let user = self.user.value().to_owned();
+                    if let Err(problem) = identifier::user_id(&user) {
+                        self.problem = Some(problem.to_string());
                         return Vec::new();
                     }
                     self.problem = None;

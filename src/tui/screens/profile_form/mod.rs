@@ -18,6 +18,7 @@ use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::scope_picker::{PickerOutcome, ScopePicker};
 use crate::tui::widgets::{Confirm, TextField};
+use crate::validate::text::quoted;
 use crate::validate::{Catalog, Field, OFFLINE_ACCESS, Severity, generated, scopes};
 
 /// Checked in place of a secret the form has not seen: a well-formed current-shape secret.
@@ -511,7 +512,7 @@ impl ProfileForm {
                 self.saving = false;
                 vec![
                     Action::Pop,
-                    Action::Say(format!("Saved the profile {name:?}.")),
+                    Action::Say(format!("Saved the profile {}.", quoted(name))),
                 ]
             }
             Outcome::ProfileSaved(Err(sentence)) if self.saving => {

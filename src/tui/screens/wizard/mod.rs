@@ -12,6 +12,8 @@ use crate::tui::message::{Effect, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, TextField};
+use crate::validate::identifier;
+use crate::validate::text::quoted;
 
 use super::authorize::AuthorizeScreen;
 
@@ -172,8 +174,10 @@ impl Wizard {
         self.step() == Step::Name
     }
 
+    /// The name as typed: the identifier rule refuses surrounding spaces rather than
+    /// trimming them, here as in `jira-auth setup`.
     fn integration(&self) -> String {
-        self.name.value().trim().to_owned()
+        self.name.value().to_owned()
     }
 
     /// The profiles offered, by name (the last row of the list is "Create new").
@@ -296,13 +300,14 @@ impl Wizard {
         match self.step() {
             Step::Name => {
                 let name = self.integration();
-                if let Err(problem) = setup::check_name(&name) {
-                    self.problem = Some(problem);
+                if let Err(problem) = identifier::integration_name(&name) {
+                    self.problem = Some(problem.to_string());
                     return Vec::new();
                 }
                 if shared.report.integrations.iter().any(|i| i.name == name) {
                     self.problem = Some(format!(
-                        "an integration named {name:?} exists; choose another name, or change that one from the home screen (Enter)"
+                        "an integration named {} exists; choose another name, or change that one from the home screen (Enter)",
+                        quoted(&name)
                     ));
                 } else {
                     self.steps.push(Step::Mode);
@@ -334,7 +339,7 @@ impl Wizard {
                     )))];
                 }
                 Some(profile) => {
-                    let label = format!("The profile {:?}", profile.name);
+                    let label = format!("The profile {}", quoted(&profile.name));
                     if let Some(problem) =
                         setup::offline_access_problem(self.mode, &label, &profile.scopes)
                     {
@@ -367,7 +372,7 @@ impl Wizard {
         let system = shared.system_app.as_ref().ok()?;
         setup::offline_access_problem(
             self.mode,
-            &format!("The system app {:?}", system.name),
+            &format!("The system app {}", quoted(&system.name)),
             &system.scopes,
         )
     }
