@@ -41,7 +41,8 @@ pub enum RefreshError {
         users: Vec<String>,
     },
     #[error(
-        "{integration} ({principal}) must be authorized again: {reason}. Run `jira-auth authorize --integration {integration}{}` (or r in the console's Tokens screen)",
+        "{integration} ({}) must be authorized again: {reason}. Run `jira-auth authorize --integration {integration}{}` (or t then a in the console)",
+        crate::validate::text::sanitize(.principal, 80),
         principal_flag(.principal)
     )]
     NeedsReauthorization {
@@ -51,6 +52,8 @@ pub enum RefreshError {
     },
     #[error("{0}")]
     App(String),
+    #[error(transparent)]
+    Identifier(#[from] crate::validate::IdentifierError),
     #[error("{sentence}")]
     Protocol {
         sentence: String,
@@ -170,6 +173,12 @@ pub fn find(
     integration: &str,
     user: Option<&str>,
 ) -> Result<(Integration, TokenSet), RefreshError> {
+    use crate::validate::{IdentifierError, identifier};
+    // Nothing with hidden characters can exist: refused with the one identifier rule.
+    identifier::integration_name(integration).map_err(IdentifierError::as_lookup)?;
+    if let Some(user) = user {
+        identifier::user_id(user).map_err(IdentifierError::as_lookup)?;
+    }
     let Some(found) = store.integration(integration)? else {
         let mut existing: Vec<String> = store.integrations()?.into_iter().map(|i| i.name).collect();
         existing.sort();
