@@ -318,6 +318,29 @@ fn token_prints_a_live_token_alone_and_json_for_the_api() {
         "names the integration that exists: {stderr}"
     );
     assert!(out.stdout.is_empty(), "nothing on stdout on failure");
+    let out = world.run(&["token", "--user", "alice"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("pre-authorized"),
+        "--user does not apply: {}",
+        text(&out.stderr)
+    );
+
+    // `refresh` forces one, and the old token gives way to a new one the API takes.
+    assert_eq!(world.fake.refresh_requests(), 0);
+    let out = world.run(&["refresh"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("jira admin: refreshed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(world.fake.refresh_requests(), 1);
+    let fresh = one_token(&world.run(&["token"]));
+    assert_ne!(fresh, token);
+    assert!(world.accepts(&fresh));
+    let out = world.run(&["refresh", "--integration", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -291,6 +291,15 @@ impl FakeAtlassian {
         })
     }
 
+    /// Whether `refresh_token` is a current (not rotated away, not revoked) refresh token.
+    pub fn refresh_token_live(&self, refresh_token: &str) -> bool {
+        self.with(|s| {
+            s.refresh
+                .get(refresh_token)
+                .is_some_and(|r| r.retired.is_none() && !s.dead_families.contains(&r.family))
+        })
+    }
+
     /// Refresh tokens rotated away (honoured again only within the leeway).
     pub fn retired_refresh_tokens(&self) -> usize {
         self.with(|s| s.refresh.values().filter(|r| r.retired.is_some()).count())
