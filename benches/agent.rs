@@ -2,7 +2,8 @@
 //! `status --json` against a warm agent next to `jira-auth --version` (process start alone),
 //! the same with no agent running (its start included), interleaved run by run so that
 //! machine noise hits every column alike; then the agent's resident memory with an empty
-//! store and with 10,000 token sets, and `status --json` over those.
+//! store and with 10,000 token sets, and `status --json` over those; `token` next to
+//! `gh auth token`; the Tokens screen's frame time over 10,000 token sets.
 //! Run: cargo bench --bench agent
 
 use std::path::Path;
@@ -82,29 +83,166 @@ fn seed(dir: &Path) {
         })
         .expect("integration");
     for n in 0..TOKEN_SETS {
+        let principal = Principal::User(format!("user-{n:05}@example.com"));
         store
-            .put_token_set(&TokenSet {
-                integration: "bots".into(),
-                principal: Principal::User(format!("user-{n:05}@example.com")),
-                access_token: Secret::new(format!("access-{n}")),
-                access_expires_at: now.plus_secs(3600),
-                refresh_token: Some(Secret::new(format!("refresh-{n}"))),
-                consented_at: now,
-                rotated_at: now,
-                site: Some(Site {
-                    id: "11111111-2222-3333-4444-555555555555".into(),
-                    url: "https://acme.atlassian.net".into(),
-                    name: "acme".into(),
-                }),
-                scopes: vec!["read:jira-work".into(), "offline_access".into()],
-                last_error: None,
-                reauthorization_required: false,
-            })
+            .put_token_set(&token_set("bots", principal, now, n))
             .expect("token set");
     }
 }
 
+/// One pre-authorized integration with a valid admin token, written straight to the store.
+fn seed_admin_token(dir: &Path) {
+    let paths = StorePaths {
+        data_dir: dir.join("data"),
+        key_file: dir.join("key"),
+    };
+    let store = SledStore::open(&OpenOptions::new(paths, "bench")).expect("open");
+    let now = Timestamp::now();
+    store
+        .put_integration(&Integration {
+            name: "jira".into(),
+            mode: Mode::PreAuthorized,
+            app: AppRef::System,
+            enabled: true,
+            updated_at: now,
+        })
+        .expect("integration");
+    store
+        .put_token_set(&token_set("jira", Principal::Admin, now, 0))
+        .expect("token set");
+}
+
+fn token_set(integration: &str, principal: Principal, now: Timestamp, n: usize) -> TokenSet {
+    TokenSet {
+        integration: integration.into(),
+        principal,
+        access_token: Secret::new(format!("access-{n}")),
+        access_expires_at: now.plus_secs(3600),
+        refresh_token: Some(Secret::new(format!("refresh-{n}"))),
+        consented_at: now,
+        rotated_at: now,
+        site: Some(Site {
+            id: "11111111-2222-3333-4444-555555555555".into(),
+            url: "https://acme.atlassian.net".into(),
+            name: "acme".into(),
+        }),
+        scopes: vec!["read:jira-work".into(), "offline_access".into()],
+        last_error: None,
+        reauthorization_required: false,
+    }
+}
+
+/// `token` with a valid cached token: warm agent, next to `--version` and, where gh is
+/// installed, `gh auth token` with GH_TOKEN set (its fastest path); then with no agent.
+fn token_bench() {
+    const TOKEN_RUNS: usize = 50;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = dir.path();
+    seed_admin_token(dir);
+    timed(dir, &["token"]);
+    let gh = Command::new("gh").arg("--version").output().is_ok();
+    let (mut version, mut token, mut gh_token, mut cold) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..TOKEN_RUNS {
+        version.push(timed(dir, &["--version"]));
+        token.push(timed(dir, &["token"]));
+        if gh {
+            let started = Instant::now();
+            let status = Command::new("gh")
+                .args(["auth", "token"])
+                .env("GH_TOKEN", "ghp_benchmark0000000000000000000000000000")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("gh");
+            gh_token.push(started.elapsed());
+            assert!(status.success(), "gh auth token failed");
+        }
+        stop(dir);
+        cold.push(timed(dir, &["token"]));
+    }
+    let base = median_ms(version.clone());
+    println!("token, medians of {TOKEN_RUNS} interleaved runs:");
+    println!("  jira-auth --version                      {base:7.2} ms");
+    let ms = median_ms(token);
+    println!(
+        "  jira-auth token, warm agent              {ms:7.2} ms  ({:.2}x --version)",
+        ms / base
+    );
+    if gh {
+        let ms = median_ms(gh_token);
+        println!(
+            "  gh auth token (GH_TOKEN set)             {ms:7.2} ms  ({:.2}x --version)",
+            ms / base
+        );
+    } else {
+        println!("  gh auth token: gh is not installed here");
+    }
+    let ms = median_ms(cold);
+    println!(
+        "  jira-auth token, no agent (start incl.)  {ms:7.2} ms  ({:.2}x --version)",
+        ms / base
+    );
+    stop(dir);
+}
+
+/// Draws the Tokens screen over 10,000 user token sets, the way the console does per frame.
+fn tokens_screen_bench() {
+    use jira_auth::service::status;
+    use jira_auth::tui::screens::Screen;
+    use jira_auth::tui::screens::tokens::TokensScreen;
+    use jira_auth::tui::{App, Msg, update, view};
+    let now = Timestamp::now();
+    let integration = Integration {
+        name: "bots".into(),
+        mode: Mode::UserAuthorized,
+        app: AppRef::System,
+        enabled: true,
+        updated_at: now,
+    };
+    let tokens: Vec<TokenSet> = (0..TOKEN_SETS)
+        .map(|n| {
+            token_set(
+                "bots",
+                Principal::User(format!("user-{n:05}@example.com")),
+                now,
+                n,
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let report = status::build(&[integration], &tokens, &[], now);
+    let build = started.elapsed();
+    let mut app = App::new(
+        jira_auth::tui::theme::Theme::monochrome(),
+        jira_auth::atlassian::Endpoints::default(),
+        String::new(),
+        now,
+    );
+    update(&mut app, Msg::StatusLoaded(Ok(report)));
+    app.stack
+        .push(Screen::Tokens(Box::new(TokensScreen::worst_first(
+            &app.shared,
+        ))));
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("backend");
+    let mut frames = Vec::new();
+    for second in 0..30 {
+        update(&mut app, Msg::Tick(now.plus_secs(second)));
+        let started = Instant::now();
+        terminal.draw(|frame| view(&app, frame)).expect("draw");
+        frames.push(started.elapsed());
+    }
+    println!(
+        "Tokens screen with {TOKEN_SETS} user token sets (120x40): frame median {:.2} ms over 30 ticks; deriving the report {:.1} ms",
+        median_ms(frames),
+        build.as_secs_f64() * 1000.0
+    );
+}
+
 fn main() {
+    token_bench();
+    tokens_screen_bench();
     let dir = tempfile::tempdir().expect("temp dir");
     let dir = dir.path();
     // Warm the page cache and create the store.

@@ -138,7 +138,7 @@ fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 
 #[test]
 fn sixteen_commands_at_once_without_an_agent_all_succeed_and_leave_exactly_one_agent() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let children: Vec<_> = (0..16)
         .map(|_| {
             sandbox
@@ -177,7 +177,7 @@ fn sixteen_commands_at_once_without_an_agent_all_succeed_and_leave_exactly_one_a
 
 #[test]
 fn agent_status_and_stop_report_no_agent_then_describe_and_stop_the_one_a_command_started() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let socket = sandbox.data_dir().join("agent.sock");
 
     let out = sandbox.run(&["agent", "status"], "");
@@ -214,7 +214,7 @@ fn agent_status_and_stop_report_no_agent_then_describe_and_stop_the_one_a_comman
 
 #[test]
 fn a_killed_agent_leaves_a_stale_socket_that_the_next_command_replaces_with_the_data_intact() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let out = add_profile(&sandbox, "survivor");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let old = agent_pid(&sandbox);
@@ -238,7 +238,7 @@ fn a_killed_agent_leaves_a_stale_socket_that_the_next_command_replaces_with_the_
 
 #[test]
 fn garbage_on_the_socket_closes_that_connection_and_the_agent_serves_on() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let pid = started_agent(&sandbox);
 
     // Noise, then end of input: whatever length its first bytes announce, the agent gives up.
@@ -286,7 +286,7 @@ fn garbage_on_the_socket_closes_that_connection_and_the_agent_serves_on() {
     let greeted = read_frame(&mut stream).expect("a reply to hello");
     assert_eq!(
         greeted["result"],
-        json!({"Ok": {"kind": "ok"}}),
+        json!({"Ok": {"kind": "welcome", "notes": []}}),
         "{greeted}"
     );
     write_frame(&mut stream, &unknown);
@@ -329,7 +329,7 @@ fn a_process_of_another_uid_is_refused_and_the_agent_serves_its_owner_on() {
         eprintln!("skipped: becoming uid 65534 needs root");
         return;
     }
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let pid = started_agent(&sandbox);
     let data_dir = sandbox.data_dir();
     // Let the other user reach the socket, so only the agent itself can turn it away.
@@ -372,7 +372,7 @@ fn a_process_of_another_uid_is_refused_and_the_agent_serves_its_owner_on() {
 
 #[test]
 fn an_agent_started_on_demand_keeps_no_descriptor_of_the_command_that_started_it() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let mut direct = sandbox.command();
     direct.args(["status", "--json"]);
     // Through a shell too, as scripts run it: `$(jira-auth status --json)` must return.
@@ -453,7 +453,7 @@ fn an_agent_started_on_demand_keeps_no_descriptor_of_the_command_that_started_it
 
 #[test]
 fn an_agent_speaking_another_protocol_is_replaced_by_one_speaking_ours() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let mut old = sandbox.spawn_agent(&[("JIRA_AUTH_TEST_AGENT_PROTOCOL", "0")]);
     wait_until("the hand-started agent answers on its socket", || {
         UnixStream::connect(sandbox.data_dir().join("agent.sock")).is_ok_and(|mut stream| {
@@ -475,7 +475,7 @@ fn an_agent_speaking_another_protocol_is_replaced_by_one_speaking_ours() {
 
 #[test]
 fn an_agent_started_on_demand_exits_when_idle_and_removes_its_socket() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let socket = sandbox.data_dir().join("agent.sock");
     let out = common::run_with(
         {
@@ -502,7 +502,7 @@ fn an_agent_started_on_demand_exits_when_idle_and_removes_its_socket() {
 
 #[test]
 fn an_agent_started_by_hand_ignores_the_idle_limit_and_stays_until_stopped() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let mut agent = sandbox.spawn_agent(&[("JIRA_AUTH_AGENT_IDLE", "1s")]);
     let socket = sandbox.data_dir().join("agent.sock");
     wait_until("the hand-started agent answers", || {
@@ -526,7 +526,7 @@ fn an_agent_started_by_hand_ignores_the_idle_limit_and_stays_until_stopped() {
 
 #[test]
 fn a_command_with_another_key_file_is_told_to_use_the_same_or_stop_the_agent() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let out = add_profile(&sandbox, "kept");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let pid = agent_pid(&sandbox);
@@ -551,7 +551,7 @@ fn a_command_with_another_key_file_is_told_to_use_the_same_or_stop_the_agent() {
 
 #[test]
 fn clients_that_die_mid_request_leave_the_agent_serving_and_are_no_longer_counted() {
-    let sandbox = Sandbox::new();
+    let sandbox = existing_store();
     let out = add_profile(&sandbox, "steady");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let pid = agent_pid(&sandbox);
@@ -563,7 +563,7 @@ fn clients_that_die_mid_request_leave_the_agent_serving_and_are_no_longer_counte
     let greeted = read_frame(&mut stream).expect("a reply to hello");
     assert_eq!(
         greeted["result"],
-        json!({"Ok": {"kind": "ok"}}),
+        json!({"Ok": {"kind": "welcome", "notes": []}}),
         "{greeted}"
     );
     drop(stream);

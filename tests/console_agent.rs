@@ -19,7 +19,7 @@ fn succeeds(out: &std::process::Output, what: &str) {
 
 #[test]
 fn commands_run_while_the_console_is_open_and_their_changes_appear_on_it_unasked() {
-    let sandbox = Sandbox::new();
+    let sandbox = common::agent::existing_store();
     let mut console = PtySession::spawn(&[], &sandbox.pty_env(), 120, 40);
     console.wait_for("Welcome to jira-auth");
 
@@ -52,7 +52,7 @@ fn commands_run_while_the_console_is_open_and_their_changes_appear_on_it_unasked
 
 #[test]
 fn the_console_outlives_a_killed_agent_says_so_and_reconnects_to_a_new_one() {
-    let sandbox = Sandbox::new();
+    let sandbox = common::agent::existing_store();
     let mut console = PtySession::spawn(&[], &sandbox.pty_env(), 120, 40);
     console.wait_for("Welcome to jira-auth");
     let old = agent_pid(&sandbox);

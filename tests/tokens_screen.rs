@@ -17,7 +17,10 @@ fn home() -> App {
 fn tokens_open_on_the_grant_that_needs_a_hand_and_reauthorize_in_two_keys() {
     let mut app = home();
     let home_screen = draw(&app, 120, 32);
-    assert!(home_screen.contains("t a re-authorizes"), "{home_screen}");
+    assert!(
+        home_screen.contains("⚠ [t a] support: user bob"),
+        "{home_screen}"
+    );
     let effects = press(&mut app, &[key('t'), key('a')]);
     assert_eq!(
         effects,

@@ -202,3 +202,33 @@ impl Sandbox {
         Reaped(command.spawn().expect("spawn jira-auth agent"))
     }
 }
+
+/// A sandbox whose store exists (created by opening it directly, then closed) and no agent
+/// runs: read-only commands on a store that does not exist create nothing, not even an
+/// agent, so tests of the agent start from here.
+pub fn existing_store() -> Sandbox {
+    let sandbox = Sandbox::new();
+    drop(sandbox.open());
+    // This process made the files under its own umask: make them as private as the agent
+    // makes its own, so the agent has nothing to tighten (and nothing to say about it).
+    let mut pending = vec![sandbox.data_dir()];
+    while let Some(path) = pending.pop() {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(kind) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let mode = if kind.is_dir() {
+            pending.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+            0o700
+        } else {
+            0o600
+        };
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode));
+    }
+    sandbox
+}

@@ -82,7 +82,7 @@ const KEYS: &[Binding<HomeAction>] = &[
     Binding {
         keys: &[Key::char('t')],
         label: "t",
-        description: "tokens: health, refresh now, re-authorize (the alerted grant first)",
+        description: "tokens: health, refresh now, re-authorize",
         action: HomeAction::Tokens,
     },
     Binding {
@@ -116,12 +116,10 @@ impl Hint for HomeAction {
 
 /// Home's footer: nothing on Home takes text, so the one-key globals always work.
 pub fn footer() -> Footer {
-    use HomeAction::{Authorize, Change, Down, Events, New, Profiles, Tokens, Up};
+    use HomeAction::{Authorize, Change, Events, Profiles, Tokens};
+    // ↑↓ and n are in help (?): the line must fit an 80-column terminal.
     Footer::new()
-        .keys(
-            KEYS,
-            &[Up, Down, Change, Authorize, Tokens, New, Profiles, Events],
-        )
+        .keys(KEYS, &[Change, Authorize, Tokens, Profiles, Events])
         .global(false, &[Global::Help, Global::Quit])
 }
 
@@ -264,14 +262,13 @@ impl HomeScreen {
             .take(3)
             .enumerate()
             .map(|(n, alert)| {
-                let mut spans = vec![
-                    Span::styled("⚠ ", theme.warn()),
-                    Span::raw(alert.sentence.clone()),
-                ];
-                // The key that fixes the first alert: t opens Tokens on it, a re-authorizes.
+                let mut spans = vec![Span::styled("⚠ ", theme.warn())];
+                // The keys that fix the first alert, first so no width cuts them: t opens
+                // Tokens on the grant, a re-authorizes it.
                 if n == 0 && has_token(alert) {
-                    spans.push(Span::styled("  t a re-authorizes", theme.key()));
+                    spans.push(Span::styled("[t a] ", theme.key()));
                 }
+                spans.push(Span::raw(alert.sentence.clone()));
                 Line::from(spans)
             })
             .collect();
