@@ -592,8 +592,15 @@ fn an_agent_killed_mid_refresh_is_replaced_and_the_grant_survives() {
         !common::agent::alive(pid)
     });
 
-    let token = one_token(&world.run(&["token", "--min-valid", "100000"]));
+    // The next agent claims the refresh its predecessor began, by itself and at once,
+    // with the old refresh token: inside the reuse leeway that still works.
+    let (code, _) = world.status_json();
+    assert_eq!(code, Some(0));
     assert_ne!(world.agent_pid(), pid, "a new agent serves the store");
+    wait_for("the new agent claims the unfinished refresh", SHORT, || {
+        world.fake.refresh_requests() == 2
+    });
+    let token = one_token(&world.run(&["token"]));
     assert!(
         world.accepts(&token),
         "the token from the old refresh token works"
@@ -606,6 +613,45 @@ fn an_agent_killed_mid_refresh_is_replaced_and_the_grant_survives() {
     // And the grant goes on: the refresh token stored after the leeway reuse is live.
     let token = one_token(&world.run(&["token", "--min-valid", "100000"]));
     assert!(world.accepts(&token));
+    assert_eq!(world.fake.dead_families(), 0);
+}
+
+#[test]
+fn stopping_the_agent_mid_refresh_waits_for_the_rotated_token() {
+    let world = World::new();
+    // A short leeway: had the rotation been lost, the next refresh would kill the family.
+    world.fake.set_leeway(Duration::from_secs(2));
+    world.custom("pre-authorized");
+    world.authorize(&[]);
+    world
+        .fake
+        .fail_next(Endpoint::Token, Fault::Slow(Duration::from_secs(3)), 1);
+    let client = spawn_piped(world.command(), &["token", "--min-valid", "100000"]);
+    wait_for("the refresh reached the fake", SHORT, || {
+        world.fake.refresh_requests() == 1
+    });
+    let pid = world.agent_pid();
+    let out = world.run(&["agent", "stop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Stop returns when the agent's descriptors close, a moment before /proc says so.
+    wait_for("the agent is gone after stop", SHORT, || {
+        !common::agent::alive(pid)
+    });
+    let out = finish_within(client, Duration::from_secs(30), "token during the stop");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the refresh finished: {}",
+        text(&out.stderr)
+    );
+    let stored = world.stored("jira", &Principal::Admin);
+    assert!(
+        world.fake.refresh_token_live(&refresh_token_of(&stored)),
+        "the store holds the rotated refresh token"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let out = world.run(&["refresh"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(world.fake.dead_families(), 0);
 }
 
@@ -641,6 +687,24 @@ fn the_keepalive_refreshes_ahead_of_expiry_with_no_client_asking() {
     let stored = world.stored("jira", &Principal::Admin);
     assert!(stored.access_expires_at > first_expiry);
     assert!(world.accepts(stored.access_token.expose()));
+    assert_eq!(world.fake.dead_families(), 0);
+}
+
+#[test]
+fn the_keepalive_keeps_refreshing_short_tokens_each_time_they_come_due() {
+    let world = World::new();
+    world.custom("pre-authorized");
+    world.sandbox.stop_agent();
+    world.fake.set_access_ttl(8);
+    let agent = world.spawn_agent(&[]);
+    world.authorize(&[]);
+    // An 8 s token is due 2 s before expiry, again after each refresh.
+    wait_for(
+        "the keep-alive refreshed the 8-second token three times",
+        Duration::from_secs(30),
+        || world.fake.refresh_requests() >= 3,
+    );
+    world.stop(agent);
     assert_eq!(world.fake.dead_families(), 0);
 }
 

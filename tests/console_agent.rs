@@ -6,7 +6,7 @@ mod common;
 
 use common::agent::*;
 use common::pty::PtySession;
-use common::{Sandbox, text};
+use common::text;
 
 fn succeeds(out: &std::process::Output, what: &str) {
     assert_eq!(

@@ -236,7 +236,8 @@ async fn stop_and_wait((mut framed, _): (Wire, AgentHello)) {
         request: Request::Stop,
     });
     if framed.send(stop).await.is_ok() {
-        let _ = tokio::time::timeout(START_TIMEOUT, async {
+        // An agent finishes a refresh in flight before it exits (at most an HTTP timeout).
+        let _ = tokio::time::timeout(Duration::from_secs(45), async {
             while let Some(Ok(_)) = framed.next().await {}
         })
         .await;

@@ -64,6 +64,26 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
                 .into_iter()
                 .map(|i| (i.name, i.mode))
                 .collect();
+            // A refresh the last agent began and never recorded comes first: Atlassian may
+            // have rotated the token, and the old one works only within the reuse leeway.
+            let mut interrupted = Vec::new();
+            for (integration, principal, at) in store.refreshes_interrupted()? {
+                if store.token_set(&integration, &principal)?.is_none() {
+                    // Deleted since: nothing left to claim.
+                    store.refresh_done(&integration, &principal)?;
+                } else {
+                    interrupted.push((integration, principal, at));
+                }
+            }
+            let interrupted: Vec<Pending> = interrupted
+                .into_iter()
+                .map(|(integration, principal, at)| Pending {
+                    at,
+                    due: Due::AccessExpiring,
+                    integration,
+                    principal,
+                })
+                .collect();
             let mut pending: Vec<Pending> = store
                 .token_sets()?
                 .into_iter()
@@ -79,7 +99,7 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
                 })
                 .collect();
             pending.sort_by_key(|p| (p.at, p.due));
-            Ok(pending)
+            Ok(interrupted.into_iter().chain(pending).collect::<Vec<_>>())
         })
         .await;
         let pending = match scan {
@@ -91,6 +111,7 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
         };
         let now = Timestamp::now();
         let mut next = Instant::now() + LOOK_AGAIN;
+        let mut refreshed = false;
         for item in pending {
             if agent.shutdown.is_cancelled() {
                 return;
@@ -111,28 +132,36 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
                 .refresher
                 .refresh(&agent, &item.integration, &item.principal, None)
                 .await;
+            refreshed = true;
             match result {
                 Ok(_) => {
                     backoff.remove(&key);
                 }
-                Err(e) if e.is_temporary() => {
-                    let delay = backoff
-                        .get(&key)
-                        .map_or(BACKOFF_START, |(_, d)| (*d * 2).min(BACKOFF_MAX));
+                Err(e) => {
+                    // Temporary trouble is retried soon; anything else (a wrong secret, a
+                    // profile gone) waits the longest, so a broken grant never loops.
+                    let delay = match backoff.get(&key) {
+                        _ if !e.is_temporary() => BACKOFF_MAX,
+                        Some((_, previous)) => (*previous * 2).min(BACKOFF_MAX),
+                        None => BACKOFF_START,
+                    };
                     backoff.insert(key, (Instant::now() + delay, delay));
                     agent_log!(
-                        "keep-alive: {} will be tried again in {}: {e}",
+                        "keep-alive: {} is tried again in {}: {e}",
                         item.integration,
                         humantime::format_duration(delay)
                     );
                 }
-                Err(e) => agent_log!("keep-alive: {} needs a hand: {e}", item.integration),
             }
             // The pace between any two refreshes the keep-alive makes.
             tokio::select! {
                 () = tokio::time::sleep(gap) => {}
                 () = agent.shutdown.cancelled() => return,
             }
+        }
+        if refreshed {
+            // What was just refreshed has a new due time: look again before sleeping.
+            continue;
         }
         tokio::select! {
             () = tokio::time::sleep_until(next.into()) => {}

@@ -113,14 +113,21 @@ async fn refresh_once(
         Start::Fresh(tokens) => return Ok(*tokens),
         Start::Refresh(refreshing) => *refreshing,
     };
+    let (integration, principal) = (
+        refreshing.tokens.integration.clone(),
+        refreshing.tokens.principal.clone(),
+    );
+    let (marked_integration, marked_principal) = (integration.clone(), principal.clone());
+    blocking(agent, move |store| {
+        Ok(store.refresh_started(&marked_integration, &marked_principal, Timestamp::now())?)
+    })
+    .await?;
     let result = refresh::call(agent.http(), &refreshing).await;
     let outcome = blocking(agent, move |store| {
-        Ok(refresh::record(
-            store,
-            refreshing,
-            result,
-            Timestamp::now(),
-        )?)
+        let recorded = refresh::record(store, refreshing, result, Timestamp::now());
+        // Recorded (or at least tried): the rotation is no longer unclaimed.
+        store.refresh_done(&integration, &principal)?;
+        Ok(recorded?)
     })
     .await;
     // Success or failure, the stored state changed (tokens, or last_error and an event).

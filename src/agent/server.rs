@@ -265,6 +265,22 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
             },
         }
     }
+    finish_refreshes(&agent).await;
+}
+
+/// A refresh under way when the agent is asked to stop finishes first: Atlassian has
+/// disabled the old refresh token the moment it answered, and the new one must be stored.
+async fn finish_refreshes(agent: &Agent) {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    if agent.refresher.in_flight() > 0 {
+        agent_log!(
+            "waiting for {} refresh(es) to finish",
+            agent.refresher.in_flight()
+        );
+    }
+    while agent.refresher.in_flight() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn stop_on_signal() {

@@ -141,4 +141,19 @@ pub trait Store: Send + Sync {
     fn append_event(&self, event: &Event) -> Result<(), StoreError>;
     /// The newest `limit` events, newest first.
     fn events(&self, limit: usize) -> Result<Vec<Event>, StoreError>;
+
+    /// Notes, durably, that a refresh of this grant is about to reach Atlassian: if the
+    /// process dies before [`Store::refresh_done`], the next one retries within Atlassian's
+    /// reuse leeway instead of leaving the rotation unclaimed.
+    fn refresh_started(
+        &self,
+        integration: &str,
+        principal: &Principal,
+        at: crate::domain::Timestamp,
+    ) -> Result<(), StoreError>;
+    fn refresh_done(&self, integration: &str, principal: &Principal) -> Result<(), StoreError>;
+    /// Refreshes that started and never finished (the process died in between).
+    fn refreshes_interrupted(
+        &self,
+    ) -> Result<Vec<(String, Principal, crate::domain::Timestamp)>, StoreError>;
 }

@@ -20,6 +20,7 @@ const PROFILES: &str = "profiles";
 const INTEGRATIONS: &str = "integrations";
 const TOKENS: &str = "tokens";
 const EVENTS: &str = "events";
+const REFRESHING: &str = "refreshing";
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// A sealed known value: proves on open that the key file is the one that sealed the store.
 const KEY_CHECK: &[u8] = b"key_check";
@@ -55,6 +56,7 @@ pub struct SledStore {
     integrations: sled::Tree,
     tokens: sled::Tree,
     events: sled::Tree,
+    refreshing: sled::Tree,
     // Dropped after `db`'s trees: removes the holder file once the store is closed.
     _holder: Holder,
 }
@@ -104,6 +106,7 @@ impl SledStore {
             integrations: db.open_tree(INTEGRATIONS)?,
             tokens: db.open_tree(TOKENS)?,
             events: db.open_tree(EVENTS)?,
+            refreshing: db.open_tree(REFRESHING)?,
             db,
             sealer,
             _holder: holder,
@@ -344,6 +347,47 @@ impl Store for SledStore {
             .rev()
             .take(limit)
             .map(|entry| decode(&entry?.1, "event"))
+            .collect()
+    }
+
+    fn refresh_started(
+        &self,
+        integration: &str,
+        principal: &Principal,
+        at: crate::domain::Timestamp,
+    ) -> Result<(), StoreError> {
+        let key = token_key(integration, principal);
+        self.refreshing
+            .insert(key.as_bytes(), &at.0.to_be_bytes())?;
+        self.flush()
+    }
+
+    fn refresh_done(&self, integration: &str, principal: &Principal) -> Result<(), StoreError> {
+        self.refreshing
+            .remove(token_key(integration, principal).as_bytes())?;
+        self.flush()
+    }
+
+    fn refreshes_interrupted(
+        &self,
+    ) -> Result<Vec<(String, Principal, crate::domain::Timestamp)>, StoreError> {
+        self.refreshing
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                let corrupt = || StoreError::Corrupt {
+                    record: "an unfinished refresh".into(),
+                };
+                let key = std::str::from_utf8(&key).map_err(|_| corrupt())?;
+                let (integration, principal) = key.split_once('\0').ok_or_else(corrupt)?;
+                let principal = Principal::from_key(principal).ok_or_else(corrupt)?;
+                let at: [u8; 8] = value.as_ref().try_into().map_err(|_| corrupt())?;
+                Ok((
+                    integration.to_owned(),
+                    principal,
+                    crate::domain::Timestamp(i64::from_be_bytes(at)),
+                ))
+            })
             .collect()
     }
 }
