@@ -12,7 +12,7 @@ use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::TextField;
+use crate::tui::widgets::{FilterKey, ListFilter};
 
 /// How much of the trail the screen asks for.
 pub const EVENTS_SHOWN: usize = 500;
@@ -21,8 +21,7 @@ pub const EVENTS_SHOWN: usize = 500;
 pub struct EventsScreen {
     events: Option<Result<Vec<Event>, String>>,
     selected: usize,
-    filter: TextField,
-    filtering: bool,
+    filter: ListFilter,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,12 +85,12 @@ impl EventsScreen {
     }
 
     pub fn captures_text(&self) -> bool {
-        self.filtering
+        self.filter.is_open()
     }
 
     pub fn footer(&self) -> Footer {
         use EventsAction::{Back, Down, Filter, Up};
-        if self.filtering {
+        if self.filter.is_open() {
             Footer::new()
                 .prompt("type to filter")
                 .keys(KEYS, &[Up, Down])
@@ -104,18 +103,17 @@ impl EventsScreen {
     }
 
     fn visible(&self) -> Vec<&Event> {
-        let query = self.filter.value().trim().to_lowercase();
+        let query = self.filter.query();
         match &self.events {
             Some(Ok(events)) => events
                 .iter()
                 .filter(|e| {
-                    query.is_empty()
-                        || e.integration.to_lowercase().contains(&query)
-                        || e.principal
-                            .as_deref()
-                            .is_some_and(|p| p.to_lowercase().contains(&query))
-                        || e.kind.as_str().contains(&query)
-                        || e.outcome.to_lowercase().contains(&query)
+                    ListFilter::matches(
+                        &query,
+                        [e.integration.as_str(), e.kind.as_str(), e.outcome.as_str()]
+                            .into_iter()
+                            .chain(e.principal.as_deref()),
+                    )
                 })
                 .collect(),
             _ => Vec::new(),
@@ -123,33 +121,24 @@ impl EventsScreen {
     }
 
     pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
-        if self.filtering {
-            if let Err(problem) = self.filter.paste(text) {
-                return vec![Action::Warn(problem)];
-            }
-            self.selected = 0;
+        match self.filter.paste(text) {
+            Ok(true) => self.selected = 0,
+            Ok(false) => {}
+            Err(problem) => return vec![Action::Warn(problem)],
         }
         Vec::new()
     }
 
     pub fn on_key(&mut self, key: &KeyEvent) -> Vec<Action> {
-        if self.filtering {
-            match key.code {
-                KeyCode::Enter => self.filtering = false,
-                KeyCode::Esc => {
-                    self.filtering = false;
-                    self.filter.set("");
+        match self.filter.key(key) {
+            FilterKey::Taken { changed } => {
+                if changed {
+                    self.selected = 0;
                 }
-                KeyCode::Up | KeyCode::Down => return self.act(keymap::lookup(KEYS, key)),
-                _ => {
-                    if self.filter.key(key) {
-                        self.selected = 0;
-                    }
-                }
+                Vec::new()
             }
-            return Vec::new();
+            FilterKey::Passed => self.act(keymap::lookup(KEYS, key)),
         }
-        self.act(keymap::lookup(KEYS, key))
     }
 
     fn act(&mut self, action: Option<EventsAction>) -> Vec<Action> {
@@ -158,12 +147,12 @@ impl EventsScreen {
             Some(EventsAction::Down) => {
                 self.selected = (self.selected + 1).min(self.visible().len().saturating_sub(1));
             }
-            Some(EventsAction::Filter) => self.filtering = true,
+            Some(EventsAction::Filter) => self.filter.open(),
             Some(EventsAction::Back) => {
-                if self.filter.value().is_empty() {
+                if self.filter.is_empty() {
                     return vec![Action::Pop];
                 }
-                self.filter.set("");
+                self.filter.clear();
             }
             None => {}
         }
@@ -180,23 +169,10 @@ impl EventsScreen {
 
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
-        let filter_height = if self.filtering || !self.filter.value().is_empty() {
-            3
-        } else {
-            0
-        };
+        let filter_height = self.filter.height();
         let [filter_area, list_area] =
             Layout::vertical([Constraint::Length(filter_height), Constraint::Fill(1)]).areas(area);
-        if filter_height > 0 {
-            self.filter.render(
-                frame,
-                filter_area,
-                Line::raw(" Filter "),
-                theme,
-                self.filtering,
-                false,
-            );
-        }
+        self.filter.render(frame, filter_area, theme);
         let visible = self.visible();
         let block = Block::default()
             .borders(Borders::ALL)

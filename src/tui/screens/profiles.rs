@@ -13,7 +13,7 @@ use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::{Confirm, TextField};
+use crate::tui::widgets::{Confirm, FilterKey, ListFilter};
 use crate::validate::text::quoted;
 
 use super::Screen;
@@ -22,8 +22,7 @@ use super::profile_form::ProfileForm;
 #[derive(Debug, Default)]
 pub struct ProfilesScreen {
     selected: usize,
-    filter: TextField,
-    filtering: bool,
+    filter: ListFilter,
     /// The profile waiting for a yes before deletion.
     deleting: Option<Confirm<String>>,
 }
@@ -103,14 +102,14 @@ pub fn help_rows() -> Vec<(&'static str, &'static str)> {
 
 impl ProfilesScreen {
     pub fn captures_text(&self) -> bool {
-        self.filtering
+        self.filter.is_open()
     }
 
     pub fn footer(&self) -> Footer {
         use ProfilesAction::{Back, Delete, Down, Edit, Filter, New, Up};
         if let Some(confirm) = &self.deleting {
             confirm.footer()
-        } else if self.filtering {
+        } else if self.filter.is_open() {
             // Enter and Esc end the filter here; the table's keys are typed into it.
             Footer::new()
                 .prompt("type to filter")
@@ -124,16 +123,12 @@ impl ProfilesScreen {
     }
 
     fn visible<'a>(&self, shared: &'a Shared) -> Vec<&'a ProfileStatus> {
-        let query = self.filter.value().trim().to_lowercase();
+        let query = self.filter.query();
         shared
             .report
             .profiles
             .iter()
-            .filter(|p| {
-                query.is_empty()
-                    || p.name.to_lowercase().contains(&query)
-                    || p.client_id.to_lowercase().contains(&query)
-            })
+            .filter(|p| ListFilter::matches(&query, [p.name.as_str(), p.client_id.as_str()]))
             .collect()
     }
 
@@ -144,11 +139,10 @@ impl ProfilesScreen {
     }
 
     pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
-        if self.filtering {
-            if let Err(problem) = self.filter.paste(text) {
-                return vec![Action::Warn(problem)];
-            }
-            self.selected = 0;
+        match self.filter.paste(text) {
+            Ok(true) => self.selected = 0,
+            Ok(false) => {}
+            Err(problem) => return vec![Action::Warn(problem)],
         }
         Vec::new()
     }
@@ -163,23 +157,15 @@ impl ProfilesScreen {
                 None => vec![Action::Say("Nothing was deleted.".into())],
             };
         }
-        if self.filtering {
-            match key.code {
-                KeyCode::Enter => self.filtering = false,
-                KeyCode::Esc => {
-                    self.filtering = false;
-                    self.filter.set("");
+        match self.filter.key(key) {
+            FilterKey::Taken { changed } => {
+                if changed {
+                    self.selected = 0;
                 }
-                KeyCode::Up | KeyCode::Down => return self.act(keymap::lookup(KEYS, key), shared),
-                _ => {
-                    if self.filter.key(key) {
-                        self.selected = 0;
-                    }
-                }
+                Vec::new()
             }
-            return Vec::new();
+            FilterKey::Passed => self.act(keymap::lookup(KEYS, key), shared),
         }
-        self.act(keymap::lookup(KEYS, key), shared)
     }
 
     fn act(&mut self, action: Option<ProfilesAction>, shared: &Shared) -> Vec<Action> {
@@ -189,7 +175,7 @@ impl ProfilesScreen {
             Some(ProfilesAction::Down) => {
                 self.selected = (self.selected + 1).min(count.saturating_sub(1))
             }
-            Some(ProfilesAction::Filter) => self.filtering = true,
+            Some(ProfilesAction::Filter) => self.filter.open(),
             Some(ProfilesAction::New) => {
                 let form = ProfileForm::new(ProfileDraft::new(&shared.endpoints), None, None);
                 return vec![Action::Push(Screen::ProfileForm(Box::new(form)))];
@@ -217,10 +203,10 @@ impl ProfilesScreen {
                 }
             }
             Some(ProfilesAction::Back) => {
-                if self.filter.value().is_empty() {
+                if self.filter.is_empty() {
                     return vec![Action::Pop];
                 }
-                self.filter.set("");
+                self.filter.clear();
             }
             None => {}
         }
@@ -261,24 +247,11 @@ impl ProfilesScreen {
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
                 .areas(area);
         let [filter_area, list_area] = Layout::vertical([
-            Constraint::Length(if self.filtering || !self.filter.value().is_empty() {
-                3
-            } else {
-                0
-            }),
+            Constraint::Length(self.filter.height()),
             Constraint::Fill(1),
         ])
         .areas(list_area);
-        if filter_area.height > 0 {
-            self.filter.render(
-                frame,
-                filter_area,
-                Line::raw(" Filter "),
-                theme,
-                self.filtering,
-                false,
-            );
-        }
+        self.filter.render(frame, filter_area, theme);
         let visible = self.visible(shared);
         let block = Block::default()
             .borders(Borders::ALL)

@@ -21,7 +21,7 @@ use crate::tui::message::{Effect, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{Confirm, TextField};
+use crate::tui::widgets::{Confirm, FilterKey, ListFilter};
 
 use super::Screen;
 use super::authorize::AuthorizeScreen;
@@ -36,8 +36,7 @@ struct Entry<'a> {
 #[derive(Debug, Default)]
 pub struct TokensScreen {
     selected: usize,
-    filter: TextField,
-    filtering: bool,
+    filter: ListFilter,
     /// The grant (integration, principal) waiting for a yes before deletion.
     deleting: Option<Confirm<(String, String)>>,
 }
@@ -145,7 +144,7 @@ impl TokensScreen {
     }
 
     pub fn captures_text(&self) -> bool {
-        self.filtering
+        self.filter.is_open()
     }
 
     /// The countdown ticks while this screen is up, and only then.
@@ -162,7 +161,7 @@ impl TokensScreen {
         use TokensAction::{Delete, Down, Filter, Reauthorize, Refresh, Up};
         if let Some(confirm) = &self.deleting {
             confirm.footer()
-        } else if self.filtering {
+        } else if self.filter.is_open() {
             Footer::new()
                 .prompt("type to filter")
                 .keys(KEYS, &[Up, Down])
@@ -176,7 +175,7 @@ impl TokensScreen {
     }
 
     fn visible<'a>(&self, shared: &'a Shared) -> Vec<Entry<'a>> {
-        let query = self.filter.value().trim().to_lowercase();
+        let query = self.filter.query();
         shared
             .report
             .integrations
@@ -188,24 +187,25 @@ impl TokensScreen {
                     .map(move |token| Entry { integration, token })
             })
             .filter(|entry| {
-                query.is_empty()
-                    || entry.integration.name.to_lowercase().contains(&query)
-                    || entry.token.principal.to_lowercase().contains(&query)
-                    || entry
-                        .token
-                        .site
-                        .as_ref()
-                        .is_some_and(|s| s.url.to_lowercase().contains(&query))
+                let site = entry.token.site.as_ref().map(|s| s.url.as_str());
+                ListFilter::matches(
+                    &query,
+                    [
+                        entry.integration.name.as_str(),
+                        entry.token.principal.as_str(),
+                    ]
+                    .into_iter()
+                    .chain(site),
+                )
             })
             .collect()
     }
 
     pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
-        if self.filtering {
-            if let Err(problem) = self.filter.paste(text) {
-                return vec![Action::Warn(problem)];
-            }
-            self.selected = 0;
+        match self.filter.paste(text) {
+            Ok(true) => self.selected = 0,
+            Ok(false) => {}
+            Err(problem) => return vec![Action::Warn(problem)],
         }
         Vec::new()
     }
@@ -223,23 +223,15 @@ impl TokensScreen {
                 None => vec![Action::Say("Nothing was deleted.".into())],
             };
         }
-        if self.filtering {
-            match key.code {
-                KeyCode::Enter => self.filtering = false,
-                KeyCode::Esc => {
-                    self.filtering = false;
-                    self.filter.set("");
+        match self.filter.key(key) {
+            FilterKey::Taken { changed } => {
+                if changed {
+                    self.selected = 0;
                 }
-                KeyCode::Up | KeyCode::Down => return self.act(keymap::lookup(KEYS, key), shared),
-                _ => {
-                    if self.filter.key(key) {
-                        self.selected = 0;
-                    }
-                }
+                Vec::new()
             }
-            return Vec::new();
+            FilterKey::Passed => self.act(keymap::lookup(KEYS, key), shared),
         }
-        self.act(keymap::lookup(KEYS, key), shared)
     }
 
     fn act(&mut self, action: Option<TokensAction>, shared: &Shared) -> Vec<Action> {
@@ -250,7 +242,7 @@ impl TokensScreen {
             Some(TokensAction::Down) => {
                 self.selected = (self.selected + 1).min(visible.len().saturating_sub(1));
             }
-            Some(TokensAction::Filter) => self.filtering = true,
+            Some(TokensAction::Filter) => self.filter.open(),
             Some(TokensAction::Refresh) => {
                 if let Some(entry) = selected {
                     return vec![
@@ -289,10 +281,10 @@ impl TokensScreen {
                 }
             }
             Some(TokensAction::Back) => {
-                if self.filter.value().is_empty() {
+                if self.filter.is_empty() {
                     return vec![Action::Pop];
                 }
-                self.filter.set("");
+                self.filter.clear();
             }
             None => {}
         }
@@ -330,11 +322,7 @@ impl TokensScreen {
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
         let visible = self.visible(shared);
-        let filter_height = if self.filtering || !self.filter.value().is_empty() {
-            3
-        } else {
-            0
-        };
+        let filter_height = self.filter.height();
         let confirm_height = u16::from(self.deleting.is_some()) * 2;
         let [filter_area, table_area, detail_area, confirm_area] = Layout::vertical([
             Constraint::Length(filter_height),
@@ -343,16 +331,7 @@ impl TokensScreen {
             Constraint::Length(confirm_height),
         ])
         .areas(area);
-        if filter_height > 0 {
-            self.filter.render(
-                frame,
-                filter_area,
-                Line::raw(" Filter "),
-                theme,
-                self.filtering,
-                false,
-            );
-        }
+        self.filter.render(frame, filter_area, theme);
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border())
