@@ -245,7 +245,8 @@ fn main() {
     tokens_screen_bench();
     let dir = tempfile::tempdir().expect("temp dir");
     let dir = dir.path();
-    // Warm the page cache and create the store.
+    // Read-only commands create no store: make one, then warm the page cache.
+    seed_admin_token(dir);
     timed(dir, &["status", "--json"]);
 
     let (mut version, mut list, mut status, mut cold_status, mut cold_list) =

@@ -216,6 +216,25 @@ fn read_only_commands_on_a_store_that_does_not_exist_create_nothing() {
         );
         assert!(!sandbox.key_file().exists(), "{args:?} created a key");
     }
+    for args in [
+        &["token"][..],
+        &["token", "--json"][..],
+        &["refresh", "--all"][..],
+    ] {
+        let out = sandbox.run(args, "");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(text(&out.stderr).contains("nothing is configured at"));
+        assert!(out.stdout.is_empty());
+        assert!(
+            !sandbox.data_dir().exists(),
+            "{args:?} created the data dir"
+        );
+    }
     let out = sandbox.run(&["agent", "status"], "");
     assert_eq!(out.status.code(), Some(1), "no agent was started");
 }

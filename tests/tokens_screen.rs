@@ -141,3 +141,32 @@ fn the_events_screen_loads_filters_and_follows_changes() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn a_long_token_list_scrolls_with_the_selection() {
+    use jira_auth::domain::{Mode, Principal};
+    use jira_auth::service::status;
+    let mut integration = common::sample_integration("bots", None);
+    integration.mode = Mode::UserAuthorized;
+    let tokens: Vec<_> = (0..300)
+        .map(|n| common::sample_tokens("bots", Principal::User(format!("user-{n:03}")), NOW))
+        .collect();
+    let mut app = app_with(status::build(&[integration], &tokens, &[], NOW));
+    press(&mut app, &[key('t')]);
+    let downs: Vec<Msg> = (0..250).map(|_| code(KeyCode::Down)).collect();
+    press(&mut app, &downs);
+    let screen = draw(&app, 80, 24);
+    assert!(
+        screen.contains("user-250"),
+        "the selected row is drawn: {screen}"
+    );
+    assert!(!screen.contains("user-000"), "rows above scroll away");
+    let effects = press(&mut app, &[key('r')]);
+    assert_eq!(
+        effects,
+        vec![Effect::RefreshGrant {
+            integration: "bots".into(),
+            principal: "user:user-250".into(),
+        }]
+    );
+}

@@ -50,6 +50,10 @@ pub fn token(
     min_valid: i64,
     json: bool,
 ) -> Result<(), Failure> {
+    if !client.store_exists() {
+        // Nothing to hand out, and nothing to create: an unknown integration (2).
+        return Err(Failure::new(2, client.nothing_configured()));
+    }
     let request = Request::Token {
         integration: integration.to_owned(),
         user: user.map(str::to_owned),
@@ -78,6 +82,9 @@ pub fn token(
 }
 
 pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failure> {
+    if !client.store_exists() {
+        return Err(Failure::new(2, client.nothing_configured()));
+    }
     let request = Request::Refresh {
         integration,
         principal: None,

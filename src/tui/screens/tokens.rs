@@ -384,7 +384,11 @@ impl TokensScreen {
         } else {
             vec!["Integration", "Who", "State", "Access"]
         };
-        let rows = visible.iter().map(|entry| {
+        // Only the rows that fit are built: with thousands of users, formatting every row
+        // on every one-second tick would cost more than the whole frame may.
+        let fits = usize::from(area.height.saturating_sub(3)).max(1);
+        let first = self.selected.saturating_sub(fits - 1);
+        let rows = visible.iter().skip(first).take(fits).map(|entry| {
             let token = entry.token;
             let mut cells = vec![
                 Cell::from(entry.integration.name.clone()),
@@ -426,7 +430,7 @@ impl TokensScreen {
             .header(Row::new(header).style(theme.dim()))
             .block(block)
             .row_highlight_style(theme.selected());
-        let mut state = TableState::default().with_selected(Some(self.selected));
+        let mut state = TableState::default().with_selected(Some(self.selected - first));
         frame.render_stateful_widget(table, area, &mut state);
     }
 }
