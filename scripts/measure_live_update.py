@@ -2,8 +2,8 @@
 """How soon the console shows what another process changed, with no key pressed.
 
 Runs the release console in a pseudo-terminal on a fresh store, then N times: `profile add`
-from another process, and the time from that command's exit to the new profile's name in
-what the console draws. Prints the median and the worst.
+from another process, and the time until the new profile's name is in what the console
+draws, counted from that command's exit and from its start. Prints medians and the worst.
 
 Usage (after `cargo build --release`): python3 scripts/measure_live_update.py [RUNS]
 """
@@ -55,9 +55,10 @@ def main() -> None:
         return time.monotonic()
 
     read_until(b"Welcome", 10)
-    times = []
+    times, totals = [], []
     for n in range(runs):
         name = f"live{n:03d}"
+        started = time.monotonic()
         subprocess.run(
             [BINARY, "profile", "add", "--name", name,
              "--client-id", "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56", "--client-secret-stdin",
@@ -68,11 +69,15 @@ def main() -> None:
         done = time.monotonic()
         shown = read_until(name.encode(), 5)
         times.append((shown - done) * 1000)
+        totals.append((shown - started) * 1000)
     os.write(fd, b"q")
     os.waitpid(pid, 0)
     subprocess.run([BINARY, "agent", "stop"], env=env, stderr=subprocess.DEVNULL)
-    print(f"change by another process -> on the console screen, {runs} runs: "
-          f"median {statistics.median(times):.1f} ms, worst {max(times):.1f} ms")
+    print(f"change by another process -> on the console screen, {runs} runs:")
+    print(f"  after the command exits: median {statistics.median(times):.1f} ms, "
+          f"worst {max(times):.1f} ms (the console often has it drawn already)")
+    print(f"  from the command's start (its whole run included): median "
+          f"{statistics.median(totals):.1f} ms, worst {max(totals):.1f} ms")
 
 
 if __name__ == "__main__":
