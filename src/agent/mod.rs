@@ -4,6 +4,7 @@
 
 mod attempts;
 pub mod client;
+mod connection;
 mod handlers;
 mod keepalive;
 pub mod log;

@@ -7,19 +7,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{broadcast, mpsc};
-use tokio_util::codec::Framed;
+use tokio::net::UnixListener;
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use super::AgentPaths;
 use super::attempts::Attempts;
 use super::notify::{Notifier, StartNotice};
-use super::protocol::{
-    self, AgentConfig, AgentFrame, AgentHello, Build, ClientFrame, ClientHello, Request, WireError,
-};
-use super::{AgentPaths, handlers};
+use super::protocol::{self, AgentConfig, AgentHello, Build, WireError};
 use crate::agent_log;
 use crate::atlassian::Endpoints;
 use crate::store::{OpenOptions, SledStore, Store, StoreError, StorePaths};
@@ -53,8 +48,8 @@ pub(super) struct Agent {
     pub keepalive_wake: tokio::sync::Notify,
     pub shutdown: CancellationToken,
     /// What opening the store fixed, for the first client that says hello.
-    notes: std::sync::Mutex<Vec<String>>,
-    next_connection: AtomicU64,
+    pub notes: std::sync::Mutex<Vec<String>>,
+    pub next_connection: AtomicU64,
     http: OnceLock<reqwest::Client>,
 }
 
@@ -256,7 +251,7 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::spawn(connection(Arc::clone(&agent), stream));
+                    tokio::spawn(super::connection::serve(Arc::clone(&agent), stream));
                 }
                 Err(e) => {
                     agent_log!("accept failed: {e}");
@@ -318,201 +313,4 @@ async fn idle(agent: &Agent) {
             return;
         }
     }
-}
-
-/// Counts a connection for as long as it lives.
-struct Counted<'a>(&'a AtomicUsize);
-
-impl<'a> Counted<'a> {
-    fn new(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Counted(counter)
-    }
-}
-
-impl Drop for Counted<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-fn encode(frame: &AgentFrame) -> Bytes {
-    // Plain data with string keys: serializing cannot fail.
-    Bytes::from(serde_json::to_vec(frame).unwrap_or_else(|e| unreachable!("frames serialize: {e}")))
-}
-
-async fn connection(agent: Arc<Agent>, stream: UnixStream) {
-    let id = agent.next_connection.fetch_add(1, Ordering::SeqCst);
-    let mut framed = Framed::new(stream, protocol::codec());
-    if let Err(sentence) = check_peer(framed.get_ref()) {
-        agent_log!("refused connection {id}: {sentence}");
-        let _ = framed.send(encode(&AgentFrame::Refused { sentence })).await;
-        return;
-    }
-    let _counted = Counted::new(&agent.clients);
-    let (mut sink, mut frames) = framed.split();
-    let (out, mut outgoing) = mpsc::unbounded_channel::<AgentFrame>();
-    let writer = tokio::spawn(async move {
-        while let Some(frame) = outgoing.recv().await {
-            if sink.send(encode(&frame)).await.is_err() {
-                break;
-            }
-        }
-    });
-    let _ = out.send(AgentFrame::Hello(agent.hello.clone()));
-    let mut greeted = false;
-    let mut subscription: Option<tokio::task::JoinHandle<()>> = None;
-    while let Some(frame) = frames.next().await {
-        let refuse = |sentence: &str| {
-            let _ = out.send(AgentFrame::Reply {
-                id: 0,
-                result: Err(WireError::new(2, sentence)),
-            });
-        };
-        let bytes = match frame {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                agent_log!("connection {id}: unreadable frame ({e}), closing it");
-                refuse(&format!(
-                    "the frame could not be read ({e}); frames are at most {} bytes",
-                    protocol::MAX_FRAME
-                ));
-                break;
-            }
-        };
-        let Ok(ClientFrame {
-            id: request_id,
-            request,
-        }) = serde_json::from_slice(&bytes)
-        else {
-            agent_log!("connection {id}: malformed or unknown request, closing it");
-            refuse(
-                "malformed or unknown request: this agent speaks another protocol, or the client is not jira-auth",
-            );
-            break;
-        };
-        let reply = |result| {
-            let _ = out.send(AgentFrame::Reply {
-                id: request_id,
-                result,
-            });
-        };
-        match request {
-            Request::Hello(hello) => {
-                let result = check_hello(&agent, &hello);
-                greeted = result.is_ok();
-                reply(result.map(|()| {
-                    protocol::Reply::Welcome {
-                        notes: std::mem::take(
-                            &mut *agent
-                                .notes
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner),
-                        ),
-                    }
-                }));
-            }
-            // Frozen and allowed before hello: a client of another protocol must be able to
-            // ask this agent to make way.
-            Request::Stop => {
-                agent_log!("stop requested by connection {id}");
-                reply(Ok(protocol::Reply::Ok));
-                agent.shutdown.cancel();
-            }
-            _ if !greeted => {
-                refuse("say hello first");
-                break;
-            }
-            Request::Subscribe => {
-                let mut changes = agent.changes.subscribe();
-                let out = out.clone();
-                if let Some(old) = subscription.take() {
-                    old.abort();
-                }
-                subscription = Some(tokio::spawn(async move {
-                    // A lagging subscriber missed some notices; one reload covers them all.
-                    while let Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) =
-                        changes.recv().await
-                    {
-                        if out.send(AgentFrame::Changed).is_err() {
-                            break;
-                        }
-                    }
-                }));
-                reply(Ok(protocol::Reply::Ok));
-            }
-            request => {
-                let agent = Arc::clone(&agent);
-                let out = out.clone();
-                agent.busy.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let result = handlers::handle(&agent, id, request).await;
-                    agent.busy.fetch_sub(1, Ordering::SeqCst);
-                    let _ = out.send(AgentFrame::Reply {
-                        id: request_id,
-                        result,
-                    });
-                });
-            }
-        }
-    }
-    // The client is gone (or was sent away): whatever it was authorizing goes with it.
-    agent.attempts.drop_owner(id);
-    if let Some(subscription) = subscription {
-        subscription.abort();
-    }
-    drop(out);
-    let _ = writer.await;
-}
-
-/// Only processes of the agent's own user may talk to it.
-fn check_peer(stream: &UnixStream) -> Result<(), String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let own = unsafe { libc::geteuid() };
-    match stream.peer_cred() {
-        Ok(peer) if peer.uid() == own => Ok(()),
-        Ok(peer) => Err(format!(
-            "uid {} is not the agent's uid {own}; only the user who owns the store may use its agent",
-            peer.uid()
-        )),
-        Err(e) => Err(format!("cannot tell who is connecting ({e})")),
-    }
-}
-
-/// The client must run with the same key and the same Atlassian as this agent.
-fn check_hello(agent: &Agent, hello: &ClientHello) -> Result<(), WireError> {
-    let mine = &agent.config;
-    let theirs = &hello.config;
-    let differs = [
-        (
-            "JIRA_AUTH_KEY_FILE (the sealing key)",
-            &mine.key_file,
-            &theirs.key_file,
-        ),
-        (
-            "JIRA_AUTH_ATLASSIAN_AUTH_URL",
-            &mine.auth_base,
-            &theirs.auth_base,
-        ),
-        (
-            "JIRA_AUTH_ATLASSIAN_API_URL",
-            &mine.api_base,
-            &theirs.api_base,
-        ),
-        ("JIRA_AUTH_SYSTEM_APP", &mine.system_app, &theirs.system_app),
-    ];
-    for (what, agent_value, client_value) in differs {
-        if agent_value != client_value {
-            return Err(WireError::new(
-                2,
-                format!(
-                    "the agent serving {} runs with {what} = {}, but this command has {}; use the same setting, or stop the agent first (`jira-auth agent stop`)",
-                    agent.paths.data_dir().display(),
-                    crate::validate::text::sanitize(agent_value, 200),
-                    crate::validate::text::sanitize(client_value, 200),
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
