@@ -138,3 +138,58 @@ fn esc_cancels_and_frees_the_port() {
     console.send("q");
     assert_eq!(console.wait_exit(), 0);
 }
+
+/// Authorizes through the console by paste and comes back to Home.
+fn authorize_in_console(world: &World, console: &mut PtySession) {
+    console.wait_for("not authorized");
+    console.send("a");
+    console.wait_for("Listening on");
+    let redirect = world.fake.consent(&url_on_screen(console));
+    console.paste(&redirect);
+    console.send("\r");
+    console.wait_for("Authorized as Ada Admin on acme");
+    console.send("\r");
+    console.wait_for("valid ·");
+}
+
+#[test]
+fn scripts_use_the_token_while_the_console_is_open_and_it_shows_their_refresh() {
+    let world = World::new();
+    world.configure();
+    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
+    authorize_in_console(&world, &mut console);
+    console.send("e");
+    console.wait_for("Events, newest first");
+    let out = run_with(world.command(), &["token"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 1);
+    let out = run_with(world.command(), &["status", "--json"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run_with(world.command(), &["refresh", "--all"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // No key pressed: the agent's change notice brings the refresh onto the open screen.
+    console.wait_for("refreshed");
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
+}
+
+#[test]
+fn a_revoked_grant_raises_the_alert_and_two_keys_start_reauthorizing() {
+    let world = World::new();
+    world.configure();
+    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
+    authorize_in_console(&world, &mut console);
+    world.fake.revoke_all();
+    let out = run_with(world.command(), &["refresh", "--all"], "");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    console.wait_for("must be authorized again");
+    console.wait_for("[t a]");
+    console.send("t");
+    console.wait_for("re-authorize");
+    console.send("a");
+    console.wait_for("Listening on");
+    console.send("\x1b");
+    console.wait_for("Tokens (");
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
+}
