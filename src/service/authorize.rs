@@ -8,14 +8,12 @@ use url::Url;
 
 use crate::atlassian::Endpoints;
 use crate::atlassian::authorize::{self as authorize_url, AuthorizeRequest};
-use crate::atlassian::client::{self, AppCredentials, TokenGrant};
+use crate::atlassian::client::{self, TokenGrant};
 use crate::atlassian::errors::ProtocolError;
 use crate::atlassian::redirect::{self, RedirectError};
 use crate::atlassian::resources::{self, Myself};
 use crate::callback::{self, Callback, CallbackError, CallbackListener};
-use crate::domain::{
-    AppRef, Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet,
-};
+use crate::domain::{Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet};
 use crate::store::{Store, StoreError};
 use crate::validate::text::quoted;
 use crate::validate::{IdentifierError, identifier};
@@ -70,13 +68,8 @@ pub enum AuthorizeError {
         quoted(integration)
     )]
     UserNotApplicable { integration: String },
-    #[error(
-        "the integration uses the profile {}, which no longer exists; choose another app in the set-up screens",
-        quoted(.0)
-    )]
-    ProfileGone(String),
-    #[error("the integration uses the system app, but {0}")]
-    SystemAppUnavailable(String),
+    #[error(transparent)]
+    App(#[from] super::app::AppError),
     #[error(
         "Atlassian sent no refresh token, so {app} lacks the offline_access scope: a pre-authorized integration would stop working within an hour. Add offline_access in the app's scopes (step ix) and to the profile, then authorize again"
     )]
@@ -119,6 +112,7 @@ impl AuthorizeError {
             AuthorizeError::Protocol(e) => e.exit_code(),
             AuthorizeError::Store(e) => e.exit_code(),
             AuthorizeError::Redirect(e) => e.exit_code(),
+            AuthorizeError::App(e) => e.exit_code(),
             AuthorizeError::Listener(_) => 4,
             AuthorizeError::NoRefreshToken { .. } | AuthorizeError::NoSites => 3,
             _ => 2,
@@ -164,21 +158,7 @@ pub fn prepare(
             });
         }
     };
-    let (app_label, app) = match &found.app {
-        AppRef::System => {
-            let system = system_app.map_err(AuthorizeError::SystemAppUnavailable)?;
-            (
-                format!("the system app {}", quoted(&system.name)),
-                system.profile.clone(),
-            )
-        }
-        AppRef::Custom(name) => {
-            let profile = store
-                .profile(name)?
-                .ok_or_else(|| AuthorizeError::ProfileGone(name.clone()))?;
-            (format!("the profile {}", quoted(name)), profile)
-        }
-    };
+    let (app_label, app) = super::app::app_of(store, &found, system_app)?;
     let renewing = store.token_set(&found.name, &principal)?.is_some();
     Ok(attempt_for(
         found.name, found.mode, principal, app_label, app, renewing,
@@ -262,26 +242,6 @@ fn authorize_endpoints(authorization_url: &str) -> Endpoints {
     endpoints
 }
 
-fn credentials(app: &Profile) -> Result<AppCredentials, AuthorizeError> {
-    let parse = |text: &str| {
-        Url::parse(text).map_err(|_| {
-            AuthorizeError::Protocol(ProtocolError::Unexpected {
-                status: 0,
-                excerpt: format!(
-                    "the stored URL {} does not parse; edit the profile",
-                    quoted(text)
-                ),
-            })
-        })
-    };
-    Ok(AppCredentials {
-        client_id: app.client_id.clone(),
-        client_secret: app.client_secret.clone(),
-        token_url: parse(&app.token_url)?,
-        refresh_url: parse(&app.refresh_url)?,
-    })
-}
-
 /// Step 3: trade the code for tokens, then find the Jira sites they reach.
 pub async fn exchange(
     http: &reqwest::Client,
@@ -289,7 +249,7 @@ pub async fn exchange(
     attempt: &Attempt,
     code: &str,
 ) -> Result<Grant, AuthorizeError> {
-    let credentials = credentials(&attempt.app)?;
+    let credentials = super::app::credentials(&attempt.app)?;
     let tokens = client::exchange_code(http, &credentials, code, &attempt.app.callback_url).await?;
     if attempt.mode == Mode::PreAuthorized && tokens.refresh_token.is_none() {
         return Err(AuthorizeError::NoRefreshToken {

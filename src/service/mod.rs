@@ -1,6 +1,7 @@
 //! Use cases shared by the CLI and the console: each behaviour exists once, here, and both
 //! faces call it. Nothing in this layer knows about terminals.
 
+pub mod app;
 pub mod authorize;
 pub mod draft;
 pub mod format;

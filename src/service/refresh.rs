@@ -4,13 +4,9 @@
 //! (which app, which refresh token), `call` (Atlassian), `record` (the rotated refresh token
 //! written and flushed before anyone sees the new access token, and an event either way).
 
-use url::Url;
-
 use crate::atlassian::client::{self, AppCredentials, TokenGrant};
 use crate::atlassian::errors::ProtocolError;
-use crate::domain::{
-    AppRef, Event, EventKind, Integration, Mode, Principal, Profile, Timestamp, TokenSet,
-};
+use crate::domain::{Event, EventKind, Integration, Mode, Principal, Timestamp, TokenSet};
 use crate::store::{Store, StoreError};
 
 use super::system_app::SystemApp;
@@ -50,8 +46,8 @@ pub enum RefreshError {
         principal: String,
         reason: String,
     },
-    #[error("{0}")]
-    App(String),
+    #[error(transparent)]
+    App(#[from] super::app::AppError),
     #[error(transparent)]
     Identifier(#[from] crate::validate::IdentifierError),
     #[error("{sentence}")]
@@ -70,6 +66,7 @@ impl RefreshError {
             RefreshError::NeedsReauthorization { .. } | RefreshError::NotAuthorized { .. } => 3,
             RefreshError::Protocol { error, .. } => error.exit_code(),
             RefreshError::Store(e) => e.exit_code(),
+            RefreshError::App(e) => e.exit_code(),
             _ => 2,
         }
     }
@@ -121,50 +118,6 @@ pub fn principal_for(
             users: Vec::new(),
         }),
     }
-}
-
-/// The app an integration authorizes through, with a label for sentences.
-pub fn app_of(
-    store: &dyn Store,
-    integration: &Integration,
-    system_app: Result<&SystemApp, String>,
-) -> Result<(String, Profile), RefreshError> {
-    match &integration.app {
-        AppRef::System => {
-            let system = system_app.map_err(|e| {
-                RefreshError::App(format!("{} uses the system app, but {e}", integration.name))
-            })?;
-            Ok((
-                format!("the system app {:?}", system.name),
-                system.profile.clone(),
-            ))
-        }
-        AppRef::Custom(name) => {
-            let profile = store.profile(name)?.ok_or_else(|| {
-                RefreshError::App(format!(
-                    "{} uses the profile {name:?}, which no longer exists; choose another app in the set-up screens",
-                    integration.name
-                ))
-            })?;
-            Ok((format!("the profile {name:?}"), profile))
-        }
-    }
-}
-
-pub fn credentials(app: &Profile) -> Result<AppCredentials, RefreshError> {
-    let parse = |text: &str| {
-        Url::parse(text).map_err(|_| {
-            RefreshError::App(format!(
-                "the stored URL {text:?} does not parse; edit the profile"
-            ))
-        })
-    };
-    Ok(AppCredentials {
-        client_id: app.client_id.clone(),
-        client_secret: app.client_secret.clone(),
-        token_url: parse(&app.token_url)?,
-        refresh_url: parse(&app.refresh_url)?,
-    })
 }
 
 /// The token set `user` names, as stored, with the sentence when there is none.
@@ -288,9 +241,9 @@ pub fn begin(
                     .into(),
         });
     }
-    let (_, app) = app_of(store, &found, system_app)?;
+    let (_, app) = super::app::app_of(store, &found, system_app)?;
     Ok(Refreshing {
-        credentials: credentials(&app)?,
+        credentials: super::app::credentials(&app)?,
         tokens,
     })
 }
