@@ -170,3 +170,21 @@ fn a_long_token_list_scrolls_with_the_selection() {
         }]
     );
 }
+
+#[test]
+fn a_burst_of_change_notices_costs_one_load_in_flight_and_one_after() {
+    use jira_auth::agent::Notice;
+    let mut app = home();
+    let changed = || Msg::Agent(Notice::Changed);
+    assert_eq!(update(&mut app, changed()), vec![Effect::LoadStatus]);
+    assert!(update(&mut app, changed()).is_empty(), "one load in flight");
+    assert!(update(&mut app, changed()).is_empty());
+    let loaded = || Msg::StatusLoaded(Ok(populated()));
+    assert_eq!(
+        update(&mut app, loaded()),
+        vec![Effect::LoadStatus],
+        "the changes that came meanwhile are read once more"
+    );
+    assert!(update(&mut app, loaded()).is_empty(), "and then it rests");
+    assert_eq!(update(&mut app, changed()), vec![Effect::LoadStatus]);
+}

@@ -122,21 +122,12 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
                 break;
             }
             Request::Subscribe => {
-                let mut changes = agent.changes.subscribe();
+                let changes = agent.changes.subscribe();
                 let out = out.clone();
                 if let Some(old) = subscription.take() {
                     old.abort();
                 }
-                subscription = Some(tokio::spawn(async move {
-                    // A lagging subscriber missed some notices; one reload covers them all.
-                    while let Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) =
-                        changes.recv().await
-                    {
-                        if out.send(AgentFrame::Changed).is_err() {
-                            break;
-                        }
-                    }
-                }));
+                subscription = Some(tokio::spawn(forward_changes(changes, out)));
                 reply(Ok(protocol::Reply::Ok));
             }
             request => {
@@ -161,6 +152,43 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
     }
     drop(out);
     let _ = writer.await;
+}
+
+/// How long the notices after a first one are gathered into one: a lone change is told at
+/// once, a burst (the keep-alive rotating thousands of grants) at most this often.
+const CHANGE_QUIET: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Tells a subscribed client about changes: the first at once, then what follows within
+/// [`CHANGE_QUIET`] as one more notice (a lagging receiver missed some; one reload covers all).
+async fn forward_changes(
+    mut changes: broadcast::Receiver<()>,
+    out: mpsc::UnboundedSender<AgentFrame>,
+) {
+    let alive = |result: &Result<(), broadcast::error::RecvError>| {
+        !matches!(result, Err(broadcast::error::RecvError::Closed))
+    };
+    while alive(&changes.recv().await) {
+        if out.send(AgentFrame::Changed).is_err() {
+            return;
+        }
+        let window = tokio::time::sleep(CHANGE_QUIET);
+        tokio::pin!(window);
+        let mut more = false;
+        loop {
+            tokio::select! {
+                () = &mut window => break,
+                result = changes.recv() => {
+                    if !alive(&result) {
+                        return;
+                    }
+                    more = true;
+                }
+            }
+        }
+        if more && out.send(AgentFrame::Changed).is_err() {
+            return;
+        }
+    }
 }
 
 /// Only processes of the agent's own user may talk to it.

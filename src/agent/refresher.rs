@@ -125,8 +125,11 @@ async fn refresh_once(
     let result = refresh::call(agent.http(), &refreshing).await;
     let outcome = blocking(agent, move |store| {
         let recorded = refresh::record(store, refreshing, result, Timestamp::now());
-        // Recorded (or at least tried): the rotation is no longer unclaimed.
-        store.refresh_done(&integration, &principal)?;
+        // Recorded: the rotation is claimed. When the store itself failed, the mark stays
+        // so that the next agent tries again within the leeway.
+        if !matches!(recorded, Err(RefreshError::Store(_))) {
+            store.refresh_done(&integration, &principal)?;
+        }
         Ok(recorded?)
     })
     .await;

@@ -21,6 +21,10 @@ pub struct App {
     pub shared: Shared,
     pub help_open: bool,
     pub quit: bool,
+    /// A status load asked for by a change notice is in flight; `status_stale` says another
+    /// change came meanwhile, so exactly one more load follows (never a pile of them).
+    status_loading: bool,
+    status_stale: bool,
 }
 
 impl App {
@@ -42,6 +46,8 @@ impl App {
             },
             help_open: false,
             quit: false,
+            status_loading: false,
+            status_stale: false,
         }
     }
 
@@ -123,7 +129,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Agent(Notice::Changed) => {
-            let mut effects = vec![Effect::LoadStatus];
+            let mut effects = Vec::new();
+            if app.status_loading {
+                app.status_stale = true;
+            } else {
+                app.status_loading = true;
+                effects.push(Effect::LoadStatus);
+            }
             if matches!(app.screen(), Screen::Events(_)) {
                 effects.push(Effect::LoadEvents {
                     limit: super::screens::events::EVENTS_SHOWN,
@@ -150,6 +162,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             vec![Effect::LoadStatus, Effect::LoadSystemApp]
         }
         Msg::StatusLoaded(result) => {
+            let mut effects = Vec::new();
+            app.status_loading = false;
+            if std::mem::take(&mut app.status_stale) {
+                app.status_loading = true;
+                effects.push(Effect::LoadStatus);
+            }
             app.shared.loaded = true;
             match result {
                 Ok(report) => {
@@ -162,7 +180,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             for screen in stack {
                 screen.on_report(&shared.report);
             }
-            Vec::new()
+            effects
         }
     }
 }
