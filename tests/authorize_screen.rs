@@ -276,9 +276,35 @@ fn the_qr_code_and_its_too_small_notice() {
     let (mut app, _) = opened(Mode::PreAuthorized);
     ready(&mut app);
     press(&mut app, &[key('g')]);
-    let big = draw(&app, 160, 100);
-    assert!(big.contains('▀') || big.contains('▄'), "the code is drawn");
-    insta::assert_snapshot!("authorize_qr_too_small", draw(&app, 100, 30));
+    // Alone on the screen, the code fits wherever its own size does (its rows plus the
+    // caption, at least the console's minimum), and nothing else is drawn.
+    let lines = jira_auth::tui::widgets::qr::lines(&url_of(&app)).unwrap();
+    let (width, height) = jira_auth::tui::widgets::qr::size(&lines);
+    let exact = draw(&app, width.max(60), (height + 1).max(16));
+    assert!(
+        exact.contains('▀') || exact.contains('▄'),
+        "the code is drawn: {exact}"
+    );
+    assert!(exact.contains("any key returns"), "{exact}");
+    assert!(!exact.contains("jira-auth ·"), "alone: no title, no footer");
+    assert!(
+        draw(&app, 120, 50).contains('▄'),
+        "a 120x50 terminal shows it"
+    );
+    insta::assert_snapshot!("authorize_qr_too_small", draw(&app, 80, 24));
+    // Any key brings the screen back.
+    let effects = press(&mut app, &[key('x')]);
+    assert!(effects.is_empty());
+    assert!(draw(&app, 100, 30).contains("1. Open this URL"));
+}
+
+fn url_of(app: &App) -> String {
+    match app.screen() {
+        jira_auth::tui::screens::Screen::Authorize(screen) => {
+            screen.attempt.as_ref().unwrap().url.clone()
+        }
+        other => panic!("not the authorize screen: {}", other.title()),
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::App;
-use super::screens::help;
+use super::screens::{Screen, help};
 
 /// Below this the layout cannot show a form and its checklist; say so instead of garbling.
 pub const MIN_WIDTH: u16 = 60;
@@ -18,6 +18,14 @@ pub fn view(app: &App, frame: &mut Frame) {
     let theme = app.shared.theme;
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         render_too_small(frame, area, app);
+        return;
+    }
+    if let Screen::Authorize(authorize) = app.screen()
+        && let Some(url) = authorize.qr_url()
+        && !app.help_open
+    {
+        // Alone on the screen: every row and column goes to the code.
+        super::widgets::qr::render_alone(frame, area, theme, url);
         return;
     }
     let banner_height = u16::from(app.shared.banner.is_some());

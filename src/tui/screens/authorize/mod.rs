@@ -90,7 +90,7 @@ const KEYS: &[Binding<AuthorizeAction>] = &[
     Binding {
         keys: &[Key::char('g')],
         label: "g",
-        description: "show or hide the QR code of the URL",
+        description: "the QR code of the URL, alone on the screen (any key returns)",
         action: AuthorizeAction::Qr,
     },
     Binding {
@@ -275,7 +275,20 @@ impl AuthorizeScreen {
         Vec::new()
     }
 
+    /// The URL to show as a QR code, alone on the whole screen, while `g` is on.
+    pub fn qr_url(&self) -> Option<&str> {
+        match (&self.phase, &self.attempt) {
+            (Phase::Waiting, Some(attempt)) if self.show_qr => Some(&attempt.url),
+            _ => None,
+        }
+    }
+
     pub fn on_key(&mut self, key: &KeyEvent) -> Vec<Action> {
+        if self.qr_url().is_some() {
+            // The code fills the screen; any key brings the screen back.
+            self.show_qr = false;
+            return Vec::new();
+        }
         let action = keymap::lookup(KEYS, key);
         if action == Some(AuthorizeAction::Back) {
             let attempt = self.attempt.as_ref().map(|a| a.id.clone());

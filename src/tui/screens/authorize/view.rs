@@ -9,7 +9,6 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 use crate::tui::keymap::Footer;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::qr;
 
 use super::{AuthorizeAction, AuthorizeScreen, KEYS, Listener, Phase};
 
@@ -136,9 +135,7 @@ impl AuthorizeScreen {
         let url = attempt.url.to_string();
         let [top, bottom] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(8)]).areas(area);
-        if self.show_qr {
-            render_qr(frame, top, theme, &url);
-        } else {
+        {
             let keys = self.url_keys().spans(theme.key());
             let lines = vec![Line::raw(url), Line::raw(""), Line::from(keys)];
             // No side borders: a mouse selection of the wrapped URL then holds nothing else.
@@ -218,34 +215,5 @@ fn render_busy(frame: &mut Frame, area: Rect, theme: Theme, spinner: &str, text:
             Line::styled("Esc cancels.", theme.dim()),
         ]),
         area,
-    );
-}
-
-fn render_qr(frame: &mut Frame, area: Rect, theme: Theme, url: &str) {
-    let Some(lines) = qr::lines(url) else {
-        frame.render_widget(
-            Paragraph::new("This URL is too long for a QR code; copy it (c)."),
-            area,
-        );
-        return;
-    };
-    let (width, height) = qr::size(&lines);
-    if width > area.width || height > area.height {
-        let text = format!(
-            "The QR code needs {width}x{height} characters and this area has {}x{}: enlarge the terminal, or copy the URL (c). g hides this.",
-            area.width, area.height
-        );
-        frame.render_widget(
-            Paragraph::new(Line::styled(text, theme.warn())).wrap(Wrap { trim: true }),
-            area,
-        );
-        return;
-    }
-    let [column] = Layout::horizontal([Constraint::Length(width)])
-        .flex(ratatui::layout::Flex::Center)
-        .areas(area);
-    frame.render_widget(
-        Paragraph::new(lines.into_iter().map(Line::raw).collect::<Vec<_>>()),
-        column,
     );
 }
