@@ -193,3 +193,35 @@ fn a_revoked_grant_raises_the_alert_and_two_keys_start_reauthorizing() {
     console.send("q");
     assert_eq!(console.wait_exit(), 0);
 }
+
+#[test]
+fn the_bare_url_is_one_line_on_the_normal_screen_and_any_key_returns() {
+    let world = World::new();
+    world.configure();
+    let mut console = PtySession::spawn(&[], &world.env(), 100, 30);
+    console.wait_for("not authorized");
+    console.send("a");
+    console.wait_for("Listening on");
+    let url = url_on_screen(&console);
+    let before = console.raw.lock().unwrap().len();
+    console.send("u");
+    console.wait_for_raw("select it with the mouse");
+    let bytes = console.raw.lock().unwrap()[before..].to_vec();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let left = text
+        .find("\x1b[?1049l")
+        .expect("it leaves the alternate screen");
+    let line = format!("\r\n{url}\r\n");
+    let at = text.find(&line).expect("the URL alone on one line");
+    assert!(at > left, "printed on the normal screen");
+    assert!(
+        !url.contains('\x1b') && !url.contains('\n'),
+        "nothing inside the URL"
+    );
+    console.send("x");
+    console.wait_for("Listening on");
+    console.send("\x1b");
+    console.wait_for("not authorized");
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
+}

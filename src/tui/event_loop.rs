@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::app::{App, update};
 use super::effects::EffectRunner;
-use super::message::Msg;
+use super::message::{Effect, Msg};
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::view::view;
@@ -77,13 +77,59 @@ pub async fn run(
         }
         for msg in pending {
             for effect in update(&mut app, msg) {
-                runner.spawn(effect);
+                match effect {
+                    Effect::ShowBare { text, what } => {
+                        show_bare(&mut guard, &mut events, &text, &what).await?;
+                    }
+                    effect => runner.spawn(effect),
+                }
             }
         }
         if !app.quit {
             guard.terminal.draw(|frame| view(&app, frame))?;
         }
     }
+    Ok(())
+}
+
+/// Leaves the alternate screen to print `text` as one line on the normal screen, waits for
+/// any key, and comes back. Over SSH this is how a long URL reaches a laptop's browser whole:
+/// the terminal wraps the line itself, so selecting it copies the exact URL.
+async fn show_bare(
+    guard: &mut TerminalGuard,
+    events: &mut EventStream,
+    text: &str,
+    what: &str,
+) -> io::Result<()> {
+    use std::io::Write;
+    let mut out = io::stdout();
+    crossterm::execute!(
+        out,
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    )?;
+    // Raw mode: every line ends in \r\n; the text itself is one line, nothing inside it.
+    let text = crate::validate::text::sanitize(text, 16 * 1024);
+    write!(
+        out,
+        "\r\n{text}\r\n\r\nThe {what} above is one line: select it with the mouse. Press any key to return.\r\n"
+    )?;
+    out.flush()?;
+    while let Some(event) = events.next().await {
+        match event? {
+            Event::Key(key) if key.kind != KeyEventKind::Release => break,
+            _ => {}
+        }
+    }
+    crossterm::execute!(
+        out,
+        crossterm::terminal::EnterAlternateScreen,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+        crossterm::cursor::Hide
+    )?;
+    // Forget what was drawn so the next frame paints everything. (ratatui's own clear()
+    // asks the terminal for the cursor position, an answer the event stream would swallow.)
+    guard.terminal.swap_buffers();
     Ok(())
 }
 

@@ -158,6 +158,10 @@ pub enum Effect {
     },
     /// Read the newest events (answers `EventsLoaded`).
     LoadEvents { limit: usize },
+    /// Show `text` alone on the normal screen, outside the console, as one line the terminal
+    /// soft-wraps (a mouse selection then yields it exactly), until a key is pressed. The
+    /// loop does it: it owns the terminal.
+    ShowBare { text: String, what: String },
     /// Start the desktop's browser on a URL (answers `BrowserOpened`).
     OpenBrowser { url: String },
 }

@@ -70,6 +70,7 @@ pub struct AuthorizeScreen {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AuthorizeAction {
     Copy,
+    Bare,
     Qr,
     Browser,
     FocusPaste,
@@ -86,6 +87,12 @@ const KEYS: &[Binding<AuthorizeAction>] = &[
         label: "c",
         description: "copy the authorization URL",
         action: AuthorizeAction::Copy,
+    },
+    Binding {
+        keys: &[Key::char('u')],
+        label: "u",
+        description: "the bare URL on the normal screen, one line to select with the mouse (any key returns)",
+        action: AuthorizeAction::Bare,
     },
     Binding {
         keys: &[Key::char('g')],
@@ -141,6 +148,7 @@ impl Hint for AuthorizeAction {
     fn hint(self) -> &'static str {
         match self {
             AuthorizeAction::Copy => "copy",
+            AuthorizeAction::Bare => "bare URL",
             AuthorizeAction::Qr => "QR code",
             AuthorizeAction::Browser => "open the browser",
             AuthorizeAction::FocusPaste => "paste box",
@@ -368,6 +376,10 @@ impl AuthorizeScreen {
             Some(AuthorizeAction::Copy) => {
                 vec![Action::Run(Effect::Copy { text: attempt.url.clone(), what: "authorization URL".into() })]
             }
+            Some(AuthorizeAction::Bare) => vec![Action::Run(Effect::ShowBare {
+                text: attempt.url.clone(),
+                what: "authorization URL".into(),
+            })],
             Some(AuthorizeAction::Qr) => {
                 self.show_qr = !self.show_qr;
                 Vec::new()

@@ -16,11 +16,11 @@ use super::{AuthorizeAction, AuthorizeScreen, KEYS, Listener, Phase};
 impl AuthorizeScreen {
     /// What can be done with the URL: copy, QR, and the browser where there is one.
     pub(super) fn url_keys(&self) -> Footer {
-        use AuthorizeAction::{Browser, Copy, Qr};
+        use AuthorizeAction::{Bare, Browser, Copy, Qr};
         let shown: &[AuthorizeAction] = if self.can_open_browser {
-            &[Copy, Qr, Browser]
+            &[Copy, Bare, Qr, Browser]
         } else {
-            &[Copy, Qr]
+            &[Copy, Bare, Qr]
         };
         Footer::new().keys(KEYS, shown)
     }
