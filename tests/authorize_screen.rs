@@ -320,3 +320,17 @@ fn esc_cancels_everything_in_flight() {
     );
     assert_eq!(app.screen().title(), "Home");
 }
+
+#[test]
+fn the_drawn_url_is_found_whole_for_its_hyperlink() {
+    let (mut app, _) = opened(Mode::PreAuthorized);
+    ready(&mut app);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+    let frame = terminal.draw(|f| jira_auth::tui::view(&app, f)).unwrap();
+    let url = url_of(&app);
+    let pieces = jira_auth::tui::hyperlink::find(frame.buffer, &url).expect("found whole");
+    assert_eq!(
+        pieces.iter().map(|p| p.text.as_str()).collect::<String>(),
+        url
+    );
+}

@@ -225,3 +225,53 @@ fn the_bare_url_is_one_line_on_the_normal_screen_and_any_key_returns() {
     console.send("q");
     assert_eq!(console.wait_exit(), 0);
 }
+
+#[test]
+fn the_url_is_one_osc8_link_across_its_lines_where_the_terminal_takes_it() {
+    let world = World::new();
+    world.configure();
+    let mut env = world.env();
+    env.push(("JIRA_AUTH_HYPERLINKS", "1".into()));
+    let mut console = PtySession::spawn(&[], &env, 100, 30);
+    console.wait_for("not authorized");
+    console.send("a");
+    console.wait_for("Listening on");
+    let url = url_on_screen(&console);
+    let opening = format!("\x1b]8;;{url}\x1b\\");
+    console.wait_for_raw(&opening);
+    let raw = String::from_utf8_lossy(&console.raw.lock().unwrap()).into_owned();
+    let links = raw.matches(&opening).count();
+    assert!(links >= 2, "one link on each wrapped line ({links})");
+    // What the links hold, joined, is the URL itself.
+    let mut joined = String::new();
+    for part in raw.split(&opening).skip(1).take(links) {
+        let (text, _) = part
+            .split_once("\x1b]8;;\x1b\\")
+            .expect("each link is closed");
+        joined.push_str(text);
+        if joined.len() >= url.len() {
+            break;
+        }
+    }
+    assert_eq!(joined, url);
+    console.send("\x1b");
+    console.wait_for("not authorized");
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
+}
+
+#[test]
+fn no_osc8_is_written_where_the_terminal_is_not_known_to_take_it() {
+    let world = World::new();
+    world.configure();
+    let mut console = PtySession::spawn(&[], &world.env(), 100, 30);
+    console.wait_for("not authorized");
+    console.send("a");
+    console.wait_for("Listening on");
+    let raw = String::from_utf8_lossy(&console.raw.lock().unwrap()).into_owned();
+    assert!(!raw.contains("\x1b]8;;"), "no hyperlink escapes");
+    console.send("\x1b");
+    console.wait_for("not authorized");
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
+}

@@ -55,7 +55,8 @@ pub async fn run(
         runner.spawn(effect);
     }
     let mut events = EventStream::new();
-    guard.terminal.draw(|frame| view(&app, frame))?;
+    let links = super::hyperlink::supported();
+    draw(&mut guard, &app, links)?;
     debug_panic_after_first_frame();
 
     while !app.quit {
@@ -86,8 +87,20 @@ pub async fn run(
             }
         }
         if !app.quit {
-            guard.terminal.draw(|frame| view(&app, frame))?;
+            draw(&mut guard, &app, links)?;
         }
+    }
+    Ok(())
+}
+
+/// One frame; then, where the terminal takes OSC 8, the URL on screen made one link.
+fn draw(guard: &mut TerminalGuard, app: &App, links: bool) -> io::Result<()> {
+    let frame = guard.terminal.draw(|frame| view(app, frame))?;
+    if links
+        && let Some(url) = app.screen().link_url()
+        && let Some(pieces) = super::hyperlink::find(frame.buffer, url)
+    {
+        super::hyperlink::write(&mut io::stdout(), url, &pieces)?;
     }
     Ok(())
 }

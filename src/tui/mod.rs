@@ -13,6 +13,7 @@ pub mod widgets;
 mod browser;
 mod effects;
 mod event_loop;
+pub mod hyperlink;
 mod terminal;
 
 pub use app::{App, update};

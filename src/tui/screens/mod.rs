@@ -171,6 +171,14 @@ impl Screen {
         }
     }
 
+    /// The long URL this screen shows, to be made a clickable link where the terminal can.
+    pub fn link_url(&self) -> Option<&str> {
+        match self {
+            Screen::Authorize(screen) => screen.link_url(),
+            _ => None,
+        }
+    }
+
     /// The one-line key hints in the footer, from the screen's key table.
     pub fn hints(&self) -> String {
         let footer = match self {

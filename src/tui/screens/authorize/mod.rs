@@ -283,6 +283,14 @@ impl AuthorizeScreen {
         Vec::new()
     }
 
+    /// The authorization URL while it is drawn as text (not while the QR code is up).
+    pub fn link_url(&self) -> Option<&str> {
+        match (&self.phase, &self.attempt) {
+            (Phase::Waiting, Some(attempt)) if !self.show_qr => Some(&attempt.url),
+            _ => None,
+        }
+    }
+
     /// The URL to show as a QR code, alone on the whole screen, while `g` is on.
     pub fn qr_url(&self) -> Option<&str> {
         match (&self.phase, &self.attempt) {
