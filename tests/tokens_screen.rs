@@ -188,3 +188,18 @@ fn a_burst_of_change_notices_costs_one_load_in_flight_and_one_after() {
     assert!(update(&mut app, loaded()).is_empty(), "and then it rests");
     assert_eq!(update(&mut app, changed()), vec![Effect::LoadStatus]);
 }
+
+#[test]
+fn at_80x24_home_keeps_the_token_state_and_time_left_whole() {
+    let app = home();
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("valid · 50m left"), "{screen}");
+    assert!(
+        !screen.contains("Enabled"),
+        "the Enabled column gives way first"
+    );
+    assert!(
+        draw(&app, 120, 32).contains("Enabled"),
+        "wide terminals show it"
+    );
+}

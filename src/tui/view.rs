@@ -28,21 +28,44 @@ pub fn view(app: &App, frame: &mut Frame) {
         super::widgets::qr::render_alone(frame, area, theme, url);
         return;
     }
-    let banner_height = u16::from(app.shared.banner.is_some());
+    let screen = app.screen();
+    let banner_line = app
+        .shared
+        .banner
+        .as_ref()
+        .map(|text| Line::styled(format!(" ⚠ {text}"), theme.banner()));
+    let footer_line = match &app.shared.status {
+        Some(status) => Line::styled(
+            format!(" {}", status.text),
+            if status.error {
+                theme.bad()
+            } else {
+                theme.good()
+            },
+        ),
+        None => Line::styled(format!(" {}", screen.hints()), theme.dim()),
+    };
+    // A banner or footer wider than the terminal folds onto a second row instead of being
+    // cut at the right edge.
+    let rows = |line: &Line<'_>| {
+        if line.width() > usize::from(area.width) {
+            2
+        } else {
+            1
+        }
+    };
+    let banner_height = banner_line.as_ref().map_or(0, rows);
+    let footer_height = rows(&footer_line);
     let [banner, title, body, footer] = Layout::vertical([
         Constraint::Length(banner_height),
         Constraint::Length(1),
         Constraint::Fill(1),
-        Constraint::Length(1),
+        Constraint::Length(footer_height),
     ])
     .areas(area);
-    if let Some(text) = &app.shared.banner {
-        frame.render_widget(
-            Paragraph::new(Line::styled(format!(" ⚠ {text}"), theme.banner())),
-            banner,
-        );
+    if let Some(line) = banner_line {
+        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), banner);
     }
-    let screen = app.screen();
     let crumbs = app
         .stack
         .iter()
@@ -60,18 +83,10 @@ pub fn view(app: &App, frame: &mut Frame) {
         .horizontal_margin(1)
         .areas(body);
     screen.render(&app.shared, frame, body);
-    let footer_line = match &app.shared.status {
-        Some(status) => Line::styled(
-            format!(" {}", status.text),
-            if status.error {
-                theme.bad()
-            } else {
-                theme.good()
-            },
-        ),
-        None => Line::styled(format!(" {}", screen.hints()), theme.dim()),
-    };
-    frame.render_widget(Paragraph::new(footer_line), footer);
+    frame.render_widget(
+        Paragraph::new(footer_line).wrap(Wrap { trim: false }),
+        footer,
+    );
     if app.help_open {
         help::render(
             frame,

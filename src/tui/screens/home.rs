@@ -286,20 +286,37 @@ impl HomeScreen {
             frame.render_widget(Paragraph::new(text).block(block), area);
             return;
         }
-        let header = Row::new(["Name", "Mode", "App", "Enabled", "Token"]).style(theme.dim());
+        // Narrow terminals drop the Enabled column first: the token's state and time left
+        // are the last to go.
+        let wide = area.width >= 90;
+        let header: &[&str] = if wide {
+            &["Name", "Mode", "App", "Enabled", "Token"]
+        } else {
+            &["Name", "Mode", "App", "Token"]
+        };
+        let header = Row::new(header.to_vec()).style(theme.dim());
         let rows = shared
             .report
             .integrations
             .iter()
-            .map(|integration| integration_row(integration, shared, theme));
-        let widths = [
-            Constraint::Length(14),
-            Constraint::Length(16),
-            Constraint::Length(20),
-            Constraint::Length(8),
-            Constraint::Fill(1),
-        ];
-        let table = Table::new(rows, widths)
+            .map(|integration| integration_row(integration, shared, theme, wide));
+        let widths: &[Constraint] = if wide {
+            &[
+                Constraint::Length(14),
+                Constraint::Length(16),
+                Constraint::Length(20),
+                Constraint::Length(8),
+                Constraint::Fill(1),
+            ]
+        } else {
+            &[
+                Constraint::Length(12),
+                Constraint::Length(15),
+                Constraint::Length(16),
+                Constraint::Fill(1),
+            ]
+        };
+        let table = Table::new(rows, widths.to_vec())
             .header(header)
             .block(block)
             .row_highlight_style(theme.selected());
@@ -312,18 +329,22 @@ fn integration_row<'a>(
     integration: &'a IntegrationStatus,
     shared: &Shared,
     theme: Theme,
+    wide: bool,
 ) -> Row<'a> {
     let (token_text, token_style) = token_summary(integration, shared, theme);
-    Row::new(vec![
+    let mut cells = vec![
         Cell::from(integration.name.as_str()),
         Cell::from(integration.mode.as_str()),
         Cell::from(match &integration.profile {
             Some(profile) => format!("Custom ({profile})"),
             None => "System".to_owned(),
         }),
-        Cell::from(if integration.enabled { "yes" } else { "no" }),
-        Cell::from(Span::styled(token_text, token_style)),
-    ])
+    ];
+    if wide {
+        cells.push(Cell::from(if integration.enabled { "yes" } else { "no" }));
+    }
+    cells.push(Cell::from(Span::styled(token_text, token_style)));
+    Row::new(cells)
 }
 
 /// One cell that says how the integration's tokens are: the admin's with a countdown, or a

@@ -190,13 +190,13 @@ impl AuthorizeScreen {
             listener,
         );
         frame.render_widget(
-            Paragraph::new("Or paste the address the browser landed on (even a \"can't connect\" page), or the code:"),
+            Paragraph::new("Or paste the address the browser landed on, or just the code:"),
             label,
         );
         self.paste.render(
             frame,
             field,
-            Line::raw(" Redirected URL "),
+            Line::raw(" Redirected URL (a \"can't connect\" page's address works too) "),
             theme,
             self.paste_focused,
             false,
