@@ -299,3 +299,23 @@ fn the_end_user_link_preview_is_the_url_authorize_builds() {
     let real = jira_auth::service::authorize::authorization_url(&sample_profile("acme"), "abc");
     assert_eq!(shown.replace("FRESH-FOR-EACH-USER", "abc"), real.as_str());
 }
+
+#[test]
+fn a_long_reason_for_no_system_app_wraps_instead_of_running_off_the_edge() {
+    let mut app = app_with(profiles_only(&[("acme", true)]));
+    app.shared.system_app = Err("no system app on this host: /etc/jira-auth/system-app.toml does not exist; create it from assets/system-app.example.toml, or set JIRA_AUTH_SYSTEM_APP".into());
+    press(
+        &mut app,
+        &[key('n'), code(KeyCode::Enter), code(KeyCode::Enter)],
+    );
+    let screen = draw(&app, 100, 24);
+    let joined: String = screen
+        .lines()
+        .map(|l| l.trim_matches('"').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        joined.contains("or set JIRA_AUTH_SYSTEM_APP"),
+        "the whole reason is on screen:\n{screen}"
+    );
+}

@@ -257,15 +257,21 @@ fn render_choices(
     choices: &[(String, String, bool)],
     selected: usize,
 ) {
+    // The list's highlight symbol and the indent take 4 columns; a description (a reason
+    // with a path in it, say) wraps at word boundaries instead of running off the edge.
+    let width = usize::from(area.width.saturating_sub(4)).max(20);
     let items: Vec<ListItem> = choices
         .iter()
         .map(|(title, description, enabled)| {
             let title_style = if *enabled { theme.title() } else { theme.dim() };
-            ListItem::new(vec![
-                Line::styled(title.clone(), title_style),
-                Line::styled(format!("  {description}"), theme.dim()),
-                Line::raw(""),
-            ])
+            let mut lines = vec![Line::styled(title.clone(), title_style)];
+            lines.extend(
+                crate::tui::widgets::wrap_words(description, width)
+                    .into_iter()
+                    .map(|line| Line::styled(format!("  {line}"), theme.dim())),
+            );
+            lines.push(Line::raw(""));
+            ListItem::new(lines)
         })
         .collect();
     let list = List::new(items)
