@@ -60,6 +60,16 @@ impl World {
     }
 }
 
+/// The console in a `cols`x`rows` pty with `env`, on the Authorize screen once its listener
+/// is up (from Home, where the integration is not authorized yet).
+fn console_at_authorize(env: &[(&str, String)], cols: u16, rows: u16) -> PtySession {
+    let mut console = PtySession::spawn(&[], env, cols, rows);
+    console.wait_for("not authorized");
+    console.send("a");
+    console.wait_for("Listening on");
+    console
+}
+
 /// The authorization URL as the screen shows it: the lines under the panel title, joined.
 fn url_on_screen(console: &PtySession) -> String {
     let screen = console.screen();
@@ -83,11 +93,8 @@ fn url_on_screen(console: &PtySession) -> String {
 fn authorize_in_the_console_by_pasting_the_redirect() {
     let world = World::new();
     world.configure();
-    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
+    let mut console = console_at_authorize(&world.env(), 120, 40);
     console.wait_for("TEST ENDPOINTS");
-    console.wait_for("not authorized");
-    console.send("a");
-    console.wait_for("Listening on");
     let redirect = world.fake.consent(&url_on_screen(&console));
     console.paste(&redirect);
     console.send("\r");
@@ -102,10 +109,7 @@ fn authorize_in_the_console_by_pasting_the_redirect() {
 fn authorize_in_the_console_through_the_listener() {
     let world = World::new();
     world.configure();
-    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
-    console.wait_for("not authorized");
-    console.send("a");
-    console.wait_for("Listening on");
+    let mut console = console_at_authorize(&world.env(), 120, 40);
     let redirect = world.fake.consent(&url_on_screen(&console));
     let answer = browser_get(&redirect);
     assert!(answer.contains("close this tab"), "{answer}");
@@ -120,10 +124,7 @@ fn authorize_in_the_console_through_the_listener() {
 fn esc_cancels_and_frees_the_port() {
     let world = World::new();
     world.configure();
-    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
-    console.wait_for("not authorized");
-    console.send("a");
-    console.wait_for("Listening on");
+    let mut console = console_at_authorize(&world.env(), 120, 40);
     console.send("\x1b");
     console.wait_for("not authorized");
     let port = url::Url::parse(&world.callback).unwrap().port().unwrap();
@@ -139,11 +140,8 @@ fn esc_cancels_and_frees_the_port() {
     assert_eq!(console.wait_exit(), 0);
 }
 
-/// Authorizes through the console by paste and comes back to Home.
+/// From the Authorize screen: authorizes by paste and comes back to Home.
 fn authorize_in_console(world: &World, console: &mut PtySession) {
-    console.wait_for("not authorized");
-    console.send("a");
-    console.wait_for("Listening on");
     let redirect = world.fake.consent(&url_on_screen(console));
     console.paste(&redirect);
     console.send("\r");
@@ -156,7 +154,7 @@ fn authorize_in_console(world: &World, console: &mut PtySession) {
 fn scripts_use_the_token_while_the_console_is_open_and_it_shows_their_refresh() {
     let world = World::new();
     world.configure();
-    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
+    let mut console = console_at_authorize(&world.env(), 120, 40);
     authorize_in_console(&world, &mut console);
     console.send("e");
     console.wait_for("Events, newest first");
@@ -177,7 +175,7 @@ fn scripts_use_the_token_while_the_console_is_open_and_it_shows_their_refresh() 
 fn a_revoked_grant_raises_the_alert_and_two_keys_start_reauthorizing() {
     let world = World::new();
     world.configure();
-    let mut console = PtySession::spawn(&[], &world.env(), 120, 40);
+    let mut console = console_at_authorize(&world.env(), 120, 40);
     authorize_in_console(&world, &mut console);
     world.fake.revoke_all();
     let out = run_with(world.command(), &["refresh", "--all"], "");
@@ -198,10 +196,7 @@ fn a_revoked_grant_raises_the_alert_and_two_keys_start_reauthorizing() {
 fn the_bare_url_is_one_line_on_the_normal_screen_and_any_key_returns() {
     let world = World::new();
     world.configure();
-    let mut console = PtySession::spawn(&[], &world.env(), 100, 30);
-    console.wait_for("not authorized");
-    console.send("a");
-    console.wait_for("Listening on");
+    let mut console = console_at_authorize(&world.env(), 100, 30);
     let url = url_on_screen(&console);
     let before = console.raw.lock().unwrap().len();
     console.send("u");
@@ -232,10 +227,7 @@ fn the_url_is_one_osc8_link_across_its_lines_where_the_terminal_takes_it() {
     world.configure();
     let mut env = world.env();
     env.push(("JIRA_AUTH_HYPERLINKS", "1".into()));
-    let mut console = PtySession::spawn(&[], &env, 100, 30);
-    console.wait_for("not authorized");
-    console.send("a");
-    console.wait_for("Listening on");
+    let mut console = console_at_authorize(&env, 100, 30);
     let url = url_on_screen(&console);
     let opening = format!("\x1b]8;;{url}\x1b\\");
     console.wait_for_raw(&opening);
@@ -264,10 +256,7 @@ fn the_url_is_one_osc8_link_across_its_lines_where_the_terminal_takes_it() {
 fn no_osc8_is_written_where_the_terminal_is_not_known_to_take_it() {
     let world = World::new();
     world.configure();
-    let mut console = PtySession::spawn(&[], &world.env(), 100, 30);
-    console.wait_for("not authorized");
-    console.send("a");
-    console.wait_for("Listening on");
+    let mut console = console_at_authorize(&world.env(), 100, 30);
     let raw = String::from_utf8_lossy(&console.raw.lock().unwrap()).into_owned();
     assert!(!raw.contains("\x1b]8;;"), "no hyperlink escapes");
     console.send("\x1b");

@@ -91,10 +91,7 @@ impl EventsScreen {
     pub fn footer(&self) -> Footer {
         use EventsAction::{Back, Down, Filter, Up};
         if self.filter.is_open() {
-            Footer::new()
-                .prompt("type to filter")
-                .keys(KEYS, &[Up, Down])
-                .global(true, &[Global::Help])
+            ListFilter::footer(KEYS, &[Up, Down])
         } else {
             Footer::new()
                 .keys(KEYS, &[Up, Down, Filter, Back])

@@ -110,11 +110,7 @@ impl ProfilesScreen {
         if let Some(confirm) = &self.deleting {
             confirm.footer()
         } else if self.filter.is_open() {
-            // Enter and Esc end the filter here; the table's keys are typed into it.
-            Footer::new()
-                .prompt("type to filter")
-                .keys(KEYS, &[Up, Down])
-                .global(true, &[Global::Help])
+            ListFilter::footer(KEYS, &[Up, Down])
         } else {
             Footer::new()
                 .keys(KEYS, &[Up, Down, Filter, New, Edit, Delete, Back])

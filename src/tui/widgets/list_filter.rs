@@ -7,6 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 
+use crate::tui::keymap::{Binding, Footer, Global, Hint};
 use crate::tui::theme::Theme;
 
 use super::TextField;
@@ -85,6 +86,15 @@ impl ListFilter {
         }
         self.field.paste(text)?;
         Ok(true)
+    }
+
+    /// The footer while the filter is open: typing goes to it, `moves` (↑↓) still work.
+    pub fn footer<A: Hint>(table: &[Binding<A>], moves: &[A]) -> Footer {
+        // Enter and Esc end the filter; the list's other keys are typed into it.
+        Footer::new()
+            .prompt("type to filter")
+            .keys(table, moves)
+            .global(true, &[Global::Help])
     }
 
     /// Rows the filter takes above the list: its box while open or holding text.

@@ -156,10 +156,7 @@ impl TokensScreen {
         if let Some(confirm) = &self.deleting {
             confirm.footer()
         } else if self.filter.is_open() {
-            Footer::new()
-                .prompt("type to filter")
-                .keys(KEYS, &[Up, Down])
-                .global(true, &[Global::Help])
+            ListFilter::footer(KEYS, &[Up, Down])
         } else {
             Footer::new()
                 // Esc back goes unsaid (terminal habit) so the line fits 80 columns.
