@@ -27,10 +27,12 @@ impl AuthorizeScreen {
 
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
+        // The problem's rows are kept only while there is one: on a 24-row terminal the URL
+        // needs every row it can get.
         let [title, body, problem] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Fill(1),
-            Constraint::Length(3),
+            Constraint::Length(if self.problem.is_some() { 3 } else { 0 }),
         ])
         .areas(area);
         let who = match &self.attempt {
@@ -47,7 +49,8 @@ impl AuthorizeScreen {
                     Span::styled(who, theme.dim()),
                 ]),
                 Line::raw(""),
-            ]),
+            ])
+            .wrap(Wrap { trim: true }),
             title,
         );
         match &self.phase {
@@ -134,18 +137,30 @@ impl AuthorizeScreen {
         let Some(attempt) = &self.attempt else { return };
         let url = attempt.url.to_string();
         let [top, bottom] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(8)]).areas(area);
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(9)]).areas(area);
         {
-            let keys = self.url_keys().spans(theme.key());
-            let lines = vec![Line::raw(url), Line::raw(""), Line::from(keys)];
             // No side borders: a mouse selection of the wrapped URL then holds nothing else.
+            // No bottom one either: the return box's top border follows at once.
+            let block = Block::default()
+                .borders(Borders::TOP)
+                .border_style(theme.border())
+                .title(" 1. Open this URL in a browser, sign in and consent ");
+            let inner = block.inner(top);
+            let url_rows = url
+                .chars()
+                .count()
+                .div_ceil(usize::from(inner.width.max(1)));
+            let mut lines = vec![Line::raw(url)];
+            // The URL comes first; the key line (the footer names the same keys) only where
+            // it has room.
+            if url_rows + 2 <= usize::from(inner.height) {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(self.url_keys().spans(theme.key())));
+            }
             frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-                    Block::default()
-                        .borders(Borders::TOP | Borders::BOTTOM)
-                        .border_style(theme.border())
-                        .title(" 1. Open this URL in a browser, sign in and consent "),
-                ),
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(block),
                 top,
             );
         }
@@ -157,7 +172,7 @@ impl AuthorizeScreen {
         frame.render_widget(block, bottom);
         let [listener, label, field] = Layout::vertical([
             Constraint::Length(2),
-            Constraint::Length(1),
+            Constraint::Length(2),
             Constraint::Length(3),
         ])
         .areas(inner);
@@ -190,13 +205,16 @@ impl AuthorizeScreen {
             listener,
         );
         frame.render_widget(
-            Paragraph::new("Or paste the address the browser landed on, or just the code:"),
+            Paragraph::new(
+                "Or paste the address the browser landed on (a \"can't connect\" page's address works too), or just the code:",
+            )
+            .wrap(Wrap { trim: true }),
             label,
         );
         self.paste.render(
             frame,
             field,
-            Line::raw(" Redirected URL (a \"can't connect\" page's address works too) "),
+            Line::raw(" Redirected URL "),
             theme,
             self.paste_focused,
             false,

@@ -10,6 +10,7 @@ use crate::service::authorize::{PREVIEW_STATE, PublicApp, authorization_url_for}
 use crate::service::setup;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::fit;
 
 use super::{Step, Wizard};
 
@@ -87,13 +88,14 @@ impl Wizard {
 
     fn render_name(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let [label, field, note] = Layout::vertical([
-            Constraint::Length(1),
+            Constraint::Length(2),
             Constraint::Length(3),
             Constraint::Fill(1),
         ])
         .areas(area);
         frame.render_widget(
-            Paragraph::new("A short name for this Jira connection (letters, digits, - _ .):"),
+            Paragraph::new("A short name for this Jira connection (letters, digits, - _ .):")
+                .wrap(Wrap { trim: true }),
             label,
         );
         self.name
@@ -102,7 +104,8 @@ impl Wizard {
             Paragraph::new(Line::styled(
                 "Scripts use it: jira-auth token --integration NAME. Most hosts need only one, named jira.",
                 shared.theme.dim(),
-            )),
+            ))
+            .wrap(Wrap { trim: true }),
             note,
         );
     }
@@ -110,6 +113,9 @@ impl Wizard {
     fn render_profiles(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
         let profiles = self.profiles(shared);
+        // Borders and the highlight symbol take 4 columns; the note after the client id
+        // goes under it when the row has no room for it.
+        let room = usize::from(area.width.saturating_sub(4));
         let mut items: Vec<ListItem> = profiles
             .iter()
             .map(|p| {
@@ -118,10 +124,12 @@ impl Wizard {
                 } else {
                     Span::styled(format!("  {} scopes", p.scopes.len()), theme.dim())
                 };
-                ListItem::new(Line::from(vec![
-                    Span::raw(format!("{:<20} {}", p.name, p.client_id)),
-                    note,
-                ]))
+                let head = fit(&format!("{:<20} {}", p.name, p.client_id), room);
+                if head.chars().count() + note.width() <= room {
+                    ListItem::new(Line::from(vec![Span::raw(head), note]))
+                } else {
+                    ListItem::new(vec![Line::raw(head), Line::from(note)])
+                }
             })
             .collect();
         items.push(ListItem::new(Line::styled("+ Create new…", theme.key())));
