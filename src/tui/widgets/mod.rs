@@ -6,10 +6,12 @@ pub mod list_filter;
 pub mod qr;
 pub mod scope_picker;
 pub mod text_field;
+pub mod url_keys;
 
 pub use confirm::Confirm;
 pub use list_filter::{FilterKey, ListFilter};
 pub use text_field::TextField;
+pub use url_keys::UrlKey;
 
 /// `text` broken at spaces into lines of at most `width` characters (a longer word gets a
 /// line of its own, cut only where it has to be): for list rows, which do not wrap.

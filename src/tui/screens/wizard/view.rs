@@ -8,13 +8,27 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 use crate::domain::Mode;
 use crate::service::authorize::{PREVIEW_STATE, PublicApp, authorization_url_for};
 use crate::service::setup;
+use crate::tui::keymap::Footer;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::fit;
 
-use super::{Step, Wizard};
+use super::{KEYS, Step, Wizard, WizardAction};
 
 impl Wizard {
+    /// The end user's link while the summary shows it: the screen's long URL, linked
+    /// (OSC 8), copied and shown bare like the authorization URL.
+    pub fn link_url(&self, shared: &Shared) -> Option<String> {
+        if self.step() == Step::Confirm
+            && self.mode == Mode::UserAuthorized
+            && self.confirm.is_none()
+        {
+            self.link_preview(shared)
+        } else {
+            None
+        }
+    }
+
     /// The authorization URL an end user of this set-up would open, as `authorize --user`
     /// builds it, with a placeholder where each real link carries its own state.
     fn link_preview(&self, shared: &Shared) -> Option<String> {
@@ -201,6 +215,8 @@ impl Wizard {
                 theme.dim(),
             ));
             lines.push(Line::raw(link));
+            let keys = Footer::new().keys(KEYS, &[WizardAction::CopyLink, WizardAction::BareLink]);
+            lines.push(Line::from(keys.spans(theme.key())));
         }
         lines.push(Line::raw(""));
         lines.push(match self.mode {
