@@ -17,7 +17,7 @@ use crate::tui::message::Effect;
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{columns_that_fit, fit};
+use crate::tui::widgets::{columns_that_fit, fit, wrap_words};
 
 use super::Screen;
 use super::authorize::AuthorizeScreen;
@@ -241,7 +241,16 @@ impl HomeScreen {
             return;
         }
         let alerts = report.alerts(shared.now);
-        let alert_height = u16::try_from(alerts.len().min(3)).unwrap_or(3);
+        let lines = alert_lines(&alerts, report, theme);
+        // Each alert wraps rather than being cut: the rows are counted as they will wrap.
+        let alert_rows: usize = lines
+            .iter()
+            .map(|line| {
+                let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+                wrap_words(&text, usize::from(area.width)).len()
+            })
+            .sum();
+        let alert_height = u16::try_from(alert_rows.min(6)).unwrap_or(6);
         let integration_height =
             u16::try_from(report.integrations.len().max(1) + 3).unwrap_or(u16::MAX);
         let [integrations_area, profiles_area, alerts_area] = Layout::vertical([
@@ -252,27 +261,6 @@ impl HomeScreen {
         .areas(area);
         self.render_integrations(shared, frame, integrations_area);
         render_profiles(report, theme, frame, profiles_area);
-        let has_token = |alert: &crate::service::status::Alert| {
-            report.integrations.iter().any(|i| {
-                i.name == alert.integration
-                    && i.tokens.iter().any(|t| t.principal == alert.principal)
-            })
-        };
-        let lines: Vec<Line> = alerts
-            .iter()
-            .take(3)
-            .enumerate()
-            .map(|(n, alert)| {
-                let mut spans = vec![Span::styled("⚠ ", theme.warn())];
-                // The keys that fix the first alert, first so no width cuts them: t opens
-                // Tokens on the grant, a re-authorizes it.
-                if n == 0 && has_token(alert) {
-                    spans.push(Span::styled("[t a] ", theme.key()));
-                }
-                spans.push(Span::raw(alert.sentence.clone()));
-                Line::from(spans)
-            })
-            .collect();
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), alerts_area);
     }
 
@@ -347,6 +335,34 @@ impl HomeScreen {
         let mut state = TableState::default().with_selected(Some(self.selected));
         frame.render_stateful_widget(table, area, &mut state);
     }
+}
+
+/// One line an alert (the first three): the keys that fix the first one lead it.
+fn alert_lines<'a>(
+    alerts: &[crate::service::status::Alert],
+    report: &StatusReport,
+    theme: Theme,
+) -> Vec<Line<'a>> {
+    let has_token = |alert: &crate::service::status::Alert| {
+        report.integrations.iter().any(|i| {
+            i.name == alert.integration && i.tokens.iter().any(|t| t.principal == alert.principal)
+        })
+    };
+    alerts
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(n, alert)| {
+            let mut spans = vec![Span::styled("⚠ ", theme.warn())];
+            // The keys that fix the first alert, first so no width cuts them: t opens
+            // Tokens on the grant, a re-authorizes it.
+            if n == 0 && has_token(alert) {
+                spans.push(Span::styled("[t a] ", theme.key()));
+            }
+            spans.push(Span::raw(alert.sentence.clone()));
+            Line::from(spans)
+        })
+        .collect()
 }
 
 /// The optional columns of the integrations table that fit this width.

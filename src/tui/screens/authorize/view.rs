@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 use crate::tui::keymap::Footer;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::wrap_words;
 
 use super::{AuthorizeAction, AuthorizeScreen, KEYS, Listener, Phase};
 
@@ -136,8 +137,57 @@ impl AuthorizeScreen {
     fn render_waiting(&self, frame: &mut Frame, area: Rect, theme: Theme) {
         let Some(attempt) = &self.attempt else { return };
         let url = attempt.url.to_string();
-        let [top, bottom] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(9)]).areas(area);
+        let listener_lines = match &self.listener {
+            Listener::NotApplicable => vec![Line::styled(
+                format!(
+                    "The callback {} is not on this machine: paste the address below.",
+                    attempt.callback_url
+                ),
+                theme.dim(),
+            )],
+            Listener::Starting => vec![Line::styled("Starting the listener…", theme.dim())],
+            Listener::Listening { ssh_hint, .. } => {
+                let mut lines = vec![Line::from(vec![
+                    Span::styled("● ", theme.good()),
+                    Span::raw(format!("Listening on {}", attempt.callback_url)),
+                ])];
+                if let Some(hint) = ssh_hint {
+                    lines.push(Line::from(vec![
+                        Span::raw("  Over SSH, first run on your laptop: "),
+                        Span::styled(hint.clone(), theme.key()),
+                    ]));
+                }
+                lines
+            }
+            Listener::Failed(sentence) => vec![Line::styled(sentence.clone(), theme.warn())],
+        };
+        // The return box holds its sentences whole (the ssh -L line above all), so its rows
+        // are counted as they will wrap; the URL box above takes the rest.
+        let inner_width = usize::from(area.width.saturating_sub(2));
+        let rows = |text: &str| wrap_words(text, inner_width).len();
+        let listener_rows: usize = listener_lines
+            .iter()
+            .map(|line| {
+                rows(
+                    &line
+                        .spans
+                        .iter()
+                        .map(|s| s.content.as_ref())
+                        .collect::<String>(),
+                )
+            })
+            .sum();
+        let label_rows = rows(PASTE_LABEL);
+        // Where both cannot fit (60x24 with a problem shown) the URL keeps its rows: it is
+        // step 1, and the listener's lines give way first.
+        let url_rows = url.chars().count().div_ceil(usize::from(area.width.max(1)));
+        let wanted = listener_rows + label_rows + 5;
+        let room = usize::from(area.height).saturating_sub(url_rows + 1);
+        let [top, bottom] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(u16::try_from(wanted.min(room).max(7)).unwrap_or(9)),
+        ])
+        .areas(area);
         {
             // No side borders: a mouse selection of the wrapped URL then holds nothing else.
             // No bottom one either: the return box's top border follows at once.
@@ -171,46 +221,16 @@ impl AuthorizeScreen {
         let inner = block.inner(bottom);
         frame.render_widget(block, bottom);
         let [listener, label, field] = Layout::vertical([
-            Constraint::Length(2),
-            Constraint::Length(2),
+            Constraint::Max(u16::try_from(listener_rows).unwrap_or(2)),
+            Constraint::Length(u16::try_from(label_rows).unwrap_or(2)),
             Constraint::Length(3),
         ])
         .areas(inner);
-        let listener_lines = match &self.listener {
-            Listener::NotApplicable => vec![Line::styled(
-                format!(
-                    "The callback {} is not on this machine: paste the address below.",
-                    attempt.callback_url
-                ),
-                theme.dim(),
-            )],
-            Listener::Starting => vec![Line::styled("Starting the listener…", theme.dim())],
-            Listener::Listening { ssh_hint, .. } => {
-                let mut lines = vec![Line::from(vec![
-                    Span::styled("● ", theme.good()),
-                    Span::raw(format!("Listening on {}", attempt.callback_url)),
-                ])];
-                if let Some(hint) = ssh_hint {
-                    lines.push(Line::from(vec![
-                        Span::raw("  Over SSH, first run on your laptop: "),
-                        Span::styled(hint.clone(), theme.key()),
-                    ]));
-                }
-                lines
-            }
-            Listener::Failed(sentence) => vec![Line::styled(sentence.clone(), theme.warn())],
-        };
         frame.render_widget(
             Paragraph::new(listener_lines).wrap(Wrap { trim: true }),
             listener,
         );
-        frame.render_widget(
-            Paragraph::new(
-                "Or paste the address the browser landed on (a \"can't connect\" page's address works too), or just the code:",
-            )
-            .wrap(Wrap { trim: true }),
-            label,
-        );
+        frame.render_widget(Paragraph::new(PASTE_LABEL).wrap(Wrap { trim: true }), label);
         self.paste.render(
             frame,
             field,
@@ -221,6 +241,8 @@ impl AuthorizeScreen {
         );
     }
 }
+
+const PASTE_LABEL: &str = "Or paste the address the browser landed on (a \"can't connect\" page's address works too), or just the code:";
 
 fn render_busy(frame: &mut Frame, area: Rect, theme: Theme, spinner: &str, text: &str) {
     frame.render_widget(

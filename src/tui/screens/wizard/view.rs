@@ -11,7 +11,7 @@ use crate::service::setup;
 use crate::tui::keymap::Footer;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::fit;
+use crate::tui::widgets::{fit, wrap_words};
 
 use super::{KEYS, Step, Wizard, WizardAction};
 
@@ -54,10 +54,15 @@ impl Wizard {
 
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
+        // The problem's sentence is kept whole: its rows are counted as it will wrap.
+        let problem_rows = self
+            .problem
+            .as_deref()
+            .map_or(0, |text| wrap_words(text, usize::from(area.width)).len());
         let [progress, body, problem] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Fill(1),
-            Constraint::Length(4),
+            Constraint::Length(u16::try_from(problem_rows.max(4)).unwrap_or(4)),
         ])
         .areas(area);
         let steps = self.steps.iter().map(|s| s.title()).collect::<Vec<_>>();
