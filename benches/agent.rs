@@ -187,6 +187,74 @@ fn token_bench() {
     stop(dir);
 }
 
+/// The Users screen over 10,000 users: a frame per tick, and a keystroke into its filter
+/// (the update and the frame it causes), the way the console does them.
+fn users_screen_bench() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use jira_auth::service::status;
+    use jira_auth::tui::screens::Screen;
+    use jira_auth::tui::screens::users::UsersScreen;
+    use jira_auth::tui::{App, Msg, update, view};
+    let now = Timestamp::now();
+    let integration = Integration {
+        name: "bots".into(),
+        mode: Mode::UserAuthorized,
+        app: AppRef::System,
+        enabled: true,
+        updated_at: now,
+    };
+    let summaries: Vec<_> = (0..TOKEN_SETS)
+        .map(|n| {
+            token_set(
+                "bots",
+                Principal::User(format!("user-{n:05}@example.com")),
+                now,
+                n,
+            )
+            .summary()
+        })
+        .collect();
+    let report = status::build(&[integration], &summaries, &[], now);
+    let mut app = App::new(
+        jira_auth::tui::theme::Theme::monochrome(),
+        jira_auth::atlassian::Endpoints::default(),
+        String::new(),
+        now,
+    );
+    update(&mut app, Msg::StatusLoaded(Ok(report)));
+    app.stack
+        .push(Screen::Users(Box::new(UsersScreen::new("bots"))));
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("backend");
+    let mut frames = Vec::new();
+    for second in 0..30 {
+        update(&mut app, Msg::Tick(now.plus_secs(second)));
+        let started = Instant::now();
+        terminal.draw(|frame| view(&app, frame)).expect("draw");
+        frames.push(started.elapsed());
+    }
+    let key = |code| Msg::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    update(&mut app, key(KeyCode::Char('/')));
+    let mut keystrokes = Vec::new();
+    for _ in 0..5 {
+        for c in "user-0424".chars() {
+            let started = Instant::now();
+            update(&mut app, key(KeyCode::Char(c)));
+            terminal.draw(|frame| view(&app, frame)).expect("draw");
+            keystrokes.push(started.elapsed());
+        }
+        for _ in 0..9 {
+            update(&mut app, key(KeyCode::Backspace));
+        }
+    }
+    println!(
+        "Users screen with {TOKEN_SETS} users (120x40): frame median {:.2} ms over 30 ticks; a filter keystroke and its frame median {:.2} ms over {}",
+        median_ms(frames),
+        median_ms(keystrokes.clone()),
+        keystrokes.len()
+    );
+}
+
 /// Draws the Tokens screen over 10,000 user token sets, the way the console does per frame.
 fn tokens_screen_bench() {
     use jira_auth::service::status;
@@ -245,6 +313,7 @@ fn tokens_screen_bench() {
 fn main() {
     token_bench();
     tokens_screen_bench();
+    users_screen_bench();
     let dir = tempfile::tempdir().expect("temp dir");
     let dir = dir.path();
     // Read-only commands create no store: make one, then warm the page cache.
@@ -296,6 +365,24 @@ fn main() {
     println!(
         "status --json with {TOKEN_SETS} token sets, warm agent: median of 5 {:.1} ms",
         median_ms(big)
+    );
+    let user_token: Vec<Duration> = (0..10)
+        .map(|_| {
+            timed(
+                dir,
+                &[
+                    "token",
+                    "--integration",
+                    "bots",
+                    "--user",
+                    "user-04242@example.com",
+                ],
+            )
+        })
+        .collect();
+    println!(
+        "token --user with {TOKEN_SETS} users, warm agent: median of 10 {:.2} ms",
+        median_ms(user_token)
     );
     stop(dir);
 }

@@ -397,3 +397,20 @@ fn an_edited_profile_keeps_its_stored_secret_unseen_until_revealed() {
     press(&mut app, &[code(KeyCode::Esc)]);
     assert_eq!(app.screen().title(), "Home");
 }
+
+#[test]
+fn at_80x24_every_field_is_on_screen_when_focused() {
+    let mut app = form_app(Some(Mode::PreAuthorized));
+    valid(&mut app);
+    for _ in 0..jira_auth::tui::screens::profile_form::ROWS.len() {
+        press(&mut app, &[code(KeyCode::Tab)]);
+        let label = form(&app).focused().label();
+        let screen = draw(&app, 80, 24);
+        let row = screen
+            .lines()
+            // The pointer opens the focused row (the title's breadcrumb has one too).
+            .find(|line| line.starts_with("\" ›"))
+            .unwrap_or_else(|| panic!("no focused row for {label}:\n{screen}"));
+        assert!(row.contains(label), "{label} is the focused row:\n{screen}");
+    }
+}

@@ -4,62 +4,28 @@
 
 mod common;
 
+use common::states::*;
 use common::ui::*;
 use common::{sample_integration, sample_tokens, summaries};
 use crossterm::event::KeyCode;
 use jira_auth::domain::{Account, Mode, Principal, TokenSet};
-use jira_auth::service::status::{self, StatusReport};
-use jira_auth::tui::message::{IssuedLink, Outcome};
+use jira_auth::service::status;
 use jira_auth::tui::{App, Effect, Msg, update};
 
-const URL: &str = "https://auth.atlassian.com/authorize?audience=api.atlassian.com&client_id=Fk12Cd34Ef56Gh78Ij90Kl12Mn34Op56&scope=read%3Ajira-work%20offline_access&redirect_uri=https%3A%2F%2Fjira-auth.acme.example%2Fcallback&state=Qm9yZWQ_b2Zfd2FpdGluZz8gVGhpcyBpcyBhIHRlc3Qu&response_type=code&prompt=consent";
-
-fn user(n: usize) -> TokenSet {
-    let mut tokens = sample_tokens(
-        "support",
-        Principal::User(format!("user-{n:05}@acme.example")),
-        NOW.plus_secs(-(i64::try_from(n).unwrap() * 97) % 5000),
-    );
-    tokens.account = Some(Account {
-        id: format!("5b10ac8d82e05b22cc7d{n:04}"),
-        name: format!("Person {n}"),
-    });
-    match n % 7 {
-        3 => {
-            tokens.reauthorization_required = true;
-            tokens.last_error = Some(
-                "Atlassian refused the refresh token (invalid_grant): the user must consent again"
-                    .into(),
-            );
-        }
-        5 => tokens.access_expires_at = NOW.plus_secs(120),
-        _ => {}
-    }
-    tokens
-}
-
-fn report(users: usize) -> StatusReport {
-    let mut integration = sample_integration("support", None);
-    integration.mode = Mode::UserAuthorized;
-    let tokens: Vec<TokenSet> = (0..users).map(user).collect();
-    status::build(&[integration], &summaries(&tokens), &[], NOW)
-}
+const URL: &str = USER_LINK;
 
 fn users_screen(users: usize) -> App {
-    let mut app = app_with(report(users));
-    press(&mut app, &[key('u')]);
+    let app = users_of(users);
     assert_eq!(app.screen().title(), "Users");
     app
 }
 
+fn user(n: usize) -> TokenSet {
+    end_user(n)
+}
+
 fn issued(user: &str) -> Msg {
-    Msg::Done(Outcome::LinkIssued(Ok(IssuedLink {
-        integration: "support".into(),
-        user: user.into(),
-        url: URL.into(),
-        issued_at: NOW,
-        expires_at: NOW.plus_secs(1800),
-    })))
+    link_issued(user)
 }
 
 #[test]
@@ -109,7 +75,7 @@ fn a_new_link_for_the_selected_user_with_copy_bare_and_qr() {
     update(&mut app, issued("user-00003@acme.example"));
     insta::assert_snapshot!("users_link_80x24", draw(&app, 80, 24));
     insta::assert_snapshot!("users_link_120x40", draw(&app, 120, 40));
-    assert_eq!(app.screen().link_url(), Some(URL));
+    assert_eq!(app.screen().link_url(&app.shared).as_deref(), Some(URL));
     assert_eq!(
         press(&mut app, &[key('c')]),
         vec![Effect::Copy {
@@ -134,9 +100,9 @@ fn a_new_link_for_the_selected_user_with_copy_bare_and_qr() {
     // Esc hides the code, then closes the link, then leaves.
     press(&mut app, &[code(KeyCode::Esc)]);
     assert_eq!(app.screen().qr_url(), None);
-    assert_eq!(app.screen().link_url(), Some(URL));
+    assert_eq!(app.screen().link_url(&app.shared).as_deref(), Some(URL));
     press(&mut app, &[code(KeyCode::Esc)]);
-    assert_eq!(app.screen().link_url(), None);
+    assert_eq!(app.screen().link_url(&app.shared), None);
     press(&mut app, &[code(KeyCode::Esc)]);
     assert_eq!(app.screen().title(), "Home");
 }

@@ -319,3 +319,44 @@ fn a_long_reason_for_no_system_app_wraps_instead_of_running_off_the_edge() {
         "the whole reason is on screen:\n{screen}"
     );
 }
+
+#[test]
+fn the_end_user_link_is_copied_shown_bare_and_linked_like_the_authorization_url() {
+    use common::states::{wizard_confirm_pre_authorized, wizard_confirm_user_authorized};
+    let mut app = wizard_confirm_user_authorized();
+    let link = app
+        .screen()
+        .link_url(&app.shared)
+        .expect("the summary shows the end user's link");
+    assert!(link.contains("state=FRESH-FOR-EACH-USER"), "{link}");
+    assert_eq!(
+        press(&mut app, &[key('c')]),
+        vec![Effect::Copy {
+            text: link.clone(),
+            what: "end user's link".into()
+        }]
+    );
+    assert_eq!(
+        press(&mut app, &[key('u')]),
+        vec![Effect::ShowBare {
+            text: link.clone(),
+            what: "end user's link".into()
+        }]
+    );
+    let screen = draw(&app, 80, 24);
+    assert!(screen.contains("u bare URL"), "{screen}");
+    // Drawn soft-wrapped, whole, at one column: the loop can make it one OSC 8 link.
+    for width in [80, 100, 140] {
+        let buffer = draw_buffer(&app, width, 24);
+        let pieces = jira_auth::tui::hyperlink::find(&buffer, &link)
+            .unwrap_or_else(|| panic!("the link is drawn whole at {width} columns"));
+        assert_eq!(
+            pieces.iter().map(|p| p.text.as_str()).collect::<String>(),
+            link
+        );
+    }
+    // A pre-authorized summary has no end-user link, and c and u do nothing there.
+    let mut app = wizard_confirm_pre_authorized();
+    assert_eq!(app.screen().link_url(&app.shared), None);
+    assert!(press(&mut app, &[key('c'), key('u')]).is_empty());
+}

@@ -97,10 +97,10 @@ pub async fn run(
 fn draw(guard: &mut TerminalGuard, app: &App, links: bool) -> io::Result<()> {
     let frame = guard.terminal.draw(|frame| view(app, frame))?;
     if links
-        && let Some(url) = app.screen().link_url()
-        && let Some(pieces) = super::hyperlink::find(frame.buffer, url)
+        && let Some(url) = app.screen().link_url(&app.shared)
+        && let Some(pieces) = super::hyperlink::find(frame.buffer, &url)
     {
-        super::hyperlink::write(&mut io::stdout(), url, &pieces)?;
+        super::hyperlink::write(&mut io::stdout(), &url, &pieces)?;
     }
     Ok(())
 }

@@ -42,7 +42,7 @@ pub fn view(app: &App, frame: &mut Frame) {
                 theme.good()
             },
         ),
-        None => Line::styled(format!(" {}", screen.hints()), theme.dim()),
+        None => Line::styled(format!(" {}", screen.hints(&app.shared)), theme.dim()),
     };
     // A banner or footer wider than the terminal folds onto a second row instead of being
     // cut at the right edge.

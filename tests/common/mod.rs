@@ -209,7 +209,9 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 pub mod agent;
+pub mod cut_words;
 pub mod pty;
+pub mod states;
 pub mod ui;
 
 /// A running `jira-auth` whose stderr is read line by line while the test talks to it:

@@ -81,3 +81,10 @@ pub fn populated() -> StatusReport {
     ];
     status::build(&integrations, &summaries(&tokens), &[profile], NOW)
 }
+
+/// The frame itself, for checks that look at cells.
+pub fn draw_buffer(app: &App, width: u16, height: u16) -> ratatui::buffer::Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal.draw(|frame| view(app, frame)).expect("draw");
+    terminal.backend().buffer().clone()
+}

@@ -12,7 +12,7 @@ use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::{FilterKey, ListFilter};
+use crate::tui::widgets::{FilterKey, ListFilter, wrap_words};
 
 /// How much of the trail the screen asks for.
 pub const EVENTS_SHOWN: usize = 500;
@@ -199,6 +199,11 @@ impl EventsScreen {
             return;
         }
         let now = shared.now;
+        // "  1h 0m ago  refresh failed ": the rest of an event wraps under itself after it.
+        const LEAD: usize = 28;
+        let room = usize::from(list_area.width.saturating_sub(2))
+            .saturating_sub(LEAD)
+            .max(12);
         let items: Vec<ListItem> = visible
             .iter()
             .map(|event| {
@@ -208,23 +213,38 @@ impl EventsScreen {
                     _ => theme.good(),
                 };
                 let ago = crate::service::format::duration(event.at.secs_until(now));
-                ListItem::new(Line::from(vec![
-                    Span::styled(format!("{ago:>7} ago  "), theme.dim()),
-                    Span::styled(format!("{:<15}", event.kind.as_str()), style),
-                    Span::raw(format!(
-                        "{} {}  ",
-                        crate::validate::text::sanitize(&event.integration, 64),
-                        event
-                            .principal
-                            .as_deref()
-                            .map(|p| crate::validate::text::sanitize(p, 64))
-                            .unwrap_or_default()
-                    )),
-                    Span::styled(
-                        crate::validate::text::sanitize(&event.outcome, 300),
-                        theme.dim(),
-                    ),
-                ]))
+                let who = format!(
+                    "{} {}",
+                    crate::validate::text::sanitize(&event.integration, 64),
+                    event
+                        .principal
+                        .as_deref()
+                        .map(|p| crate::validate::text::sanitize(p, 64))
+                        .unwrap_or_default()
+                );
+                let outcome = crate::validate::text::sanitize(&event.outcome, 300);
+                let rest = format!("{} · {outcome}", who.trim_end());
+                let mut lines = Vec::new();
+                for (n, part) in wrap_words(&rest, room).into_iter().enumerate() {
+                    let mut spans = if n == 0 {
+                        vec![
+                            Span::styled(format!("{ago:>7} ago  "), theme.dim()),
+                            Span::styled(format!("{:<15}", event.kind.as_str()), style),
+                        ]
+                    } else {
+                        vec![Span::raw(" ".repeat(LEAD))]
+                    };
+                    // The integration and principal read plain, the outcome dim.
+                    match part.strip_prefix(who.trim_end()).filter(|_| n == 0) {
+                        Some(tail) => {
+                            spans.push(Span::raw(who.trim_end().to_owned()));
+                            spans.push(Span::styled(tail.to_owned(), theme.dim()));
+                        }
+                        None => spans.push(Span::styled(part, theme.dim())),
+                    }
+                    lines.push(Line::from(spans));
+                }
+                ListItem::new(lines)
             })
             .collect();
         let list = List::new(items)

@@ -17,6 +17,7 @@ use crate::tui::message::Effect;
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::{columns_that_fit, fit, wrap_words};
 
 use super::Screen;
 use super::authorize::AuthorizeScreen;
@@ -263,7 +264,16 @@ impl HomeScreen {
             return;
         }
         let alerts = report.alerts(shared.now);
-        let alert_height = u16::try_from(alerts.len().min(3)).unwrap_or(3);
+        let lines = alert_lines(&alerts, report, theme);
+        // Each alert wraps rather than being cut: the rows are counted as they will wrap.
+        let alert_rows: usize = lines
+            .iter()
+            .map(|line| {
+                let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+                wrap_words(&text, usize::from(area.width)).len()
+            })
+            .sum();
+        let alert_height = u16::try_from(alert_rows.min(6)).unwrap_or(6);
         let integration_height =
             u16::try_from(report.integrations.len().max(1) + 3).unwrap_or(u16::MAX);
         let [integrations_area, profiles_area, alerts_area] = Layout::vertical([
@@ -274,27 +284,6 @@ impl HomeScreen {
         .areas(area);
         self.render_integrations(shared, frame, integrations_area);
         render_profiles(report, theme, frame, profiles_area);
-        let has_token = |alert: &crate::service::status::Alert| {
-            report.integrations.iter().any(|i| {
-                i.name == alert.integration
-                    && i.tokens.iter().any(|t| t.principal == alert.principal)
-            })
-        };
-        let lines: Vec<Line> = alerts
-            .iter()
-            .take(3)
-            .enumerate()
-            .map(|(n, alert)| {
-                let mut spans = vec![Span::styled("⚠ ", theme.warn())];
-                // The keys that fix the first alert, first so no width cuts them: t opens
-                // Tokens on the grant, a re-authorizes it.
-                if n == 0 && has_token(alert) {
-                    spans.push(Span::styled("[t a] ", theme.key()));
-                }
-                spans.push(Span::raw(alert.sentence.clone()));
-                Line::from(spans)
-            })
-            .collect();
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), alerts_area);
     }
 
@@ -309,37 +298,60 @@ impl HomeScreen {
             frame.render_widget(Paragraph::new(text).block(block), area);
             return;
         }
-        // Narrow terminals drop the Enabled column first: the token's state and time left
-        // are the last to go.
-        let wide = area.width >= 90;
-        let header: &[&str] = if wide {
-            &["Name", "Mode", "App", "Enabled", "Token"]
-        } else {
-            &["Name", "Mode", "App", "Token"]
+        // Columns give way from the least needed: Enabled, then App, then Mode; the token's
+        // state and time left are the last to go, after only the name.
+        let summaries: Vec<_> = shared
+            .report
+            .integrations
+            .iter()
+            .map(|integration| token_summary(integration, shared, theme))
+            .collect();
+        let token_width = summaries
+            .iter()
+            .map(|(text, _)| text.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("Token".len());
+        let kept = columns_that_fit(
+            usize::from(area.width.saturating_sub(2)),
+            &[14, token_width, 16, 20, 8],
+        );
+        // Display order: Name, Mode, App, Enabled, Token; `kept` counts in priority order.
+        let shown = Shown {
+            mode: kept > 2,
+            app: kept > 3,
+            enabled: kept > 4,
         };
-        let header = Row::new(header.to_vec()).style(theme.dim());
+        let mut header = vec!["Name"];
+        let mut widths = vec![Constraint::Length(14)];
+        for (on, title, width) in [
+            (shown.mode, "Mode", 16),
+            (shown.app, "App", 20),
+            (shown.enabled, "Enabled", 8),
+        ] {
+            if on {
+                header.push(title);
+                widths.push(Constraint::Length(width));
+            }
+        }
+        header.push("Token");
+        widths.push(Constraint::Fill(1));
+        let fixed: u16 = widths
+            .iter()
+            .map(|w| match w {
+                Constraint::Length(n) => n + 1,
+                _ => 0,
+            })
+            .sum();
+        let token_room = usize::from(area.width.saturating_sub(2 + fixed));
+        let header = Row::new(header).style(theme.dim());
         let rows = shared
             .report
             .integrations
             .iter()
-            .map(|integration| integration_row(integration, shared, theme, wide));
-        let widths: &[Constraint] = if wide {
-            &[
-                Constraint::Length(14),
-                Constraint::Length(16),
-                Constraint::Length(20),
-                Constraint::Length(8),
-                Constraint::Fill(1),
-            ]
-        } else {
-            &[
-                Constraint::Length(12),
-                Constraint::Length(15),
-                Constraint::Length(16),
-                Constraint::Fill(1),
-            ]
-        };
-        let table = Table::new(rows, widths.to_vec())
+            .zip(summaries)
+            .map(|(integration, summary)| integration_row(integration, summary, shown, token_room));
+        let table = Table::new(rows, widths)
             .header(header)
             .block(block)
             .row_highlight_style(theme.selected());
@@ -348,25 +360,65 @@ impl HomeScreen {
     }
 }
 
-fn integration_row<'a>(
-    integration: &'a IntegrationStatus,
-    shared: &Shared,
+/// One line an alert (the first three): the keys that fix the first one lead it.
+fn alert_lines<'a>(
+    alerts: &[crate::service::status::Alert],
+    report: &StatusReport,
     theme: Theme,
-    wide: bool,
-) -> Row<'a> {
-    let (token_text, token_style) = token_summary(integration, shared, theme);
-    let mut cells = vec![
-        Cell::from(integration.name.as_str()),
-        Cell::from(integration.mode.as_str()),
-        Cell::from(match &integration.profile {
+) -> Vec<Line<'a>> {
+    let has_token = |alert: &crate::service::status::Alert| {
+        report.integrations.iter().any(|i| {
+            i.name == alert.integration && i.tokens.iter().any(|t| t.principal == alert.principal)
+        })
+    };
+    alerts
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(n, alert)| {
+            let mut spans = vec![Span::styled("⚠ ", theme.warn())];
+            // The keys that fix the first alert, first so no width cuts them: t opens
+            // Tokens on the grant, a re-authorizes it.
+            if n == 0 && has_token(alert) {
+                spans.push(Span::styled("[t a] ", theme.key()));
+            }
+            spans.push(Span::raw(alert.sentence.clone()));
+            Line::from(spans)
+        })
+        .collect()
+}
+
+/// The optional columns of the integrations table that fit this width.
+#[derive(Clone, Copy)]
+struct Shown {
+    mode: bool,
+    app: bool,
+    enabled: bool,
+}
+
+fn integration_row(
+    integration: &IntegrationStatus,
+    (token_text, token_style): (String, ratatui::style::Style),
+    shown: Shown,
+    token_room: usize,
+) -> Row<'_> {
+    let mut cells = vec![Cell::from(integration.name.as_str())];
+    if shown.mode {
+        cells.push(Cell::from(integration.mode.as_str()));
+    }
+    if shown.app {
+        cells.push(Cell::from(match &integration.profile {
             Some(profile) => format!("Custom ({profile})"),
             None => "System".to_owned(),
-        }),
-    ];
-    if wide {
+        }));
+    }
+    if shown.enabled {
         cells.push(Cell::from(if integration.enabled { "yes" } else { "no" }));
     }
-    cells.push(Cell::from(Span::styled(token_text, token_style)));
+    cells.push(Cell::from(Span::styled(
+        fit(&token_text, token_room),
+        token_style,
+    )));
     Row::new(cells)
 }
 
@@ -435,25 +487,55 @@ fn render_profiles(report: &StatusReport, theme: Theme, frame: &mut Frame, area:
         );
         return;
     }
-    let header = Row::new(["Name", "Client ID", "Scopes", "Used by"]).style(theme.dim());
-    let rows = report.profiles.iter().map(|profile| {
-        Row::new(vec![
-            Cell::from(profile.name.as_str()),
-            Cell::from(profile.client_id.as_str()),
-            Cell::from(format!("{} scopes", profile.scopes.len())),
-            Cell::from(if profile.used_by.is_empty() {
+    let used_by: Vec<String> = report
+        .profiles
+        .iter()
+        .map(|profile| {
+            if profile.used_by.is_empty() {
                 "—".to_owned()
             } else {
                 profile.used_by.join(", ")
-            }),
-        ])
-    });
-    let widths = [
+            }
+        })
+        .collect();
+    let used_width = used_by
+        .iter()
+        .map(|u| u.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("Used by".len());
+    // Used by gives way first, then the scope count; the name and client id stay.
+    let kept = columns_that_fit(
+        usize::from(area.width.saturating_sub(2)),
+        &[14, 34, 10, used_width],
+    );
+    let titles = ["Name", "Client ID", "Scopes", "Used by"];
+    let mut widths = vec![
         Constraint::Length(14),
         Constraint::Length(34),
         Constraint::Length(10),
         Constraint::Fill(1),
     ];
+    widths.truncate(kept);
+    if let Some(last) = widths.last_mut() {
+        *last = Constraint::Fill(1);
+    }
+    let last_room = usize::from(area.width.saturating_sub(2))
+        .saturating_sub([15, 35, 11][..kept - 1].iter().sum::<usize>());
+    let header = Row::new(titles[..kept].to_vec()).style(theme.dim());
+    let rows = report.profiles.iter().zip(used_by).map(|(profile, used)| {
+        let mut cells = vec![
+            profile.name.clone(),
+            profile.client_id.clone(),
+            format!("{} scopes", profile.scopes.len()),
+            used,
+        ];
+        cells.truncate(kept);
+        if let Some(last) = cells.last_mut() {
+            *last = fit(last, last_room);
+        }
+        Row::new(cells)
+    });
     frame.render_widget(Table::new(rows, widths).header(header).block(block), area);
 }
 

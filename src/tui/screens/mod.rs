@@ -183,10 +183,11 @@ impl Screen {
     }
 
     /// The long URL this screen shows, to be made a clickable link where the terminal can.
-    pub fn link_url(&self) -> Option<&str> {
+    pub fn link_url(&self, shared: &Shared) -> Option<String> {
         match self {
-            Screen::Authorize(screen) => screen.link_url(),
-            Screen::Users(screen) => screen.link_url(),
+            Screen::Authorize(screen) => screen.link_url().map(str::to_owned),
+            Screen::Wizard(screen) => screen.link_url(shared),
+            Screen::Users(screen) => screen.link_url().map(str::to_owned),
             _ => None,
         }
     }
@@ -201,10 +202,10 @@ impl Screen {
     }
 
     /// The one-line key hints in the footer, from the screen's key table.
-    pub fn hints(&self) -> String {
+    pub fn hints(&self, shared: &Shared) -> String {
         let footer = match self {
             Screen::Home(_) => home::footer(),
-            Screen::Wizard(screen) => screen.footer(),
+            Screen::Wizard(screen) => screen.footer(shared),
             Screen::Profiles(screen) => screen.footer(),
             Screen::ProfileForm(screen) => screen.footer(),
             Screen::Authorize(screen) => screen.hints(),

@@ -6,10 +6,12 @@ pub mod list_filter;
 pub mod qr;
 pub mod scope_picker;
 pub mod text_field;
+pub mod url_keys;
 
 pub use confirm::Confirm;
 pub use list_filter::{FilterKey, ListFilter};
 pub use text_field::TextField;
+pub use url_keys::UrlKey;
 
 /// `text` broken at spaces into lines of at most `width` characters (a longer word gets a
 /// line of its own, cut only where it has to be): for list rows, which do not wrap.
@@ -42,39 +44,49 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// `text` in one table cell of `width` columns: whole when it fits, otherwise cut at a word
-/// boundary and ended with "…", so a cell never shows a word that just stops.
-pub fn fit_words(text: &str, width: usize) -> String {
+/// `text` on one line of `width` characters: whole when it fits, else shortened with an
+/// ellipsis, so a line that cannot wrap (a table cell, a field's verdict) never just stops.
+pub fn fit(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_owned();
     }
-    if width <= 1 {
-        return "…".repeat(width);
+    let mut short: String = text.chars().take(width.saturating_sub(1)).collect();
+    if width > 0 {
+        short.push('…');
     }
-    let first = wrap_words(text, width - 1)
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    format!("{first}…")
+    short
+}
+
+/// How many of a table's columns fit in `available` cells, with `widths` listed from the
+/// last to give way to the first (one cell of spacing between columns). At least one stays.
+pub fn columns_that_fit(available: usize, widths: &[usize]) -> usize {
+    let mut used = 0;
+    let mut kept = 0;
+    for width in widths {
+        let needed = used + width + usize::from(kept > 0);
+        if needed > available {
+            break;
+        }
+        used = needed;
+        kept += 1;
+    }
+    kept.max(1)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_cell_keeps_whole_words_and_says_when_it_cut() {
-        assert_eq!(
-            super::fit_words("refused the token", 20),
-            "refused the token"
-        );
-        assert_eq!(
-            super::fit_words("refused the refresh token", 16),
-            "refused the…"
-        );
-        assert_eq!(
-            super::fit_words("user-00000@acme.example", 10),
-            "user-0000…"
-        );
-        assert_eq!(super::fit_words("abc", 0), "");
+    fn columns_give_way_from_the_end_of_the_priority_list() {
+        assert_eq!(super::columns_that_fit(60, &[10, 20, 20]), 3);
+        assert_eq!(super::columns_that_fit(50, &[10, 20, 20]), 2);
+        assert_eq!(super::columns_that_fit(5, &[10, 20]), 1);
+    }
+
+    #[test]
+    fn fit_shortens_with_an_ellipsis_only_when_it_must() {
+        assert_eq!(super::fit("valid · 47m left", 16), "valid · 47m left");
+        assert_eq!(super::fit("valid · 47m left", 12), "valid · 47m…");
+        assert_eq!(super::fit("abc", 0), "");
     }
 
     #[test]

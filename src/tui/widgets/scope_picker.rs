@@ -212,11 +212,17 @@ impl ScopePicker {
             ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
+        use PickerAction::{Done, Down, Enter, SelectClassic, Toggle, Up};
+        let line = Footer::new()
+            .keys(KEYS, &[Up, Down, Toggle, SelectClassic, Enter, Done])
+            .line();
+        // The key line folds onto a second row rather than being cut.
+        let key_rows = super::wrap_words(&line, usize::from(inner.width)).len();
         let [query, list, note, keys] = Layout::vertical([
             Constraint::Length(3),
             Constraint::Fill(1),
             Constraint::Length(2),
-            Constraint::Length(1),
+            Constraint::Length(u16::try_from(key_rows).unwrap_or(1)),
         ])
         .areas(inner);
         self.query.render(
@@ -236,11 +242,21 @@ impl ScopePicker {
                 } else {
                     "[ ] "
                 };
+                // The name stays whole; the group, then the meaning, are shortened to
+                // what the row has left.
+                let name = format!("{:<34}", entry.name);
+                let after_name =
+                    usize::from(list.width).saturating_sub(mark.len() + name.chars().count());
+                let group = super::fit(&format!("{:<12} ", entry.group.title()), after_name);
+                let meaning = super::fit(
+                    &entry.meaning,
+                    after_name.saturating_sub(group.chars().count()),
+                );
                 ListItem::new(Line::from(vec![
                     Span::raw(mark),
-                    Span::styled(format!("{:<34}", entry.name), theme.title()),
-                    Span::styled(format!("{:<12} ", entry.group.title()), theme.dim()),
-                    Span::raw(entry.meaning.clone()),
+                    Span::styled(name, theme.title()),
+                    Span::styled(group, theme.dim()),
+                    Span::raw(meaning),
                 ]))
             })
             .collect();
@@ -257,11 +273,10 @@ impl ScopePicker {
                 note,
             );
         }
-        use PickerAction::{Done, Down, Enter, SelectClassic, Toggle, Up};
-        let line = Footer::new()
-            .keys(KEYS, &[Up, Down, Toggle, SelectClassic, Enter, Done])
-            .line();
-        frame.render_widget(Paragraph::new(Line::styled(line, theme.dim())), keys);
+        frame.render_widget(
+            Paragraph::new(Line::styled(line, theme.dim())).wrap(Wrap { trim: true }),
+            keys,
+        );
     }
 }
 

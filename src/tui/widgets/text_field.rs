@@ -123,8 +123,7 @@ impl TextField {
         } else {
             0
         };
-        let shown = self.shown(masked);
-        let visible: String = shown.chars().skip(scroll).take(width).collect();
+        let visible = window(&self.shown(masked), scroll, width);
         frame.render_widget(
             Paragraph::new(Line::from(Span::styled(visible, style))),
             area,
@@ -164,8 +163,7 @@ impl TextField {
         let inner = block.inner(area);
         let width = usize::from(inner.width.max(1));
         let scroll = self.input.visual_scroll(width.saturating_sub(1));
-        let shown = self.shown(masked);
-        let visible: String = shown.chars().skip(scroll).take(width).collect();
+        let visible = window(&self.shown(masked), scroll, width);
         frame.render_widget(
             Paragraph::new(Line::from(Span::raw(visible))).block(block),
             area,
@@ -181,9 +179,35 @@ impl TextField {
     }
 }
 
+/// The `width` characters of `shown` from `scroll` on, with an ellipsis at each end that
+/// hides more: a value longer than its box reads as shortened, not as a word cut short.
+fn window(shown: &str, scroll: usize, width: usize) -> String {
+    let total = shown.chars().count();
+    let mut visible: Vec<char> = shown.chars().skip(scroll).take(width).collect();
+    if scroll > 0
+        && let Some(first) = visible.first_mut()
+    {
+        *first = '…';
+    }
+    if scroll + width < total
+        && let Some(last) = visible.last_mut()
+    {
+        *last = '…';
+    }
+    visible.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_wider_than_its_box_shows_where_it_goes_on() {
+        assert_eq!(window("https://example.com", 0, 8), "https:/…");
+        assert_eq!(window("https://example.com", 4, 8), "…://exa…");
+        assert_eq!(window("https://example.com", 11, 8), "…ple.com");
+        assert_eq!(window("short", 0, 8), "short");
+    }
 
     fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, modifiers)

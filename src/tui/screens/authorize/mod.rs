@@ -12,7 +12,7 @@ use crate::domain::{Mode, Site};
 use crate::tui::keymap::{self, Binding, Hint, Key};
 use crate::tui::message::{Effect, ListenerEnd, Outcome};
 use crate::tui::screens::Action;
-use crate::tui::widgets::TextField;
+use crate::tui::widgets::{TextField, UrlKey};
 use crate::validate::identifier::{self, MAX_USER_ID};
 
 /// Where the attempt stands.
@@ -83,14 +83,14 @@ enum AuthorizeAction {
 
 const KEYS: &[Binding<AuthorizeAction>] = &[
     Binding {
-        keys: &[Key::char('c')],
-        label: "c",
+        keys: &[UrlKey::Copy.key()],
+        label: UrlKey::Copy.label(),
         description: "copy the authorization URL",
         action: AuthorizeAction::Copy,
     },
     Binding {
-        keys: &[Key::char('u')],
-        label: "u",
+        keys: &[UrlKey::Bare.key()],
+        label: UrlKey::Bare.label(),
         description: "the bare URL on the normal screen, one line to select with the mouse (any key returns)",
         action: AuthorizeAction::Bare,
     },
@@ -147,8 +147,8 @@ const KEYS: &[Binding<AuthorizeAction>] = &[
 impl Hint for AuthorizeAction {
     fn hint(self) -> &'static str {
         match self {
-            AuthorizeAction::Copy => "copy",
-            AuthorizeAction::Bare => "bare URL",
+            AuthorizeAction::Copy => UrlKey::Copy.hint(),
+            AuthorizeAction::Bare => UrlKey::Bare.hint(),
             AuthorizeAction::Qr => "QR code",
             AuthorizeAction::Browser => "open the browser",
             AuthorizeAction::FocusPaste => "paste box",
@@ -382,12 +382,11 @@ impl AuthorizeScreen {
         };
         match action {
             Some(AuthorizeAction::Copy) => {
-                vec![Action::Run(Effect::Copy { text: attempt.url.clone(), what: "authorization URL".into() })]
+                vec![Action::Run(UrlKey::Copy.effect(&attempt.url, "authorization URL"))]
             }
-            Some(AuthorizeAction::Bare) => vec![Action::Run(Effect::ShowBare {
-                text: attempt.url.clone(),
-                what: "authorization URL".into(),
-            })],
+            Some(AuthorizeAction::Bare) => {
+                vec![Action::Run(UrlKey::Bare.effect(&attempt.url, "authorization URL"))]
+            }
             Some(AuthorizeAction::Qr) => {
                 self.show_qr = !self.show_qr;
                 Vec::new()

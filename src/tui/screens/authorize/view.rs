@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 use crate::tui::keymap::Footer;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::wrap_words;
 
 use super::{AuthorizeAction, AuthorizeScreen, KEYS, Listener, Phase};
 
@@ -27,10 +28,12 @@ impl AuthorizeScreen {
 
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
+        // The problem's rows are kept only while there is one: on a 24-row terminal the URL
+        // needs every row it can get.
         let [title, body, problem] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Fill(1),
-            Constraint::Length(3),
+            Constraint::Length(if self.problem.is_some() { 3 } else { 0 }),
         ])
         .areas(area);
         let who = match &self.attempt {
@@ -47,7 +50,8 @@ impl AuthorizeScreen {
                     Span::styled(who, theme.dim()),
                 ]),
                 Line::raw(""),
-            ]),
+            ])
+            .wrap(Wrap { trim: true }),
             title,
         );
         match &self.phase {
@@ -133,34 +137,6 @@ impl AuthorizeScreen {
     fn render_waiting(&self, frame: &mut Frame, area: Rect, theme: Theme) {
         let Some(attempt) = &self.attempt else { return };
         let url = attempt.url.to_string();
-        let [top, bottom] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(8)]).areas(area);
-        {
-            let keys = self.url_keys().spans(theme.key());
-            let lines = vec![Line::raw(url), Line::raw(""), Line::from(keys)];
-            // No side borders: a mouse selection of the wrapped URL then holds nothing else.
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-                    Block::default()
-                        .borders(Borders::TOP | Borders::BOTTOM)
-                        .border_style(theme.border())
-                        .title(" 1. Open this URL in a browser, sign in and consent "),
-                ),
-                top,
-            );
-        }
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.border())
-            .title(" 2. Come back: either way works ");
-        let inner = block.inner(bottom);
-        frame.render_widget(block, bottom);
-        let [listener, label, field] = Layout::vertical([
-            Constraint::Length(2),
-            Constraint::Length(1),
-            Constraint::Length(3),
-        ])
-        .areas(inner);
         let listener_lines = match &self.listener {
             Listener::NotApplicable => vec![Line::styled(
                 format!(
@@ -185,24 +161,88 @@ impl AuthorizeScreen {
             }
             Listener::Failed(sentence) => vec![Line::styled(sentence.clone(), theme.warn())],
         };
+        // The return box holds its sentences whole (the ssh -L line above all), so its rows
+        // are counted as they will wrap; the URL box above takes the rest.
+        let inner_width = usize::from(area.width.saturating_sub(2));
+        let rows = |text: &str| wrap_words(text, inner_width).len();
+        let listener_rows: usize = listener_lines
+            .iter()
+            .map(|line| {
+                rows(
+                    &line
+                        .spans
+                        .iter()
+                        .map(|s| s.content.as_ref())
+                        .collect::<String>(),
+                )
+            })
+            .sum();
+        let label_rows = rows(PASTE_LABEL);
+        // Where both cannot fit (60x24 with a problem shown) the URL keeps its rows: it is
+        // step 1, and the listener's lines give way first.
+        let url_rows = url.chars().count().div_ceil(usize::from(area.width.max(1)));
+        let wanted = listener_rows + label_rows + 5;
+        let room = usize::from(area.height).saturating_sub(url_rows + 1);
+        let [top, bottom] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(u16::try_from(wanted.min(room).max(7)).unwrap_or(9)),
+        ])
+        .areas(area);
+        {
+            // No side borders: a mouse selection of the wrapped URL then holds nothing else.
+            // No bottom one either: the return box's top border follows at once.
+            let block = Block::default()
+                .borders(Borders::TOP)
+                .border_style(theme.border())
+                .title(" 1. Open this URL in a browser, sign in and consent ");
+            let inner = block.inner(top);
+            let url_rows = url
+                .chars()
+                .count()
+                .div_ceil(usize::from(inner.width.max(1)));
+            let mut lines = vec![Line::raw(url)];
+            // The URL comes first; the key line (the footer names the same keys) only where
+            // it has room.
+            if url_rows + 2 <= usize::from(inner.height) {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(self.url_keys().spans(theme.key())));
+            }
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(block),
+                top,
+            );
+        }
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border())
+            .title(" 2. Come back: either way works ");
+        let inner = block.inner(bottom);
+        frame.render_widget(block, bottom);
+        let [listener, label, field] = Layout::vertical([
+            Constraint::Max(u16::try_from(listener_rows).unwrap_or(2)),
+            Constraint::Length(u16::try_from(label_rows).unwrap_or(2)),
+            Constraint::Length(3),
+        ])
+        .areas(inner);
         frame.render_widget(
             Paragraph::new(listener_lines).wrap(Wrap { trim: true }),
             listener,
         );
-        frame.render_widget(
-            Paragraph::new("Or paste the address the browser landed on, or just the code:"),
-            label,
-        );
+        frame.render_widget(Paragraph::new(PASTE_LABEL).wrap(Wrap { trim: true }), label);
         self.paste.render(
             frame,
             field,
-            Line::raw(" Redirected URL (a \"can't connect\" page's address works too) "),
+            Line::raw(" Redirected URL "),
             theme,
             self.paste_focused,
             false,
         );
     }
 }
+
+const PASTE_LABEL: &str = "Or paste the address the browser landed on (a \"can't connect\" page's address works too), or just the code:";
 
 fn render_busy(frame: &mut Frame, area: Rect, theme: Theme, spinner: &str, text: &str) {
     frame.render_widget(

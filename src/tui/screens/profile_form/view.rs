@@ -10,6 +10,7 @@ use crate::service::setup;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::checklist::{self, Step};
+use crate::tui::widgets::{fit, wrap_words};
 use crate::validate::{Catalog, Field, Severity, scopes};
 
 use super::{ProfileForm, ROWS};
@@ -75,18 +76,23 @@ impl ProfileForm {
 
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
-        let [title, body, message] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Fill(1),
-            Constraint::Length(3),
-        ])
-        .areas(area);
         let heading = match (&self.original, self.mode) {
             (Some(name), _) => format!("Edit the authorization profile {name}"),
             (None, Some(mode)) => format!("New authorization profile, for a {mode} integration"),
             (None, None) => "New authorization profile".to_owned(),
         };
-        frame.render_widget(Paragraph::new(Line::styled(heading, theme.title())), title);
+        // The heading wraps on a narrow terminal; the rows below give it the line it needs.
+        let heading_rows = wrap_words(&heading, usize::from(area.width)).len();
+        let [title, body, message] = Layout::vertical([
+            Constraint::Length(u16::try_from(heading_rows).unwrap_or(1)),
+            Constraint::Fill(1),
+            Constraint::Length(3),
+        ])
+        .areas(area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(heading, theme.title())).wrap(Wrap { trim: true }),
+            title,
+        );
         let (form, list) = if body.width >= SIDE_BY_SIDE {
             let [form, list] =
                 Layout::horizontal([Constraint::Fill(1), Constraint::Length(46)]).areas(body);
@@ -184,6 +190,7 @@ impl ProfileForm {
             .min(area.width);
         let [label_area, value_area] =
             Layout::horizontal([Constraint::Length(label_width), Constraint::Fill(1)]).areas(area);
+        let room = usize::from(value_area.width);
         frame.render_widget(Paragraph::new(label), label_area);
         let value_style = if focused {
             theme.selected()
@@ -193,13 +200,19 @@ impl ProfileForm {
         match (field, self.field(field)) {
             (Field::Mechanism, _) | (_, None) => {
                 frame.render_widget(
-                    Paragraph::new(Span::styled("OAuth v2 (the only mechanism)", value_style)),
+                    Paragraph::new(Span::styled(
+                        fit("OAuth v2 (the only mechanism)", room),
+                        value_style,
+                    )),
                     value_area,
                 );
             }
             (Field::RefreshUrl, Some(value)) if value.value().is_empty() && !focused => {
                 frame.render_widget(
-                    Paragraph::new(Span::styled("same as the token request URL", theme.dim())),
+                    Paragraph::new(Span::styled(
+                        fit("same as the token request URL", room),
+                        theme.dim(),
+                    )),
                     value_area,
                 );
             }
@@ -219,8 +232,11 @@ impl ProfileForm {
         }
     }
 
+    /// One line under the field, shortened to fit: the message line below the form says the
+    /// focused field's verdict in full.
     fn render_verdict(&self, field: Field, theme: Theme, frame: &mut Frame, area: Rect) {
         let indent = " ".repeat(LABEL_WIDTH + 4);
+        let room = usize::from(area.width).saturating_sub(LABEL_WIDTH + 4);
         let line = match self.worst(field) {
             Some(finding) => {
                 let (mark, style) = match finding.severity {
@@ -235,25 +251,31 @@ impl ProfileForm {
                 };
                 Line::from(vec![
                     Span::raw(indent),
-                    Span::styled(format!("{mark} {text}"), style),
+                    Span::styled(fit(&format!("{mark} {text}"), room), style),
                 ])
             }
             None if field == Field::ClientSecret && !self.client_secret.value().is_empty() => {
                 Line::from(vec![
                     Span::raw(indent),
                     Span::styled(
-                        if self.reveal {
-                            "shown · Ctrl-R hides it"
-                        } else {
-                            "hidden · Ctrl-R shows it"
-                        },
+                        fit(
+                            if self.reveal {
+                                "shown · Ctrl-R hides it"
+                            } else {
+                                "hidden · Ctrl-R shows it"
+                            },
+                            room,
+                        ),
                         theme.dim(),
                     ),
                 ])
             }
             None if field == Field::ClientSecret && self.keeps_stored_secret() => Line::from(vec![
                 Span::raw(indent),
-                Span::styled("stored · Ctrl-R shows it · type to replace", theme.dim()),
+                Span::styled(
+                    fit("stored · Ctrl-R shows it · type to replace", room),
+                    theme.dim(),
+                ),
             ]),
             None => Line::raw(""),
         };

@@ -13,7 +13,7 @@ use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, IssuedLink, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::{Confirm, FilterKey, ListFilter, TextField};
+use crate::tui::widgets::{Confirm, FilterKey, ListFilter, TextField, UrlKey};
 use crate::validate::text::sanitize;
 
 mod view;
@@ -98,15 +98,15 @@ const KEYS: &[Binding<UsersAction>] = &[
         action: UsersAction::Refresh,
     },
     Binding {
-        keys: &[Key::char('c')],
-        label: "c",
+        keys: &[UrlKey::Copy.key()],
+        label: UrlKey::Copy.label(),
         description: "copy the link shown",
         action: UsersAction::Copy,
     },
     Binding {
-        keys: &[Key::char('u')],
-        label: "u",
-        description: "show the link alone as one line, to select with the mouse",
+        keys: &[UrlKey::Bare.key()],
+        label: UrlKey::Bare.label(),
+        description: "the link shown bare on the normal screen, one line to select with the mouse (any key returns)",
         action: UsersAction::Bare,
     },
     Binding {
@@ -132,8 +132,8 @@ impl Hint for UsersAction {
             UsersAction::NewUser => "new user",
             UsersAction::Revoke => "revoke",
             UsersAction::Refresh => "refresh",
-            UsersAction::Copy => "copy",
-            UsersAction::Bare => "bare URL",
+            UsersAction::Copy => UrlKey::Copy.hint(),
+            UsersAction::Bare => UrlKey::Bare.hint(),
             UsersAction::Qr => "QR",
             UsersAction::Back => "back",
         }
@@ -371,20 +371,14 @@ impl UsersScreen {
                     ];
                 }
             }
-            Some(UsersAction::Copy) => {
+            Some(action @ (UsersAction::Copy | UsersAction::Bare)) => {
+                let key = if action == UsersAction::Copy {
+                    UrlKey::Copy
+                } else {
+                    UrlKey::Bare
+                };
                 if let Some(link) = &self.link {
-                    return vec![Action::Run(Effect::Copy {
-                        text: link.url.clone(),
-                        what: "link".into(),
-                    })];
-                }
-            }
-            Some(UsersAction::Bare) => {
-                if let Some(link) = &self.link {
-                    return vec![Action::Run(Effect::ShowBare {
-                        text: link.url.clone(),
-                        what: "link".into(),
-                    })];
+                    return vec![Action::Run(key.effect(&link.url, "link"))];
                 }
             }
             Some(UsersAction::Qr) => self.show_qr = self.link.is_some() && !self.show_qr,

@@ -12,7 +12,7 @@ use crate::service::status::TokenStatus;
 use crate::tui::screens::tokens::view::{access_left, state_style, state_word};
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::fit_words;
+use crate::tui::widgets::{fit, wrap_words};
 use crate::validate::text::sanitize;
 
 use super::{UsersScreen, clock};
@@ -29,6 +29,9 @@ impl UsersScreen {
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
         let visible = self.visible(&shared.report);
+        let detail = visible
+            .get(self.selected)
+            .map(|token| (*token, detail_lines(shared, token)));
         let panel_height = if self.asking.is_some() {
             5
         } else if let Some(link) = &self.link {
@@ -37,7 +40,9 @@ impl UsersScreen {
             let url_rows = link.url.chars().count().div_ceil(width);
             u16::try_from(url_rows + 4).unwrap_or(u16::MAX)
         } else {
-            5
+            detail
+                .as_ref()
+                .map_or(0, |(_, lines)| panel_height(lines, area.width))
         };
         let confirm_height = u16::from(self.revoking.is_some()) * 3;
         let [filter_area, table_area, panel_area, confirm_area] = Layout::vertical([
@@ -79,8 +84,8 @@ impl UsersScreen {
             render_asking(field, frame, panel_area, theme);
         } else if self.link.is_some() {
             self.render_link(shared, frame, panel_area);
-        } else if let Some(token) = visible.get(self.selected) {
-            render_detail(shared, token, frame, panel_area);
+        } else if let Some((token, lines)) = detail {
+            render_detail(token, lines, theme, frame, panel_area);
         }
         if let Some(confirm) = &self.revoking {
             confirm.render(frame, confirm_area, theme);
@@ -124,7 +129,7 @@ impl UsersScreen {
         let inner = block.inner(area);
         let columns = Layout::horizontal(widths.clone()).spacing(1).split(inner);
         let width_of = |n: usize| columns.get(n).map_or(1, |c| usize::from(c.width));
-        let fitted = |text: &str, n: usize| fit_words(text, width_of(n));
+        let fitted = |text: &str, n: usize| fit(text, width_of(n));
         // Only the rows that fit are built: ten thousand users cost what a screenful does.
         let fits = usize::from(area.height.saturating_sub(3)).max(1);
         let first = self.selected.saturating_sub(fits - 1);
@@ -202,9 +207,12 @@ impl UsersScreen {
             .borders(Borders::TOP)
             .border_style(theme.border())
             .title(Span::styled(
-                format!(
-                    " Link for {user} · works once, until {} ",
-                    clock(link.expires_at)
+                fit(
+                    &format!(
+                        " Link for {user} · works once, until {} ",
+                        clock(link.expires_at)
+                    ),
+                    usize::from(area.width.saturating_sub(2)),
                 ),
                 theme.title(),
             ));
@@ -234,7 +242,8 @@ fn render_asking(
     field.render(frame, input, Line::raw(" End user id "), theme, true, false);
 }
 
-fn render_detail(shared: &Shared, token: &TokenStatus, frame: &mut Frame, area: Rect) {
+/// The selected user's detail, as lines; their height at `width` is what the panel needs.
+fn detail_lines(shared: &Shared, token: &TokenStatus) -> Vec<Line<'static>> {
     let theme = shared.theme;
     let now = shared.now;
     let account = token
@@ -246,13 +255,12 @@ fn render_detail(shared: &Shared, token: &TokenStatus, frame: &mut Frame, area: 
     let site = token.site.as_ref().map_or("no site".to_owned(), |s| {
         format!("{} ({})", sanitize(&s.url, 100), sanitize(&s.name, 64))
     });
-    let lines = vec![
+    vec![
         Line::from(vec![
             Span::styled("Account ", theme.dim()),
             Span::raw(account),
-            Span::styled(" · site ", theme.dim()),
-            Span::raw(site),
         ]),
+        Line::from(vec![Span::styled("Site ", theme.dim()), Span::raw(site)]),
         Line::from(vec![
             Span::styled("Consented ", theme.dim()),
             Span::raw(format!(
@@ -272,12 +280,36 @@ fn render_detail(shared: &Shared, token: &TokenStatus, frame: &mut Frame, area: 
             ]),
             None => Line::styled("No error at the last refresh.", theme.dim()),
         },
-    ];
+    ]
+}
+
+/// Rows `lines` take wrapped at `width`, plus the panel's top border.
+fn panel_height(lines: &[Line<'_>], width: u16) -> u16 {
+    let rows: usize = lines
+        .iter()
+        .map(|line| {
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            wrap_words(&text, usize::from(width.max(1))).len()
+        })
+        .sum();
+    u16::try_from(rows + 1).unwrap_or(u16::MAX)
+}
+
+fn render_detail(
+    token: &TokenStatus,
+    lines: Vec<Line<'static>>,
+    theme: Theme,
+    frame: &mut Frame,
+    area: Rect,
+) {
     let block = Block::default()
         .borders(Borders::TOP)
         .border_style(theme.border())
         .title(Span::styled(
-            format!(" {} ", user_of(&token.principal)),
+            fit(
+                &format!(" {} ", user_of(&token.principal)),
+                usize::from(area.width.saturating_sub(2)),
+            ),
             theme.title(),
         ));
     frame.render_widget(

@@ -11,7 +11,7 @@ use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
-use crate::tui::widgets::{Confirm, TextField};
+use crate::tui::widgets::{Confirm, TextField, UrlKey};
 use crate::validate::identifier;
 use crate::validate::text::quoted;
 
@@ -70,6 +70,8 @@ enum WizardAction {
     Back,
     NewProfile,
     EditProfile,
+    CopyLink,
+    BareLink,
 }
 
 const KEYS: &[Binding<WizardAction>] = &[
@@ -109,6 +111,18 @@ const KEYS: &[Binding<WizardAction>] = &[
         description: "edit the selected profile (profile step)",
         action: WizardAction::EditProfile,
     },
+    Binding {
+        keys: &[UrlKey::Copy.key()],
+        label: UrlKey::Copy.label(),
+        description: "copy the end user's link (user-authorized summary)",
+        action: WizardAction::CopyLink,
+    },
+    Binding {
+        keys: &[UrlKey::Bare.key()],
+        label: UrlKey::Bare.label(),
+        description: "the end user's link bare on the normal screen, one line to select with the mouse (any key returns)",
+        action: WizardAction::BareLink,
+    },
 ];
 
 impl Hint for WizardAction {
@@ -119,6 +133,8 @@ impl Hint for WizardAction {
             WizardAction::Back => "back",
             WizardAction::NewProfile => "new",
             WizardAction::EditProfile => "edit",
+            WizardAction::CopyLink => UrlKey::Copy.hint(),
+            WizardAction::BareLink => UrlKey::Bare.hint(),
         }
     }
 }
@@ -261,6 +277,16 @@ impl Wizard {
                         Some(self.mode),
                     ),
                 )))];
+            }
+            Some(action @ (WizardAction::CopyLink | WizardAction::BareLink)) => {
+                let key = if action == WizardAction::CopyLink {
+                    UrlKey::Copy
+                } else {
+                    UrlKey::Bare
+                };
+                if let Some(link) = self.link_url(shared) {
+                    return vec![Action::Run(key.effect(&link, "end user's link"))];
+                }
             }
             Some(WizardAction::EditProfile) if self.step() == Step::Profile => {
                 if let Some(profile) = self.selected_profile(shared) {
@@ -465,8 +491,8 @@ impl Wizard {
         }
     }
 
-    pub fn footer(&self) -> Footer {
-        use WizardAction::{Back, Down, EditProfile, NewProfile, Next, Up};
+    pub fn footer(&self, shared: &Shared) -> Footer {
+        use WizardAction::{Back, BareLink, CopyLink, Down, EditProfile, NewProfile, Next, Up};
         if let Some(confirm) = &self.confirm {
             return confirm.footer();
         }
@@ -476,6 +502,9 @@ impl Wizard {
                 .keys(KEYS, &[Next, Back]),
             Step::Profile => {
                 Footer::new().keys(KEYS, &[Up, Down, Next, NewProfile, EditProfile, Back])
+            }
+            Step::Confirm if self.link_url(shared).is_some() => {
+                Footer::new().keys(KEYS, &[Next, CopyLink, BareLink, Back])
             }
             Step::Confirm => Footer::new().keys(KEYS, &[Next, Back]),
             Step::Mode | Step::App => Footer::new().keys(KEYS, &[Up, Down, Next, Back]),

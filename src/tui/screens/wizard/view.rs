@@ -8,12 +8,27 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 use crate::domain::Mode;
 use crate::service::authorize::{PREVIEW_STATE, PublicApp, authorization_url_for};
 use crate::service::setup;
+use crate::tui::keymap::Footer;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::{fit, wrap_words};
 
-use super::{Step, Wizard};
+use super::{KEYS, Step, Wizard, WizardAction};
 
 impl Wizard {
+    /// The end user's link while the summary shows it: the screen's long URL, linked
+    /// (OSC 8), copied and shown bare like the authorization URL.
+    pub fn link_url(&self, shared: &Shared) -> Option<String> {
+        if self.step() == Step::Confirm
+            && self.mode == Mode::UserAuthorized
+            && self.confirm.is_none()
+        {
+            self.link_preview(shared)
+        } else {
+            None
+        }
+    }
+
     /// The authorization URL an end user of this set-up would open, as `authorize --user`
     /// builds it, with a placeholder where each real link carries its own state.
     fn link_preview(&self, shared: &Shared) -> Option<String> {
@@ -39,10 +54,15 @@ impl Wizard {
 
     pub fn render(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
+        // The problem's sentence is kept whole: its rows are counted as it will wrap.
+        let problem_rows = self
+            .problem
+            .as_deref()
+            .map_or(0, |text| wrap_words(text, usize::from(area.width)).len());
         let [progress, body, problem] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Fill(1),
-            Constraint::Length(4),
+            Constraint::Length(u16::try_from(problem_rows.max(4)).unwrap_or(4)),
         ])
         .areas(area);
         let steps = self.steps.iter().map(|s| s.title()).collect::<Vec<_>>();
@@ -87,13 +107,14 @@ impl Wizard {
 
     fn render_name(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let [label, field, note] = Layout::vertical([
-            Constraint::Length(1),
+            Constraint::Length(2),
             Constraint::Length(3),
             Constraint::Fill(1),
         ])
         .areas(area);
         frame.render_widget(
-            Paragraph::new("A short name for this Jira connection (letters, digits, - _ .):"),
+            Paragraph::new("A short name for this Jira connection (letters, digits, - _ .):")
+                .wrap(Wrap { trim: true }),
             label,
         );
         self.name
@@ -102,7 +123,8 @@ impl Wizard {
             Paragraph::new(Line::styled(
                 "Scripts use it: jira-auth token --integration NAME. Most hosts need only one, named jira.",
                 shared.theme.dim(),
-            )),
+            ))
+            .wrap(Wrap { trim: true }),
             note,
         );
     }
@@ -110,6 +132,9 @@ impl Wizard {
     fn render_profiles(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
         let profiles = self.profiles(shared);
+        // Borders and the highlight symbol take 4 columns; the note after the client id
+        // goes under it when the row has no room for it.
+        let room = usize::from(area.width.saturating_sub(4));
         let mut items: Vec<ListItem> = profiles
             .iter()
             .map(|p| {
@@ -118,10 +143,12 @@ impl Wizard {
                 } else {
                     Span::styled(format!("  {} scopes", p.scopes.len()), theme.dim())
                 };
-                ListItem::new(Line::from(vec![
-                    Span::raw(format!("{:<20} {}", p.name, p.client_id)),
-                    note,
-                ]))
+                let head = fit(&format!("{:<20} {}", p.name, p.client_id), room);
+                if head.chars().count() + note.width() <= room {
+                    ListItem::new(Line::from(vec![Span::raw(head), note]))
+                } else {
+                    ListItem::new(vec![Line::raw(head), Line::from(note)])
+                }
             })
             .collect();
         items.push(ListItem::new(Line::styled("+ Create new…", theme.key())));
@@ -193,6 +220,8 @@ impl Wizard {
                 theme.dim(),
             ));
             lines.push(Line::raw(link));
+            let keys = Footer::new().keys(KEYS, &[WizardAction::CopyLink, WizardAction::BareLink]);
+            lines.push(Line::from(keys.spans(theme.key())));
         }
         lines.push(Line::raw(""));
         lines.push(match self.mode {
