@@ -129,6 +129,7 @@ fn token_set(integration: &str, principal: Principal, now: Timestamp, n: usize) 
         scopes: vec!["read:jira-work".into(), "offline_access".into()],
         last_error: None,
         reauthorization_required: false,
+        account: None,
     }
 }
 
@@ -211,7 +212,8 @@ fn tokens_screen_bench() {
         })
         .collect();
     let started = Instant::now();
-    let report = status::build(&[integration], &tokens, &[], now);
+    let summaries: Vec<_> = tokens.iter().map(TokenSet::summary).collect();
+    let report = status::build(&[integration], &summaries, &[], now);
     let build = started.elapsed();
     let mut app = App::new(
         jira_auth::tui::theme::Theme::monochrome(),

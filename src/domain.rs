@@ -256,6 +256,13 @@ pub struct Site {
     pub name: String,
 }
 
+/// The Atlassian account a grant acts as, from the `myself` check when it was authorized.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+}
+
 /// The tokens of one (integration, principal), with what is needed to judge their health.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenSet {
@@ -274,6 +281,25 @@ pub struct TokenSet {
     pub last_error: Option<String>,
     /// Set when Atlassian refused the refresh token: only a new consent helps.
     pub reauthorization_required: bool,
+    /// Who consented (absent for grants stored before accounts were recorded).
+    pub account: Option<Account>,
+}
+
+/// A token set without its secrets: all that lists and `status --json` need, read without
+/// unsealing anything, so ten thousand of them cost a scan and no cryptography.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenSummary {
+    pub integration: String,
+    pub principal: Principal,
+    pub access_expires_at: Timestamp,
+    pub has_refresh_token: bool,
+    pub consented_at: Timestamp,
+    pub rotated_at: Timestamp,
+    pub site: Option<Site>,
+    pub scopes: Vec<String>,
+    pub last_error: Option<String>,
+    pub reauthorization_required: bool,
+    pub account: Option<Account>,
 }
 
 /// The health of a token set, as shown in lists and `status --json`.
@@ -297,25 +323,31 @@ impl TokenState {
     }
 }
 
-impl TokenSet {
-    /// When the refresh token dies of inactivity unless it rotates first.
-    pub fn inactivity_deadline(&self) -> Timestamp {
+/// What a grant's health is judged from; [`TokenSet`] and [`TokenSummary`] both have it.
+#[derive(Clone, Copy, Debug)]
+struct Health {
+    access_expires_at: Timestamp,
+    has_refresh_token: bool,
+    consented_at: Timestamp,
+    rotated_at: Timestamp,
+    reauthorization_required: bool,
+}
+
+impl Health {
+    fn inactivity_deadline(self) -> Timestamp {
         self.rotated_at.plus_secs(REFRESH_INACTIVITY_LIMIT_SECS)
     }
 
-    /// When the grant dies whatever happens: 365 days after consent.
-    pub fn absolute_deadline(&self) -> Timestamp {
+    fn absolute_deadline(self) -> Timestamp {
         self.consented_at.plus_secs(REFRESH_ABSOLUTE_LIMIT_SECS)
     }
 
-    /// The earlier of the two refresh-token limits, if there is a refresh token.
-    pub fn refresh_deadline(&self) -> Option<Timestamp> {
-        self.refresh_token
-            .as_ref()
-            .map(|_| self.inactivity_deadline().min(self.absolute_deadline()))
+    fn refresh_deadline(self) -> Option<Timestamp> {
+        self.has_refresh_token
+            .then(|| self.inactivity_deadline().min(self.absolute_deadline()))
     }
 
-    pub fn state(&self, now: Timestamp) -> TokenState {
+    fn state(self, now: Timestamp) -> TokenState {
         let refreshable = self
             .refresh_deadline()
             .is_some_and(|deadline| now < deadline);
@@ -329,6 +361,112 @@ impl TokenSet {
         } else {
             TokenState::Valid
         }
+    }
+}
+
+/// The deadlines and state of a grant, the same for a token set and its summary.
+macro_rules! health_methods {
+    () => {
+        /// When the refresh token dies of inactivity unless it rotates first.
+        pub fn inactivity_deadline(&self) -> Timestamp {
+            self.health().inactivity_deadline()
+        }
+
+        /// When the grant dies whatever happens: 365 days after consent.
+        pub fn absolute_deadline(&self) -> Timestamp {
+            self.health().absolute_deadline()
+        }
+
+        /// The earlier of the two refresh-token limits, if there is a refresh token.
+        pub fn refresh_deadline(&self) -> Option<Timestamp> {
+            self.health().refresh_deadline()
+        }
+
+        pub fn state(&self, now: Timestamp) -> TokenState {
+            self.health().state(now)
+        }
+    };
+}
+
+impl TokenSet {
+    fn health(&self) -> Health {
+        Health {
+            access_expires_at: self.access_expires_at,
+            has_refresh_token: self.refresh_token.is_some(),
+            consented_at: self.consented_at,
+            rotated_at: self.rotated_at,
+            reauthorization_required: self.reauthorization_required,
+        }
+    }
+
+    health_methods!();
+
+    pub fn summary(&self) -> TokenSummary {
+        TokenSummary {
+            integration: self.integration.clone(),
+            principal: self.principal.clone(),
+            access_expires_at: self.access_expires_at,
+            has_refresh_token: self.refresh_token.is_some(),
+            consented_at: self.consented_at,
+            rotated_at: self.rotated_at,
+            site: self.site.clone(),
+            scopes: self.scopes.clone(),
+            last_error: self.last_error.clone(),
+            reauthorization_required: self.reauthorization_required,
+            account: self.account.clone(),
+        }
+    }
+}
+
+impl TokenSummary {
+    fn health(&self) -> Health {
+        Health {
+            access_expires_at: self.access_expires_at,
+            has_refresh_token: self.has_refresh_token,
+            consented_at: self.consented_at,
+            rotated_at: self.rotated_at,
+            reauthorization_required: self.reauthorization_required,
+        }
+    }
+
+    health_methods!();
+}
+
+/// A personal authorization link handed to one end user of a user-authorized integration.
+/// The store keeps it under a digest of its state: the state itself, which completes the
+/// grant, is known only to whoever holds the URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub integration: String,
+    pub user: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub outcome: LinkOutcome,
+}
+
+/// Where a link is in its one life: handed out, spent by a callback, then done one way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum LinkOutcome {
+    Pending,
+    /// A callback carried its state; it cannot be spent again, whatever comes next.
+    Claimed {
+        at: Timestamp,
+    },
+    Authorized {
+        account: Account,
+        site_name: String,
+        site_url: String,
+    },
+    Declined,
+    Failed {
+        sentence: String,
+    },
+}
+
+impl Link {
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        now >= self.expires_at
     }
 }
 
@@ -384,6 +522,7 @@ mod tests {
             scopes: vec![],
             last_error: None,
             reauthorization_required: false,
+            account: None,
         }
     }
 

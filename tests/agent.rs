@@ -73,7 +73,7 @@ fn read_until_closed(stream: &mut UnixStream) -> Vec<Value> {
 fn client_hello(sandbox: &Sandbox) -> Value {
     json!({"id": 0, "request": {
         "kind": "hello",
-        "protocol": 1,
+        "protocol": jira_auth::agent::protocol::PROTOCOL_VERSION,
         "build": {"version": "test", "stamp": 0},
         "config": {
             "key_file": sandbox.key_file().display().to_string(),
@@ -195,7 +195,11 @@ fn agent_status_and_stop_report_no_agent_then_describe_and_stop_the_one_a_comman
     let info = agent_info(&sandbox).expect("the command left an agent running");
     assert!(info["pid"].as_u64().is_some_and(|pid| pid > 0), "{info}");
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"), "{info}");
-    assert_eq!(info["protocol"], 1, "{info}");
+    assert_eq!(
+        info["protocol"],
+        jira_auth::agent::protocol::PROTOCOL_VERSION,
+        "{info}"
+    );
     assert!(info["clients"].as_u64().is_some_and(|n| n >= 1), "{info}");
     assert!(
         info["idle_exit_secs"].as_u64().is_some(),
@@ -464,7 +468,11 @@ fn an_agent_speaking_another_protocol_is_replaced_by_one_speaking_ours() {
 
     status_json(&sandbox);
     let info = agent_info(&sandbox).expect("an agent runs");
-    assert_eq!(info["protocol"], 1, "{info}");
+    assert_eq!(
+        info["protocol"],
+        jira_auth::agent::protocol::PROTOCOL_VERSION,
+        "{info}"
+    );
     assert_ne!(info["pid"], old.pid(), "{info}");
     let exit = old.wait_exit();
     assert!(

@@ -773,6 +773,7 @@ fn ten_thousand_idle_grants_are_rotated_at_the_configured_pace() {
                 scopes: vec!["read:jira-work".into(), "offline_access".into()],
                 last_error: None,
                 reauthorization_required: false,
+                account: None,
             })
             .unwrap();
     }

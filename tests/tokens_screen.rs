@@ -151,7 +151,12 @@ fn a_long_token_list_scrolls_with_the_selection() {
     let tokens: Vec<_> = (0..300)
         .map(|n| common::sample_tokens("bots", Principal::User(format!("user-{n:03}")), NOW))
         .collect();
-    let mut app = app_with(status::build(&[integration], &tokens, &[], NOW));
+    let mut app = app_with(status::build(
+        &[integration],
+        &common::summaries(&tokens),
+        &[],
+        NOW,
+    ));
     press(&mut app, &[key('t')]);
     let downs: Vec<Msg> = (0..250).map(|_| code(KeyCode::Down)).collect();
     press(&mut app, &downs);

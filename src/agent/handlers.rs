@@ -194,6 +194,13 @@ pub(super) async fn handle(
             agent.changed();
             Ok(Reply::Ok)
         }
+        Request::Link {
+            integration,
+            user,
+            ttl_secs,
+        } => super::links::issue(agent, integration, user, ttl_secs).await,
+        Request::AwaitLink { handle } => super::links::wait(agent, handle).await,
+        Request::Callback { path, query } => super::links::callback(agent, path, query).await,
         // Answered by the connection itself.
         Request::Hello(_) | Request::Stop | Request::Subscribe => Ok(Reply::Ok),
     }
@@ -252,7 +259,7 @@ async fn refresh_now(
             .into());
         }
         let mut grants: Vec<_> = store
-            .token_sets()?
+            .token_summaries()?
             .into_iter()
             .filter(|t| wanted.as_ref().is_none_or(|name| &t.integration == name))
             .filter(|t| {

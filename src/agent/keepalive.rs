@@ -85,7 +85,7 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
                 })
                 .collect();
             let mut pending: Vec<Pending> = store
-                .token_sets()?
+                .token_summaries()?
                 .into_iter()
                 .filter_map(|tokens| {
                     let mode = *modes.get(&tokens.integration)?;

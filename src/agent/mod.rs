@@ -7,6 +7,7 @@ pub mod client;
 mod connection;
 mod handlers;
 mod keepalive;
+mod links;
 pub mod log;
 mod notify;
 pub mod protocol;
@@ -22,6 +23,7 @@ use crate::store::StorePaths;
 
 pub use client::{AgentLink, ClientError, Notice};
 pub use protocol::{AgentConfig, WireError};
+pub(crate) use server::stop_on_signal;
 pub use server::{AgentOptions, run};
 
 /// The socket, inside the data directory (0700), so only its owner can reach it.

@@ -12,7 +12,7 @@ use crate::service::status::StatusReport;
 use crate::service::system_app::SystemAppInfo;
 
 /// Bumped whenever a request or reply changes shape.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Larger frames are refused: the biggest honest one is a status report of many thousand
 /// token sets, well under this.
@@ -153,6 +153,16 @@ pub enum Request {
         integration: String,
         principal: String,
     },
+    /// Hand an end user a personal authorization link, valid for `ttl_secs`.
+    Link {
+        integration: String,
+        user: String,
+        ttl_secs: i64,
+    },
+    /// Wait until the link `handle` names is authorized, declined, failed or expired.
+    AwaitLink { handle: String },
+    /// A request the receiver got: its path and raw query. The agent judges it all.
+    Callback { path: String, query: String },
 }
 
 /// The agent's frames.
@@ -215,6 +225,45 @@ pub enum Reply {
     },
     Events {
         events: Vec<crate::domain::Event>,
+    },
+    Link(LinkView),
+    /// The link was authorized; the sentence says as whom and where.
+    LinkDone {
+        sentence: String,
+    },
+    /// The page the receiver answers a callback with.
+    Page(ReceiverPage),
+}
+
+/// A link handed out. `handle` names it for `AwaitLink`; unlike the state in the URL, it
+/// cannot complete anything.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkView {
+    pub integration: String,
+    pub user: String,
+    pub url: String,
+    pub expires_at: crate::domain::Timestamp,
+    pub handle: String,
+}
+
+/// What the end user's browser is told about their callback.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "page", rename_all = "snake_case")]
+pub enum ReceiverPage {
+    /// The path is no user-authorized integration's callback.
+    NotFound,
+    /// Refused before anything reached Atlassian; the sentence says why.
+    Refused { sentence: String },
+    /// The user declined the consent; nothing was stored.
+    Declined { detail: Option<String> },
+    /// Atlassian or the store failed after the link was spent.
+    Failed { sentence: String, temporary: bool },
+    Authorized {
+        integration: String,
+        user: String,
+        account: String,
+        site_name: String,
+        site_url: String,
     },
 }
 

@@ -46,6 +46,8 @@ pub(super) struct Agent {
     pub refresher: super::refresher::Refresher,
     /// Wakes the keep-alive when a grant was added (it sleeps until the next one is due).
     pub keepalive_wake: tokio::sync::Notify,
+    /// Wakes the callers waiting on a link (`link --wait`) when one is settled.
+    pub links_settled: tokio::sync::Notify,
     pub shutdown: CancellationToken,
     /// What opening the store fixed, for the first client that says hello.
     pub notes: std::sync::Mutex<Vec<String>>,
@@ -108,6 +110,7 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         attempts: Attempts::default(),
         refresher: super::refresher::Refresher::default(),
         keepalive_wake: tokio::sync::Notify::new(),
+        links_settled: tokio::sync::Notify::new(),
         shutdown: CancellationToken::new(),
         notes: std::sync::Mutex::new(notes),
         next_connection: AtomicU64::new(1),
@@ -278,7 +281,7 @@ async fn finish_refreshes(agent: &Agent) {
     }
 }
 
-async fn stop_on_signal() {
+pub(crate) async fn stop_on_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::terminate()),

@@ -48,43 +48,69 @@ pub(crate) fn judge(
         return Answer::NotFound;
     }
     let query = url.query().unwrap_or_default();
-    if let Some(parameter) = repeated_parameter(query) {
-        return Answer::Repeated { parameter };
-    }
-    let mut state = None;
-    let mut code = None;
-    let mut error = None;
-    let mut description = None;
-    for (name, value) in url.query_pairs() {
-        let slot = match name.as_ref() {
-            "state" => &mut state,
-            "code" => &mut code,
-            "error" => &mut error,
-            "error_description" => &mut description,
-            _ => continue,
-        };
-        slot.get_or_insert(value);
-    }
-    if check_state(expected_state, state.as_deref()).is_err() {
+    let parameters = match Parameters::read(query) {
+        Ok(parameters) => parameters,
+        Err(parameter) => return Answer::Repeated { parameter },
+    };
+    if check_state(expected_state, parameters.state.as_deref()).is_err() {
         return Answer::StateMismatch;
     }
-    if let Some(error) = error {
-        let description = description
-            .map(|text| sanitize(&text, DESCRIPTION_CAP))
-            .filter(|text| !text.is_empty());
-        return Answer::Received(Callback::Denied {
-            error: sanitize(&error, ERROR_CAP),
-            description,
-        });
+    match parameters.callback() {
+        Some(callback) => Answer::Received(callback),
+        None => Answer::Incomplete,
     }
-    match code {
-        Some(code) if !code.is_empty() => Answer::Received(Callback::Code(code.into_owned())),
-        _ => Answer::Incomplete,
+}
+
+/// The parameters of a redirect's query that matter, each read once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parameters {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Parameters {
+    /// `Err` names a `code` or `state` given twice: an altered address.
+    pub fn read(query: &str) -> Result<Parameters, &'static str> {
+        if let Some(parameter) = repeated_parameter(query) {
+            return Err(parameter);
+        }
+        let mut found = Parameters::default();
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match name.as_ref() {
+                "state" => &mut found.state,
+                "code" => &mut found.code,
+                "error" => &mut found.error,
+                "error_description" => &mut found.description,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| value.into_owned());
+        }
+        Ok(found)
+    }
+
+    /// What the redirect says, once its state is judged: a code, an error answer (texts
+    /// sanitized), or neither (`None`).
+    pub fn callback(self) -> Option<Callback> {
+        if let Some(error) = self.error {
+            let description = self
+                .description
+                .map(|text| sanitize(&text, DESCRIPTION_CAP))
+                .filter(|text| !text.is_empty());
+            return Some(Callback::Denied {
+                error: sanitize(&error, ERROR_CAP),
+                description,
+            });
+        }
+        self.code
+            .filter(|code| !code.is_empty())
+            .map(Callback::Code)
     }
 }
 
 /// The target as a URL, so its path is normalized exactly like the callback URL's was.
-fn target_url(target: &Uri) -> Option<Url> {
+pub(crate) fn target_url(target: &Uri) -> Option<Url> {
     match (target.scheme_str(), target.path_and_query()) {
         // The host is a placeholder: only the path and the query are compared.
         (None, Some(origin)) if origin.as_str().starts_with('/') => {

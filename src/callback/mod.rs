@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use url::{Host, Url};
 
+pub use answer::Parameters;
+pub(crate) use answer::target_url;
 pub use listener::{CallbackListener, bind};
+pub use page::{escape_html, page};
 pub use ssh_hint::{ssh_forward_hint, ssh_forward_hint_from_env};
 
 /// What the caller passes to [`CallbackListener::wait`] when it has no better idea: long

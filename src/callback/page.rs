@@ -60,9 +60,25 @@ pub(crate) fn response(answer: &Answer) -> Response<String> {
             "jira-auth could not read this request.".to_owned(),
         ),
     };
+    let mut response = page(status, title, &[sentence]);
+    if matches!(answer, Answer::MethodNotAllowed) {
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET"));
+    }
+    response
+}
+
+/// A plain page: a title and paragraphs, every text escaped, loading nothing else. Also the
+/// receiver's pages, which end users see.
+pub fn page(status: StatusCode, title: &str, paragraphs: &[String]) -> Response<String> {
+    let body: String = paragraphs
+        .iter()
+        .map(|text| format!("<p>{}</p>", escape_html(text)))
+        .collect();
+    let title = escape_html(title);
     let body = format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>jira-auth: {title}</title></head>\n<body><h1>{title}</h1><p>{}</p></body></html>\n",
-        escape_html(&sentence)
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>jira-auth: {title}</title></head>\n<body><h1>{title}</h1>{body}</body></html>\n"
     );
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -79,9 +95,6 @@ pub(crate) fn response(answer: &Answer) -> Response<String> {
         HeaderValue::from_static("default-src 'none'"),
     );
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if matches!(answer, Answer::MethodNotAllowed) {
-        headers.insert(ALLOW, HeaderValue::from_static("GET"));
-    }
     response
 }
 
@@ -100,7 +113,7 @@ fn denied_sentence(error: &str, description: Option<&str>) -> String {
 }
 
 /// Error texts come from the query string: they must not become markup.
-fn escape_html(text: &str) -> String {
+pub fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

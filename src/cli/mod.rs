@@ -7,6 +7,7 @@ mod authorize;
 pub mod client;
 mod commands;
 pub mod docs;
+mod links;
 mod output;
 mod profile_input;
 mod tty;
@@ -36,6 +37,11 @@ Examples:
   jira-auth authorize --integration support --user alice@example.com --paste
   jira-auth profile list --json
   jira-auth status --json | jq '.integrations[].tokens[].state'
+  jira-auth link --integration support --user U024BE7LH --wait
+                                              a personal link for an end user; returns once
+                                              they have authorized (exit 3: expired or declined)
+  jira-auth serve --bind 127.0.0.1:8717 --trust-proxy 127.0.0.1
+                                              the callback receiver, behind an HTTPS proxy
   jira-auth agent status                      the agent that owns the store (started on demand)
 
 Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 re-authorization needed,
@@ -129,6 +135,50 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Print a personal authorization link for one end user of a user-authorized integration
+    #[command(
+        long_about = "Print a personal authorization link for one end user of a user-authorized integration. \
+The link's state is unguessable, bound to the user and the integration, works once and expires (30 \
+minutes unless --ttl says otherwise). The user's consent comes back to `jira-auth serve`, which stores \
+their token; `token --user ID` then prints it."
+    )]
+    Link {
+        /// The user-authorized integration
+        #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+        integration: String,
+        /// The end user: their id as your system knows it (a chat id, an email), 1-256
+        /// characters of visible text
+        #[arg(long, value_name = "ID")]
+        user: String,
+        /// How long the link works: 1m to 7d, e.g. 30m, 2h
+        #[arg(long, default_value = "30m", value_parser = parse_ttl, value_name = "DURATION")]
+        ttl: std::time::Duration,
+        /// Print {url, user, expires_at} as JSON
+        #[arg(long)]
+        json: bool,
+        /// Then wait until the user's grant is stored (exit 0), or the link expires or is
+        /// declined (exit 3)
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Run the callback receiver end users' consent comes back to (behind an HTTPS proxy)
+    #[command(
+        long_about = "Run the callback receiver for end users. Register its public URL (your HTTPS reverse \
+proxy in front of --bind) as the callback URL of the user-authorized integration's app. It answers that \
+path and /healthz only, checks each link's state before anything reaches Atlassian, stores the user's \
+token through the agent, and shows the user a plain page. Logs go to stderr, without query strings."
+    )]
+    Serve {
+        /// The address to listen on, e.g. 127.0.0.1:8717 behind a proxy on the same host
+        #[arg(long, value_name = "ADDR:PORT")]
+        bind: std::net::SocketAddr,
+        /// A proxy whose X-Forwarded-For is believed (repeat for several)
+        #[arg(long, value_name = "ADDR")]
+        trust_proxy: Vec<std::net::IpAddr>,
+        /// Requests per minute one client address may make
+        #[arg(long, default_value = "60", value_name = "N")]
+        rate_limit: std::num::NonZeroU32,
+    },
     /// Run the agent that owns the store and serves every other jira-auth process
     #[command(
         long_about = "Run the agent that owns the store: it alone opens the database and the sealing key, and \
@@ -171,6 +221,12 @@ pub enum AgentCommand {
     },
     /// Stop the running agent (exit 0 also when none ran)
     Stop,
+}
+
+/// `30m`, `2h`, `1d`: humantime's durations.
+fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{e}; write a duration such as 30m, 2h or 1d"))
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -378,6 +434,34 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
             };
             commands::refresh(&Client::new(data_dir)?, which)
         }
+        Command::Link {
+            integration,
+            user,
+            ttl,
+            json,
+            wait,
+        } => links::link(
+            &Client::new(data_dir)?,
+            &links::LinkArgs {
+                integration,
+                user,
+                ttl: *ttl,
+                json: *json,
+                wait: *wait,
+            },
+        ),
+        Command::Serve {
+            bind,
+            trust_proxy,
+            rate_limit,
+        } => links::serve(
+            Client::new(data_dir)?,
+            links::ServeArgs {
+                bind: *bind,
+                trust_proxy: trust_proxy.clone(),
+                rate_limit: *rate_limit,
+            },
+        ),
         Command::Profile(ProfileCommand::List { json }) => {
             commands::profile_list(&Client::new(data_dir)?, *json)
         }

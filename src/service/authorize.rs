@@ -335,6 +335,10 @@ pub fn finish(
         },
         last_error: None,
         reauthorization_required: false,
+        account: Some(crate::domain::Account {
+            id: myself.account_id.clone(),
+            name: myself.display_name.clone(),
+        }),
     };
     store.put_token_set(&tokens)?;
     if let Some(mut integration) = store.integration(&attempt.integration)?

@@ -5,6 +5,7 @@ pub mod app;
 pub mod authorize;
 pub mod draft;
 pub mod format;
+pub mod links;
 pub mod profiles;
 pub mod refresh;
 pub mod setup;

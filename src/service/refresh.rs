@@ -142,7 +142,7 @@ pub fn find(
     };
     let users = || -> Result<Vec<String>, RefreshError> {
         let mut users: Vec<String> = store
-            .token_sets()?
+            .token_summaries()?
             .into_iter()
             .filter(|t| t.integration == found.name)
             .filter_map(|t| match t.principal {
@@ -343,6 +343,7 @@ mod tests {
             scopes: vec![],
             last_error: None,
             reauthorization_required: false,
+            account: None,
         }
     }
 
@@ -381,11 +382,11 @@ pub enum Due {
 /// When the keep-alive should next look at `tokens` (None: never, it is dead or has no
 /// refresh token), and whether it is due at `now`.
 pub fn keepalive_at(
-    tokens: &TokenSet,
+    tokens: &crate::domain::TokenSummary,
     mode: Mode,
     rotate_after_secs: i64,
 ) -> Option<(Timestamp, Due)> {
-    if tokens.reauthorization_required || tokens.refresh_token.is_none() {
+    if tokens.reauthorization_required || !tokens.has_refresh_token {
         return None;
     }
     let rotation = tokens.rotated_at.plus_secs(rotate_after_secs);
@@ -419,6 +420,7 @@ mod keepalive_tests {
             scopes: vec![],
             last_error: None,
             reauthorization_required: false,
+            account: None,
         }
     }
 
@@ -428,12 +430,12 @@ mod keepalive_tests {
     fn an_access_token_is_refreshed_a_quarter_or_five_minutes_ahead() {
         let t0 = Timestamp(1_000_000_000);
         assert_eq!(
-            keepalive_at(&tokens(t0, 3600), Mode::PreAuthorized, SIXTY_DAYS),
+            keepalive_at(&tokens(t0, 3600).summary(), Mode::PreAuthorized, SIXTY_DAYS),
             Some((t0.plus_secs(3300), Due::AccessExpiring)),
             "an hour's token: 5 minutes ahead"
         );
         assert_eq!(
-            keepalive_at(&tokens(t0, 40), Mode::PreAuthorized, SIXTY_DAYS),
+            keepalive_at(&tokens(t0, 40).summary(), Mode::PreAuthorized, SIXTY_DAYS),
             Some((t0.plus_secs(30), Due::AccessExpiring)),
             "a 40 s token: a quarter ahead"
         );
@@ -443,11 +445,18 @@ mod keepalive_tests {
     fn user_grants_are_only_rotated_and_dead_ones_left_alone() {
         let t0 = Timestamp(1_000_000_000);
         assert_eq!(
-            keepalive_at(&tokens(t0, 3600), Mode::UserAuthorized, SIXTY_DAYS),
+            keepalive_at(
+                &tokens(t0, 3600).summary(),
+                Mode::UserAuthorized,
+                SIXTY_DAYS
+            ),
             Some((t0.plus_secs(SIXTY_DAYS), Due::Rotation))
         );
         let mut dead = tokens(t0, 3600);
         dead.reauthorization_required = true;
-        assert_eq!(keepalive_at(&dead, Mode::PreAuthorized, SIXTY_DAYS), None);
+        assert_eq!(
+            keepalive_at(&dead.summary(), Mode::PreAuthorized, SIXTY_DAYS),
+            None
+        );
     }
 }

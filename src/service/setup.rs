@@ -86,7 +86,7 @@ pub fn apply(
     let keep_enabled = match &existing {
         Some(old) if invalidates_tokens(old.mode, &old.app, plan) => {
             for tokens in store
-                .token_sets()?
+                .token_summaries()?
                 .iter()
                 .filter(|t| t.integration == plan.integration)
             {

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::domain::{
-    Integration, LIMIT_WARNING_SECS, Principal, Profile, Site, Timestamp, TokenSet, TokenState,
+    Account, Integration, LIMIT_WARNING_SECS, Principal, Profile, Site, Timestamp, TokenState,
+    TokenSummary,
 };
 use crate::store::{Store, StoreError};
 
@@ -34,6 +35,9 @@ pub struct TokenStatus {
     pub site: Option<Site>,
     pub scopes: Vec<String>,
     pub last_error: Option<String>,
+    /// The Atlassian account that consented, when known.
+    #[serde(default)]
+    pub account: Option<Account>,
 }
 
 /// What is known about a refresh token without revealing it.
@@ -88,14 +92,14 @@ fn from_rfc3339<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp,
 /// Reads the store once and derives every state at `now`.
 pub fn status(store: &dyn Store, now: Timestamp) -> Result<StatusReport, StoreError> {
     let integrations = store.integrations()?;
-    let tokens = store.token_sets()?;
+    let tokens = store.token_summaries()?;
     let profiles = store.profiles()?;
     Ok(build(&integrations, &tokens, &profiles, now))
 }
 
 pub fn build(
     integrations: &[Integration],
-    tokens: &[TokenSet],
+    tokens: &[TokenSummary],
     profiles: &[Profile],
     now: Timestamp,
 ) -> StatusReport {
@@ -109,7 +113,7 @@ pub fn build(
                 profile: integration.app.profile().map(str::to_owned),
                 enabled: integration.enabled,
                 tokens: {
-                    let mut own: Vec<&TokenSet> = tokens
+                    let mut own: Vec<&TokenSummary> = tokens
                         .iter()
                         .filter(|t| t.integration == integration.name)
                         .collect();
@@ -143,13 +147,13 @@ pub fn build(
     report
 }
 
-fn token_status(tokens: &TokenSet, now: Timestamp) -> TokenStatus {
+fn token_status(tokens: &TokenSummary, now: Timestamp) -> TokenStatus {
     TokenStatus {
         principal: tokens.principal.key(),
         state: tokens.state(now),
         access_expires_at: tokens.access_expires_at,
         refresh_token: RefreshTokenStatus {
-            present: tokens.refresh_token.is_some(),
+            present: tokens.has_refresh_token,
             consented_at: tokens.consented_at,
             rotated_at: tokens.rotated_at,
             inactivity_expires_at: tokens.inactivity_deadline(),
@@ -158,6 +162,7 @@ fn token_status(tokens: &TokenSet, now: Timestamp) -> TokenStatus {
         site: tokens.site.clone(),
         scopes: tokens.scopes.clone(),
         last_error: tokens.last_error.clone(),
+        account: tokens.account.clone(),
     }
 }
 

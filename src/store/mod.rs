@@ -12,7 +12,9 @@ mod sled_store;
 
 use std::path::PathBuf;
 
-use crate::domain::{Event, Integration, Principal, Profile, TokenSet};
+use crate::domain::{
+    Event, Integration, Link, Principal, Profile, Timestamp, TokenSet, TokenSummary,
+};
 
 pub use holder::Holder;
 pub use paths::StorePaths;
@@ -126,6 +128,8 @@ pub trait Store: Send + Sync {
     fn remove_integration(&self, name: &str) -> Result<bool, StoreError>;
 
     fn token_sets(&self) -> Result<Vec<TokenSet>, StoreError>;
+    /// Every token set without its secrets: nothing is unsealed.
+    fn token_summaries(&self) -> Result<Vec<TokenSummary>, StoreError>;
     fn token_set(
         &self,
         integration: &str,
@@ -156,4 +160,23 @@ pub trait Store: Send + Sync {
     fn refreshes_interrupted(
         &self,
     ) -> Result<Vec<(String, Principal, crate::domain::Timestamp)>, StoreError>;
+
+    /// Saves a link under `digest` (of its state), replacing what was there.
+    fn put_link(&self, digest: &str, link: &Link) -> Result<(), StoreError>;
+    fn link(&self, digest: &str) -> Result<Option<Link>, StoreError>;
+    /// Spends a pending link atomically: of two callbacks carrying one state, one wins.
+    fn claim_link(&self, digest: &str, now: Timestamp) -> Result<Claim, StoreError>;
+    /// Forgets links that expired before `before`; returns how many.
+    fn remove_links_expired(&self, before: Timestamp) -> Result<usize, StoreError>;
+}
+
+/// What claiming a link found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// No link has this state.
+    Unknown,
+    /// It was pending and is now this caller's to complete.
+    Won(Link),
+    /// It was spent, finished or expired already: as it is.
+    Spent(Link),
 }

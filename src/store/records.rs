@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Mechanism, Principal, Profile, Secret, Site, Timestamp, TokenSet};
+use crate::domain::{
+    Account, Mechanism, Principal, Profile, Secret, Site, Timestamp, TokenSet, TokenSummary,
+};
 
 use super::StoreError;
 use super::seal::Sealer;
@@ -36,6 +38,9 @@ pub struct TokenRecord {
     pub scopes: Vec<String>,
     pub last_error: Option<String>,
     pub reauthorization_required: bool,
+    /// Absent in records written before accounts were kept.
+    #[serde(default)]
+    pub account: Option<Account>,
 }
 
 /// The associated data that binds a sealed field to its record.
@@ -122,14 +127,35 @@ impl TokenRecord {
             scopes: tokens.scopes.clone(),
             last_error: tokens.last_error.clone(),
             reauthorization_required: tokens.reauthorization_required,
+            account: tokens.account.clone(),
+        })
+    }
+
+    fn principal(&self) -> Result<Principal, StoreError> {
+        Principal::from_key(&self.principal).ok_or_else(|| StoreError::Corrupt {
+            record: format!("token principal {:?}", self.principal),
+        })
+    }
+
+    /// Everything but the secrets, which stay sealed.
+    pub fn summary(self) -> Result<TokenSummary, StoreError> {
+        Ok(TokenSummary {
+            principal: self.principal()?,
+            integration: self.integration,
+            access_expires_at: self.access_expires_at,
+            has_refresh_token: self.refresh_token.is_some(),
+            consented_at: self.consented_at,
+            rotated_at: self.rotated_at,
+            site: self.site,
+            scopes: self.scopes,
+            last_error: self.last_error,
+            reauthorization_required: self.reauthorization_required,
+            account: self.account,
         })
     }
 
     pub fn open(self, sealer: &Sealer) -> Result<TokenSet, StoreError> {
-        let principal =
-            Principal::from_key(&self.principal).ok_or_else(|| StoreError::Corrupt {
-                record: format!("token principal {:?}", self.principal),
-            })?;
+        let principal = self.principal()?;
         let key = token_key(&self.integration, &principal);
         let access_token = open(sealer, "token", &key, "access_token", &self.access_token)?;
         let refresh_token = self
@@ -148,6 +174,7 @@ impl TokenRecord {
             scopes: self.scopes,
             last_error: self.last_error,
             reauthorization_required: self.reauthorization_required,
+            account: self.account,
         })
     }
 }

@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::{Event, Integration, Principal, Profile, TokenSet};
+use crate::domain::{
+    Event, Integration, Link, LinkOutcome, Principal, Profile, Timestamp, TokenSet, TokenSummary,
+};
 
 use super::records::{ProfileRecord, TokenRecord, token_key};
 use super::seal::{self, Sealer};
-use super::{Holder, SCHEMA_VERSION, Store, StoreError, StorePaths};
+use super::{Claim, Holder, SCHEMA_VERSION, Store, StoreError, StorePaths};
 
 const META: &str = "meta";
 const PROFILES: &str = "profiles";
@@ -21,6 +23,7 @@ const INTEGRATIONS: &str = "integrations";
 const TOKENS: &str = "tokens";
 const EVENTS: &str = "events";
 const REFRESHING: &str = "refreshing";
+const LINKS: &str = "links";
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// A sealed known value: proves on open that the key file is the one that sealed the store.
 const KEY_CHECK: &[u8] = b"key_check";
@@ -57,6 +60,7 @@ pub struct SledStore {
     tokens: sled::Tree,
     events: sled::Tree,
     refreshing: sled::Tree,
+    links: sled::Tree,
     // Dropped after `db`'s trees: removes the holder file once the store is closed.
     _holder: Holder,
 }
@@ -107,6 +111,7 @@ impl SledStore {
             tokens: db.open_tree(TOKENS)?,
             events: db.open_tree(EVENTS)?,
             refreshing: db.open_tree(REFRESHING)?,
+            links: db.open_tree(LINKS)?,
             db,
             sealer,
             _holder: holder,
@@ -301,6 +306,13 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn token_summaries(&self) -> Result<Vec<TokenSummary>, StoreError> {
+        all::<TokenRecord>(&self.tokens, "token set")?
+            .into_iter()
+            .map(TokenRecord::summary)
+            .collect()
+    }
+
     fn token_set(
         &self,
         integration: &str,
@@ -389,5 +401,59 @@ impl Store for SledStore {
                 ))
             })
             .collect()
+    }
+
+    fn put_link(&self, digest: &str, link: &Link) -> Result<(), StoreError> {
+        self.links.insert(digest.as_bytes(), encode(link)?)?;
+        self.flush()
+    }
+
+    fn link(&self, digest: &str) -> Result<Option<Link>, StoreError> {
+        self.links
+            .get(digest.as_bytes())?
+            .map(|bytes| decode(&bytes, "link"))
+            .transpose()
+    }
+
+    fn claim_link(&self, digest: &str, now: Timestamp) -> Result<Claim, StoreError> {
+        loop {
+            let Some(old) = self.links.get(digest.as_bytes())? else {
+                return Ok(Claim::Unknown);
+            };
+            let link: Link = decode(&old, "link")?;
+            if link.outcome != LinkOutcome::Pending || link.is_expired(now) {
+                return Ok(Claim::Spent(link));
+            }
+            let claimed = Link {
+                outcome: LinkOutcome::Claimed { at: now },
+                ..link.clone()
+            };
+            let swapped = self.links.compare_and_swap(
+                digest.as_bytes(),
+                Some(old),
+                Some(encode(&claimed)?),
+            )?;
+            // Lost to another writer: read again and judge what it left.
+            if swapped.is_ok() {
+                self.flush()?;
+                return Ok(Claim::Won(link));
+            }
+        }
+    }
+
+    fn remove_links_expired(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for entry in self.links.iter() {
+            let (key, value) = entry?;
+            let link: Link = decode(&value, "link")?;
+            if link.expires_at < before {
+                self.links.remove(key)?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.flush()?;
+        }
+        Ok(removed)
     }
 }

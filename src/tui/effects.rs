@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::browser;
-use super::message::{Effect, ListenerEnd, Msg, Outcome, Prepared, StepFailure};
+use super::message::{Effect, IssuedLink, ListenerEnd, Msg, Outcome, Prepared, StepFailure};
 use crate::agent::protocol::{DraftWire, ListenerView, Reply, Request};
 use crate::agent::{AgentLink, ClientError, Notice};
 use crate::clipboard::{Clipboard, ClipboardEnv, CopyRoute};
@@ -143,6 +143,27 @@ impl EffectRunner {
                 self.request(request, move |result| {
                     Msg::Done(Outcome::TokensDeleted(match result {
                         Ok(Reply::Ok) => Ok(said),
+                        Ok(other) => Err(unexpected(&other)),
+                        Err(e) => Err(sentence(&e)),
+                    }))
+                });
+            }
+            Effect::IssueLink { integration, user } => {
+                let request = Request::Link {
+                    integration,
+                    user,
+                    ttl_secs: crate::service::links::DEFAULT_TTL_SECS,
+                };
+                let issued_at = crate::domain::Timestamp::now();
+                self.request(request, move |result| {
+                    Msg::Done(Outcome::LinkIssued(match result {
+                        Ok(Reply::Link(view)) => Ok(IssuedLink {
+                            integration: view.integration,
+                            user: view.user,
+                            url: view.url,
+                            issued_at,
+                            expires_at: view.expires_at,
+                        }),
                         Ok(other) => Err(unexpected(&other)),
                         Err(e) => Err(sentence(&e)),
                     }))

@@ -76,6 +76,18 @@ pub enum Outcome {
     EventsLoaded(Result<Vec<crate::domain::Event>, String>),
     /// The desktop browser was started, or why not.
     BrowserOpened(Result<(), String>),
+    /// A personal link was handed out for an end user, or why not.
+    LinkIssued(Result<IssuedLink, String>),
+}
+
+/// A personal authorization link the agent handed out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedLink {
+    pub integration: String,
+    pub user: String,
+    pub url: String,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 /// An authorization attempt as the agent began it.
@@ -156,6 +168,8 @@ pub enum Effect {
         integration: String,
         principal: String,
     },
+    /// Hand `user` a personal authorization link (answers `LinkIssued`).
+    IssueLink { integration: String, user: String },
     /// Read the newest events (answers `EventsLoaded`).
     LoadEvents { limit: usize },
     /// Show `text` alone on the normal screen, outside the console, as one line the terminal

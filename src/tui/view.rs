@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::App;
-use super::screens::{Screen, help};
+use super::screens::help;
 
 /// Below this the layout cannot show a form and its checklist; say so instead of garbling.
 pub const MIN_WIDTH: u16 = 60;
@@ -20,8 +20,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         render_too_small(frame, area, app);
         return;
     }
-    if let Screen::Authorize(authorize) = app.screen()
-        && let Some(url) = authorize.qr_url()
+    if let Some(url) = app.screen().qr_url()
         && !app.help_open
     {
         // Alone on the screen: every row and column goes to the code.

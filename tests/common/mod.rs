@@ -157,6 +157,11 @@ pub fn sample_integration(name: &str, profile: Option<&str>) -> Integration {
     }
 }
 
+/// What the status report is built from: the token sets without their secrets.
+pub fn summaries(tokens: &[TokenSet]) -> Vec<jira_auth::domain::TokenSummary> {
+    tokens.iter().map(TokenSet::summary).collect()
+}
+
 pub fn sample_tokens(integration: &str, principal: Principal, now: Timestamp) -> TokenSet {
     TokenSet {
         integration: integration.to_owned(),
@@ -174,6 +179,7 @@ pub fn sample_tokens(integration: &str, principal: Principal, now: Timestamp) ->
         scopes: vec!["read:jira-work".into(), "offline_access".into()],
         last_error: None,
         reauthorization_required: false,
+        account: None,
     }
 }
 
@@ -241,9 +247,13 @@ impl Interactive {
         let collected = std::sync::Arc::clone(&stdout);
         std::thread::spawn(move || {
             use std::io::Read;
-            let mut text = String::new();
-            let _ = out.read_to_string(&mut text);
-            collected.lock().unwrap().push_str(&text);
+            let mut chunk = [0u8; 4096];
+            while let Ok(n @ 1..) = out.read(&mut chunk) {
+                collected
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
         });
         let stdin = child.stdin.take();
         Interactive {
@@ -282,6 +292,22 @@ impl Interactive {
                     self.stderr.lock().unwrap()
                 ),
             }
+        }
+    }
+
+    /// The first line on stdout, once it is complete.
+    pub fn stdout_line(&self) -> String {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some((line, _)) = self.stdout.lock().unwrap().split_once('\n') {
+                return line.to_owned();
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "no line on stdout; stderr so far:\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
 

@@ -10,7 +10,7 @@ use jira_auth::tui::{App, Effect, Msg, update, view};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::{sample_integration, sample_profile, sample_tokens};
+use super::{sample_integration, sample_profile, sample_tokens, summaries};
 
 pub const NOW: Timestamp = Timestamp(1_700_000_000);
 
@@ -79,5 +79,5 @@ pub fn populated() -> StatusReport {
         sample_tokens("support", Principal::User("alice".into()), NOW),
         dead,
     ];
-    status::build(&integrations, &tokens, &[profile], NOW)
+    status::build(&integrations, &summaries(&tokens), &[profile], NOW)
 }

@@ -72,6 +72,8 @@ pub enum Endpoint {
 pub const EVIL: &str = "\u{1b}[31mEVIL\u{1b}[0m\u{7}\u{1b}]0;pwned\u{7}";
 
 struct Code {
+    /// Who logged in on the consent page (`fake_account=NAME`); `None` is the default user.
+    account: Option<String>,
     client_id: String,
     redirect_uri: String,
     scopes: Vec<String>,
@@ -107,6 +109,7 @@ struct Inner {
     access: HashMap<String, Access>,
     dead_families: Vec<u64>,
     family_scopes: HashMap<u64, Vec<String>>,
+    family_accounts: HashMap<u64, String>,
     faults: HashMap<Endpoint, VecDeque<Fault>>,
     counts: HashMap<Endpoint, usize>,
     /// (grant_type, content type) of every token request, oldest first (faulted ones too).
@@ -155,6 +158,7 @@ impl FakeAtlassian {
             access: HashMap::new(),
             dead_families: Vec::new(),
             family_scopes: HashMap::new(),
+            family_accounts: HashMap::new(),
             faults: HashMap::new(),
             counts: HashMap::new(),
             token_requests: Vec::new(),
@@ -505,6 +509,7 @@ async fn authorize(
         s.codes.insert(
             code.clone(),
             Code {
+                account: query.get("fake_account").cloned(),
                 client_id: app.client_id.clone(),
                 redirect_uri: app.redirect_uri.clone(),
                 scopes,
@@ -589,9 +594,13 @@ async fn token_call(inner: Shared, headers: HeaderMap, body: Bytes) -> Response 
             }
             code.used = true;
             let scopes = code.scopes.clone();
+            let account = code.account.clone();
             let family = s.next;
             s.next += 1;
             s.family_scopes.insert(family, scopes);
+            if let Some(account) = account {
+                s.family_accounts.insert(family, account);
+            }
             issue(&mut s, family, &app.client_id)
         }
         "refresh_token" => {
@@ -674,6 +683,15 @@ fn issue(s: &mut Inner, family: u64, client_id: &str) -> Response {
         .into_response()
 }
 
+/// The family of the request's (valid) access token.
+fn bearer_family(s: &Inner, headers: &HeaderMap) -> Option<u64> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))?;
+    s.access.get(token).map(|a| a.family)
+}
+
 fn bearer_ok(s: &Inner, headers: &HeaderMap) -> bool {
     let token = headers
         .get(header::AUTHORIZATION)
@@ -727,7 +745,15 @@ async fn myself(
     if !s.sites.iter().any(|site| site.id == cloud_id) {
         return (StatusCode::NOT_FOUND, "no such site").into_response();
     }
-    let (account_id, name, email) = &s.user;
+    let family = bearer_family(&s, &headers);
+    let (account_id, name, email) = match family.and_then(|f| s.family_accounts.get(&f)) {
+        Some(account) => (
+            format!("acct-{account}"),
+            format!("User {account}"),
+            format!("{account}@acme.example"),
+        ),
+        None => s.user.clone(),
+    };
     let body = json!({"accountId": account_id, "displayName": name, "emailAddress": email, "active": true});
     (
         StatusCode::OK,

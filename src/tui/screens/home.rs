@@ -22,6 +22,7 @@ use super::Screen;
 use super::authorize::AuthorizeScreen;
 use super::events::EventsScreen;
 use super::tokens::TokensScreen;
+use super::users::UsersScreen;
 use super::wizard::{Existing, Wizard};
 
 #[derive(Debug, Default)]
@@ -38,6 +39,7 @@ enum HomeAction {
     Profiles,
     Authorize,
     Tokens,
+    Users,
     Events,
     Reload,
 }
@@ -86,6 +88,12 @@ const KEYS: &[Binding<HomeAction>] = &[
         action: HomeAction::Tokens,
     },
     Binding {
+        keys: &[Key::char('u')],
+        label: "u",
+        description: "users of the selected integration: grants, links",
+        action: HomeAction::Users,
+    },
+    Binding {
         keys: &[Key::char('e')],
         label: "e",
         description: "events: the audit trail",
@@ -108,6 +116,7 @@ impl Hint for HomeAction {
             HomeAction::Profiles => "profiles",
             HomeAction::Authorize => "authorize",
             HomeAction::Tokens => "tokens",
+            HomeAction::Users => "users",
             HomeAction::Events => "events",
             HomeAction::Reload => "reload",
         }
@@ -163,6 +172,20 @@ impl HomeScreen {
                 return vec![Action::Push(Screen::Tokens(Box::new(
                     TokensScreen::worst_first(shared),
                 )))];
+            }
+            Some(HomeAction::Users) => {
+                let Some(integration) = shared.report.integrations.get(self.selected) else {
+                    return vec![Action::Warn("Set up an integration first (s).".into())];
+                };
+                if integration.mode != crate::domain::Mode::UserAuthorized {
+                    return vec![Action::Warn(format!(
+                        "{} is pre-authorized: one token serves everyone, so it has no users (t shows its token).",
+                        integration.name
+                    ))];
+                }
+                return vec![Action::Push(Screen::Users(Box::new(UsersScreen::new(
+                    &integration.name,
+                ))))];
             }
             Some(HomeAction::Events) => {
                 let (screen, load) = EventsScreen::open();

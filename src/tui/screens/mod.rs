@@ -8,6 +8,7 @@ pub mod home;
 pub mod profile_form;
 pub mod profiles;
 pub mod tokens;
+pub mod users;
 pub mod wizard;
 
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub enum Screen {
     Authorize(Box<authorize::AuthorizeScreen>),
     Tokens(Box<tokens::TokensScreen>),
     Events(Box<events::EventsScreen>),
+    Users(Box<users::UsersScreen>),
 }
 
 impl Screen {
@@ -58,6 +60,7 @@ impl Screen {
             Screen::Authorize(_) => "Authorize",
             Screen::Tokens(_) => "Tokens",
             Screen::Events(_) => "Events",
+            Screen::Users(_) => "Users",
         }
     }
 
@@ -70,6 +73,7 @@ impl Screen {
             Screen::Authorize(screen) => screen.on_key(key),
             Screen::Tokens(screen) => screen.on_key(key, shared),
             Screen::Events(screen) => screen.on_key(key),
+            Screen::Users(screen) => screen.on_key(key, shared),
         }
     }
 
@@ -82,6 +86,7 @@ impl Screen {
             Screen::Authorize(screen) => screen.on_paste(text),
             Screen::Tokens(screen) => screen.on_paste(text),
             Screen::Events(screen) => screen.on_paste(text),
+            Screen::Users(screen) => screen.on_paste(text),
         }
     }
 
@@ -92,6 +97,7 @@ impl Screen {
             Screen::Tokens(screen) => {
                 screen.on_report(report.integrations.iter().map(|i| i.tokens.len()).sum());
             }
+            Screen::Users(screen) => screen.on_report(report),
             Screen::Wizard(_)
             | Screen::Profiles(_)
             | Screen::ProfileForm(_)
@@ -117,6 +123,7 @@ impl Screen {
             Screen::Authorize(screen) => screen.on_outcome(outcome),
             Screen::Tokens(screen) => screen.on_outcome(outcome, shared),
             Screen::Events(screen) => screen.on_outcome(outcome),
+            Screen::Users(screen) => screen.on_outcome(outcome, shared),
         }
     }
 
@@ -130,6 +137,7 @@ impl Screen {
             Screen::Authorize(screen) => screen.captures_text(),
             Screen::Tokens(screen) => screen.captures_text(),
             Screen::Events(screen) => screen.captures_text(),
+            Screen::Users(screen) => screen.captures_text(),
         }
     }
 
@@ -142,6 +150,7 @@ impl Screen {
             Screen::Authorize(_) => authorize::help_rows(),
             Screen::Tokens(_) => tokens::help_rows(),
             Screen::Events(_) => events::help_rows(),
+            Screen::Users(_) => users::help_rows(),
         }
     }
 
@@ -149,6 +158,7 @@ impl Screen {
         match self {
             Screen::Home(screen) => screen.tick_interval(shared),
             Screen::Tokens(screen) => screen.tick_interval(shared),
+            Screen::Users(screen) => screen.tick_interval(shared),
             // The spinner turns while a call is in flight; otherwise nothing moves.
             Screen::Authorize(screen) if screen.busy() => Some(Duration::from_millis(120)),
             Screen::Wizard(_)
@@ -168,6 +178,7 @@ impl Screen {
             Screen::Authorize(screen) => screen.render(shared, frame, area),
             Screen::Tokens(screen) => screen.render(shared, frame, area),
             Screen::Events(screen) => screen.render(shared, frame, area),
+            Screen::Users(screen) => screen.render(shared, frame, area),
         }
     }
 
@@ -175,6 +186,16 @@ impl Screen {
     pub fn link_url(&self) -> Option<&str> {
         match self {
             Screen::Authorize(screen) => screen.link_url(),
+            Screen::Users(screen) => screen.link_url(),
+            _ => None,
+        }
+    }
+
+    /// The URL to draw alone on the screen as a QR code, while the screen shows one.
+    pub fn qr_url(&self) -> Option<&str> {
+        match self {
+            Screen::Authorize(screen) => screen.qr_url(),
+            Screen::Users(screen) => screen.qr_url(),
             _ => None,
         }
     }
@@ -189,6 +210,7 @@ impl Screen {
             Screen::Authorize(screen) => screen.hints(),
             Screen::Tokens(screen) => screen.footer(),
             Screen::Events(screen) => screen.footer(),
+            Screen::Users(screen) => screen.footer(),
         };
         footer.line()
     }

@@ -42,8 +42,41 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// `text` in one table cell of `width` columns: whole when it fits, otherwise cut at a word
+/// boundary and ended with "…", so a cell never shows a word that just stops.
+pub fn fit_words(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    if width <= 1 {
+        return "…".repeat(width);
+    }
+    let first = wrap_words(text, width - 1)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    format!("{first}…")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cell_keeps_whole_words_and_says_when_it_cut() {
+        assert_eq!(
+            super::fit_words("refused the token", 20),
+            "refused the token"
+        );
+        assert_eq!(
+            super::fit_words("refused the refresh token", 16),
+            "refused the…"
+        );
+        assert_eq!(
+            super::fit_words("user-00000@acme.example", 10),
+            "user-0000…"
+        );
+        assert_eq!(super::fit_words("abc", 0), "");
+    }
+
     #[test]
     fn words_wrap_at_spaces_and_long_ones_are_cut_only_where_they_must() {
         assert_eq!(

@@ -15,7 +15,7 @@ use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, FilterKey, ListFilter};
 
-mod view;
+pub(super) mod view;
 
 use super::Screen;
 use super::authorize::AuthorizeScreen;

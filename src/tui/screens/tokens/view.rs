@@ -131,7 +131,7 @@ impl TokensScreen {
     }
 }
 
-fn state_word(state: TokenState) -> &'static str {
+pub(in crate::tui::screens) fn state_word(state: TokenState) -> &'static str {
     match state {
         TokenState::Valid => "valid",
         TokenState::Expiring => "expiring",
@@ -140,7 +140,10 @@ fn state_word(state: TokenState) -> &'static str {
     }
 }
 
-fn state_style(state: TokenState, theme: Theme) -> ratatui::style::Style {
+pub(in crate::tui::screens) fn state_style(
+    state: TokenState,
+    theme: Theme,
+) -> ratatui::style::Style {
     match state {
         TokenState::Valid => theme.good(),
         TokenState::Expiring | TokenState::Expired => theme.warn(),
@@ -148,7 +151,10 @@ fn state_style(state: TokenState, theme: Theme) -> ratatui::style::Style {
     }
 }
 
-fn access_left(token: &TokenStatus, now: crate::domain::Timestamp) -> String {
+pub(in crate::tui::screens) fn access_left(
+    token: &TokenStatus,
+    now: crate::domain::Timestamp,
+) -> String {
     let left = now.secs_until(token.access_expires_at);
     if left <= 0 {
         "expired".to_owned()

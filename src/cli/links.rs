@@ -1,0 +1,121 @@
+//! `jira-auth link` and `jira-auth serve`: the end-user half of a user-authorized
+//! integration, a personal link handed out by a script or bot, and the receiver its callback
+//! lands on.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use crate::agent::ClientError;
+use crate::agent::protocol::{LinkView, Reply, Request};
+use crate::domain::Timestamp;
+use crate::receiver::{self, HEALTH_PATH};
+use crate::validate::text::sanitize;
+
+use super::client::unexpected;
+use super::output::to_json;
+use super::{Client, Failure};
+
+pub struct LinkArgs<'a> {
+    pub integration: &'a str,
+    pub user: &'a str,
+    pub ttl: Duration,
+    pub json: bool,
+    pub wait: bool,
+}
+
+pub fn link(client: &Client, args: &LinkArgs<'_>) -> Result<(), Failure> {
+    if !client.store_exists() {
+        return Err(Failure::new(2, client.nothing_configured()));
+    }
+    let view = match client.call(Request::Link {
+        integration: args.integration.to_owned(),
+        user: args.user.to_owned(),
+        ttl_secs: i64::try_from(args.ttl.as_secs()).unwrap_or(i64::MAX),
+    })? {
+        Reply::Link(view) => view,
+        other => return Err(unexpected(&other)),
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            let body = serde_json::json!({
+                "url": view.url,
+                "user": view.user,
+                "expires_at": view.expires_at.rfc3339(),
+            });
+            writeln!(out, "{}", to_json(&body))?;
+        } else {
+            writeln!(out, "{}", view.url)?;
+        }
+        // The bot reads the URL before the wait starts.
+        out.flush()?;
+    }
+    if !args.wait {
+        eprintln!(
+            "jira-auth: the link works once, for user {}, until {}",
+            sanitize(&view.user, 128),
+            view.expires_at.rfc3339()
+        );
+        return Ok(());
+    }
+    eprintln!(
+        "jira-auth: waiting for user {} to authorize (the link expires at {})",
+        sanitize(&view.user, 128),
+        view.expires_at.rfc3339()
+    );
+    let sentence = wait(client, &view)?;
+    eprintln!("jira-auth: {sentence}");
+    Ok(())
+}
+
+/// Waits on the agent; the link is stored, so an agent that restarts meanwhile (an upgrade,
+/// a crash) is simply asked again until the link's own expiry.
+fn wait(client: &Client, view: &LinkView) -> Result<String, Failure> {
+    loop {
+        match client
+            .runtime
+            .block_on(client.link.call(Request::AwaitLink {
+                handle: view.handle.clone(),
+            })) {
+            Ok(Reply::LinkDone { sentence }) => return Ok(sentence),
+            Ok(other) => return Err(unexpected(&other)),
+            Err(ClientError::Agent(error)) if !error.is_temporary() => {
+                return Err(ClientError::Agent(error).into());
+            }
+            Err(error) if Timestamp::now() < view.expires_at.plus_secs(5) => {
+                eprintln!("jira-auth: {error}; waiting on");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+pub struct ServeArgs {
+    pub bind: SocketAddr,
+    pub trust_proxy: Vec<IpAddr>,
+    pub rate_limit: NonZeroU32,
+}
+
+pub fn serve(client: Client, args: ServeArgs) -> Result<(), Failure> {
+    if !client.store_exists() {
+        return Err(Failure::new(2, client.nothing_configured()));
+    }
+    // Reach the agent before listening: a store that does not open fails here, plainly.
+    client.call(Request::AgentStatus)?;
+    let Client { runtime, link } = client;
+    let options = receiver::Options {
+        bind: args.bind,
+        trust_proxy: args.trust_proxy,
+        per_minute: args.rate_limit,
+    };
+    runtime
+        .block_on(receiver::run(options, link, |address| {
+            eprintln!(
+                "jira-auth serve: listening on {address}; callbacks on each user-authorized integration's callback path, health on {HEALTH_PATH}"
+            );
+        }))
+        .map_err(|e| Failure::new(4, e.to_string()))
+}

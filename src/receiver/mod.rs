@@ -1,0 +1,297 @@
+//! `jira-auth serve`: the callback receiver end users reach through the organisation's
+//! HTTPS reverse proxy. It answers the callback path and a health path and nothing else;
+//! every callback goes to the agent, which judges the state, exchanges the code and stores
+//! the user's token. Built to sit on the internet behind a proxy: heads are small and must
+//! arrive in time, bodies are refused, each client address is rate limited, and the log
+//! never holds a query string (it carries the code and the state).
+
+mod client_ip;
+mod pages;
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use governor::{Quota, RateLimiter};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::timeout;
+
+use crate::agent::protocol::{Reply, Request as AgentRequest};
+use crate::agent::{AgentLink, ClientError};
+use crate::callback::target_url;
+use crate::domain::Timestamp;
+use crate::validate::text::sanitize;
+
+pub use client_ip::client_address;
+
+/// Answered with 200 while the agent answers: for the proxy's and the service manager's checks.
+pub const HEALTH_PATH: &str = "/healthz";
+/// A browser sends its head at once; a client that does not is dropped after this.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// hyper's smallest read buffer; a longer head gets 431.
+const HEAD_LIMIT: usize = 8 * 1024;
+/// A callback URL with code and state is a few hundred bytes.
+const TARGET_LIMIT: usize = 4 * 1024;
+/// The agent's exchange with Atlassian included.
+const ANSWER_LIMIT: Duration = Duration::from_secs(30);
+/// A proxy keeps connections open for its next requests; none lives longer than this.
+const CONNECTION_LIMIT: Duration = Duration::from_secs(300);
+/// Past this many open connections, new ones are closed at once.
+const MAX_CONNECTIONS: usize = 1024;
+/// In-flight requests get this long to finish when the receiver is stopped.
+const DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub bind: SocketAddr,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trust_proxy: Vec<IpAddr>,
+    /// Requests per minute one client address may make.
+    pub per_minute: NonZeroU32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "cannot listen on {address}: {reason}; choose another --bind address or stop what holds it"
+    )]
+    Bind { address: SocketAddr, reason: String },
+}
+
+type Limiter = RateLimiter<
+    IpAddr,
+    governor::state::keyed::HashMapStateStore<IpAddr>,
+    governor::clock::DefaultClock,
+>;
+
+struct Shared {
+    agent: AgentLink,
+    trust_proxy: Vec<IpAddr>,
+    limiter: Limiter,
+    retry_after_secs: u64,
+}
+
+/// Binds `options.bind` and serves until SIGTERM or SIGINT. `ready` hears the bound address.
+pub async fn run(
+    options: Options,
+    agent: AgentLink,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let listener = TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| ServeError::Bind {
+            address: options.bind,
+            reason: e.to_string(),
+        })?;
+    let local = listener.local_addr().map_err(|e| ServeError::Bind {
+        address: options.bind,
+        reason: e.to_string(),
+    })?;
+    let shared = Arc::new(Shared {
+        agent,
+        trust_proxy: options.trust_proxy,
+        limiter: RateLimiter::hashmap(Quota::per_minute(options.per_minute)),
+        retry_after_secs: 60u64.div_ceil(u64::from(options.per_minute.get())).max(1),
+    });
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    ready(local);
+    let stop = crate::agent::stop_on_signal();
+    tokio::pin!(stop);
+    let mut prune = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            _ = prune.tick() => {
+                // Forget clients whose allowance is full again, so the map stays small.
+                shared.limiter.retain_recent();
+                shared.limiter.shrink_to_fit();
+            }
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    drop(stream);
+                    continue;
+                };
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let _ = timeout(CONNECTION_LIMIT, connection(stream, peer, shared)).await;
+                    drop(slot);
+                });
+            }
+        }
+    }
+    drop(listener);
+    log(format_args!("stopping; finishing requests in flight"));
+    let everything = u32::try_from(MAX_CONNECTIONS).unwrap_or(u32::MAX);
+    let _ = timeout(DRAIN, slots.acquire_many(everything)).await;
+    Ok(())
+}
+
+async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let service = service_fn(move |request: Request<Incoming>| {
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, Infallible>(answer(&request, peer, &shared).await) }
+    });
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .max_buf_size(HEAD_LIMIT)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+async fn answer(
+    request: &Request<Incoming>,
+    peer: SocketAddr,
+    shared: &Shared,
+) -> Response<String> {
+    let started = Instant::now();
+    let client = client_address(peer.ip(), request.headers(), &shared.trust_proxy);
+    let (path, response) = route(request, client, shared).await;
+    log(format_args!(
+        "{client} {} {} {} {}ms",
+        request.method(),
+        sanitize(&path, 120),
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    ));
+    response
+}
+
+/// The page for one request, and the path to log (never the query).
+async fn route(
+    request: &Request<Incoming>,
+    client: IpAddr,
+    shared: &Shared,
+) -> (String, Response<String>) {
+    if shared.limiter.check_key(&client).is_err() {
+        return (String::new(), pages::too_many(shared.retry_after_secs));
+    }
+    let Some(target) = target_url(request.uri()) else {
+        return (
+            String::new(),
+            pages::plain(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "This request cannot be read.",
+            ),
+        );
+    };
+    let path = target.path().to_owned();
+    if request.uri().to_string().len() > TARGET_LIMIT {
+        return (
+            path,
+            pages::plain(
+                StatusCode::URI_TOO_LONG,
+                "Address too long",
+                "This address is longer than any link jira-auth hands out.",
+            ),
+        );
+    }
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        let mut response = pages::plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "Only GET is answered here.",
+        );
+        response.headers_mut().insert(
+            hyper::header::ALLOW,
+            hyper::header::HeaderValue::from_static("GET, HEAD"),
+        );
+        return (path, response);
+    }
+    if has_body(request) {
+        return (
+            path,
+            pages::plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Body not accepted",
+                "Requests here carry no body.",
+            ),
+        );
+    }
+    if path == HEALTH_PATH {
+        return (path, health(shared).await);
+    }
+    let query = target.query().unwrap_or_default().to_owned();
+    let call = shared.agent.call(AgentRequest::Callback {
+        path: path.clone(),
+        query,
+    });
+    let response = match timeout(ANSWER_LIMIT, call).await {
+        Ok(Ok(Reply::Page(page))) => pages::of(&page),
+        Ok(Ok(_)) => unavailable("the agent gave an unexpected answer"),
+        Ok(Err(ClientError::Agent(error))) => {
+            log(format_args!(
+                "the agent could not complete a callback: {error}"
+            ));
+            unavailable("jira-auth could not complete this request")
+        }
+        Ok(Err(error)) => {
+            log(format_args!("the agent is not reachable: {error}"));
+            unavailable("jira-auth is not reachable right now")
+        }
+        Err(_) => pages::plain(
+            StatusCode::GATEWAY_TIMEOUT,
+            "Taking too long",
+            "jira-auth did not finish in time. Ask for a new link and try again.",
+        ),
+    };
+    (path, response)
+}
+
+fn has_body(request: &Request<Incoming>) -> bool {
+    let headers = request.headers();
+    headers.contains_key(hyper::header::TRANSFER_ENCODING)
+        || headers
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|length| length.trim() != "0")
+}
+
+async fn health(shared: &Shared) -> Response<String> {
+    match timeout(
+        Duration::from_secs(5),
+        shared.agent.call(AgentRequest::AgentStatus),
+    )
+    .await
+    {
+        Ok(Ok(_)) => {
+            let mut response = Response::new("ok\n".to_owned());
+            response.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            response
+        }
+        _ => unavailable("the agent is not answering"),
+    }
+}
+
+fn unavailable(reason: &str) -> Response<String> {
+    pages::plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again shortly",
+        &format!("{reason}; try the link again in a minute."),
+    )
+}
+
+/// One line on stderr (the journal under systemd): never a query, a code or a state.
+fn log(message: std::fmt::Arguments<'_>) {
+    eprintln!(
+        "{} jira-auth serve[{}]: {message}",
+        Timestamp::now().rfc3339(),
+        std::process::id()
+    );
+}
