@@ -153,8 +153,7 @@ fn main() {
                         &["link", "--integration", "support", "--user", &user],
                         "",
                     );
-                    let location =
-                        fake.consent(&format!("{}&fake_account=u{n}", link.trim()));
+                    let location = fake.consent(&format!("{}&fake_account=u{n}", link.trim()));
                     let url = url::Url::parse(&location).expect("callback");
                     let target = format!("{}?{}", url.path(), url.query().unwrap_or_default());
                     callbacks.lock().unwrap().push((n, target));
@@ -205,8 +204,7 @@ fn main() {
                     let sent = Instant::now();
                     let answer = get(port, target, &client);
                     let took = sent.elapsed();
-                    if answer.starts_with("HTTP/1.1 200") && answer.contains("Jira is connected")
-                    {
+                    if answer.starts_with("HTTP/1.1 200") && answer.contains("Jira is connected") {
                         latencies.lock().unwrap().push(took);
                     } else {
                         failures.fetch_add(1, Ordering::SeqCst);

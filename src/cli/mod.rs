@@ -6,6 +6,7 @@ mod agent;
 mod authorize;
 pub mod client;
 mod commands;
+pub mod docs;
 mod links;
 mod output;
 mod profile_input;
@@ -195,6 +196,19 @@ service manager it stays until stopped."
         #[arg(long, hide = true, value_name = "FD")]
         notify_fd: Option<i32>,
     },
+    /// Print a shell completion script on stdout (see the README for where it goes)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write one man page per command into DIR (for packaging: scripts/package.sh)
+    #[command(hide = true)]
+    Manpages {
+        /// Where to write the pages (created if missing)
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -359,6 +373,15 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
             on_demand,
             notify_fd,
         } => agent::run(data_dir, command.as_ref(), *on_demand, *notify_fd),
+        Command::Completions { shell } => docs::completions(*shell),
+        Command::Manpages { dir } => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            for page in docs::write_man_pages(dir)? {
+                writeln!(stdout, "{}", page.display())?;
+            }
+            Ok(())
+        }
         Command::Status { json } => commands::status(&Client::new(data_dir)?, *json),
         Command::Setup {
             integration,
