@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::agent::Reaped;
+use common::pty::PtySession;
 use common::{Interactive, Sandbox, free_port, run_with, text};
 use jira_auth::domain::{LinkOutcome, Timestamp};
 use jira_auth::service::links::digest;
@@ -526,4 +527,33 @@ fn link_refuses_what_it_cannot_hand_out() {
         assert!(stderr.contains(sentence), "{args:?}: {stderr}");
         assert!(!stderr.contains('\u{1b}'), "{stderr}");
     }
+}
+
+#[test]
+fn the_console_users_screen_hands_out_a_link_and_shows_a_user_who_consents_unasked() {
+    let world = World::new();
+    let mut env = world.sandbox.pty_env();
+    env.push(("JIRA_AUTH_ATLASSIAN_AUTH_URL", world.fake.auth_url()));
+    env.push(("JIRA_AUTH_ATLASSIAN_API_URL", world.fake.api_url()));
+    let mut console = PtySession::spawn(&[], &env, 120, 40);
+    console.wait_for("support");
+    console.send("u");
+    console.wait_for("No user has authorized yet");
+    // A link from the console, through the real agent.
+    console.send("n");
+    console.wait_for("End user id");
+    console.send("frank@acme.example\r");
+    console.wait_for("Link for frank@acme.example");
+    console.wait_for("Waiting for frank@acme.example");
+    // Another user consents through a scripted link; the screen follows without a key.
+    let link = world.link("support", "grace");
+    let page = get(world.port, &target(&world.consent(&link, "grace")));
+    assert!(page.contains("Jira is connected"), "{page}");
+    console.wait_for("(1/1)");
+    console.wait_for("User grace");
+    // Esc closes the link (waited for, so the next key is not read as Alt-q), then q quits.
+    console.send("\u{1b}");
+    console.wait_for("l link");
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
 }
