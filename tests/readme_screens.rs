@@ -143,19 +143,26 @@ fn seed(sandbox: &Sandbox, port: u16) {
     store.put_integration(&support).expect("seed support");
     let now = Timestamp::now();
     const DAY: i64 = 86_400;
+    // Ages half an hour past a whole day, so "days left" (rounded down) cannot tick over
+    // between seeding and drawing.
+    const HALF_HOUR: i64 = 1_800;
     // Expiries half a minute past a whole minute, so countdowns read the same for a while.
-    let mut admin = sample_tokens("jira", Principal::Admin, now.plus_secs(-3 * DAY));
+    let mut admin = sample_tokens(
+        "jira",
+        Principal::Admin,
+        now.plus_secs(-3 * DAY - HALF_HOUR),
+    );
     admin.access_expires_at = now.plus_secs(2 * 3600 + 30 * 60 + 30);
     let mut alice = sample_tokens(
         "support",
         Principal::User("alice@acme.example".into()),
-        now.plus_secs(-20 * DAY),
+        now.plus_secs(-20 * DAY - HALF_HOUR),
     );
     alice.access_expires_at = now.plus_secs(5 * 3600 + 12 * 60 + 30);
     let mut bob = sample_tokens(
         "support",
         Principal::User("bob@acme.example".into()),
-        now.plus_secs(-95 * DAY),
+        now.plus_secs(-95 * DAY - HALF_HOUR),
     );
     bob.access_expires_at = now.plus_secs(-DAY);
     bob.reauthorization_required = true;

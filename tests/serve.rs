@@ -272,6 +272,7 @@ fn a_replayed_an_expired_and_another_integrations_state_are_refused_before_atlas
     ]);
     let ops = world.link("ops", "bob");
     let forged = format!("/callback?code=code-999&state={}", state_of(&ops));
+    let before = world.tokens();
     let refused = get(world.port, &forged);
     assert_eq!(
         status_line(&refused),
@@ -279,6 +280,11 @@ fn a_replayed_an_expired_and_another_integrations_state_are_refused_before_atlas
         "{refused}"
     );
     assert!(refused.contains("another integration"), "{refused}");
+    assert_eq!(
+        world.tokens(),
+        before,
+        "another integration's state reaches nothing"
+    );
 
     // Expired: a link whose time ran out (moved into the past in the store).
     let late = world.link("support", "carol");
@@ -556,4 +562,111 @@ fn the_console_users_screen_hands_out_a_link_and_shows_a_user_who_consents_unask
     console.wait_for("l link");
     console.send("q");
     assert_eq!(console.wait_exit(), 0);
+}
+
+#[test]
+fn two_callbacks_with_one_state_at_once_store_one_grant() {
+    let world = World::new();
+    let link = world.link("support", "henry");
+    let callback = target(&world.consent(&link, "henry"));
+    let answers: Vec<String> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| get(world.port, &callback)))
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let won = answers
+        .iter()
+        .filter(|a| a.contains("Jira is connected"))
+        .count();
+    let used = answers
+        .iter()
+        .filter(|a| a.contains("used already"))
+        .count();
+    assert_eq!((won, used), (1, 3), "{answers:#?}");
+    assert_eq!(world.tokens(), 1, "one exchange only");
+}
+
+#[test]
+fn link_wait_ends_with_3_when_the_link_expires_even_across_an_agent_restart() {
+    let world = World::new();
+    let mut link = Interactive::spawn(
+        world.command(),
+        &[
+            "link",
+            "--integration",
+            "support",
+            "--user",
+            "ivy",
+            "--wait",
+        ],
+    );
+    link.close_stdin();
+    link.wait_line("waiting for user");
+    let state = state_of(&link.stdout_line());
+    // The agent stops (the waiter is told, and asks again); meanwhile the link runs out.
+    {
+        let store = world.sandbox.open();
+        let mut record = store.link(&digest(&state)).unwrap().expect("stored");
+        record.expires_at = Timestamp::now().plus_secs(-1);
+        store.put_link(&digest(&state), &record).unwrap();
+    }
+    let (code, _, stderr) = link.finish();
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("expired"), "{stderr}");
+}
+
+#[test]
+fn a_head_request_spends_no_link_and_a_withdrawn_integration_refuses_its_links() {
+    let world = World::new();
+    let link = world.link("support", "jack");
+    let callback = target(&world.consent(&link, "jack"));
+    let head = raw(
+        world.port,
+        &format!("HEAD {callback} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(
+        status_line(&head),
+        "HTTP/1.1 405 Method Not Allowed",
+        "{head}"
+    );
+    let health = raw(
+        world.port,
+        "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_line(&health), "HTTP/1.1 200 OK", "{health}");
+    // The integration stops letting users authorize: its callback path is nobody's now.
+    world.ok(&[
+        "setup",
+        "--integration",
+        "support",
+        "--mode",
+        "pre-authorized",
+        "--profile",
+        "acme",
+    ]);
+    let refused = get(world.port, &callback);
+    assert_eq!(status_line(&refused), "HTTP/1.1 404 Not Found", "{refused}");
+    assert_eq!(world.tokens(), 0);
+}
+
+#[test]
+fn without_trust_proxy_a_forwarded_for_header_changes_nobodys_allowance() {
+    let world = World::with_serve_args(&["--rate-limit", "3"]);
+    let answers: Vec<String> = (0..4)
+        .map(|n| {
+            raw(
+                world.port,
+                &format!(
+                    "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.{n}\r\nConnection: close\r\n\r\n"
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(status_line(&answers[2]), "HTTP/1.1 200 OK");
+    assert_eq!(
+        status_line(&answers[3]),
+        "HTTP/1.1 429 Too Many Requests",
+        "the header names no one when the peer is not a trusted proxy"
+    );
 }

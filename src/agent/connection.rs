@@ -60,6 +60,9 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
     let _ = out.send(AgentFrame::Hello(agent.hello.clone()));
     let mut greeted = false;
     let mut subscription: Option<tokio::task::JoinHandle<()>> = None;
+    // Cancelled when the client leaves: a wait on a link (pure waiting) ends with it, while
+    // work that changes something finishes whatever happens to the client.
+    let gone = tokio_util::sync::CancellationToken::new();
     while let Some(frame) = frames.next().await {
         let refuse = |sentence: &str| {
             let _ = out.send(AgentFrame::Reply {
@@ -133,10 +136,19 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
             request => {
                 let agent = Arc::clone(&agent);
                 let out = out.clone();
+                let abandoned = matches!(request, Request::AwaitLink { .. }).then(|| gone.clone());
                 agent.busy.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
-                    let result = handlers::handle(&agent, id, request).await;
+                    let handled = handlers::handle(&agent, id, request);
+                    let result = match abandoned {
+                        Some(gone) => tokio::select! {
+                            result = handled => Some(result),
+                            () = gone.cancelled() => None,
+                        },
+                        None => Some(handled.await),
+                    };
                     agent.busy.fetch_sub(1, Ordering::SeqCst);
+                    let Some(result) = result else { return };
                     let _ = out.send(AgentFrame::Reply {
                         id: request_id,
                         result,
@@ -145,7 +157,9 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
             }
         }
     }
-    // The client is gone (or was sent away): whatever it was authorizing goes with it.
+    // The client is gone (or was sent away): whatever it was authorizing or waiting on goes
+    // with it (before the writer is awaited: a waiting task holds a sender).
+    gone.cancel();
     agent.attempts.drop_owner(id);
     if let Some(subscription) = subscription {
         subscription.abort();

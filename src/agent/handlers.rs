@@ -183,12 +183,15 @@ pub(super) async fn handle(
             principal,
         } => {
             blocking(agent, move |store| {
-                Ok(service::tokens::delete(
-                    store,
-                    &integration,
-                    &principal,
-                    Timestamp::now(),
-                )?)
+                let now = Timestamp::now();
+                service::tokens::delete(store, &integration, &principal, now)?;
+                // A link handed out before the revocation must not grant again.
+                if let Some(crate::domain::Principal::User(user)) =
+                    crate::domain::Principal::from_key(&principal)
+                {
+                    crate::service::links::withdraw(store, &integration, &user, now)?;
+                }
+                Ok(())
             })
             .await?;
             agent.changed();

@@ -18,6 +18,9 @@ use crate::validate::text::sanitize;
 
 /// A waiter re-reads its link at least this often, so a missed wake-up costs little.
 const WAIT_RECHECK: Duration = Duration::from_secs(30);
+/// Exchange, sites, `myself` and the store together, inside the claim's budget and well
+/// inside the receiver's own limit, so the page never says "failed" for a grant stored later.
+const COMPLETE_DEADLINE: Duration = Duration::from_secs(20);
 
 impl From<LinkError> for WireError {
     fn from(e: LinkError) -> Self {
@@ -59,15 +62,13 @@ pub(super) async fn issue(
 }
 
 /// Blocks until the link is over: authorized (the reply), or declined, failed or expired
-/// (exit 3 with the sentence).
+/// (exit 3 with the sentence). Each settle wakes only a store read for its own link.
 pub(super) async fn wait(agent: &Arc<Agent>, handle: String) -> Result<Reply, WireError> {
+    // Subscribed before the first read, so a settle in between is not missed.
+    let mut settled = agent.links_settled.subscribe();
     loop {
-        // Registered before reading, so a settle between the read and the wait wakes us.
-        let settled = agent.links_settled.notified();
-        tokio::pin!(settled);
-        settled.as_mut().enable();
         let wanted = handle.clone();
-        let (waited, expires_at) = blocking(agent, move |store| {
+        let (waited, recheck) = blocking(agent, move |store| {
             Ok(links::standing(store, &wanted, Timestamp::now())?)
         })
         .await?;
@@ -76,16 +77,53 @@ pub(super) async fn wait(agent: &Arc<Agent>, handle: String) -> Result<Reply, Wi
             Waited::Over(sentence) => return Err(WireError::new(3, sentence)),
             Waited::Pending => {}
         }
-        let until_expiry = Timestamp::now().secs_until(expires_at).max(0) + 1;
-        let nap = Duration::from_secs(u64::try_from(until_expiry).unwrap_or(1)).min(WAIT_RECHECK);
-        tokio::select! {
-            () = settled => {}
-            () = tokio::time::sleep(nap) => {}
-            () = agent.shutdown.cancelled() => {
-                return Err(WireError::new(4, "the agent stopped while waiting; the link is kept, so wait again"));
+        let until = Timestamp::now().secs_until(recheck).max(0) + 1;
+        let nap = tokio::time::sleep(
+            Duration::from_secs(u64::try_from(until).unwrap_or(1)).min(WAIT_RECHECK),
+        );
+        tokio::pin!(nap);
+        loop {
+            tokio::select! {
+                got = settled.recv() => match got {
+                    Ok(other) if other != handle => {}
+                    // Ours, or missed ones (lagging): read again.
+                    _ => break,
+                },
+                () = &mut nap => break,
+                () = agent.shutdown.cancelled() => {
+                    return Err(WireError::new(4, "the agent stopped while waiting; the link is kept, so wait again"));
+                }
             }
         }
     }
+}
+
+/// The receiver's routes: from the cache, or worked out from the store.
+async fn routes(agent: &Arc<Agent>) -> Result<Arc<links::Routes>, WireError> {
+    let cached = agent
+        .routes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if let Some(routes) = cached {
+        return Ok(routes);
+    }
+    let endpoints = agent.endpoints.clone();
+    let routes = Arc::new(
+        blocking(agent, move |store| {
+            let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
+            Ok(links::callback_routes(
+                store,
+                system.as_ref().map_err(Clone::clone),
+            )?)
+        })
+        .await?,
+    );
+    *agent
+        .routes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::clone(&routes));
+    Ok(routes)
 }
 
 /// The receiver's request: which page the browser gets.
@@ -94,14 +132,14 @@ pub(super) async fn callback(
     path: String,
     query: String,
 ) -> Result<Reply, WireError> {
+    let served = links::integrations_at(&routes(agent).await?, &path);
+    if served.is_empty() {
+        return Ok(Reply::Page(ReceiverPage::NotFound));
+    }
     let endpoints = agent.endpoints.clone();
     let judged = blocking(agent, move |store| {
         let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
         let system = system.as_ref().map_err(Clone::clone);
-        let served = links::integrations_at(store, &path, system.clone())?;
-        if served.is_empty() {
-            return Ok(Err(ReceiverPage::NotFound));
-        }
         let parameters = match Parameters::read(&query) {
             Ok(parameters) => parameters,
             Err(parameter) => return Ok(Err(refused(altered(parameter)))),
@@ -140,28 +178,37 @@ pub(super) async fn callback(
             );
             failed(sentence, false)
         }
-        Callback::Code(code) => match complete(agent, &redeemed, &code).await {
-            Ok((outcome, page)) => (outcome, page),
-            Err(error) => {
-                let temporary = error.is_temporary();
-                let sentence = error.sentence;
-                crate::agent_log!(
-                    "a user's authorization of {} failed: {sentence}",
-                    redeemed.attempt.integration
-                );
-                failed(
-                    format!("jira-auth could not complete the authorization: {sentence}"),
-                    temporary,
-                )
+        Callback::Code(code) => {
+            match tokio::time::timeout(COMPLETE_DEADLINE, complete(agent, &redeemed, &code))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(WireError::new(
+                        4,
+                        "Atlassian did not answer in time; nothing was stored",
+                    ))
+                }) {
+                Ok((outcome, page)) => (outcome, page),
+                Err(error) => {
+                    let temporary = error.is_temporary();
+                    let sentence = error.sentence;
+                    crate::agent_log!(
+                        "a user's authorization of {} failed: {sentence}",
+                        redeemed.attempt.integration
+                    );
+                    failed(
+                        format!("jira-auth could not complete the authorization: {sentence}"),
+                        temporary,
+                    )
+                }
             }
-        },
+        }
     };
     let settled = redeemed.clone();
     blocking(agent, move |store| {
         Ok(links::settle(store, &settled, outcome)?)
     })
     .await?;
-    agent.links_settled.notify_waiters();
+    let _ = agent.links_settled.send(redeemed.digest.clone());
     Ok(Reply::Page(page))
 }
 
@@ -208,16 +255,25 @@ async fn complete(
     let myself = authorize::verify(agent.http(), &agent.endpoints, &grant, &site).await?;
     let finishing = attempt.clone();
     let done = blocking(agent, move |store| {
-        Ok(authorize::finish(
+        // A user id keeps the Atlassian account it was first granted by: a link forwarded
+        // to someone else must not swap whose Jira the bot acts as.
+        if let Some(sentence) = links::account_changed(store, &finishing, &myself.account_id)? {
+            return Ok(Err(sentence));
+        }
+        Ok(Ok(authorize::finish(
             store,
             &finishing,
             grant,
             site,
             myself,
             Timestamp::now(),
-        )?)
+        )?))
     })
     .await?;
+    let done = match done {
+        Ok(done) => done,
+        Err(sentence) => return Ok(failed(sentence, false)),
+    };
     agent.changed();
     agent.keepalive_wake.notify_one();
     crate::agent_log!(

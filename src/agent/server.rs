@@ -46,8 +46,11 @@ pub(super) struct Agent {
     pub refresher: super::refresher::Refresher,
     /// Wakes the keep-alive when a grant was added (it sleeps until the next one is due).
     pub keepalive_wake: tokio::sync::Notify,
-    /// Wakes the callers waiting on a link (`link --wait`) when one is settled.
-    pub links_settled: tokio::sync::Notify,
+    /// The handle of each link as it is settled, for the callers waiting on one.
+    pub links_settled: broadcast::Sender<String>,
+    /// Which integration each callback path serves, worked out once per store change:
+    /// every stray request to the receiver would otherwise unseal every profile.
+    pub routes: std::sync::Mutex<Option<Arc<crate::service::links::Routes>>>,
     pub shutdown: CancellationToken,
     /// What opening the store fixed, for the first client that says hello.
     pub notes: std::sync::Mutex<Vec<String>>,
@@ -64,6 +67,11 @@ impl Agent {
 
     /// Tells every subscribed client that the store changed.
     pub fn changed(&self) {
+        // A profile's callback URL or an integration's mode may have moved.
+        *self
+            .routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         let _ = self.changes.send(());
     }
 }
@@ -110,7 +118,8 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         attempts: Attempts::default(),
         refresher: super::refresher::Refresher::default(),
         keepalive_wake: tokio::sync::Notify::new(),
-        links_settled: tokio::sync::Notify::new(),
+        links_settled: broadcast::channel(1024).0,
+        routes: std::sync::Mutex::new(None),
         shutdown: CancellationToken::new(),
         notes: std::sync::Mutex::new(notes),
         next_connection: AtomicU64::new(1),

@@ -9,7 +9,8 @@ use hyper::HeaderMap;
 /// skipping trusted proxies, so a client cannot pick its own address by sending the header
 /// itself: only entries a trusted proxy appended count.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&canonical(peer)) {
+    let peer = canonical(peer);
+    if !trusted.contains(&peer) {
         return peer;
     }
     let mut client = peer;
@@ -20,7 +21,7 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> 
         .flat_map(|value| value.split(','))
         .collect::<Vec<_>>();
     for entry in entries.iter().rev() {
-        let Ok(address) = entry.trim().parse::<IpAddr>() else {
+        let Some(address) = parse_entry(entry.trim()) else {
             // Garbage where an address should be: stop at the last address vouched for.
             return client;
         };
@@ -32,8 +33,31 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> 
     client
 }
 
+/// An entry as proxies write them: `203.0.113.9`, `2001:db8::1`, or with a port
+/// (`203.0.113.9:5678`, `[2001:db8::1]:5678`).
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    entry.parse::<IpAddr>().ok().or_else(|| {
+        entry
+            .parse::<std::net::SocketAddr>()
+            .ok()
+            .map(|address| address.ip())
+    })
+}
+
+/// What a client's allowance is counted by: its IPv4 address, or its IPv6 /64 (one host
+/// gets a whole /64 to pick addresses from, so counting single addresses would limit nothing).
+pub fn rate_key(client: IpAddr) -> IpAddr {
+    match canonical(client) {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
+}
+
 /// `::ffff:10.0.0.1` is 10.0.0.1: a dual-stack socket reports IPv4 peers that way.
-fn canonical(address: IpAddr) -> IpAddr {
+pub fn canonical(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
@@ -79,6 +103,22 @@ mod tests {
             client_address(proxy, &chained, &[proxy, ip("10.0.0.2")]),
             ip("203.0.113.9")
         );
+    }
+
+    #[test]
+    fn entries_with_ports_count_and_ipv6_clients_are_counted_by_their_64() {
+        let proxy = ip("10.0.0.1");
+        assert_eq!(
+            client_address(proxy, &headers(&["203.0.113.9:5678"]), &[proxy]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_address(proxy, &headers(&["[2001:db8::1]:443"]), &[proxy]),
+            ip("2001:db8::1")
+        );
+        assert_eq!(rate_key(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(rate_key(ip("2001:db8:1:2:bbbb::9")), ip("2001:db8:1:2::"));
+        assert_eq!(rate_key(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
     }
 
     #[test]

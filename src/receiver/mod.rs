@@ -30,7 +30,7 @@ use crate::callback::target_url;
 use crate::domain::Timestamp;
 use crate::validate::text::sanitize;
 
-pub use client_ip::client_address;
+pub use client_ip::{client_address, rate_key};
 
 /// Answered with 200 while the agent answers: for the proxy's and the service manager's checks.
 pub const HEALTH_PATH: &str = "/healthz";
@@ -43,7 +43,10 @@ const TARGET_LIMIT: usize = 4 * 1024;
 /// The agent's exchange with Atlassian included.
 const ANSWER_LIMIT: Duration = Duration::from_secs(30);
 /// A proxy keeps connections open for its next requests; none lives longer than this.
-const CONNECTION_LIMIT: Duration = Duration::from_secs(300);
+const CONNECTION_LIMIT: Duration = Duration::from_secs(60);
+/// Client allowances kept at most; past this (a flood from many addresses), new addresses
+/// share one allowance until the next pruning.
+const MAX_TRACKED: usize = 100_000;
 /// Past this many open connections, new ones are closed at once.
 const MAX_CONNECTIONS: usize = 1024;
 /// In-flight requests get this long to finish when the receiver is stopped.
@@ -76,7 +79,19 @@ struct Shared {
     agent: AgentLink,
     trust_proxy: Vec<IpAddr>,
     limiter: Limiter,
+    /// The one allowance of every address beyond [`MAX_TRACKED`].
+    overflow: governor::DefaultDirectRateLimiter,
     retry_after_secs: u64,
+}
+
+impl Shared {
+    fn allows(&self, client: IpAddr) -> bool {
+        let key = rate_key(client);
+        if self.limiter.len() >= MAX_TRACKED {
+            return self.overflow.check().is_ok();
+        }
+        self.limiter.check_key(&key).is_ok()
+    }
 }
 
 /// Binds `options.bind` and serves until SIGTERM or SIGINT. `ready` hears the bound address.
@@ -97,8 +112,13 @@ pub async fn run(
     })?;
     let shared = Arc::new(Shared {
         agent,
-        trust_proxy: options.trust_proxy,
+        trust_proxy: options
+            .trust_proxy
+            .into_iter()
+            .map(client_ip::canonical)
+            .collect(),
         limiter: RateLimiter::hashmap(Quota::per_minute(options.per_minute)),
+        overflow: RateLimiter::direct(Quota::per_minute(options.per_minute)),
         retry_after_secs: 60u64.div_ceil(u64::from(options.per_minute.get())).max(1),
     });
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -175,7 +195,7 @@ async fn route(
     client: IpAddr,
     shared: &Shared,
 ) -> (String, Response<String>) {
-    if shared.limiter.check_key(&client).is_err() {
+    if !shared.allows(client) {
         return (String::new(), pages::too_many(shared.retry_after_secs));
     }
     let Some(target) = target_url(request.uri()) else {
@@ -199,7 +219,10 @@ async fn route(
             ),
         );
     }
-    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+    // HEAD only for the health path: a HEAD of a callback must not spend its link.
+    let allowed = *request.method() == Method::GET
+        || (*request.method() == Method::HEAD && path == HEALTH_PATH);
+    if !allowed {
         let mut response = pages::plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "Method not allowed",
@@ -207,7 +230,7 @@ async fn route(
         );
         response.headers_mut().insert(
             hyper::header::ALLOW,
-            hyper::header::HeaderValue::from_static("GET, HEAD"),
+            hyper::header::HeaderValue::from_static("GET"),
         );
         return (path, response);
     }

@@ -1,7 +1,7 @@
 //! What an end user's browser reads: one plain page per outcome, every text escaped (a user
 //! id or a site name is text from outside), nothing loaded, nothing redirected.
 
-use hyper::header::{HeaderValue, RETRY_AFTER};
+use hyper::header::{CONNECTION, HeaderValue, RETRY_AFTER};
 use hyper::{Response, StatusCode};
 
 use crate::agent::protocol::ReceiverPage;
@@ -81,6 +81,10 @@ pub fn too_many(retry_after_secs: u64) -> Response<String> {
     if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
         response.headers_mut().insert(RETRY_AFTER, value);
     }
+    // A client over its allowance keeps no connection open either.
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
     response
 }
 

@@ -20,6 +20,9 @@ pub const DEFAULT_TTL_SECS: i64 = 30 * 60;
 /// Long enough to be read in a chat, short enough that a forgotten link dies.
 pub const MIN_TTL_SECS: i64 = 60;
 pub const MAX_TTL_SECS: i64 = 7 * 24 * 3600;
+/// The most a callback may take from claiming its link to settling it (the exchange, the
+/// sites, `myself` and the store); past it, a claim that never settled was interrupted.
+pub const COMPLETE_BUDGET_SECS: i64 = 25;
 /// Expired links are kept this long so that a late click hears "expired", not "unknown".
 const KEEP_EXPIRED_SECS: i64 = 24 * 3600;
 
@@ -168,14 +171,15 @@ pub struct Redeemable {
     pub attempt: Attempt,
 }
 
-/// The integrations whose callback URL has `path`: the ones a receiver answering `path`
-/// completes links for. Empty means the path is nobody's (404).
-pub fn integrations_at(
+/// (callback path, integration) pairs: where a receiver completes whose links.
+pub type Routes = Vec<(String, String)>;
+
+/// The routes of every user-authorized integration whose app can be used.
+pub fn callback_routes(
     store: &dyn Store,
-    path: &str,
     system_app: Result<&SystemApp, String>,
-) -> Result<Vec<String>, StoreError> {
-    let mut found = Vec::new();
+) -> Result<Routes, StoreError> {
+    let mut routes = Vec::new();
     for integration in store.integrations()? {
         if integration.mode != Mode::UserAuthorized {
             continue;
@@ -183,11 +187,50 @@ pub fn integrations_at(
         let Ok((_, app)) = super::app::app_of(store, &integration, system_app.clone()) else {
             continue;
         };
-        if Url::parse(&app.callback_url).is_ok_and(|url| url.path() == path) {
-            found.push(integration.name);
+        if let Ok(url) = Url::parse(&app.callback_url) {
+            routes.push((url.path().to_owned(), integration.name));
         }
     }
-    Ok(found)
+    Ok(routes)
+}
+
+/// The integrations served on `path`. Empty means the path is nobody's (404).
+pub fn integrations_at(routes: &[(String, String)], path: &str) -> Vec<String> {
+    routes
+        .iter()
+        .filter(|(at, _)| at == path)
+        .map(|(_, integration)| integration.clone())
+        .collect()
+}
+
+/// Ends the pending links of `user` (their grant was revoked): a link handed out before
+/// must not grant again. Returns how many.
+pub fn withdraw(
+    store: &dyn Store,
+    integration: &str,
+    user: &str,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut ended = 0;
+    for (handle, link) in store.links()? {
+        if link.integration == integration
+            && link.user == user
+            && link.outcome == LinkOutcome::Pending
+            && !link.is_expired(now)
+        {
+            store.put_link(
+                &handle,
+                &Link {
+                    outcome: LinkOutcome::Failed {
+                        sentence: "the user's grant was revoked before the link was used".into(),
+                    },
+                    ..link
+                },
+            )?;
+            ended += 1;
+        }
+    }
+    Ok(ended)
 }
 
 /// Judges `state` for a callback on a path that serves `served`, and with `spend` claims the
@@ -265,41 +308,74 @@ pub fn authorized(account: Account, site: &Site) -> LinkOutcome {
     }
 }
 
-/// The site a user's grant is stored for: the only one it reaches, or, when consent covered
-/// several, the one the integration's other users are on. Otherwise the user is asked to
-/// consent for one site.
+/// The site a user's grant is stored for. Once the integration has users, it works on
+/// their sites: a consent that reaches one of them is stored for the one most users are on,
+/// and one that reaches none is refused. The first user's consent must name one site.
 pub fn site_for_user(
     store: &dyn Store,
     integration: &str,
     sites: &[Site],
 ) -> Result<Result<Site, String>, StoreError> {
-    if let [only] = sites {
-        return Ok(Ok(only.clone()));
-    }
-    let mut counts: Vec<(usize, &Site)> = Vec::new();
-    let summaries = store.token_summaries()?;
-    for site in sites {
-        let users = summaries
-            .iter()
-            .filter(|t| t.integration == integration)
-            .filter(|t| t.site.as_ref().is_some_and(|s| s.id == site.id))
-            .count();
-        counts.push((users, site));
-    }
-    counts.sort_by_key(|(users, _)| std::cmp::Reverse(*users));
-    match counts.as_slice() {
-        [(best, site), rest @ ..] if *best > 0 && rest.iter().all(|(n, _)| n < best) => {
-            Ok(Ok((*site).clone()))
+    let mut used: Vec<(usize, Site)> = Vec::new();
+    for summary in store.token_summaries()? {
+        if summary.integration != integration {
+            continue;
         }
-        _ => Ok(Err(format!(
-            "Your consent covers several Jira sites ({}), and jira-auth cannot tell which one this integration is for. Open a new link and choose one site on Atlassian's consent page.",
-            sites
-                .iter()
-                .map(|s| sanitize(&s.url, 100))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+        let Some(site) = summary.site else { continue };
+        match used.iter_mut().find(|(_, s)| s.id == site.id) {
+            Some((users, _)) => *users += 1,
+            None => used.push((1, site)),
+        }
     }
+    used.sort_by_key(|(users, _)| std::cmp::Reverse(*users));
+    let urls = |sites: &mut dyn Iterator<Item = &Site>| {
+        sites
+            .map(|s| sanitize(&s.url, 100))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if used.is_empty() {
+        return Ok(match sites {
+            [only] => Ok(only.clone()),
+            _ => Err(format!(
+                "Your consent covers several Jira sites ({}), and jira-auth cannot tell which one this integration is for. Open a new link and choose one site on Atlassian's consent page.",
+                urls(&mut sites.iter())
+            )),
+        });
+    }
+    Ok(used
+        .iter()
+        .find_map(|(_, site)| sites.iter().find(|s| s.id == site.id).cloned())
+        .ok_or_else(|| {
+            format!(
+                "Your consent is for {}, but this integration works on {}. Open a new link and choose that site on Atlassian's consent page.",
+                urls(&mut sites.iter()),
+                urls(&mut used.iter().map(|(_, s)| s))
+            )
+        }))
+}
+
+/// Why the grant `attempt` would store must not replace the one its user has: it acts as
+/// another Atlassian account. `None` when there is no grant yet, or the account is the same.
+pub fn account_changed(
+    store: &dyn Store,
+    attempt: &Attempt,
+    account_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let existing = store.token_set(&attempt.integration, &attempt.principal)?;
+    let Some(Account { id, .. }) = existing.and_then(|t| t.account) else {
+        return Ok(None);
+    };
+    if id == account_id {
+        return Ok(None);
+    }
+    let user = match &attempt.principal {
+        Principal::User(id) => sanitize(id, 128),
+        Principal::Admin => "admin".to_owned(),
+    };
+    Ok(Some(format!(
+        "This link was for user {user}, who is connected through another Atlassian account; nothing was changed. If that should change, the administrator revokes the old grant first (the Users screen's d) and hands out a new link."
+    )))
 }
 
 /// What a caller waiting on a link hears once it is done.
@@ -310,8 +386,8 @@ pub enum Waited {
     Over(String),
 }
 
-/// Where the link `handle` names stands at `now`, with its expiry, and a sentence once it
-/// is over.
+/// Where the link `handle` names stands at `now`, with a sentence once it is over, and when
+/// it should be looked at again if nothing settles it (its expiry, or a claim's budget).
 pub fn standing(
     store: &dyn Store,
     handle: &str,
@@ -320,6 +396,11 @@ pub fn standing(
     let link = store.link(handle)?.ok_or(LinkError::Unknown)?;
     let expires_at = link.expires_at;
     let user = sanitize(&link.user, 128);
+    // A waiter looks again when this can next change by itself.
+    let recheck = match &link.outcome {
+        LinkOutcome::Claimed { at } => at.plus_secs(COMPLETE_BUDGET_SECS + 1),
+        _ => expires_at,
+    };
     let waited = match link.outcome {
         LinkOutcome::Authorized {
             account,
@@ -342,7 +423,223 @@ pub fn standing(
             "The link for user {user} expired at {} without being used; hand them a new one (`jira-auth link --user ...`).",
             link.expires_at.rfc3339()
         )),
+        // Spent by a callback that never settled it: the agent stopped mid-exchange.
+        LinkOutcome::Claimed { at } if now > at.plus_secs(COMPLETE_BUDGET_SECS) => {
+            Waited::Over(format!(
+                "The authorization of user {user} was interrupted (jira-auth stopped while completing it), and its link is spent; hand them a new one (`jira-auth link --user ...`)."
+            ))
+        }
         LinkOutcome::Pending | LinkOutcome::Claimed { .. } => Waited::Pending,
     };
-    Ok((waited, expires_at))
+    Ok((waited, recheck))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AppRef, Secret, TokenSet};
+    use crate::store::{OpenOptions, SledStore, StorePaths};
+
+    const NOW: Timestamp = Timestamp(1_700_000_000);
+
+    fn store(dir: &std::path::Path) -> SledStore {
+        let paths = StorePaths {
+            data_dir: dir.join("data"),
+            key_file: dir.join("key"),
+        };
+        let store = SledStore::open(&OpenOptions::new(paths, "test")).unwrap();
+        store
+            .put_profile(&crate::domain::Profile {
+                name: "acme".into(),
+                mechanism: crate::domain::Mechanism::OAuth2,
+                client_id: "Fk12Cd34Ef56Gh78Ij90Kl12Mn34Op56".into(),
+                client_secret: Secret::new("secret"),
+                authorization_url: "https://auth.atlassian.com/authorize".into(),
+                token_url: "https://auth.atlassian.com/oauth/token".into(),
+                refresh_url: "https://auth.atlassian.com/oauth/token".into(),
+                scopes: vec!["read:jira-work".into(), "offline_access".into()],
+                callback_url: "https://jira-auth.example.com/callback".into(),
+                updated_at: NOW,
+            })
+            .unwrap();
+        store
+            .put_integration(&Integration {
+                name: "support".into(),
+                mode: Mode::UserAuthorized,
+                app: AppRef::Custom("acme".into()),
+                enabled: true,
+                updated_at: NOW,
+            })
+            .unwrap();
+        store
+    }
+
+    fn site(id: &str) -> Site {
+        Site {
+            id: id.into(),
+            url: format!("https://{id}.atlassian.net"),
+            name: id.into(),
+        }
+    }
+
+    fn grant(store: &SledStore, user: &str, site_id: &str, account: &str) {
+        store
+            .put_token_set(&TokenSet {
+                integration: "support".into(),
+                principal: Principal::User(user.into()),
+                access_token: Secret::new("at"),
+                access_expires_at: NOW.plus_secs(3600),
+                refresh_token: Some(Secret::new("rt")),
+                consented_at: NOW,
+                rotated_at: NOW,
+                site: Some(site(site_id)),
+                scopes: vec![],
+                last_error: None,
+                reauthorization_required: false,
+                account: Some(Account {
+                    id: account.into(),
+                    name: account.into(),
+                }),
+            })
+            .unwrap();
+    }
+
+    fn state_of(issued: &Issued) -> String {
+        issued
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_link_works_once_within_its_time_and_only_on_its_integrations_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let issued = issue(&store, "support", "alice", 600, Err("none".into()), NOW).unwrap();
+        let state = state_of(&issued);
+        assert_eq!(issued.handle, digest(&state));
+        assert!(
+            store.link(&state).unwrap().is_none(),
+            "the state itself is not a key"
+        );
+        let routes = callback_routes(&store, Err("none".into())).unwrap();
+        assert_eq!(routes, [("/callback".to_owned(), "support".to_owned())]);
+        let served = integrations_at(&routes, "/callback");
+        let other = ["ops".to_owned()];
+        let redeem_at = |served: &[String], now| {
+            redeem(&store, &state, served, Err("none".into()), now)
+                .unwrap()
+                .map(|r| r.link.user)
+        };
+        assert_eq!(redeem_at(&other, NOW), Err(Refusal::OtherIntegration));
+        assert_eq!(
+            redeem_at(&served, NOW.plus_secs(600)),
+            Err(Refusal::Expired)
+        );
+        assert_eq!(redeem_at(&served, NOW), Ok("alice".into()));
+        assert_eq!(redeem_at(&served, NOW), Err(Refusal::Used));
+        assert_eq!(
+            redeem(&store, "forged", &served, Err("none".into()), NOW)
+                .unwrap()
+                .map(|r| r.link.user),
+            Err(Refusal::Unknown)
+        );
+        assert!(matches!(
+            issue(&store, "support", "alice", 10, Err("none".into()), NOW),
+            Err(LinkError::Ttl { secs: 10 })
+        ));
+    }
+
+    #[test]
+    fn a_claim_that_never_settles_ends_the_wait_after_its_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let issued = issue(&store, "support", "bob", 600, Err("none".into()), NOW).unwrap();
+        let served = ["support".to_owned()];
+        let claimed_at = NOW.plus_secs(5);
+        redeem(
+            &store,
+            &state_of(&issued),
+            &served,
+            Err("none".into()),
+            claimed_at,
+        )
+        .unwrap()
+        .unwrap();
+        let (waited, recheck) = standing(&store, &issued.handle, claimed_at).unwrap();
+        assert_eq!(waited, Waited::Pending, "the exchange is under way");
+        assert_eq!(recheck, claimed_at.plus_secs(COMPLETE_BUDGET_SECS + 1));
+        let (waited, _) = standing(&store, &issued.handle, recheck).unwrap();
+        assert!(
+            matches!(&waited, Waited::Over(s) if s.contains("interrupted")),
+            "{waited:?}"
+        );
+    }
+
+    #[test]
+    fn revoking_a_user_withdraws_their_pending_links_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let alice = issue(&store, "support", "alice", 600, Err("none".into()), NOW).unwrap();
+        let bob = issue(&store, "support", "bob", 600, Err("none".into()), NOW).unwrap();
+        assert_eq!(withdraw(&store, "support", "alice", NOW).unwrap(), 1);
+        let served = ["support".to_owned()];
+        let refusal = |issued: &Issued| {
+            redeem(&store, &state_of(issued), &served, Err("none".into()), NOW)
+                .unwrap()
+                .err()
+        };
+        assert_eq!(refusal(&alice), Some(Refusal::Used));
+        assert_eq!(refusal(&bob), None);
+    }
+
+    #[test]
+    fn the_first_user_names_one_site_and_later_ones_must_be_on_the_integrations_sites() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let (a, b) = (site("acme"), site("beta"));
+        assert_eq!(
+            site_for_user(&store, "support", std::slice::from_ref(&a)).unwrap(),
+            Ok(a.clone())
+        );
+        assert!(
+            site_for_user(&store, "support", &[a.clone(), b.clone()])
+                .unwrap()
+                .is_err()
+        );
+        grant(&store, "alice", "acme", "acct-a");
+        assert_eq!(
+            site_for_user(&store, "support", &[b.clone(), a.clone()]).unwrap(),
+            Ok(a.clone())
+        );
+        let refused = site_for_user(&store, "support", &[b]).unwrap().unwrap_err();
+        assert!(refused.contains("https://acme.atlassian.net"), "{refused}");
+    }
+
+    #[test]
+    fn a_users_grant_keeps_its_atlassian_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        grant(&store, "alice", "acme", "acct-a");
+        let issued = issue(&store, "support", "alice", 600, Err("none".into()), NOW).unwrap();
+        let redeemed = redeem(
+            &store,
+            &state_of(&issued),
+            &["support".to_owned()],
+            Err("none".into()),
+            NOW,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            account_changed(&store, &redeemed.attempt, "acct-a").unwrap(),
+            None
+        );
+        let refused = account_changed(&store, &redeemed.attempt, "acct-x")
+            .unwrap()
+            .expect("another account is refused");
+        assert!(refused.contains("revokes the old grant"), "{refused}");
+    }
 }

@@ -164,6 +164,8 @@ pub trait Store: Send + Sync {
     /// Saves a link under `digest` (of its state), replacing what was there.
     fn put_link(&self, digest: &str, link: &Link) -> Result<(), StoreError>;
     fn link(&self, digest: &str) -> Result<Option<Link>, StoreError>;
+    /// Every stored link with its digest.
+    fn links(&self) -> Result<Vec<(String, Link)>, StoreError>;
     /// Spends a pending link atomically: of two callbacks carrying one state, one wins.
     fn claim_link(&self, digest: &str, now: Timestamp) -> Result<Claim, StoreError>;
     /// Forgets links that expired before `before`; returns how many.

@@ -415,6 +415,19 @@ impl Store for SledStore {
             .transpose()
     }
 
+    fn links(&self) -> Result<Vec<(String, Link)>, StoreError> {
+        self.links
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    decode(&value, "link")?,
+                ))
+            })
+            .collect()
+    }
+
     fn claim_link(&self, digest: &str, now: Timestamp) -> Result<Claim, StoreError> {
         loop {
             let Some(old) = self.links.get(digest.as_bytes())? else {
