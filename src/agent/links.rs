@@ -16,6 +16,8 @@ use crate::service::links::{self, LinkError, Redeemable, Refusal, Waited};
 use crate::service::system_app;
 use crate::validate::text::sanitize;
 
+/// How often handing out links also sweeps out the long-expired ones.
+const PRUNE_EVERY_SECS: i64 = 300;
 /// A waiter re-reads its link at least this often, so a missed wake-up costs little.
 const WAIT_RECHECK: Duration = Duration::from_secs(30);
 /// Exchange, sites, `myself` and the store together, inside the claim's budget and well
@@ -35,7 +37,24 @@ pub(super) async fn issue(
     ttl_secs: i64,
 ) -> Result<Reply, WireError> {
     let endpoints = agent.endpoints.clone();
+    // Old links are swept at most every few minutes: a sweep reads every link, and a bot may
+    // hand out thousands in a burst.
+    let now = Timestamp::now();
+    let last = agent.links_pruned.load(std::sync::atomic::Ordering::SeqCst);
+    let sweep = now.0 - last >= PRUNE_EVERY_SECS
+        && agent
+            .links_pruned
+            .compare_exchange(
+                last,
+                now.0,
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+            )
+            .is_ok();
     let issued = blocking(agent, move |store| {
+        if sweep {
+            links::prune(store, now)?;
+        }
         let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
         Ok(links::issue(
             store,

@@ -51,6 +51,8 @@ pub(super) struct Agent {
     /// Which integration each callback path serves, worked out once per store change:
     /// every stray request to the receiver would otherwise unseal every profile.
     pub routes: std::sync::Mutex<Option<Arc<crate::service::links::Routes>>>,
+    /// When old links were last swept out (seconds since the epoch).
+    pub links_pruned: std::sync::atomic::AtomicI64,
     pub shutdown: CancellationToken,
     /// What opening the store fixed, for the first client that says hello.
     pub notes: std::sync::Mutex<Vec<String>>,
@@ -120,6 +122,7 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         keepalive_wake: tokio::sync::Notify::new(),
         links_settled: broadcast::channel(1024).0,
         routes: std::sync::Mutex::new(None),
+        links_pruned: std::sync::atomic::AtomicI64::new(0),
         shutdown: CancellationToken::new(),
         notes: std::sync::Mutex::new(notes),
         next_connection: AtomicU64::new(1),

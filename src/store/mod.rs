@@ -130,6 +130,13 @@ pub trait Store: Send + Sync {
     fn token_sets(&self) -> Result<Vec<TokenSet>, StoreError>;
     /// Every token set without its secrets: nothing is unsealed.
     fn token_summaries(&self) -> Result<Vec<TokenSummary>, StoreError>;
+    /// The first token set of `integration`, without its secrets, that `wanted` accepts;
+    /// reading stops there, so a question one grant answers costs one grant's read.
+    fn find_token_summary(
+        &self,
+        integration: &str,
+        wanted: &mut dyn FnMut(&TokenSummary) -> bool,
+    ) -> Result<Option<TokenSummary>, StoreError>;
     fn token_set(
         &self,
         integration: &str,

@@ -313,6 +313,24 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn find_token_summary(
+        &self,
+        integration: &str,
+        wanted: &mut dyn FnMut(&TokenSummary) -> bool,
+    ) -> Result<Option<TokenSummary>, StoreError> {
+        for entry in self
+            .tokens
+            .scan_prefix(format!("{integration}\0").as_bytes())
+        {
+            let (_, bytes) = entry?;
+            let summary = decode::<TokenRecord>(&bytes, "token set")?.summary()?;
+            if wanted(&summary) {
+                return Ok(Some(summary));
+            }
+        }
+        Ok(None)
+    }
+
     fn token_set(
         &self,
         integration: &str,
