@@ -187,15 +187,10 @@ fn token_bench() {
     stop(dir);
 }
 
-/// The Users screen over 10,000 users: a frame per tick, and a keystroke into its filter
-/// (the update and the frame it causes), the way the console does them.
-fn users_screen_bench() {
-    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+/// A console whose store holds 10,000 users of `bots`, and how long deriving its report took.
+fn console_with_users(now: Timestamp) -> (jira_auth::tui::App, Duration) {
     use jira_auth::service::status;
-    use jira_auth::tui::screens::Screen;
-    use jira_auth::tui::screens::users::UsersScreen;
-    use jira_auth::tui::{App, Msg, update, view};
-    let now = Timestamp::now();
+    use jira_auth::tui::{App, Msg, update};
     let integration = Integration {
         name: "bots".into(),
         mode: Mode::UserAuthorized,
@@ -203,7 +198,7 @@ fn users_screen_bench() {
         enabled: true,
         updated_at: now,
     };
-    let summaries: Vec<_> = (0..TOKEN_SETS)
+    let tokens: Vec<TokenSet> = (0..TOKEN_SETS)
         .map(|n| {
             token_set(
                 "bots",
@@ -211,10 +206,12 @@ fn users_screen_bench() {
                 now,
                 n,
             )
-            .summary()
         })
         .collect();
+    let started = Instant::now();
+    let summaries: Vec<_> = tokens.iter().map(TokenSet::summary).collect();
     let report = status::build(&[integration], &summaries, &[], now);
+    let build = started.elapsed();
     let mut app = App::new(
         jira_auth::tui::theme::Theme::monochrome(),
         jira_auth::atlassian::Endpoints::default(),
@@ -222,6 +219,18 @@ fn users_screen_bench() {
         now,
     );
     update(&mut app, Msg::StatusLoaded(Ok(report)));
+    (app, build)
+}
+
+/// The Users screen over 10,000 users: a frame per tick, and a keystroke into its filter
+/// (the update and the frame it causes), the way the console does them.
+fn users_screen_bench() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use jira_auth::tui::screens::Screen;
+    use jira_auth::tui::screens::users::UsersScreen;
+    use jira_auth::tui::{Msg, update, view};
+    let now = Timestamp::now();
+    let (mut app, _) = console_with_users(now);
     app.stack
         .push(Screen::Users(Box::new(UsersScreen::new("bots"))));
     let mut terminal =
@@ -257,39 +266,11 @@ fn users_screen_bench() {
 
 /// Draws the Tokens screen over 10,000 user token sets, the way the console does per frame.
 fn tokens_screen_bench() {
-    use jira_auth::service::status;
     use jira_auth::tui::screens::Screen;
     use jira_auth::tui::screens::tokens::TokensScreen;
-    use jira_auth::tui::{App, Msg, update, view};
+    use jira_auth::tui::{Msg, update, view};
     let now = Timestamp::now();
-    let integration = Integration {
-        name: "bots".into(),
-        mode: Mode::UserAuthorized,
-        app: AppRef::System,
-        enabled: true,
-        updated_at: now,
-    };
-    let tokens: Vec<TokenSet> = (0..TOKEN_SETS)
-        .map(|n| {
-            token_set(
-                "bots",
-                Principal::User(format!("user-{n:05}@example.com")),
-                now,
-                n,
-            )
-        })
-        .collect();
-    let started = Instant::now();
-    let summaries: Vec<_> = tokens.iter().map(TokenSet::summary).collect();
-    let report = status::build(&[integration], &summaries, &[], now);
-    let build = started.elapsed();
-    let mut app = App::new(
-        jira_auth::tui::theme::Theme::monochrome(),
-        jira_auth::atlassian::Endpoints::default(),
-        String::new(),
-        now,
-    );
-    update(&mut app, Msg::StatusLoaded(Ok(report)));
+    let (mut app, build) = console_with_users(now);
     app.stack
         .push(Screen::Tokens(Box::new(TokensScreen::worst_first(
             &app.shared,

@@ -4,8 +4,9 @@
 
 mod common;
 
+use common::states::{GENERATED, ID, SECRET, ctrl, fill, form_app, valid};
 use common::ui::*;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode;
 use jira_auth::domain::Mode;
 use jira_auth::service::draft::ProfileDraft;
 use jira_auth::service::status::StatusReport;
@@ -15,52 +16,11 @@ use jira_auth::tui::screens::profile_form::ProfileForm;
 use jira_auth::tui::{App, Effect, Msg, update};
 use jira_auth::validate::Field;
 
-const ID: &str = "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56";
-const SECRET: &str = "ATOAabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-abcdefgh";
-const GENERATED: &str = "https://auth.atlassian.com/authorize?audience=api.atlassian.com&client_id=Zz12Cd34Ef56Gh78Ij90Kl12Mn34Op56&scope=read%3Ajira-work%20manage%3Ajira-project&redirect_uri=http%3A%2F%2Flocalhost%3A8717%2Fcallback&state=${YOUR_USER_BOUND_VALUE}&response_type=code&prompt=consent";
-
-fn ctrl(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
-}
-
-fn form_app(mode: Option<Mode>) -> App {
-    let mut app = app_with(StatusReport::default());
-    let draft = ProfileDraft::new(&app.shared.endpoints);
-    app.stack
-        .push(Screen::ProfileForm(Box::new(ProfileForm::new(
-            draft, None, mode,
-        ))));
-    app
-}
-
 fn form(app: &App) -> &ProfileForm {
     match app.screen() {
         Screen::ProfileForm(form) => form,
         other => panic!("expected the form, found {}", other.title()),
     }
-}
-
-/// Types `text` into the focused field, then Tab.
-fn fill(app: &mut App, text: &str) {
-    press(app, &typed(text));
-    press(app, &[code(KeyCode::Tab)]);
-}
-
-fn valid(app: &mut App) {
-    fill(app, "acme");
-    press(app, &[code(KeyCode::Tab)]);
-    fill(app, ID);
-    fill(app, SECRET);
-    press(
-        app,
-        &[
-            code(KeyCode::Tab),
-            code(KeyCode::Tab),
-            code(KeyCode::Tab),
-            code(KeyCode::Tab),
-        ],
-    );
-    press(app, &typed("read:jira-work write:jira-work offline_access"));
 }
 
 #[test]

@@ -5,7 +5,6 @@ mod common;
 
 use common::ui::*;
 use crossterm::event::KeyCode;
-use jira_auth::domain::{Event, EventKind};
 use jira_auth::tui::message::Outcome;
 use jira_auth::tui::{App, Effect, Msg, update};
 
@@ -87,44 +86,16 @@ fn refresh_delete_and_filter_on_the_tokens_screen() {
     );
 }
 
-fn events() -> Vec<Event> {
-    let event = |offset: i64, kind, principal: Option<&str>, outcome: &str| Event {
-        at: NOW.plus_secs(offset),
-        integration: "jira".into(),
-        principal: principal.map(str::to_owned),
-        kind,
-        outcome: outcome.into(),
-    };
-    vec![
-        event(-60, EventKind::Refreshed, Some("admin"), "valid for 1h 0m"),
-        event(
-            -3_600,
-            EventKind::RefreshFailed,
-            Some("user:bob"),
-            "Atlassian refused the refresh token (invalid_grant)",
-        ),
-        event(
-            -86_400,
-            EventKind::Authorized,
-            Some("admin"),
-            "as Ada Admin on https://acme.atlassian.net",
-        ),
-        event(
-            -90_000,
-            EventKind::Configured,
-            None,
-            "pre-authorized through Custom (acme)",
-        ),
-    ]
-}
-
 #[test]
 fn the_events_screen_loads_filters_and_follows_changes() {
     let mut app = home();
     let effects = press(&mut app, &[key('e')]);
     assert_eq!(effects, vec![Effect::LoadEvents { limit: 500 }]);
     insta::assert_snapshot!("events_loading", draw(&app, 80, 24));
-    update(&mut app, Msg::Done(Outcome::EventsLoaded(Ok(events()))));
+    update(
+        &mut app,
+        Msg::Done(Outcome::EventsLoaded(Ok(common::states::sample_events()))),
+    );
     insta::assert_snapshot!("events_80x24", draw(&app, 80, 24));
     insta::assert_snapshot!("events_120x32", draw(&app, 120, 32));
     press(&mut app, &[key('/')]);
