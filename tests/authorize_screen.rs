@@ -3,74 +3,22 @@
 
 mod common;
 
+use common::states::{ATTEMPT, STATE, attempt, authorize_opened, authorize_ready, done, site};
 use common::ui::*;
-use common::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use jira_auth::agent::protocol::{AttemptView, ListenerView};
-use jira_auth::domain::{Mode, Principal, Site};
-use jira_auth::service::authorize::authorization_url;
-use jira_auth::service::status::{self};
-use jira_auth::tui::message::{ListenerEnd, Outcome, Prepared, StepFailure};
+use jira_auth::agent::protocol::ListenerView;
+use jira_auth::domain::{Mode, Principal};
+use jira_auth::tui::message::{ListenerEnd, Outcome, StepFailure};
 use jira_auth::tui::{App, Effect, Msg, update};
 
-const STATE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-const ATTEMPT: &str = "attempt-1";
-
-fn attempt(mode: Mode, principal: Principal, listener: ListenerView) -> Box<Prepared> {
-    let app = sample_profile("acme");
-    let ssh_hint = matches!(listener, ListenerView::Listening { .. })
-        .then(|| "ssh -L 8765:localhost:8765 ada@203.0.113.7".to_owned());
-    Box::new(Prepared {
-        attempt: AttemptView {
-            id: ATTEMPT.into(),
-            integration: "jira".into(),
-            mode,
-            principal: principal.key(),
-            app_label: "the profile \"acme\"".into(),
-            url: authorization_url(&app, STATE).to_string(),
-            callback_url: app.callback_url,
-            renewing: false,
-            listener,
-        },
-        ssh_hint,
-    })
-}
-
-fn site(id: &str, name: &str) -> Site {
-    Site {
-        id: id.into(),
-        url: format!("https://{name}.atlassian.net"),
-        name: name.into(),
-    }
-}
-
-/// Home with one pre-authorized integration, then `a`.
+/// Home with one integration in `mode`, then `a`.
 fn opened(mode: Mode) -> (App, Vec<Effect>) {
-    let mut integration = sample_integration("jira", Some("acme"));
-    integration.mode = mode;
-    let mut app = app_with(status::build(
-        &[integration],
-        &[],
-        &[sample_profile("acme")],
-        NOW,
-    ));
-    let effects = press(&mut app, &[key('a')]);
-    (app, effects)
+    authorize_opened(mode)
 }
 
-fn done(app: &mut App, outcome: Outcome) -> Vec<Effect> {
-    update(app, Msg::Done(outcome))
-}
-
+/// The URL is out and the listener waits.
 fn ready(app: &mut App) {
-    let effects = done(
-        app,
-        Outcome::AuthorizePrepared(Ok(attempt(
-            Mode::PreAuthorized,
-            Principal::Admin,
-            ListenerView::Listening { port: 8765 },
-        ))),
-    );
+    let effects = authorize_ready(app);
     assert!(
         matches!(&effects[..], [Effect::AwaitCallback { attempt }] if attempt == ATTEMPT),
         "the listener's wait starts at once: {effects:?}"

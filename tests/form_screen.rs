@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::states::{GENERATED, ID, SECRET, ctrl, fill, form_app, valid};
+use common::states::{GENERATED, ID, SECRET, ctrl, fill, form_app, form_findings, valid};
 use common::ui::*;
 use crossterm::event::KeyCode;
 use jira_auth::domain::Mode;
@@ -56,20 +56,9 @@ fn a_valid_form_saves_through_the_effect() {
 
 #[test]
 fn each_kind_of_finding_shows_under_its_field() {
-    let mut app = form_app(Some(Mode::UserAuthorized));
-    fill(&mut app, "acme");
-    press(&mut app, &[code(KeyCode::Tab)]);
-    fill(&mut app, "short-id");
-    fill(&mut app, "odd-secret");
-    press(&mut app, &[code(KeyCode::Tab)]);
-    // Authorization URL without the audience: a notice; then a lookalike token URL: an error.
-    press(&mut app, &[ctrl('u')]);
-    fill(&mut app, "https://auth.atlassian.com/authorize");
-    press(&mut app, &[ctrl('u')]);
-    fill(
-        &mut app,
-        "https://auth.atlassian.com.evil.example/oauth/token",
-    );
+    // A short id, an odd secret, an authorization URL without the audience (a notice) and a
+    // lookalike token URL (an error).
+    let mut app = form_findings();
     insta::assert_snapshot!("form_findings", draw(&app, 120, 32));
     let effects = press(&mut app, &[ctrl('s')]);
     assert!(effects.is_empty(), "errors block the save");
