@@ -7,6 +7,7 @@ pub mod callback;
 pub mod cli;
 pub mod clipboard;
 pub mod domain;
+pub mod limits;
 pub mod receiver;
 pub mod service;
 pub mod store;
