@@ -3,12 +3,15 @@
 //! use, so that a second backend (the agent, serving other processes) can slot in beside
 //! [`SledStore`].
 
+mod generation;
 mod holder;
+mod integrity;
 mod paths;
 mod preserve;
 mod records;
 pub mod seal;
 mod sled_store;
+pub mod space;
 
 use std::path::PathBuf;
 
@@ -22,7 +25,8 @@ pub use records::token_key;
 pub use sled_store::{OpenOptions, SledStore};
 
 /// The schema this build reads and writes. Bump it with a migration in `sled_store::migrate`.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2 added the integrity record; a store of version 1 is measured into one on open.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// What can go wrong below the services. Each variant's message is the sentence a human reads.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +71,19 @@ pub enum StoreError {
         "the store at {data_dir} is damaged: its database files do not read back, and nothing was changed. Restore the data directory from a backup (the key file stays as it is), or move it aside to start afresh"
     )]
     Damaged { data_dir: PathBuf, reason: String },
+    #[error(
+        "the store at {data_dir} is older than the last one written: its generation is {found}, and {expected} was recorded in {generation_file}. It was rolled back (a log cut short, or an old backup put in place) and may hold refresh tokens Atlassian has already replaced. Nothing was changed. Put the newest copy back; or, to use this copy after all, run `jira-auth agent --accept-rollback` once (grants rotated since the copy was made will need re-authorization)"
+    )]
+    RolledBack {
+        data_dir: PathBuf,
+        found: u64,
+        expected: u64,
+        generation_file: PathBuf,
+    },
+    #[error(
+        "the disk holding {data_dir} is full, so nothing more can be written there; free space on it (`df -h {data_dir}`): jira-auth carries on by itself once there is room, and no grant it holds is lost meanwhile"
+    )]
+    DiskFull { data_dir: PathBuf },
     #[error("cannot read or create the key file {path}: {reason}")]
     KeyUnreadable { path: PathBuf, reason: String },
     #[error(
@@ -96,7 +113,7 @@ impl StoreError {
     /// fit is the caller's to fix (2); anything else is a plain failure (1).
     pub fn exit_code(&self) -> u8 {
         match self {
-            StoreError::Busy { .. } => 4,
+            StoreError::Busy { .. } | StoreError::DiskFull { .. } => 4,
             StoreError::WrongKey { .. }
             | StoreError::KeyMissing { .. }
             | StoreError::KeyMalformed { .. }
@@ -105,6 +122,16 @@ impl StoreError {
             | StoreError::SchemaTooNew { .. } => 2,
             _ => 1,
         }
+    }
+}
+
+impl StoreError {
+    /// A refusal that must leave the database files exactly as they were found.
+    pub fn leaves_files_alone(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Damaged { .. } | StoreError::RolledBack { .. }
+        )
     }
 }
 
@@ -177,6 +204,14 @@ pub trait Store: Send + Sync {
     fn claim_link(&self, digest: &str, now: Timestamp) -> Result<Claim, StoreError>;
     /// Forgets links that expired before `before`; returns how many.
     fn remove_links_expired(&self, before: Timestamp) -> Result<usize, StoreError>;
+
+    /// Before asking Atlassian for what it rotates or spends (a refresh, a code exchange):
+    /// `Ok` when the outcome can be written, because the disk has room or a ballast to free.
+    fn room_for_outcome(&self) -> Result<(), StoreError>;
+    /// The sentence for a full disk, while the disk is full.
+    fn disk_full(&self) -> Option<String>;
+    /// Looks for room again (and makes the ballast again); `true` when the disk is not full.
+    fn recover_space(&self) -> bool;
 }
 
 /// What claiming a link found.

@@ -1,20 +1,30 @@
-//! The sled backend of [`Store`]: one tree per record kind, JSON values, secrets sealed,
-//! every write flushed before it returns.
+//! The sled backend of [`Store`]: one tree per record kind, JSON values, secrets sealed, every
+//! write a transaction with the store's integrity record (`integrity.rs`) and flushed before it
+//! returns. A disk that runs out of room is met by the ballast (`space.rs`) and by reopening
+//! sled, which refuses every write after a failed one until it is opened again.
 
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
-use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sled::Transactional;
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
+    TransactionalTree,
+};
 
 use crate::domain::{
     Event, Integration, Link, LinkOutcome, Principal, Profile, Timestamp, TokenSet, TokenSummary,
 };
 
+use super::generation::{self, GenerationFile};
+use super::integrity::{Integrity, TreeSeal};
 use super::records::{ProfileRecord, TokenRecord, token_key};
 use super::seal::{self, Sealer};
+use super::space::{self, Space, Stake};
 use super::{Claim, Holder, SCHEMA_VERSION, Store, StoreError, StorePaths};
 
 const META: &str = "meta";
@@ -24,7 +34,11 @@ const TOKENS: &str = "tokens";
 const EVENTS: &str = "events";
 const REFRESHING: &str = "refreshing";
 const LINKS: &str = "links";
+/// Every tree that holds records; `meta` holds what proves them whole.
+const DATA_TREES: [&str; 6] = [PROFILES, INTEGRATIONS, TOKENS, EVENTS, REFRESHING, LINKS];
 const SCHEMA_KEY: &[u8] = b"schema_version";
+const INTEGRITY_KEY: &[u8] = b"integrity";
+const STORE_ID_KEY: &[u8] = b"store_id";
 /// A sealed known value: proves on open that the key file is the one that sealed the store.
 const KEY_CHECK: &[u8] = b"key_check";
 const KEY_CHECK_CONTEXT: &str = "meta/key_check";
@@ -38,6 +52,8 @@ pub struct OpenOptions {
     pub role: String,
     /// How long to wait for another process to release the store before giving up.
     pub busy_wait: Duration,
+    /// Open a store older than its generation says (`jira-auth agent --accept-rollback`).
+    pub accept_rollback: bool,
 }
 
 impl OpenOptions {
@@ -46,6 +62,46 @@ impl OpenOptions {
             paths,
             role: role.to_owned(),
             busy_wait: Duration::from_secs(3),
+            accept_rollback: false,
+        }
+    }
+}
+
+/// The open database and its trees; replaced whole when sled must be opened again.
+struct Inner {
+    db: sled::Db,
+    meta: sled::Tree,
+    profiles: sled::Tree,
+    integrations: sled::Tree,
+    tokens: sled::Tree,
+    events: sled::Tree,
+    refreshing: sled::Tree,
+    links: sled::Tree,
+}
+
+impl Inner {
+    fn of(db: sled::Db) -> Result<Inner, StoreError> {
+        Ok(Inner {
+            meta: db.open_tree(META)?,
+            profiles: db.open_tree(PROFILES)?,
+            integrations: db.open_tree(INTEGRATIONS)?,
+            tokens: db.open_tree(TOKENS)?,
+            events: db.open_tree(EVENTS)?,
+            refreshing: db.open_tree(REFRESHING)?,
+            links: db.open_tree(LINKS)?,
+            db,
+        })
+    }
+
+    fn tree(&self, name: &str) -> &sled::Tree {
+        match name {
+            PROFILES => &self.profiles,
+            INTEGRATIONS => &self.integrations,
+            TOKENS => &self.tokens,
+            EVENTS => &self.events,
+            REFRESHING => &self.refreshing,
+            LINKS => &self.links,
+            _ => &self.meta,
         }
     }
 }
@@ -53,16 +109,54 @@ impl OpenOptions {
 pub struct SledStore {
     /// What opening changed that a human should hear once (permissions tightened).
     notes: Vec<String>,
-    db: sled::Db,
+    paths: StorePaths,
+    /// `None` only between a failed reopen and the next try.
+    inner: RwLock<Option<Inner>>,
     sealer: Sealer,
-    profiles: sled::Tree,
-    integrations: sled::Tree,
-    tokens: sled::Tree,
-    events: sled::Tree,
-    refreshing: sled::Tree,
-    links: sled::Tree,
-    // Dropped after `db`'s trees: removes the holder file once the store is closed.
+    space: Space,
+    generation: GenerationFile,
+    // Dropped last: removes the holder file once the store is closed.
     _holder: Holder,
+}
+
+/// One write's view of its tree: every change also moves the tree's seal.
+pub(super) struct Edit<'a> {
+    tree: &'a TransactionalTree,
+    name: &'static str,
+    seal: TreeSeal,
+    changed: bool,
+}
+
+type Tx<T> = ConflictableTransactionResult<T, StoreError>;
+
+impl Edit<'_> {
+    fn get(&self, key: &[u8]) -> Tx<Option<sled::IVec>> {
+        Ok(self.tree.get(key)?)
+    }
+
+    fn insert(&mut self, key: &[u8], value: Vec<u8>) -> Tx<()> {
+        if let Some(old) = self.tree.insert(key, value.as_slice())? {
+            self.seal.remove(self.name, key, &old);
+        }
+        self.seal.add(self.name, key, &value);
+        self.changed = true;
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &[u8]) -> Tx<bool> {
+        match self.tree.remove(key)? {
+            Some(old) => {
+                self.seal.remove(self.name, key, &old);
+                self.changed = true;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+fn abort<T>(error: StoreError) -> Tx<T> {
+    Err(ConflictableTransactionError::Abort(error))
 }
 
 impl SledStore {
@@ -82,38 +176,41 @@ impl SledStore {
                 path: paths.data_dir.clone(),
                 reason: e.to_string(),
             })?;
-        let notes = super::paths::tighten(&paths.data_dir);
+        let mut notes = super::paths::tighten(&paths.data_dir);
         // sled reads a log it cannot parse as an empty one; a database file that was there
         // before but holds no schema record is damaged, not new.
         let existed = paths.database().join("conf").exists();
         // sled may rewrite a log it cannot read while it opens it; keep the bytes so that a
-        // damaged store is left exactly as it was found.
+        // store refused on open is left exactly as it was found.
         let before = existed.then(|| super::preserve::Preserved::read(&paths.database()));
         let restore_on = |error: StoreError| {
-            if let (StoreError::Damaged { .. }, Some(Some(before))) = (&error, &before) {
+            if error.leaves_files_alone()
+                && let Some(Some(before)) = &before
+            {
                 before.restore();
             }
             error
         };
         let db = open_waiting(paths, options.busy_wait).map_err(restore_on)?;
         let holder = Holder::claim(&paths.data_dir, &options.role);
-        let meta = db.open_tree(META)?;
-        if let Err(error) = check_schema(&meta, &paths.data_dir, existed) {
-            drop(meta);
-            drop(db);
-            return Err(restore_on(error));
-        }
-        let sealer = unlock(&meta, paths)?;
+        let opened = Inner::of(db).and_then(|inner| {
+            let sealer = check(&inner, paths, existed)?;
+            let (generation, note) = check_generation(&inner, paths, options.accept_rollback)?;
+            Ok((inner, sealer, generation, note))
+        });
+        let (inner, sealer, generation, note) = match opened {
+            Ok(opened) => opened,
+            // The database is closed (dropped with `opened`) before its files are put back.
+            Err(error) => return Err(restore_on(error)),
+        };
+        notes.extend(note);
         Ok(SledStore {
             notes,
-            profiles: db.open_tree(PROFILES)?,
-            integrations: db.open_tree(INTEGRATIONS)?,
-            tokens: db.open_tree(TOKENS)?,
-            events: db.open_tree(EVENTS)?,
-            refreshing: db.open_tree(REFRESHING)?,
-            links: db.open_tree(LINKS)?,
-            db,
+            paths: paths.clone(),
+            inner: RwLock::new(Some(inner)),
             sealer,
+            space: Space::new(&paths.data_dir),
+            generation,
             _holder: holder,
         })
     }
@@ -123,9 +220,141 @@ impl SledStore {
         std::mem::take(&mut self.notes)
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+    /// The open database, opened again first when a failed write left it closed.
+    fn inner(&self) -> Result<RwLockReadGuard<'_, Option<Inner>>, StoreError> {
+        {
+            let guard = self.read();
+            if guard.is_some() {
+                return Ok(guard);
+            }
+        }
+        self.reopen()?;
+        Ok(self.read())
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Option<Inner>> {
+        // A writer that panicked left either the old or the new database in place: both sound.
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// sled refuses every write after one failed for want of room, until it is opened again;
+    /// what it had flushed is all there, and the failed write is the caller's to retry.
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut guard = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Close first: sled's file lock lets one handle hold the database at a time.
+        *guard = None;
+        let db = open_waiting(&self.paths, Duration::from_secs(3))?;
+        *guard = Some(Inner::of(db)?);
         Ok(())
+    }
+
+    fn with<R>(&self, read: impl FnOnce(&Inner) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let guard = self.inner()?;
+        match guard.as_ref() {
+            Some(inner) => read(inner),
+            None => Err(StoreError::Backend("the database is closed".into())),
+        }
+    }
+
+    /// One write: the edit and the tree's new seal in one transaction, flushed, and the new
+    /// generation recorded beside the key. A write that finds the disk full frees the ballast
+    /// (for a grant), opens sled again and tries once more.
+    fn write<R>(
+        &self,
+        stake: Stake,
+        tree: &'static str,
+        edit: impl Fn(&mut Edit<'_>) -> Tx<R>,
+    ) -> Result<R, StoreError> {
+        self.space.before_write(stake)?;
+        match self.write_once(tree, &edit) {
+            Err(WriteFailure::OutOfRoom) => {
+                self.space.ran_out();
+                if stake == Stake::Other {
+                    // Reopened so that later writes work once there is room; this one waits.
+                    let _ = self.reopen();
+                    return Err(self.space.full_error());
+                }
+                self.reopen()?;
+                match self.write_once(tree, &edit) {
+                    Ok(result) => Ok(result),
+                    Err(WriteFailure::OutOfRoom) => {
+                        let _ = self.reopen();
+                        Err(self.space.full_error())
+                    }
+                    Err(WriteFailure::Store(error)) => Err(error),
+                }
+            }
+            Err(WriteFailure::Store(error)) => Err(error),
+            Ok(result) => Ok(result),
+        }
+    }
+
+    fn write_once<R>(
+        &self,
+        tree: &'static str,
+        edit: &impl Fn(&mut Edit<'_>) -> Tx<R>,
+    ) -> Result<R, WriteFailure> {
+        let guard = self.inner().map_err(WriteFailure::Store)?;
+        let inner = guard.as_ref().ok_or_else(|| {
+            WriteFailure::Store(StoreError::Backend("the database is closed".into()))
+        })?;
+        let outcome = (inner.tree(tree), &inner.meta).transaction(|(data, meta)| {
+            let mut integrity = read_integrity(meta)?;
+            let mut change = Edit {
+                tree: data,
+                name: tree,
+                seal: integrity.trees.get(tree).copied().unwrap_or_default(),
+                changed: false,
+            };
+            let result = edit(&mut change)?;
+            if !change.changed {
+                return Ok((result, None));
+            }
+            integrity.trees.insert(tree.to_owned(), change.seal);
+            integrity.generation += 1;
+            meta.insert(INTEGRITY_KEY, encode(&integrity).or_else(abort)?)?;
+            Ok((result, Some(integrity.generation)))
+        });
+        let (result, generation) = match outcome {
+            Ok(done) => done,
+            Err(TransactionError::Abort(error)) => return Err(WriteFailure::Store(error)),
+            Err(TransactionError::Storage(error)) => return Err(WriteFailure::of(error)),
+        };
+        if let Some(generation) = generation {
+            inner.db.flush().map_err(WriteFailure::of)?;
+            self.generation.record(generation);
+        }
+        Ok(result)
+    }
+}
+
+/// Why a write did not happen.
+enum WriteFailure {
+    OutOfRoom,
+    Store(StoreError),
+}
+
+impl WriteFailure {
+    fn of(error: sled::Error) -> WriteFailure {
+        if space::is_out_of_room(&error) {
+            WriteFailure::OutOfRoom
+        } else {
+            WriteFailure::Store(error.into())
+        }
+    }
+}
+
+fn read_integrity(meta: &TransactionalTree) -> Tx<Integrity> {
+    match meta.get(INTEGRITY_KEY)? {
+        Some(bytes) => decode(&bytes, "the integrity record").or_else(abort),
+        None => abort(StoreError::Corrupt {
+            record: "the integrity record".into(),
+        }),
     }
 }
 
@@ -151,6 +380,11 @@ fn open_waiting(paths: &StorePaths, wait: Duration) -> Result<sled::Db, StoreErr
                     reason: e.to_string(),
                 });
             }
+            Err(e) if space::is_out_of_room(&e) => {
+                return Err(StoreError::DiskFull {
+                    data_dir: paths.data_dir.clone(),
+                });
+            }
             Err(e) => {
                 return Err(StoreError::Open {
                     path: paths.database(),
@@ -161,42 +395,135 @@ fn open_waiting(paths: &StorePaths, wait: Duration) -> Result<sled::Db, StoreErr
     }
 }
 
-fn check_schema(meta: &sled::Tree, data_dir: &Path, existed: bool) -> Result<(), StoreError> {
+/// Everything opening proves before a record is served: the schema, the key, and that every
+/// tree is whole. Returns the key's sealer.
+fn check(inner: &Inner, paths: &StorePaths, existed: bool) -> Result<Sealer, StoreError> {
+    let damaged = |reason: String| StoreError::Damaged {
+        data_dir: paths.data_dir.clone(),
+        reason,
+    };
+    let meta = &inner.meta;
     let found = match meta.get(SCHEMA_KEY)? {
         None if existed => {
-            return Err(StoreError::Damaged {
-                data_dir: data_dir.to_owned(),
-                reason: "an existing database holds no schema record".into(),
-            });
+            return Err(damaged(
+                "an existing database holds no schema record".into(),
+            ));
         }
-        None => {
-            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-            return Ok(());
-        }
+        None => None,
         Some(bytes) => {
-            let array: [u8; 4] = bytes.as_ref().try_into().map_err(|_| StoreError::Corrupt {
-                record: "schema version".into(),
-            })?;
-            u32::from_be_bytes(array)
+            let array: [u8; 4] = bytes
+                .as_ref()
+                .try_into()
+                .map_err(|_| damaged("its schema record is malformed".into()))?;
+            Some(u32::from_be_bytes(array))
         }
     };
-    if found > SCHEMA_VERSION {
+    if let Some(found) = found
+        && found > SCHEMA_VERSION
+    {
         return Err(StoreError::SchemaTooNew {
-            data_dir: data_dir.to_owned(),
+            data_dir: paths.data_dir.clone(),
             found,
             supported: SCHEMA_VERSION,
         });
     }
-    migrate(meta, found)
+    let sealer = unlock(meta, paths)?;
+    match (found, meta.get(INTEGRITY_KEY)?) {
+        (Some(SCHEMA_VERSION), Some(bytes)) => {
+            let integrity: Integrity = decode(&bytes, "the integrity record")
+                .map_err(|_| damaged("its integrity record is malformed".into()))?;
+            for name in DATA_TREES {
+                let found = measure(inner.tree(name), name)?;
+                if let Some(reason) = integrity.mismatch(name, found) {
+                    return Err(damaged(reason));
+                }
+            }
+        }
+        (Some(SCHEMA_VERSION), None) => {
+            return Err(damaged("its integrity record is missing".into()));
+        }
+        // A new store, or one written before integrity records (schema 1): measured as it is.
+        _ => migrate(inner)?,
+    }
+    if meta.get(STORE_ID_KEY)?.is_none() {
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(|e| StoreError::Random(e.to_string()))?;
+        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        meta.insert(STORE_ID_KEY, id.as_bytes())?;
+    }
+    inner.db.flush()?;
+    Ok(sealer)
 }
 
-/// The migration hook: upgrade a store written by an older build, one version at a time.
-/// Version 1 is the first schema, so there is nothing to upgrade yet.
-fn migrate(meta: &sled::Tree, from: u32) -> Result<(), StoreError> {
-    if from < SCHEMA_VERSION {
-        meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+fn measure(tree: &sled::Tree, name: &str) -> Result<TreeSeal, StoreError> {
+    let mut seal = TreeSeal::default();
+    for entry in tree.iter() {
+        let (key, value) = entry?;
+        seal.add(name, &key, &value);
     }
+    Ok(seal)
+}
+
+/// Brings a new store, or one of schema 1, to this schema: its trees measured into a first
+/// integrity record.
+fn migrate(inner: &Inner) -> Result<(), StoreError> {
+    let mut integrity = Integrity {
+        generation: 1,
+        ..Integrity::default()
+    };
+    for name in DATA_TREES {
+        integrity
+            .trees
+            .insert(name.to_owned(), measure(inner.tree(name), name)?);
+    }
+    inner.meta.insert(INTEGRITY_KEY, encode(&integrity)?)?;
+    inner
+        .meta
+        .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
     Ok(())
+}
+
+/// Compares the database's generation with the one kept beside the key: behind it, the
+/// store was rolled back and is refused unless the admin accepts that.
+fn check_generation(
+    inner: &Inner,
+    paths: &StorePaths,
+    accept_rollback: bool,
+) -> Result<(GenerationFile, Option<String>), StoreError> {
+    let id = inner
+        .meta
+        .get(STORE_ID_KEY)?
+        .map(|id| String::from_utf8_lossy(&id).into_owned())
+        .unwrap_or_default();
+    let integrity: Integrity = inner
+        .meta
+        .get(INTEGRITY_KEY)?
+        .map(|bytes| decode(&bytes, "the integrity record"))
+        .transpose()?
+        .unwrap_or_default();
+    let (file, kept) = GenerationFile::open(generation::path_for(&paths.key_file, &id));
+    let mut note = None;
+    if let Some(expected) = kept
+        && integrity.generation < expected
+    {
+        if !accept_rollback {
+            return Err(StoreError::RolledBack {
+                data_dir: paths.data_dir.clone(),
+                found: integrity.generation,
+                expected,
+                generation_file: file.path().to_owned(),
+            });
+        }
+        note = Some(format!(
+            "accepted a rolled-back store at {} (generation {}, {expected} was last written); grants rotated since the copy was made need re-authorization",
+            paths.data_dir.display(),
+            integrity.generation
+        ));
+    }
+    if kept != Some(integrity.generation) {
+        file.record(integrity.generation);
+    }
+    Ok((file, note))
 }
 
 /// Loads (or, for a new store, creates) the key and proves it opens this store. A store
@@ -250,67 +577,78 @@ fn all<T: DeserializeOwned>(tree: &sled::Tree, kind: &str) -> Result<Vec<T>, Sto
 
 impl Store for SledStore {
     fn profiles(&self) -> Result<Vec<Profile>, StoreError> {
-        all::<ProfileRecord>(&self.profiles, "profile")?
-            .into_iter()
-            .map(|record| record.open(&self.sealer))
-            .collect()
+        self.with(|inner| {
+            all::<ProfileRecord>(&inner.profiles, "profile")?
+                .into_iter()
+                .map(|record| record.open(&self.sealer))
+                .collect()
+        })
     }
 
     fn profile(&self, name: &str) -> Result<Option<Profile>, StoreError> {
-        self.profiles
-            .get(name)?
-            .map(|bytes| decode::<ProfileRecord>(&bytes, name)?.open(&self.sealer))
-            .transpose()
+        self.with(|inner| {
+            inner
+                .profiles
+                .get(name)?
+                .map(|bytes| decode::<ProfileRecord>(&bytes, name)?.open(&self.sealer))
+                .transpose()
+        })
     }
 
     fn put_profile(&self, profile: &Profile) -> Result<(), StoreError> {
-        let record = ProfileRecord::seal(profile, &self.sealer)?;
-        self.profiles
-            .insert(profile.name.as_str(), encode(&record)?)?;
-        self.flush()
+        let value = encode(&ProfileRecord::seal(profile, &self.sealer)?)?;
+        self.write(Stake::Other, PROFILES, |edit| {
+            edit.insert(profile.name.as_bytes(), value.clone())
+        })
     }
 
     fn remove_profile(&self, name: &str) -> Result<bool, StoreError> {
-        let removed = self.profiles.remove(name)?.is_some();
-        self.flush()?;
-        Ok(removed)
+        self.write(Stake::Other, PROFILES, |edit| edit.remove(name.as_bytes()))
     }
 
     fn integrations(&self) -> Result<Vec<Integration>, StoreError> {
-        all(&self.integrations, "integration")
+        self.with(|inner| all(&inner.integrations, "integration"))
     }
 
     fn integration(&self, name: &str) -> Result<Option<Integration>, StoreError> {
-        self.integrations
-            .get(name)?
-            .map(|bytes| decode(&bytes, name))
-            .transpose()
+        self.with(|inner| {
+            inner
+                .integrations
+                .get(name)?
+                .map(|bytes| decode(&bytes, name))
+                .transpose()
+        })
     }
 
     fn put_integration(&self, integration: &Integration) -> Result<(), StoreError> {
-        self.integrations
-            .insert(integration.name.as_str(), encode(integration)?)?;
-        self.flush()
+        let value = encode(integration)?;
+        self.write(Stake::Other, INTEGRATIONS, |edit| {
+            edit.insert(integration.name.as_bytes(), value.clone())
+        })
     }
 
     fn remove_integration(&self, name: &str) -> Result<bool, StoreError> {
-        let removed = self.integrations.remove(name)?.is_some();
-        self.flush()?;
-        Ok(removed)
+        self.write(Stake::Other, INTEGRATIONS, |edit| {
+            edit.remove(name.as_bytes())
+        })
     }
 
     fn token_sets(&self) -> Result<Vec<TokenSet>, StoreError> {
-        all::<TokenRecord>(&self.tokens, "token set")?
-            .into_iter()
-            .map(|record| record.open(&self.sealer))
-            .collect()
+        self.with(|inner| {
+            all::<TokenRecord>(&inner.tokens, "token set")?
+                .into_iter()
+                .map(|record| record.open(&self.sealer))
+                .collect()
+        })
     }
 
     fn token_summaries(&self) -> Result<Vec<TokenSummary>, StoreError> {
-        all::<TokenRecord>(&self.tokens, "token set")?
-            .into_iter()
-            .map(TokenRecord::summary)
-            .collect()
+        self.with(|inner| {
+            all::<TokenRecord>(&inner.tokens, "token set")?
+                .into_iter()
+                .map(TokenRecord::summary)
+                .collect()
+        })
     }
 
     fn find_token_summary(
@@ -318,17 +656,19 @@ impl Store for SledStore {
         integration: &str,
         wanted: &mut dyn FnMut(&TokenSummary) -> bool,
     ) -> Result<Option<TokenSummary>, StoreError> {
-        for entry in self
-            .tokens
-            .scan_prefix(format!("{integration}\0").as_bytes())
-        {
-            let (_, bytes) = entry?;
-            let summary = decode::<TokenRecord>(&bytes, "token set")?.summary()?;
-            if wanted(&summary) {
-                return Ok(Some(summary));
+        self.with(|inner| {
+            for entry in inner
+                .tokens
+                .scan_prefix(format!("{integration}\0").as_bytes())
+            {
+                let (_, bytes) = entry?;
+                let summary = decode::<TokenRecord>(&bytes, "token set")?.summary()?;
+                if wanted(&summary) {
+                    return Ok(Some(summary));
+                }
             }
-        }
-        Ok(None)
+            Ok(None)
+        })
     }
 
     fn token_set(
@@ -337,18 +677,23 @@ impl Store for SledStore {
         principal: &Principal,
     ) -> Result<Option<TokenSet>, StoreError> {
         let key = token_key(integration, principal);
-        self.tokens
-            .get(key.as_bytes())?
-            .map(|bytes| decode::<TokenRecord>(&bytes, &key)?.open(&self.sealer))
-            .transpose()
+        self.with(|inner| {
+            inner
+                .tokens
+                .get(key.as_bytes())?
+                .map(|bytes| decode::<TokenRecord>(&bytes, &key)?.open(&self.sealer))
+                .transpose()
+        })
     }
 
     fn put_token_set(&self, tokens: &TokenSet) -> Result<(), StoreError> {
-        let record = TokenRecord::seal(tokens, &self.sealer)?;
+        let value = encode(&TokenRecord::seal(tokens, &self.sealer)?)?;
         let key = token_key(&tokens.integration, &tokens.principal);
-        self.tokens.insert(key.as_bytes(), encode(&record)?)?;
-        // A rotated refresh token must be durable before anyone uses the new access token.
-        self.flush()
+        // A rotated refresh token must be durable before anyone uses the new access token:
+        // it is the one write the ballast is kept for.
+        self.write(Stake::Grant, TOKENS, |edit| {
+            edit.insert(key.as_bytes(), value.clone())
+        })
     }
 
     fn remove_token_set(
@@ -356,28 +701,30 @@ impl Store for SledStore {
         integration: &str,
         principal: &Principal,
     ) -> Result<bool, StoreError> {
-        let removed = self
-            .tokens
-            .remove(token_key(integration, principal).as_bytes())?
-            .is_some();
-        self.flush()?;
-        Ok(removed)
+        let key = token_key(integration, principal);
+        self.write(Stake::Other, TOKENS, |edit| edit.remove(key.as_bytes()))
     }
 
     fn append_event(&self, event: &Event) -> Result<(), StoreError> {
         // sled's monotonic id keeps the trail in append order even within one second.
-        let id = self.db.generate_id()?;
-        self.events.insert(id.to_be_bytes(), encode(event)?)?;
-        self.flush()
+        let id = self.with(|inner| Ok(inner.db.generate_id()?))?;
+        let value = encode(event)?;
+        // Events tell what happened to grants: they may use the room kept for grants.
+        self.write(Stake::Grant, EVENTS, |edit| {
+            edit.insert(&id.to_be_bytes(), value.clone())
+        })
     }
 
     fn events(&self, limit: usize) -> Result<Vec<Event>, StoreError> {
-        self.events
-            .iter()
-            .rev()
-            .take(limit)
-            .map(|entry| decode(&entry?.1, "event"))
-            .collect()
+        self.with(|inner| {
+            inner
+                .events
+                .iter()
+                .rev()
+                .take(limit)
+                .map(|entry| decode(&entry?.1, "event"))
+                .collect()
+        })
     }
 
     fn refresh_started(
@@ -387,71 +734,85 @@ impl Store for SledStore {
         at: crate::domain::Timestamp,
     ) -> Result<(), StoreError> {
         let key = token_key(integration, principal);
-        self.refreshing
-            .insert(key.as_bytes(), &at.0.to_be_bytes())?;
-        self.flush()
+        // Not a grant yet: refused on a full disk, so the refresh is not started at all.
+        self.write(Stake::Other, REFRESHING, |edit| {
+            edit.insert(key.as_bytes(), at.0.to_be_bytes().to_vec())
+        })
     }
 
     fn refresh_done(&self, integration: &str, principal: &Principal) -> Result<(), StoreError> {
-        self.refreshing
-            .remove(token_key(integration, principal).as_bytes())?;
-        self.flush()
+        let key = token_key(integration, principal);
+        self.write(Stake::Grant, REFRESHING, |edit| {
+            edit.remove(key.as_bytes()).map(drop)
+        })
     }
 
     fn refreshes_interrupted(
         &self,
     ) -> Result<Vec<(String, Principal, crate::domain::Timestamp)>, StoreError> {
-        self.refreshing
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
-                let corrupt = || StoreError::Corrupt {
-                    record: "an unfinished refresh".into(),
-                };
-                let key = std::str::from_utf8(&key).map_err(|_| corrupt())?;
-                let (integration, principal) = key.split_once('\0').ok_or_else(corrupt)?;
-                let principal = Principal::from_key(principal).ok_or_else(corrupt)?;
-                let at: [u8; 8] = value.as_ref().try_into().map_err(|_| corrupt())?;
-                Ok((
-                    integration.to_owned(),
-                    principal,
-                    crate::domain::Timestamp(i64::from_be_bytes(at)),
-                ))
-            })
-            .collect()
+        self.with(|inner| {
+            inner
+                .refreshing
+                .iter()
+                .map(|entry| {
+                    let (key, value) = entry?;
+                    let corrupt = || StoreError::Corrupt {
+                        record: "an unfinished refresh".into(),
+                    };
+                    let key = std::str::from_utf8(&key).map_err(|_| corrupt())?;
+                    let (integration, principal) = key.split_once('\0').ok_or_else(corrupt)?;
+                    let principal = Principal::from_key(principal).ok_or_else(corrupt)?;
+                    let at: [u8; 8] = value.as_ref().try_into().map_err(|_| corrupt())?;
+                    Ok((
+                        integration.to_owned(),
+                        principal,
+                        crate::domain::Timestamp(i64::from_be_bytes(at)),
+                    ))
+                })
+                .collect()
+        })
     }
 
     fn put_link(&self, digest: &str, link: &Link) -> Result<(), StoreError> {
-        self.links.insert(digest.as_bytes(), encode(link)?)?;
-        self.flush()
+        let value = encode(link)?;
+        self.write(Stake::Other, LINKS, |edit| {
+            edit.insert(digest.as_bytes(), value.clone())
+        })
     }
 
     fn link(&self, digest: &str) -> Result<Option<Link>, StoreError> {
-        self.links
-            .get(digest.as_bytes())?
-            .map(|bytes| decode(&bytes, "link"))
-            .transpose()
+        self.with(|inner| {
+            inner
+                .links
+                .get(digest.as_bytes())?
+                .map(|bytes| decode(&bytes, "link"))
+                .transpose()
+        })
     }
 
     fn links(&self) -> Result<Vec<(String, Link)>, StoreError> {
-        self.links
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
-                Ok((
-                    String::from_utf8_lossy(&key).into_owned(),
-                    decode(&value, "link")?,
-                ))
-            })
-            .collect()
+        self.with(|inner| {
+            inner
+                .links
+                .iter()
+                .map(|entry| {
+                    let (key, value) = entry?;
+                    Ok((
+                        String::from_utf8_lossy(&key).into_owned(),
+                        decode(&value, "link")?,
+                    ))
+                })
+                .collect()
+        })
     }
 
     fn claim_link(&self, digest: &str, now: Timestamp) -> Result<Claim, StoreError> {
-        loop {
-            let Some(old) = self.links.get(digest.as_bytes())? else {
+        // One transaction reads and spends the link: of two callbacks, one wins.
+        self.write(Stake::Other, LINKS, |edit| {
+            let Some(old) = edit.get(digest.as_bytes())? else {
                 return Ok(Claim::Unknown);
             };
-            let link: Link = decode(&old, "link")?;
+            let link: Link = decode(&old, "link").or_else(abort)?;
             if link.outcome != LinkOutcome::Pending || link.is_expired(now) {
                 return Ok(Claim::Spent(link));
             }
@@ -459,32 +820,45 @@ impl Store for SledStore {
                 outcome: LinkOutcome::Claimed { at: now },
                 ..link.clone()
             };
-            let swapped = self.links.compare_and_swap(
-                digest.as_bytes(),
-                Some(old),
-                Some(encode(&claimed)?),
-            )?;
-            // Lost to another writer: read again and judge what it left.
-            if swapped.is_ok() {
-                self.flush()?;
-                return Ok(Claim::Won(link));
-            }
-        }
+            edit.insert(digest.as_bytes(), encode(&claimed).or_else(abort)?)?;
+            Ok(Claim::Won(link))
+        })
     }
 
     fn remove_links_expired(&self, before: Timestamp) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for entry in self.links.iter() {
-            let (key, value) = entry?;
-            let link: Link = decode(&value, "link")?;
-            if link.expires_at < before {
-                self.links.remove(key)?;
-                removed += 1;
+        let expired: Vec<sled::IVec> = self.with(|inner| {
+            let mut expired = Vec::new();
+            for entry in inner.links.iter() {
+                let (key, value) = entry?;
+                if decode::<Link>(&value, "link")?.expires_at < before {
+                    expired.push(key);
+                }
             }
+            Ok(expired)
+        })?;
+        if expired.is_empty() {
+            return Ok(0);
         }
-        if removed > 0 {
-            self.flush()?;
-        }
-        Ok(removed)
+        self.write(Stake::Other, LINKS, |edit| {
+            let mut removed = 0;
+            for key in &expired {
+                if edit.remove(key)? {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    fn room_for_outcome(&self) -> Result<(), StoreError> {
+        self.space.room_for_outcome()
+    }
+
+    fn disk_full(&self) -> Option<String> {
+        self.space.full()
+    }
+
+    fn recover_space(&self) -> bool {
+        self.space.refill()
     }
 }
