@@ -427,7 +427,6 @@ fn check(inner: &Inner, paths: &StorePaths, existed: bool) -> Result<Sealer, Sto
             supported: SCHEMA_VERSION,
         });
     }
-    let sealer = unlock(meta, paths)?;
     match (found, meta.get(INTEGRITY_KEY)?) {
         (Some(SCHEMA_VERSION), Some(bytes)) => {
             let integrity: Integrity = decode(&bytes, "the integrity record")
@@ -452,7 +451,8 @@ fn check(inner: &Inner, paths: &StorePaths, existed: bool) -> Result<Sealer, Sto
         meta.insert(STORE_ID_KEY, id.as_bytes())?;
     }
     inner.db.flush()?;
-    Ok(sealer)
+    // Last: a new store that gets no key (a malformed key file) is still a sound empty one.
+    unlock(meta, paths)
 }
 
 fn measure(tree: &sled::Tree, name: &str) -> Result<TreeSeal, StoreError> {
