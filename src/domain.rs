@@ -310,6 +310,9 @@ pub enum TokenState {
     Expiring,
     Expired,
     NeedsReauthorization,
+    /// Its newest refresh token is only in the agent's memory: the disk was full when
+    /// Atlassian rotated it. The agent writes it by itself once there is room.
+    Unsaved,
 }
 
 impl TokenState {
@@ -319,6 +322,7 @@ impl TokenState {
             TokenState::Expiring => "expiring",
             TokenState::Expired => "expired",
             TokenState::NeedsReauthorization => "needs_reauthorization",
+            TokenState::Unsaved => "unsaved",
         }
     }
 }

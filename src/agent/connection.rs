@@ -117,7 +117,13 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
             // ask this agent to make way.
             Request::Stop => {
                 agent_log!("stop requested by connection {id}");
-                reply(Ok(protocol::Reply::Ok));
+                // Stopping now would lose the grants held in memory: the agent says so and
+                // exits only once they are written.
+                if agent.unsaved_count() > 0 {
+                    reply(Err(WireError::new(4, agent.holding_sentence())));
+                } else {
+                    reply(Ok(protocol::Reply::Ok));
+                }
                 agent.shutdown.cancel();
             }
             _ if !greeted => {

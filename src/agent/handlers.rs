@@ -31,13 +31,11 @@ pub(super) async fn handle(
             idle_exit_secs: agent.idle_exit.map(|d| d.as_secs()),
         })),
         Request::Status => {
-            blocking(agent, |store| {
-                Ok(Reply::Status(service::status::status(
-                    store,
-                    Timestamp::now(),
-                )?))
-            })
-            .await
+            let mut report =
+                blocking(agent, |store| Ok(service::status::status(store, Timestamp::now())?))
+                    .await?;
+            agent.overlay_status(&mut report);
+            Ok(Reply::Status(report))
         }
         Request::SystemApp => Ok(Reply::SystemApp(
             system_app::load_from_env(&agent.endpoints)
@@ -315,9 +313,14 @@ pub(super) async fn blocking<T: Send + 'static>(
     work: impl FnOnce(&dyn Store) -> Result<T, WireError> + Send + 'static,
 ) -> Result<T, WireError> {
     let store = Arc::clone(&agent.store);
-    tokio::task::spawn_blocking(move || work(store.as_ref()))
+    let outcome = tokio::task::spawn_blocking(move || work(store.as_ref()))
         .await
-        .map_err(|e| WireError::new(1, format!("the agent's store worker failed: {e}")))?
+        .map_err(|e| WireError::new(1, format!("the agent's store worker failed: {e}")))?;
+    // A write may have found the disk full: the watcher tells the clients and looks for room.
+    if outcome.is_err() && agent.store.disk_full().is_some() {
+        agent.disk_wake.notify_one();
+    }
+    outcome
 }
 
 impl From<ServiceError> for WireError {

@@ -5,6 +5,7 @@
 mod attempts;
 pub mod client;
 mod connection;
+mod disk;
 mod handlers;
 mod keepalive;
 mod links;

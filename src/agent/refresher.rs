@@ -11,6 +11,7 @@ use futures_util::future::{BoxFuture, Shared};
 use super::handlers::blocking;
 use super::protocol::WireError;
 use super::server::Agent;
+use crate::agent_log;
 use crate::domain::{Principal, Timestamp, TokenSet};
 use crate::service::refresh::{self, RefreshError};
 use crate::service::system_app;
@@ -90,6 +91,21 @@ async fn refresh_once(
     principal: Principal,
     min_valid: Option<i64>,
 ) -> Result<TokenSet, WireError> {
+    let key = token_key(&integration, &principal);
+    // A rotation held in memory (the disk was full) holds the only live refresh token: it is
+    // written before anything else, and no refresh starts until it is.
+    if let Some(held) = agent.unsaved(&key) {
+        let (held_integration, held_principal) = (integration.clone(), principal.clone());
+        blocking(agent, move |store| {
+            store.put_token_set(&held)?;
+            store.refresh_done(&held_integration, &held_principal)?;
+            Ok(())
+        })
+        .await
+        .map_err(|_| WireError::new(4, agent.holding_sentence()))?;
+        agent.forget_unsaved(&key);
+        agent.changed();
+    }
     let endpoints = agent.endpoints.clone();
     let start = blocking(agent, move |store| {
         let now = Timestamp::now();
@@ -127,12 +143,24 @@ async fn refresh_once(
         let recorded = refresh::record(store, refreshing, result, Timestamp::now());
         // Recorded: the rotation is claimed. When the store itself failed, the mark stays
         // so that the next agent tries again within the leeway.
-        if !matches!(recorded, Err(RefreshError::Store(_))) {
+        if !matches!(
+            recorded,
+            Err(RefreshError::Store(_) | RefreshError::Unsaved { .. })
+        ) {
             store.refresh_done(&integration, &principal)?;
         }
-        Ok(recorded?)
+        Ok(recorded)
     })
-    .await;
+    .await
+    .and_then(|recorded| match recorded {
+        Ok(tokens) => Ok(tokens),
+        Err(RefreshError::Unsaved { tokens, error, .. }) => {
+            agent_log!("a rotated refresh token could not be written: {error}");
+            agent.hold_unsaved(*tokens);
+            Err(WireError::new(4, agent.holding_sentence()))
+        }
+        Err(error) => Err(error.into()),
+    });
     // Success or failure, the stored state changed (tokens, or last_error and an event).
     agent.changed();
     outcome

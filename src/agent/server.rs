@@ -27,6 +27,8 @@ pub struct AgentOptions {
     pub idle_exit: Option<Duration>,
     /// A start-up pipe waits at descriptor 3.
     pub notify: bool,
+    /// Open a rolled-back store after all (`--accept-rollback`).
+    pub accept_rollback: bool,
 }
 
 /// Everything the agent's connections share.
@@ -57,6 +59,11 @@ pub(super) struct Agent {
     /// What opening the store fixed, for the first client that says hello.
     pub notes: std::sync::Mutex<Vec<String>>,
     pub next_connection: AtomicU64,
+    /// Rotated grants the store could not take (a full disk), by grant key: the only copy of
+    /// each until `disk::watch` writes it. The agent does not exit while one is held.
+    pub unsaved: std::sync::Mutex<std::collections::HashMap<String, crate::domain::TokenSet>>,
+    /// Wakes `disk::watch` when the disk may have filled or a grant is held unsaved.
+    pub disk_wake: tokio::sync::Notify,
     http: OnceLock<reqwest::Client>,
 }
 
@@ -126,6 +133,8 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         shutdown: CancellationToken::new(),
         notes: std::sync::Mutex::new(notes),
         next_connection: AtomicU64::new(1),
+        unsaved: std::sync::Mutex::new(std::collections::HashMap::new()),
+        disk_wake: tokio::sync::Notify::new(),
         http: OnceLock::new(),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -173,7 +182,7 @@ fn start(
                 ),
             )
         })?;
-    let Some(store) = win_the_store(&paths)? else {
+    let Some(store) = win_the_store(&paths, options.accept_rollback)? else {
         return Ok(None);
     };
     let socket = paths.socket();
@@ -199,11 +208,15 @@ fn start(
 /// sled's exclusive lock decides between agents started at once. A loser that finds the
 /// winner answering steps aside; one that finds nobody answering keeps trying a little (the
 /// holder may be an agent on its way out), then says who holds the store.
-fn win_the_store(paths: &AgentPaths) -> Result<Option<SledStore>, WireError> {
+fn win_the_store(
+    paths: &AgentPaths,
+    accept_rollback: bool,
+) -> Result<Option<SledStore>, WireError> {
     // Shorter than the client's wait, so the client hears the reason rather than a timeout.
     let deadline = Instant::now() + super::START_TIMEOUT * 3 / 5;
     let mut options = OpenOptions::new(paths.store.clone(), "jira-auth agent");
     options.busy_wait = Duration::ZERO;
+    options.accept_rollback = accept_rollback;
     loop {
         match SledStore::open(&options) {
             Ok(store) => return Ok(Some(store)),
@@ -218,7 +231,7 @@ fn win_the_store(paths: &AgentPaths) -> Result<Option<SledStore>, WireError> {
             }
             Err(error) => {
                 if let StoreError::Damaged { reason, .. } = &error {
-                    agent_log!("sled says: {reason}");
+                    agent_log!("the store is damaged: {reason}");
                 }
                 return Err(WireError::new(error.exit_code(), error.to_string()));
             }
@@ -251,19 +264,31 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
         Arc::clone(&agent),
         super::keepalive::Pace::from_env(),
     ));
+    tokio::spawn(super::disk::watch(Arc::clone(&agent)));
     let stop = Arc::clone(&agent);
     tokio::spawn(async move {
         stop_on_signal().await;
         agent_log!("stopping on a signal");
         stop.shutdown.cancel();
     });
+    let mut stopping = false;
+    let mut holding_said: Option<Instant> = None;
     loop {
-        tokio::select! {
-            () = agent.shutdown.cancelled() => break,
-            () = idle(&agent) => {
-                agent_log!("idle, exiting");
+        if stopping {
+            if agent.refresher.in_flight() == 0 && agent.unsaved_count() == 0 {
                 break;
             }
+            say_why_not_stopping(&agent, &mut holding_said);
+        }
+        tokio::select! {
+            () = agent.shutdown.cancelled(), if !stopping => stopping = true,
+            () = idle(&agent), if !stopping => {
+                agent_log!("idle, exiting");
+                stopping = true;
+            }
+            // While stopping, the loop looks again often: the agent leaves as soon as what it
+            // holds is safe, and keeps serving until then (clients can see why).
+            () = tokio::time::sleep(Duration::from_millis(20)), if stopping => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     tokio::spawn(super::connection::serve(Arc::clone(&agent), stream));
@@ -275,21 +300,24 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
             },
         }
     }
-    finish_refreshes(&agent).await;
 }
 
-/// A refresh under way when the agent is asked to stop finishes first: Atlassian has
-/// disabled the old refresh token the moment it answered, and the new one must be stored.
-async fn finish_refreshes(agent: &Agent) {
-    let deadline = Instant::now() + Duration::from_secs(40);
-    if agent.refresher.in_flight() > 0 {
+/// A refresh under way when the agent is asked to stop finishes first (Atlassian disabled the
+/// old refresh token the moment it answered, and the new one must be stored; the HTTP
+/// timeouts bound the wait), and a rotation held in memory is written first: the log says
+/// what the agent waits for, once a minute.
+fn say_why_not_stopping(agent: &Agent, said: &mut Option<Instant>) {
+    if said.is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
+        return;
+    }
+    *said = Some(Instant::now());
+    if agent.unsaved_count() > 0 {
+        agent_log!("not stopping yet: {}", agent.holding_sentence());
+    } else {
         agent_log!(
             "waiting for {} refresh(es) to finish",
             agent.refresher.in_flight()
         );
-    }
-    while agent.refresher.in_flight() > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -321,7 +349,8 @@ async fn idle(agent: &Agent) {
         let quiet = agent.clients.load(Ordering::SeqCst) == 0
             && agent.busy.load(Ordering::SeqCst) == 0
             && agent.attempts.is_empty()
-            && agent.refresher.in_flight() == 0;
+            && agent.refresher.in_flight() == 0
+            && agent.unsaved_count() == 0;
         if !quiet {
             idle_since = Instant::now();
         } else if idle_since.elapsed() >= limit {

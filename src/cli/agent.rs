@@ -16,15 +16,21 @@ pub fn run(
     command: Option<&AgentCommand>,
     on_demand: bool,
     notify_fd: Option<i32>,
+    accept_rollback: bool,
 ) -> Result<(), Failure> {
     match command {
-        None => serve(data_dir, on_demand, notify_fd),
+        None => serve(data_dir, on_demand, notify_fd, accept_rollback),
         Some(AgentCommand::Status { json }) => status(data_dir, *json),
         Some(AgentCommand::Stop) => stop(data_dir),
     }
 }
 
-fn serve(data_dir: Option<&Path>, on_demand: bool, notify_fd: Option<i32>) -> Result<(), Failure> {
+fn serve(
+    data_dir: Option<&Path>,
+    on_demand: bool,
+    notify_fd: Option<i32>,
+    accept_rollback: bool,
+) -> Result<(), Failure> {
     if notify_fd.is_some_and(|fd| fd != agent::protocol_notify_fd()) {
         return Err(Failure::new(
             2,
@@ -35,6 +41,7 @@ fn serve(data_dir: Option<&Path>, on_demand: bool, notify_fd: Option<i32>) -> Re
         paths: StorePaths::resolve(data_dir)?,
         idle_exit: on_demand.then(agent::idle_from_env),
         notify: notify_fd.is_some(),
+        accept_rollback,
     };
     agent::run(options).map_err(|e| Failure::new(e.code, e.sentence))
 }

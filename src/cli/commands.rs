@@ -40,6 +40,10 @@ pub fn status(client: &Client, json: bool) -> Result<(), Failure> {
     if report.needs_reauthorization() {
         return Err(Failure::quiet(3));
     }
+    // A full disk is temporary (4): room comes back and jira-auth carries on by itself.
+    if report.needs_room() {
+        return Err(Failure::quiet(4));
+    }
     Ok(())
 }
 

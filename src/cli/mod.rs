@@ -195,6 +195,11 @@ service manager it stays until stopped."
         /// The start-up notice pipe a starting client handed over
         #[arg(long, hide = true, value_name = "FD")]
         notify_fd: Option<i32>,
+        /// Open a store older than the generation kept beside the key (a log cut short, an old
+        /// backup put back), after saying so in the log; grants rotated since that copy was
+        /// made will need re-authorization
+        #[arg(long)]
+        accept_rollback: bool,
     },
     /// Print a shell completion script on stdout (see the README for where it goes)
     Completions {
@@ -372,7 +377,14 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
             command,
             on_demand,
             notify_fd,
-        } => agent::run(data_dir, command.as_ref(), *on_demand, *notify_fd),
+            accept_rollback,
+        } => agent::run(
+            data_dir,
+            command.as_ref(),
+            *on_demand,
+            *notify_fd,
+            *accept_rollback,
+        ),
         Command::Completions { shell } => docs::completions(*shell),
         Command::Manpages { dir } => {
             use std::io::Write;

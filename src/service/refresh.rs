@@ -58,11 +58,24 @@ pub enum RefreshError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Atlassian rotated the refresh token and the store could not take the new one: the
+    /// caller keeps `tokens` (the only copy of the grant now) until it can write them.
+    #[error(
+        "Atlassian replaced the refresh token of {integration} ({}), but it could not be written: {error} Until then the new token is kept in the agent's memory and written as soon as there is room; the agent does not exit while it holds it",
+        crate::validate::text::sanitize(.principal, 80)
+    )]
+    Unsaved {
+        integration: String,
+        principal: String,
+        tokens: Box<TokenSet>,
+        error: StoreError,
+    },
 }
 
 impl RefreshError {
     pub fn exit_code(&self) -> u8 {
         match self {
+            RefreshError::Unsaved { .. } => 4,
             RefreshError::NeedsReauthorization { .. } | RefreshError::NotAuthorized { .. } => 3,
             RefreshError::Protocol { error, .. } => error.exit_code(),
             RefreshError::Store(e) => e.exit_code(),
@@ -293,11 +306,20 @@ pub fn record(
             tokens.last_error = None;
             tokens.reauthorization_required = false;
             // Durable before the new access token is handed to anyone (put flushes).
-            store.put_token_set(&tokens)?;
-            store.append_event(&event(
+            if let Err(error) = store.put_token_set(&tokens) {
+                return Err(RefreshError::Unsaved {
+                    integration: tokens.integration.clone(),
+                    principal: tokens.principal.key(),
+                    tokens: Box::new(tokens),
+                    error,
+                });
+            }
+            // The rotation is kept; an audit line lost to a full disk must not turn it into
+            // a failure that the caller would retry with the refresh token just replaced.
+            let _ = store.append_event(&event(
                 EventKind::Refreshed,
                 format!("valid for {}", super::format::duration(lifetime)),
-            ))?;
+            ));
             Ok(tokens)
         }
         Err(error) => {

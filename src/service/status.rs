@@ -13,6 +13,9 @@ use crate::store::{Store, StoreError};
 pub struct StatusReport {
     pub integrations: Vec<IntegrationStatus>,
     pub profiles: Vec<ProfileStatus>,
+    /// While the store's disk is full: the sentence that says so and what to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_full: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -141,6 +144,7 @@ pub fn build(
                     .collect(),
             })
             .collect(),
+        disk_full: None,
     };
     report.integrations.sort_by(|a, b| a.name.cmp(&b.name));
     report.profiles.sort_by(|a, b| a.name.cmp(&b.name));
@@ -167,6 +171,16 @@ fn token_status(tokens: &TokenSummary, now: Timestamp) -> TokenStatus {
 }
 
 impl StatusReport {
+    /// True while the store's disk is full or a grant's newest refresh token is not durable.
+    pub fn needs_room(&self) -> bool {
+        self.disk_full.is_some()
+            || self
+                .integrations
+                .iter()
+                .flat_map(|i| &i.tokens)
+                .any(|t| t.state == TokenState::Unsaved)
+    }
+
     /// True when some grant can only be revived by a new consent.
     pub fn needs_reauthorization(&self) -> bool {
         self.integrations
@@ -179,6 +193,13 @@ impl StatusReport {
     /// then refresh tokens close to one of Atlassian's limits.
     pub fn alerts(&self, now: Timestamp) -> Vec<Alert> {
         let mut alerts = Vec::new();
+        if let Some(sentence) = &self.disk_full {
+            alerts.push(Alert {
+                integration: String::new(),
+                principal: String::new(),
+                sentence: sentence.clone(),
+            });
+        }
         for integration in &self.integrations {
             if integration.tokens.is_empty()
                 && integration.mode == crate::domain::Mode::PreAuthorized
@@ -200,6 +221,11 @@ impl StatusReport {
                 };
                 let who = describe_principal(&token.principal);
                 match token.state {
+                    TokenState::Unsaved => alerts.push(alert(format!(
+                        "{}: the newest refresh token for {who} is only in the agent's memory: {}",
+                        integration.name,
+                        token.last_error.as_deref().unwrap_or_default()
+                    ))),
                     TokenState::NeedsReauthorization => alerts.push(alert(format!(
                         "{}: {who} must be authorized again{}",
                         integration.name,

@@ -734,8 +734,10 @@ impl Store for SledStore {
         at: crate::domain::Timestamp,
     ) -> Result<(), StoreError> {
         let key = token_key(integration, principal);
-        // Not a grant yet: refused on a full disk, so the refresh is not started at all.
-        self.write(Stake::Other, REFRESHING, |edit| {
+        // A refresh starts only when its outcome can be written: with room on the disk, or
+        // a ballast to free for it. The mark itself is part of keeping that outcome.
+        self.space.room_for_outcome()?;
+        self.write(Stake::Grant, REFRESHING, |edit| {
             edit.insert(key.as_bytes(), at.0.to_be_bytes().to_vec())
         })
     }

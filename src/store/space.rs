@@ -89,11 +89,17 @@ impl Space {
         if self.free().is_none_or(|free| free >= FLOOR) {
             return Ok(());
         }
-        self.release();
-        if stake == Stake::Grant || self.free().is_none_or(|free| free >= FLOOR) {
-            return Ok(());
+        match stake {
+            // The ballast's room is for grants only.
+            Stake::Other => {
+                self.state().full = true;
+                Err(self.full_error())
+            }
+            Stake::Grant => {
+                self.release();
+                Ok(())
+            }
         }
-        Err(self.full_error())
     }
 
     /// Before asking Atlassian for something it rotates or spends: the outcome can be written,

@@ -437,7 +437,7 @@ fn token_summary(
     let style = match worst {
         TokenState::Valid => theme.good(),
         TokenState::Expiring | TokenState::Expired => theme.warn(),
-        TokenState::NeedsReauthorization => theme.bad(),
+        TokenState::NeedsReauthorization | TokenState::Unsaved => theme.bad(),
     };
     if let [only] = tokens.as_slice() {
         let text = match only.state {
@@ -450,6 +450,7 @@ fn token_summary(
             }
             TokenState::Expired => "expired · refreshable".to_owned(),
             TokenState::NeedsReauthorization => "needs re-authorization".to_owned(),
+            TokenState::Unsaved => "unsaved · disk full".to_owned(),
         };
         return (text, style);
     }
@@ -472,6 +473,7 @@ fn severity(state: TokenState) -> u8 {
         TokenState::Expiring => 1,
         TokenState::Expired => 2,
         TokenState::NeedsReauthorization => 3,
+        TokenState::Unsaved => 4,
     }
 }
 

@@ -123,7 +123,7 @@ impl TokensScreen {
         let screen = TokensScreen::default();
         let visible = screen.visible(shared);
         let rank = |entry: &Entry<'_>| match entry.token.state {
-            TokenState::NeedsReauthorization => 0,
+            TokenState::NeedsReauthorization | TokenState::Unsaved => 0,
             _ if entry.token.last_error.is_some() => 1,
             TokenState::Expired => 2,
             TokenState::Expiring => 3,

@@ -137,6 +137,7 @@ pub(in crate::tui::screens) fn state_word(state: TokenState) -> &'static str {
         TokenState::Expiring => "expiring",
         TokenState::Expired => "expired",
         TokenState::NeedsReauthorization => "re-authorize",
+        TokenState::Unsaved => "unsaved",
     }
 }
 
@@ -147,7 +148,7 @@ pub(in crate::tui::screens) fn state_style(
     match state {
         TokenState::Valid => theme.good(),
         TokenState::Expiring | TokenState::Expired => theme.warn(),
-        TokenState::NeedsReauthorization => theme.bad(),
+        TokenState::NeedsReauthorization | TokenState::Unsaved => theme.bad(),
     }
 }
 

@@ -1,0 +1,128 @@
+//! The agent's side of a full disk: the rotated grants it holds in memory because the store
+//! could not take them, written as soon as there is room; the ballast made again; and every
+//! client told when the disk fills or has room again (a change notice: status carries it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::handlers::blocking;
+use super::server::Agent;
+use crate::agent_log;
+use crate::domain::TokenSet;
+use crate::service::status::StatusReport;
+use crate::store::token_key;
+
+/// How often a full disk is looked at again.
+const LOOK_AGAIN: Duration = Duration::from_secs(2);
+
+impl Agent {
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, TokenSet>> {
+        // Each critical section is one map operation: a poisoned lock holds a sound map.
+        self.unsaved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps a rotated grant the store could not take; it is the only copy now.
+    pub fn hold_unsaved(&self, tokens: TokenSet) {
+        let key = token_key(&tokens.integration, &tokens.principal);
+        agent_log!(
+            "holding the rotated refresh token of {} in memory: the store could not take it; not exiting until it is written",
+            crate::validate::text::sanitize(&tokens.integration, 64)
+        );
+        self.held().insert(key, tokens);
+        self.disk_wake.notify_one();
+    }
+
+    pub fn unsaved_count(&self) -> usize {
+        self.held().len()
+    }
+
+    pub fn unsaved(&self, key: &str) -> Option<TokenSet> {
+        self.held().get(key).cloned()
+    }
+
+    pub fn forget_unsaved(&self, key: &str) {
+        self.held().remove(key);
+    }
+
+    /// What a client is told while grants are held unsaved.
+    pub fn holding_sentence(&self) -> String {
+        format!(
+            "the agent holds {} rotated refresh token(s) that it could not write, because the disk holding {} is full; free space there: the agent writes them by itself and stays running until it has (stopping it now would lose them)",
+            self.unsaved_count(),
+            crate::validate::text::sanitize(&self.paths.data_dir().display().to_string(), 200)
+        )
+    }
+
+    /// Status as the store tells it, with what only the agent knows: grants held unsaved
+    /// (never "valid": their newest refresh token is not durable) and a full disk.
+    pub fn overlay_status(&self, report: &mut StatusReport) {
+        report.disk_full = self.store.disk_full();
+        let held = self.held();
+        if held.is_empty() {
+            return;
+        }
+        let sentence = format!(
+            "the disk holding {} is full; free space there and jira-auth writes it by itself",
+            crate::validate::text::sanitize(&self.paths.data_dir().display().to_string(), 200)
+        );
+        for integration in &mut report.integrations {
+            for token in &mut integration.tokens {
+                let Some(principal) = crate::domain::Principal::from_key(&token.principal) else {
+                    continue;
+                };
+                if held.contains_key(&token_key(&integration.name, &principal)) {
+                    token.state = crate::domain::TokenState::Unsaved;
+                    token.last_error = Some(sentence.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Runs until the agent stops: sleeps while all is well, and while the disk is full or a
+/// grant is held, looks again every [`LOOK_AGAIN`].
+pub(super) async fn watch(agent: Arc<Agent>) {
+    let mut was_full = false;
+    loop {
+        let full = agent.store.disk_full().is_some();
+        if full != was_full {
+            // Consoles reload the status, which says the disk is full (or no longer).
+            agent.changed();
+            was_full = full;
+        }
+        if !full && agent.unsaved_count() == 0 {
+            agent.disk_wake.notified().await;
+            continue;
+        }
+        tokio::time::sleep(LOOK_AGAIN).await;
+        let recovered = blocking(&agent, |store| Ok(store.recover_space())).await;
+        if recovered.is_ok_and(|room| room) || agent.unsaved_count() > 0 {
+            write_held(&agent).await;
+        }
+    }
+}
+
+/// Writes every held grant the store now takes.
+async fn write_held(agent: &Arc<Agent>) {
+    let held: Vec<(String, TokenSet)> = agent
+        .held()
+        .iter()
+        .map(|(key, tokens)| (key.clone(), tokens.clone()))
+        .collect();
+    for (key, tokens) in held {
+        let (integration, principal) = (tokens.integration.clone(), tokens.principal.clone());
+        let written = blocking(agent, move |store| {
+            store.put_token_set(&tokens)?;
+            store.refresh_done(&integration, &principal)?;
+            Ok(())
+        })
+        .await;
+        if written.is_ok() {
+            agent.forget_unsaved(&key);
+            agent_log!("wrote a rotated refresh token held in memory; it is durable now");
+            agent.changed();
+        }
+    }
+}
