@@ -1,6 +1,7 @@
 //! The protocol client against the fake Atlassian over real loopback HTTP: form-encoded token
 //! calls, rotation, reuse killing the family, and every error class.
 
+mod common;
 mod support;
 
 use std::time::Duration;

@@ -186,7 +186,7 @@ impl AgentLink {
     pub async fn stop_agent(&self) -> Result<bool, ClientError> {
         match open(&self.paths.socket()).await {
             Ok(framed) => {
-                stop_and_wait(framed).await;
+                stop_and_wait(framed).await?;
                 Ok(true)
             }
             Err(Opening::NoAgent) => Ok(false),
@@ -229,19 +229,33 @@ async fn open(socket: &Path) -> Result<(Wire, AgentHello), Opening> {
 }
 
 /// Sends the frozen `stop` and waits for the agent to close the connection, which it does
-/// only by exiting.
-async fn stop_and_wait((mut framed, _): (Wire, AgentHello)) {
+/// only by exiting. An agent that will not exit yet (it holds grants a full disk kept it
+/// from writing) says why, and that sentence is the answer.
+async fn stop_and_wait((mut framed, _): (Wire, AgentHello)) -> Result<(), WireError> {
     let stop = encode(&ClientFrame {
         id: 0,
         request: Request::Stop,
     });
-    if framed.send(stop).await.is_ok() {
-        // An agent finishes a refresh in flight before it exits (at most an HTTP timeout).
-        let _ = tokio::time::timeout(Duration::from_secs(45), async {
-            while let Some(Ok(_)) = framed.next().await {}
-        })
-        .await;
+    if framed.send(stop).await.is_err() {
+        return Ok(());
     }
+    // An agent finishes a refresh in flight before it exits (at most an HTTP timeout).
+    let waited = tokio::time::timeout(Duration::from_secs(45), async {
+        while let Some(Ok(bytes)) = framed.next().await {
+            // Replies are not frozen: an agent of another build may answer in a shape this
+            // one does not read, and its exit is what counts.
+            if let Ok(AgentFrame::Reply {
+                result: Err(refusal),
+                ..
+            }) = serde_json::from_slice::<AgentFrame>(&bytes)
+            {
+                return Err(refusal);
+            }
+        }
+        Ok(())
+    })
+    .await;
+    waited.unwrap_or(Ok(()))
 }
 
 /// What a client does with an agent of another build.
@@ -280,7 +294,8 @@ async fn connect(
             Ok((framed, hello)) => {
                 if !replaced && must_replace(&hello, &ours)? {
                     replaced = true;
-                    stop_and_wait((framed, hello)).await;
+                    // One that holds grants it could not write yet says so, and that is the answer.
+                    stop_and_wait((framed, hello)).await?;
                     continue;
                 }
                 return greet(framed, hello, &ours, config, notices).await;

@@ -49,7 +49,7 @@ impl Agent {
     /// What a client is told while grants are held unsaved.
     pub fn holding_sentence(&self) -> String {
         format!(
-            "the agent holds {} rotated refresh token(s) that it could not write, because the disk holding {} is full; free space there: the agent writes them by itself and stays running until it has (stopping it now would lose them)",
+            "the agent holds {} rotated refresh token(s) in memory that it could not write, because the disk holding {} is full; free space there: the agent writes them by itself and stays running until it has (stopping it now would lose them)",
             self.unsaved_count(),
             crate::validate::text::sanitize(&self.paths.data_dir().display().to_string(), 200)
         )

@@ -31,9 +31,10 @@ pub(super) async fn handle(
             idle_exit_secs: agent.idle_exit.map(|d| d.as_secs()),
         })),
         Request::Status => {
-            let mut report =
-                blocking(agent, |store| Ok(service::status::status(store, Timestamp::now())?))
-                    .await?;
+            let mut report = blocking(agent, |store| {
+                Ok(service::status::status(store, Timestamp::now())?)
+            })
+            .await?;
             agent.overlay_status(&mut report);
             Ok(Reply::Status(report))
         }
@@ -225,9 +226,15 @@ async fn token(
     if let Some(dead) = crate::service::refresh::dead(&tokens, now) {
         return Err(dead.into());
     }
-    // A token without a refresh token cannot be renewed: hand it out while it lasts.
-    let tokens = if crate::service::refresh::wants_refresh(&tokens, now, min_valid)
-        && tokens.refresh_token.is_some()
+    // A grant held in memory (the disk was full) goes through the refresher, which writes
+    // it before anything of it is handed out. A token without a refresh token cannot be
+    // renewed: hand it out while it lasts.
+    let held = agent
+        .unsaved(&crate::store::token_key(&found.name, &tokens.principal))
+        .is_some();
+    let tokens = if held
+        || (crate::service::refresh::wants_refresh(&tokens, now, min_valid)
+            && tokens.refresh_token.is_some())
     {
         agent
             .refresher

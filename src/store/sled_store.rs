@@ -5,6 +5,7 @@
 
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
+use std::sync::atomic::Ordering;
 use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -115,6 +116,13 @@ pub struct SledStore {
     sealer: Sealer,
     space: Space,
     generation: GenerationFile,
+    /// A write failed for want of room: sled refuses every write until it is opened again,
+    /// which waits until there is room (opening on a full disk can fail half-way). Reads go
+    /// on meanwhile from the open handle.
+    wedged: std::sync::atomic::AtomicBool,
+    /// Debug builds only: while this file exists, every write fails as a full disk would
+    /// (`JIRA_AUTH_TEST_FULL_DISK_FLAG`), so tests can land the failure between the checks.
+    full_disk_flag: Option<std::path::PathBuf>,
     // Dropped last: removes the holder file once the store is closed.
     _holder: Holder,
 }
@@ -211,6 +219,8 @@ impl SledStore {
             sealer,
             space: Space::new(&paths.data_dir),
             generation,
+            full_disk_flag: full_disk_flag(),
+            wedged: std::sync::atomic::AtomicBool::new(false),
             _holder: holder,
         })
     }
@@ -271,19 +281,20 @@ impl SledStore {
         edit: impl Fn(&mut Edit<'_>) -> Tx<R>,
     ) -> Result<R, StoreError> {
         self.space.before_write(stake)?;
+        self.unwedge()?;
         match self.write_once(tree, &edit) {
             Err(WriteFailure::OutOfRoom) => {
                 self.space.ran_out();
-                if stake == Stake::Other {
-                    // Reopened so that later writes work once there is room; this one waits.
-                    let _ = self.reopen();
+                self.wedged.store(true, Ordering::SeqCst);
+                // The ballast is gone now: with the room it gave, a grant tries once more.
+                if stake == Stake::Other || !self.space.has_room() {
                     return Err(self.space.full_error());
                 }
-                self.reopen()?;
+                self.unwedge()?;
                 match self.write_once(tree, &edit) {
                     Ok(result) => Ok(result),
                     Err(WriteFailure::OutOfRoom) => {
-                        let _ = self.reopen();
+                        self.wedged.store(true, Ordering::SeqCst);
                         Err(self.space.full_error())
                     }
                     Err(WriteFailure::Store(error)) => Err(error),
@@ -294,11 +305,31 @@ impl SledStore {
         }
     }
 
+    /// Opens sled again after a write failed for room, once there is room to open it in.
+    fn unwedge(&self) -> Result<(), StoreError> {
+        if !self.wedged.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        if !self.space.has_room() {
+            return Err(self.space.full_error());
+        }
+        self.reopen()?;
+        self.wedged.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
     fn write_once<R>(
         &self,
         tree: &'static str,
         edit: &impl Fn(&mut Edit<'_>) -> Tx<R>,
     ) -> Result<R, WriteFailure> {
+        if self
+            .full_disk_flag
+            .as_ref()
+            .is_some_and(|flag| flag.exists())
+        {
+            return Err(WriteFailure::OutOfRoom);
+        }
         let guard = self.inner().map_err(WriteFailure::Store)?;
         let inner = guard.as_ref().ok_or_else(|| {
             WriteFailure::Store(StoreError::Backend("the database is closed".into()))
@@ -331,6 +362,14 @@ impl SledStore {
         }
         Ok(result)
     }
+}
+
+fn full_disk_flag() -> Option<std::path::PathBuf> {
+    #[cfg(debug_assertions)]
+    if let Some(flag) = std::env::var_os("JIRA_AUTH_TEST_FULL_DISK_FLAG") {
+        return Some(flag.into());
+    }
+    None
 }
 
 /// Why a write did not happen.
@@ -861,6 +900,8 @@ impl Store for SledStore {
     }
 
     fn recover_space(&self) -> bool {
+        // Reads come from the durable files again as soon as there is room.
+        let _ = self.unwedge();
         self.space.refill()
     }
 }

@@ -69,6 +69,11 @@ impl Space {
         free_bytes(&self.data_dir)
     }
 
+    /// Whether a write of the usual size would find room.
+    pub fn has_room(&self) -> bool {
+        self.free().is_none_or(|free| free >= FLOOR)
+    }
+
     pub fn has_ballast(&self) -> bool {
         std::fs::symlink_metadata(&self.ballast).is_ok_and(|m| m.is_file())
     }

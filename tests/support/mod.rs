@@ -1,1 +1,2 @@
 pub mod fake_atlassian;
+pub mod world;
