@@ -271,4 +271,3 @@ fn a_rolled_back_store_is_refused_by_every_command_until_accepted() {
     let out = sandbox.run(&["status"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
-
