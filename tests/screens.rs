@@ -32,6 +32,20 @@ fn home_with_integrations_profiles_and_an_alert() {
 }
 
 #[test]
+fn home_when_the_disk_is_full_and_a_grant_is_held_unsaved() {
+    let mut report = populated();
+    report.disk_full = Some(
+        "the disk holding /var/lib/jira-auth is full, so nothing more can be written there; free space on it (`df -h /var/lib/jira-auth`): jira-auth carries on by itself once there is room, and no grant it holds is lost meanwhile".into(),
+    );
+    let admin = &mut report.integrations[0].tokens[0];
+    admin.state = jira_auth::domain::TokenState::Unsaved;
+    admin.last_error = Some(
+        "the disk holding /var/lib/jira-auth is full; free space there and jira-auth writes it by itself".into(),
+    );
+    insta::assert_snapshot!(draw(&app_with(report), 100, 24));
+}
+
+#[test]
 fn home_when_the_store_cannot_be_read() {
     let mut app = App::new(
         Theme::monochrome(),
