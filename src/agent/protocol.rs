@@ -258,6 +258,9 @@ pub enum ReceiverPage {
     Declined { detail: Option<String> },
     /// Atlassian or the store failed after the link was spent.
     Failed { sentence: String, temporary: bool },
+    /// The consent was exchanged and its tokens stored; verifying them is still under way
+    /// (or waits for Atlassian), and the agent finishes it by itself.
+    Completing { integration: String, user: String },
     Authorized {
         integration: String,
         user: String,

@@ -18,7 +18,7 @@ use crate::domain::{
 
 pub use holder::Holder;
 pub use paths::StorePaths;
-pub use records::token_key;
+pub use records::{Exchanged, token_key};
 pub use sled_store::{OpenOptions, SledStore};
 
 /// The schema this build reads and writes. Bump it with a migration in `sled_store::migrate`.
@@ -177,6 +177,28 @@ pub trait Store: Send + Sync {
     fn claim_link(&self, digest: &str, now: Timestamp) -> Result<Claim, StoreError>;
     /// Forgets links that expired before `before`; returns how many.
     fn remove_links_expired(&self, before: Timestamp) -> Result<usize, StoreError>;
+
+    /// Writes (sealed, flushed) what a code exchange bought, before anything else is asked
+    /// of Atlassian; replaces an older exchange of the same grant and returns it.
+    fn put_exchanged(&self, exchanged: &Exchanged) -> Result<Option<Exchanged>, StoreError>;
+    /// Rewrites an exchange (its sites, tries, state) only while it is still the one stored
+    /// for its grant; `false` when a newer exchange replaced it or it was ended.
+    fn update_exchanged(&self, exchanged: &Exchanged) -> Result<bool, StoreError>;
+    /// Removes the exchange `id` of this grant, and only that one; `true` when it was there.
+    fn remove_exchanged(
+        &self,
+        integration: &str,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<bool, StoreError>;
+    /// The exchange stored for this grant, if any.
+    fn exchanged(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<Exchanged>, StoreError>;
+    /// Every stored exchange, oldest first.
+    fn exchanged_all(&self) -> Result<Vec<Exchanged>, StoreError>;
 }
 
 /// What claiming a link found.

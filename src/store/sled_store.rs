@@ -13,7 +13,7 @@ use crate::domain::{
     Event, Integration, Link, LinkOutcome, Principal, Profile, Timestamp, TokenSet, TokenSummary,
 };
 
-use super::records::{ProfileRecord, TokenRecord, token_key};
+use super::records::{Exchanged, ExchangedRecord, ProfileRecord, TokenRecord, token_key};
 use super::seal::{self, Sealer};
 use super::{Claim, Holder, SCHEMA_VERSION, Store, StoreError, StorePaths};
 
@@ -24,6 +24,8 @@ const TOKENS: &str = "tokens";
 const EVENTS: &str = "events";
 const REFRESHING: &str = "refreshing";
 const LINKS: &str = "links";
+/// Code exchanges written before their verification: see [`Exchanged`].
+const EXCHANGED: &str = "exchanged";
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// A sealed known value: proves on open that the key file is the one that sealed the store.
 const KEY_CHECK: &[u8] = b"key_check";
@@ -61,6 +63,7 @@ pub struct SledStore {
     events: sled::Tree,
     refreshing: sled::Tree,
     links: sled::Tree,
+    exchanged: sled::Tree,
     // Dropped after `db`'s trees: removes the holder file once the store is closed.
     _holder: Holder,
 }
@@ -112,6 +115,7 @@ impl SledStore {
             events: db.open_tree(EVENTS)?,
             refreshing: db.open_tree(REFRESHING)?,
             links: db.open_tree(LINKS)?,
+            exchanged: db.open_tree(EXCHANGED)?,
             db,
             sealer,
             _holder: holder,
@@ -486,5 +490,82 @@ impl Store for SledStore {
             self.flush()?;
         }
         Ok(removed)
+    }
+
+    fn put_exchanged(&self, exchanged: &Exchanged) -> Result<Option<Exchanged>, StoreError> {
+        let record = ExchangedRecord::seal(exchanged, &self.sealer)?;
+        let key = token_key(&exchanged.integration, &exchanged.principal);
+        let old = self.exchanged.insert(key.as_bytes(), encode(&record)?)?;
+        // Atlassian has spent the code: the tokens must be on disk before the next call.
+        self.flush()?;
+        old.map(|bytes| decode::<ExchangedRecord>(&bytes, "exchange")?.open(&self.sealer))
+            .transpose()
+    }
+
+    fn update_exchanged(&self, exchanged: &Exchanged) -> Result<bool, StoreError> {
+        let key = token_key(&exchanged.integration, &exchanged.principal);
+        let new = encode(&ExchangedRecord::seal(exchanged, &self.sealer)?)?;
+        loop {
+            let Some(old) = self.exchanged.get(key.as_bytes())? else {
+                return Ok(false);
+            };
+            if decode::<ExchangedRecord>(&old, "exchange")?.id != exchanged.id {
+                return Ok(false);
+            }
+            // Lost to another writer: read again and judge what it left.
+            if self
+                .exchanged
+                .compare_and_swap(key.as_bytes(), Some(old), Some(new.clone()))?
+                .is_ok()
+            {
+                self.flush()?;
+                return Ok(true);
+            }
+        }
+    }
+
+    fn remove_exchanged(
+        &self,
+        integration: &str,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let key = token_key(integration, principal);
+        loop {
+            let Some(old) = self.exchanged.get(key.as_bytes())? else {
+                return Ok(false);
+            };
+            if decode::<ExchangedRecord>(&old, "exchange")?.id != id {
+                return Ok(false);
+            }
+            if self
+                .exchanged
+                .compare_and_swap(key.as_bytes(), Some(old), None::<Vec<u8>>)?
+                .is_ok()
+            {
+                self.flush()?;
+                return Ok(true);
+            }
+        }
+    }
+
+    fn exchanged(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<Exchanged>, StoreError> {
+        self.exchanged
+            .get(token_key(integration, principal).as_bytes())?
+            .map(|bytes| decode::<ExchangedRecord>(&bytes, "exchange")?.open(&self.sealer))
+            .transpose()
+    }
+
+    fn exchanged_all(&self) -> Result<Vec<Exchanged>, StoreError> {
+        let mut all = all::<ExchangedRecord>(&self.exchanged, "exchange")?
+            .into_iter()
+            .map(|record| record.open(&self.sealer))
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by_key(|e| e.exchanged_at);
+        Ok(all)
     }
 }
