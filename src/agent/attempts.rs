@@ -22,6 +22,8 @@ use crate::store::Exchanged;
 #[derive(Default)]
 pub(super) struct Attempts {
     entries: Mutex<HashMap<String, Entry>>,
+    /// Stored exchanges an end user's callback is verifying right now (by id).
+    completing: Mutex<std::collections::HashSet<String>>,
 }
 
 struct Entry {
@@ -70,11 +72,30 @@ impl Attempts {
         self.lock().is_empty()
     }
 
-    /// Whether a live attempt is working on the stored exchange `id` (the resume leaves it).
+    /// Whether a live attempt or callback is working on the stored exchange `id` (the
+    /// resume leaves it alone).
     pub fn holds(&self, id: &str) -> bool {
-        self.lock()
-            .values()
-            .any(|entry| entry.exchanged.as_ref().is_some_and(|e| e.id == id))
+        self.completing_set().contains(id)
+            || self
+                .lock()
+                .values()
+                .any(|entry| entry.exchanged.as_ref().is_some_and(|e| e.id == id))
+    }
+
+    fn completing_set(&self) -> MutexGuard<'_, std::collections::HashSet<String>> {
+        // Each access is one insert, remove or lookup: a poisoned set is still sound.
+        self.completing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A callback begins verifying the stored exchange `id`.
+    pub fn begin_completing(&self, id: &str) {
+        self.completing_set().insert(id.to_owned());
+    }
+
+    pub fn end_completing(&self, id: &str) {
+        self.completing_set().remove(id);
     }
 
     pub fn cancel(&self, id: &str) {

@@ -231,19 +231,9 @@ pub(super) async fn callback(
 /// The page for a spent link, from what its first visit left.
 fn after_use(found: links::AfterUse) -> ReceiverPage {
     match found {
-        links::AfterUse::Authorized {
-            integration,
-            user,
-            account,
-            site_name,
-            site_url,
-        } => ReceiverPage::Authorized {
-            integration,
-            user,
-            account,
-            site_name,
-            site_url,
-        },
+        links::AfterUse::Authorized { integration, user } => {
+            ReceiverPage::AlreadyConnected { integration, user }
+        }
         links::AfterUse::Completing { integration, user } => {
             ReceiverPage::Completing { integration, user }
         }
@@ -291,7 +281,10 @@ async fn complete(agent: Arc<Agent>, redeemed: Redeemable, code: String) -> Rece
     )
     .await
     {
-        Ok(exchanged) => exchanged,
+        Ok(exchanged) => {
+            agent.attempts.begin_completing(&exchanged.id);
+            exchanged
+        }
         Err(error) => {
             let temporary = error.is_temporary();
             let sentence = error.to_string();
@@ -310,7 +303,10 @@ async fn complete(agent: Arc<Agent>, redeemed: Redeemable, code: String) -> Rece
         integration: attempt.integration.clone(),
         user: sanitize(&redeemed.link.user, 256),
     };
-    match super::resume::verify_exchange(&agent, exchanged).await {
+    let id = exchanged.id.clone();
+    let verified = super::resume::verify_exchange(&agent, exchanged).await;
+    agent.attempts.end_completing(&id);
+    match verified {
         Ok(super::resume::Verified::Done(tokens)) => match (&tokens.account, &tokens.site) {
             (Some(account), Some(site)) => ReceiverPage::Authorized {
                 integration: tokens.integration.clone(),

@@ -261,6 +261,8 @@ pub enum ReceiverPage {
     /// The consent was exchanged and its tokens stored; verifying them is still under way
     /// (or waits for Atlassian), and the agent finishes it by itself.
     Completing { integration: String, user: String },
+    /// A spent link whose authorization was completed (a reload, a replay).
+    AlreadyConnected { integration: String, user: String },
     Authorized {
         integration: String,
         user: String,

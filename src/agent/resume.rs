@@ -288,14 +288,6 @@ async fn end(
     Ok(Verified::Failed(sentence))
 }
 
-/// Whether the resume should leave `exchanged` to whoever is working on it now: a live
-/// attempt of this agent, or an end user's callback still inside its budget.
-fn in_hand(agent: &Agent, exchanged: &Exchanged, now: Timestamp) -> bool {
-    agent.attempts.holds(&exchanged.id)
-        || (exchanged.link.is_some()
-            && now.secs_until(exchanged.exchanged_at) > -links::COMPLETE_BUDGET_SECS)
-}
-
 /// The background task: at start, then at each due retry or sweep, verifies every stored
 /// exchange nobody is working on. Never blocks a request: each store access is one short
 /// blocking call, and the network calls run on this task alone.
@@ -331,10 +323,9 @@ async fn sweep(
 ) -> Result<(), WireError> {
     let stored = blocking(agent, |store| Ok(store.exchanged_all()?)).await?;
     next_try.retain(|id, _| stored.iter().any(|e| &e.id == id));
-    let now = Timestamp::now();
     for exchanged in stored {
         if exchanged.awaiting_site
-            || in_hand(agent, &exchanged, now)
+            || agent.attempts.holds(&exchanged.id)
             || next_try
                 .get(&exchanged.id)
                 .is_some_and(|at| *at > Instant::now())

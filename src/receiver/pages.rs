@@ -51,6 +51,16 @@ pub fn of(answer: &ReceiverPage) -> Response<String> {
                 "You can close this tab; reload it in a minute to see the result. Your link is spent, so do not ask for a new one unless the result says so.".to_owned(),
             ],
         ),
+        ReceiverPage::AlreadyConnected { integration, user } => page(
+            StatusCode::BAD_REQUEST,
+            "Link already used",
+            &[
+                format!(
+                    "This link has been used already: it connected {integration} to Jira for user {user}, and that authorization is complete."
+                ),
+                "Each link works once; there is nothing more to do, and you can close this tab.".to_owned(),
+            ],
+        ),
         ReceiverPage::Authorized {
             integration,
             user,

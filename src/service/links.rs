@@ -331,13 +331,7 @@ fn exchange_stored_for(store: &dyn Store, digest: &str, link: &Link) -> Result<b
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AfterUse {
     /// The first visit's authorization was stored and verified.
-    Authorized {
-        integration: String,
-        user: String,
-        account: String,
-        site_name: String,
-        site_url: String,
-    },
+    Authorized { integration: String, user: String },
     /// Its tokens are stored and being verified.
     Completing { integration: String, user: String },
     /// A callback claimed it and then stopped before anything was stored: the link is spent.
@@ -354,16 +348,10 @@ pub fn after_use(store: &dyn Store, state: &str) -> Result<AfterUse, StoreError>
     };
     let user = sanitize(&link.user, 256);
     Ok(match &link.outcome {
-        LinkOutcome::Authorized {
-            account,
-            site_name,
-            site_url,
-        } => AfterUse::Authorized {
+        // Whose Jira and which site stay unsaid: whoever replays the address learns no more.
+        LinkOutcome::Authorized { .. } => AfterUse::Authorized {
             integration: link.integration.clone(),
             user,
-            account: sanitize(&account.name, 128),
-            site_name: sanitize(site_name, 128),
-            site_url: sanitize(site_url, 200),
         },
         LinkOutcome::Claimed { .. } if exchange_stored_for(store, &digest, &link)? => {
             AfterUse::Completing {
