@@ -330,6 +330,9 @@ fn the_receivers_page_after_an_interrupted_callback_tells_the_truth() {
     );
     assert!(!page.contains("try the link again"), "{page}");
     world.fake.set_delay(Endpoint::Token, None);
+    // Claims are stamped to the second: a second later, the next agent knows the claim is
+    // not one of its own callbacks still under way.
+    std::thread::sleep(Duration::from_millis(1100));
     let reload = get(port, &callback);
     assert!(reload.contains("This link is spent"), "{reload}");
     assert!(reload.contains("Ask for a new link"), "{reload}");

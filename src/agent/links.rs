@@ -155,6 +155,8 @@ pub(super) async fn callback(
         return Ok(Reply::Page(ReceiverPage::NotFound));
     }
     let endpoints = agent.endpoints.clone();
+    let serving_since = Timestamp::now()
+        .plus_secs(-i64::try_from(agent.started.elapsed().as_secs()).unwrap_or(i64::MAX));
     let judged = blocking(agent, move |store| {
         let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
         let system = system.as_ref().map_err(Clone::clone);
@@ -175,7 +177,12 @@ pub(super) async fn callback(
         match links::redeem(store, &state, &served, system, Timestamp::now())? {
             Ok(redeemed) => Ok(Ok((redeemed, answer))),
             // A second visit (a reload after an interruption) hears how the first ended.
-            Err(Refusal::Used) => Ok(Err(after_use(links::after_use(store, &state)?))),
+            Err(Refusal::Used) => Ok(Err(after_use(links::after_use(
+                store,
+                &state,
+                Timestamp::now(),
+                serving_since,
+            )?))),
             Err(refusal) => Ok(Err(refused(refusal.to_string()))),
         }
     })

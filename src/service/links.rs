@@ -340,8 +340,15 @@ pub enum AfterUse {
     Used,
 }
 
-/// Looks at a spent link by its state (see [`AfterUse`]).
-pub fn after_use(store: &dyn Store, state: &str) -> Result<AfterUse, StoreError> {
+/// Looks at a spent link by its state (see [`AfterUse`]) at `now`. A claim from before
+/// `serving_since` (when this agent started) or past its budget was interrupted; a younger
+/// one is a callback still under way.
+pub fn after_use(
+    store: &dyn Store,
+    state: &str,
+    now: Timestamp,
+    serving_since: Timestamp,
+) -> Result<AfterUse, StoreError> {
     let digest = digest(state);
     let Some(link) = store.link(&digest)? else {
         return Ok(AfterUse::Used);
@@ -359,7 +366,11 @@ pub fn after_use(store: &dyn Store, state: &str) -> Result<AfterUse, StoreError>
                 user,
             }
         }
-        LinkOutcome::Claimed { .. } => AfterUse::Interrupted,
+        LinkOutcome::Claimed { at }
+            if *at < serving_since || now > at.plus_secs(COMPLETE_BUDGET_SECS) =>
+        {
+            AfterUse::Interrupted
+        }
         _ => AfterUse::Used,
     })
 }
