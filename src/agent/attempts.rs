@@ -254,7 +254,7 @@ pub(super) async fn exchange(agent: &Arc<Agent>, id: &str) -> Result<Reply, Wire
             // Not cancellable: once the code is sent, Atlassian spends it whatever we do, so
             // the answer is written before Esc or a departed client is heard.
             let result = exchange_and_store(agent, &attempt, &code, None).await;
-            agent.attempts.with(id, |entry| {
+            let held = agent.attempts.with(id, |entry| {
                 // Only a temporary failure before the answer leaves the code worth a retry.
                 if !result.as_ref().is_err_and(AuthorizeError::is_temporary) {
                     entry.code = None;
@@ -263,7 +263,12 @@ pub(super) async fn exchange(agent: &Arc<Agent>, id: &str) -> Result<Reply, Wire
                     entry.exchanged = Some(exchanged.clone());
                 }
                 Ok(())
-            })?;
+            });
+            // The entry holds it now (or the attempt is over and the resume may take it).
+            if let Ok(exchanged) = &result {
+                agent.attempts.end_completing(&exchanged.id);
+            }
+            held?;
             result?
         }
         // `with` above returned one of the two.
@@ -293,16 +298,35 @@ pub(super) async fn exchange(agent: &Arc<Agent>, id: &str) -> Result<Reply, Wire
 }
 
 /// The token call, then the store, with nothing in between: shared with end users' callbacks.
+/// The exchange is marked as in hand from before the call, so that the resume never takes
+/// it up while its caller still works on it; the caller ends the mark
+/// ([`Attempts::end_completing`]) once it holds the exchange otherwise, or is done with it.
 pub(super) async fn exchange_and_store(
     agent: &Arc<Agent>,
     attempt: &Attempt,
     code: &str,
     link: Option<String>,
 ) -> Result<Exchanged, AuthorizeError> {
+    let id = authorize::new_exchange_id();
+    agent.attempts.begin_completing(&id);
+    let stored = exchange_then_store(agent, attempt, code, link, id.clone()).await;
+    if stored.is_err() {
+        agent.attempts.end_completing(&id);
+    }
+    stored
+}
+
+async fn exchange_then_store(
+    agent: &Arc<Agent>,
+    attempt: &Attempt,
+    code: &str,
+    link: Option<String>,
+    id: String,
+) -> Result<Exchanged, AuthorizeError> {
     let tokens = authorize::exchange_code(agent.http(), attempt, code).await?;
     let attempt = attempt.clone();
     let stored = blocking(agent, move |store| {
-        authorize::store_exchanged(store, &attempt, tokens, link, Timestamp::now())
+        authorize::store_exchanged(store, &attempt, tokens, link, id, Timestamp::now())
             .map_err(WireError::from)
     })
     .await;

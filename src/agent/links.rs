@@ -218,10 +218,20 @@ pub(super) async fn callback(
                     )
                     .1
                 }
-                Err(_) => ReceiverPage::Completing {
-                    integration: redeemed.attempt.integration.clone(),
-                    user: sanitize(&redeemed.link.user, 256),
-                },
+                Err(_) => {
+                    let digest = redeemed.digest.clone();
+                    let link = redeemed.link.clone();
+                    ReceiverPage::Completing {
+                        integration: redeemed.attempt.integration.clone(),
+                        user: sanitize(&redeemed.link.user, 256),
+                        // Either way the task goes on; this only says how far it got.
+                        stored: blocking(agent, move |store| {
+                            Ok(links::exchange_stored_for(store, &digest, &link)?)
+                        })
+                        .await
+                        .unwrap_or(false),
+                    }
+                }
             };
             return Ok(Reply::Page(page));
         }
@@ -241,9 +251,11 @@ fn after_use(found: links::AfterUse) -> ReceiverPage {
         links::AfterUse::Authorized { integration, user } => {
             ReceiverPage::AlreadyConnected { integration, user }
         }
-        links::AfterUse::Completing { integration, user } => {
-            ReceiverPage::Completing { integration, user }
-        }
+        links::AfterUse::Completing { integration, user } => ReceiverPage::Completing {
+            integration,
+            user,
+            stored: true,
+        },
         links::AfterUse::Interrupted => ReceiverPage::Failed {
             sentence: links::INTERRUPTED.to_owned(),
             temporary: false,
@@ -288,10 +300,7 @@ async fn complete(agent: Arc<Agent>, redeemed: Redeemable, code: String) -> Rece
     )
     .await
     {
-        Ok(exchanged) => {
-            agent.attempts.begin_completing(&exchanged.id);
-            exchanged
-        }
+        Ok(exchanged) => exchanged,
         Err(error) => {
             let temporary = error.is_temporary();
             let sentence = error.to_string();
@@ -309,6 +318,7 @@ async fn complete(agent: Arc<Agent>, redeemed: Redeemable, code: String) -> Rece
     let completing = ReceiverPage::Completing {
         integration: attempt.integration.clone(),
         user: sanitize(&redeemed.link.user, 256),
+        stored: true,
     };
     let id = exchanged.id.clone();
     let verified = super::resume::verify_exchange(&agent, exchanged).await;

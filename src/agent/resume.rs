@@ -129,10 +129,23 @@ pub(super) async fn verify_exchange(
 
 async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verified, WireError> {
     let looked = exchanged.clone();
-    let current = blocking(agent, move |store| {
-        Ok(store.token_set(&looked.integration, &looked.principal)?)
+    let (current, same_setup) = blocking(agent, move |store| {
+        let same_setup = store
+            .integration(&looked.integration)?
+            .is_some_and(|i| i.mode == looked.mode);
+        Ok((
+            store.token_set(&looked.integration, &looked.principal)?,
+            same_setup,
+        ))
     })
     .await?;
+    if !same_setup {
+        let sentence = format!(
+            "the integration {} was removed or changed its mode before this authorization was verified, so nothing was stored",
+            crate::validate::text::quoted(&exchanged.integration)
+        );
+        return end(agent, &exchanged, sentence).await;
+    }
     if let Some(tokens) = current.filter(|t| already_stored(t, &exchanged)) {
         let done = exchanged.clone();
         blocking(agent, move |store| {

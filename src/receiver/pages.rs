@@ -41,7 +41,11 @@ pub fn of(answer: &ReceiverPage) -> Response<String> {
                 "Ask for a new link and try again; each link works once.".to_owned(),
             ],
         ),
-        ReceiverPage::Completing { integration, user } => page(
+        ReceiverPage::Completing {
+            integration,
+            user,
+            stored: true,
+        } => page(
             StatusCode::ACCEPTED,
             "Jira is being connected",
             &[
@@ -49,6 +53,20 @@ pub fn of(answer: &ReceiverPage) -> Response<String> {
                     "Your consent reached jira-auth and is stored: {integration} is completing the authorization for user {user} by itself."
                 ),
                 "You can close this tab; reload it in a minute to see the result. Your link is spent, so do not ask for a new one unless the result says so.".to_owned(),
+            ],
+        ),
+        ReceiverPage::Completing {
+            integration,
+            user,
+            stored: false,
+        } => page(
+            StatusCode::ACCEPTED,
+            "Still waiting for Atlassian",
+            &[
+                format!(
+                    "jira-auth is still waiting for Atlassian to answer for {integration}, user {user}."
+                ),
+                "Reload this page in a minute to see the result; your link is spent, so do not ask for a new one unless the result says so.".to_owned(),
             ],
         ),
         ReceiverPage::AlreadyConnected { integration, user } => page(
@@ -152,6 +170,7 @@ mod tests {
         let completing = of(&ReceiverPage::Completing {
             integration: "support".into(),
             user: "alice".into(),
+            stored: true,
         })
         .into_body();
         assert!(
@@ -194,6 +213,7 @@ mod tests {
                 ReceiverPage::Completing {
                     integration: "support".into(),
                     user: "alice".into(),
+                    stored: false,
                 },
                 StatusCode::ACCEPTED,
             ),

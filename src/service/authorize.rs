@@ -277,16 +277,18 @@ pub async fn exchange_code(
 /// Step 3b: writes (sealed, flushed) what the code bought, marked unverified, beside the
 /// grant the principal may still have: that one keeps working until this one is verified.
 /// `link` is the digest of the end user's link whose callback made the exchange. An older
-/// unfinished exchange of the same grant is replaced, and the trail says so.
+/// unfinished exchange of the same grant is replaced, and the trail says so. `id` names the
+/// exchange (see [`new_exchange_id`]).
 pub fn store_exchanged(
     store: &dyn Store,
     attempt: &Attempt,
     tokens: TokenGrant,
     link: Option<String>,
+    id: String,
     now: Timestamp,
 ) -> Result<Exchanged, AuthorizeError> {
     let exchanged = Exchanged {
-        id: authorize_url::new_state(),
+        id,
         integration: attempt.integration.clone(),
         principal: attempt.principal.clone(),
         mode: attempt.mode,
@@ -315,6 +317,12 @@ pub fn store_exchanged(
         ))?;
     }
     Ok(exchanged)
+}
+
+/// A fresh name for an exchange, known before the token call so that whoever makes the
+/// call can claim the exchange before it is stored.
+pub fn new_exchange_id() -> String {
+    authorize_url::new_state()
 }
 
 /// Step 3c: the Jira sites the stored tokens reach. None is a permanent failure.

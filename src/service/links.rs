@@ -321,7 +321,11 @@ pub fn settle_digest(
 
 /// Whether the exchange stored for `link`'s user was made by that link's callback: the
 /// consent arrived and is stored, and the agent is completing it.
-fn exchange_stored_for(store: &dyn Store, digest: &str, link: &Link) -> Result<bool, StoreError> {
+pub fn exchange_stored_for(
+    store: &dyn Store,
+    digest: &str,
+    link: &Link,
+) -> Result<bool, StoreError> {
     Ok(store
         .exchanged(&link.integration, &Principal::User(link.user.clone()))?
         .is_some_and(|e| e.link.as_deref() == Some(digest)))
