@@ -358,9 +358,16 @@ impl Lcg {
 /// Nothing can store an answer before it arrives; the runs report how many fell in here.
 const IN_FLIGHT: Duration = Duration::from_millis(30);
 
+/// The token family a fake refresh token (`refresh-FAMILY-N`) belongs to: it stays the same
+/// across rotations.
+fn family(refresh_token: &str) -> Option<&str> {
+    refresh_token.strip_prefix("refresh-")?.split('-').next()
+}
+
 #[test]
-fn kills_at_random_points_of_many_authorizations_never_lose_an_exchanged_code() {
-    let world = World::new("user-authorized");
+fn kills_at_random_points_of_authorizations_callbacks_and_refreshes_never_lose_a_grant() {
+    let mut world = World::new("user-authorized");
+    world.start_serve();
     let seed = std::env::var("EXCHANGE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -368,14 +375,14 @@ fn kills_at_random_points_of_many_authorizations_never_lose_an_exchanged_code() 
     let mut random = Lcg(seed);
     let started = Instant::now();
     let mut kills: Vec<Instant> = Vec::new();
-    // code → user, for every consent a run pasted.
+    // code → user, for every consent a run pasted or sent through the receiver.
     let mut users_of_codes: Vec<(String, String)> = Vec::new();
-    // Users whose `authorize` did not live to see its grant (the kill came first).
+    // Users whose `authorize` or callback did not live to see its grant (the kill came first).
     let mut cut_short: Vec<String> = Vec::new();
     let runs = 20;
     for run in 0..runs {
-        // Bounded in time: past a minute the runs so far make the verdict.
-        if started.elapsed() > Duration::from_secs(60) {
+        // Bounded in time: past 90 s the runs so far make the verdict.
+        if started.elapsed() > Duration::from_secs(90) {
             break;
         }
         let delay = |random: &mut Lcg| Some(Duration::from_millis(random.below(400)));
@@ -383,9 +390,10 @@ fn kills_at_random_points_of_many_authorizations_never_lose_an_exchanged_code() 
             .fake
             .set_delay(Endpoint::Resources, delay(&mut random));
         world.fake.set_delay(Endpoint::Myself, delay(&mut random));
-        // Three authorizations at once, then a kill somewhere in their flight.
+        // Two authorizations, an end user's callback and a refresh at once, then a kill
+        // somewhere in their flight.
         let mut clients = Vec::new();
-        for k in 0..3 {
+        for k in 0..2 {
             let user = format!("u{run}-{k}");
             let mut client =
                 Interactive::spawn(world.command(), &["authorize", "--user", &user, "--paste"]);
@@ -394,6 +402,22 @@ fn kills_at_random_points_of_many_authorizations_never_lose_an_exchanged_code() 
             client.send_line(&redirect);
             clients.push((user, client));
         }
+        let user = format!("c{run}");
+        let redirect = world.fake.consent(&world.link(&user));
+        users_of_codes.push((code_of(&redirect), user.clone()));
+        let port = world.port;
+        let callback = std::thread::spawn(move || get(port, &target(&redirect)));
+        let refresh = (run > 0).then(|| {
+            let mut command = world.command();
+            command.args([
+                "token",
+                "--user",
+                &format!("u{}-0", run - 1),
+                "--min-valid",
+                "86400",
+            ]);
+            std::thread::spawn(move || run_with(command, &[], ""))
+        });
         std::thread::sleep(Duration::from_millis(random.below(700)));
         kills.push(Instant::now());
         world.kill_agent();
@@ -401,6 +425,13 @@ fn kills_at_random_points_of_many_authorizations_never_lose_an_exchanged_code() 
             if client.finish().0 != 0 {
                 cut_short.push(user);
             }
+        }
+        let page = callback.join().expect("the callback");
+        if !page.contains("Jira is connected") {
+            cut_short.push(user);
+        }
+        if let Some(refresh) = refresh {
+            let _ = refresh.join();
         }
     }
     world.fake.set_delay(Endpoint::Resources, None);
@@ -412,8 +443,30 @@ fn kills_at_random_points_of_many_authorizations_never_lose_an_exchanged_code() 
         report["integrations"][0].get("unverified").is_none()
     });
     assert!(resumed, "exchanges are left unverified: {report}");
+    // Every stored grant still refreshes: no kill mid-refresh lost a rotation.
+    let users: Vec<String> = report["integrations"][0]["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .filter_map(|t| {
+            t["principal"]
+                .as_str()?
+                .strip_prefix("user:")
+                .map(str::to_owned)
+        })
+        .collect();
+    for user in &users {
+        let out = world.run(&["token", "--user", user, "--min-valid", "86400"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "seed {seed}: the grant of {user} no longer refreshes: {}",
+            text(&out.stderr)
+        );
+    }
 
     let exchanges = world.fake.exchanges();
+    drop(world.serve.take());
     let store = world.sandbox.open();
     let failed: Vec<String> = store
         .events(100_000)
@@ -428,7 +481,7 @@ fn kills_at_random_points_of_many_authorizations_never_lose_an_exchanged_code() 
         let user = &users_of_codes
             .iter()
             .find(|(code, _)| *code == exchange.code)
-            .expect("the fake exchanged only codes the runs pasted")
+            .expect("the fake exchanged only codes the runs sent")
             .1;
         let principal = Principal::User(user.clone());
         let held = store
@@ -436,7 +489,12 @@ fn kills_at_random_points_of_many_authorizations_never_lose_an_exchanged_code() 
             .unwrap()
             .and_then(|t| t.refresh_token)
             .map(|t| t.expose().to_owned());
-        if held.is_some() && held == exchange.refresh_token {
+        // Refreshes rotate the token; its family names the consent it came from.
+        let same_grant = match (&held, &exchange.refresh_token) {
+            (Some(held), Some(issued)) => family(held).is_some() && family(held) == family(issued),
+            _ => false,
+        };
+        if same_grant {
             stored += 1;
             if cut_short.contains(user) {
                 resumed += 1;
@@ -457,11 +515,12 @@ fn kills_at_random_points_of_many_authorizations_never_lose_an_exchanged_code() 
         }
     }
     eprintln!(
-        "seed {seed}: {} runs, {} consents pasted, {} exchanged: {stored} stored ({resumed} by a resume), {stated} stated failures, {in_flight} answered within {} ms of a kill",
+        "seed {seed}: {} runs, {} consents sent, {} exchanged: {stored} stored ({resumed} by a resume), {stated} stated failures, {in_flight} answered within {} ms of a kill; {} grants refreshed after the runs",
         kills.len(),
         users_of_codes.len(),
         exchanges.len(),
-        IN_FLIGHT.as_millis()
+        IN_FLIGHT.as_millis(),
+        users.len()
     );
     assert!(
         lost.is_empty(),
