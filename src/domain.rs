@@ -484,6 +484,8 @@ pub enum EventKind {
     Reauthorized,
     Deleted,
     Configured,
+    /// A code was exchanged but its verification ended without a token set (stated why).
+    AuthorizationFailed,
 }
 
 impl EventKind {
@@ -495,6 +497,7 @@ impl EventKind {
             EventKind::Reauthorized => "re-authorized",
             EventKind::Deleted => "deleted",
             EventKind::Configured => "configured",
+            EventKind::AuthorizationFailed => "authorization failed",
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Authorization attempts, held by the agent from the URL to the stored token set: the state
 //! the redirect must carry back, the loopback listener, the code, and the tokens it bought
 //! (which never leave the agent). An attempt belongs to the connection that began it and
-//! ends with it, so a client that dies frees its port and forgets its code.
+//! ends with it, so a client that dies frees its port and forgets its code. The tokens do
+//! not go with it: they are stored the moment the token endpoint answers, and an exchange
+//! no attempt holds any more is finished by [`super::resume`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,10 +17,13 @@ use crate::callback::CallbackListener;
 use crate::domain::{Principal, Timestamp};
 use crate::service::authorize::{self, Attempt, AuthorizeError, Grant};
 use crate::service::system_app;
+use crate::store::Exchanged;
 
 #[derive(Default)]
 pub(super) struct Attempts {
     entries: Mutex<HashMap<String, Entry>>,
+    /// Stored exchanges an end user's callback is verifying right now (by id).
+    completing: Mutex<std::collections::HashSet<String>>,
 }
 
 struct Entry {
@@ -28,6 +33,8 @@ struct Entry {
     /// The code from the listener or a paste, until an exchange spends it. Kept after a
     /// temporary failure so that a retry can use it again.
     code: Option<String>,
+    /// What the code bought, as stored (unverified); then with the sites it reaches.
+    exchanged: Option<Exchanged>,
     grant: Option<Grant>,
     /// Cancels everything of the attempt (Esc, the client leaving).
     cancel: CancellationToken,
@@ -63,6 +70,32 @@ impl Attempts {
 
     pub fn is_empty(&self) -> bool {
         self.lock().is_empty()
+    }
+
+    /// Whether a live attempt or callback is working on the stored exchange `id` (the
+    /// resume leaves it alone).
+    pub fn holds(&self, id: &str) -> bool {
+        self.completing_set().contains(id)
+            || self
+                .lock()
+                .values()
+                .any(|entry| entry.exchanged.as_ref().is_some_and(|e| e.id == id))
+    }
+
+    fn completing_set(&self) -> MutexGuard<'_, std::collections::HashSet<String>> {
+        // Each access is one insert, remove or lookup: a poisoned set is still sound.
+        self.completing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A callback begins verifying the stored exchange `id`.
+    pub fn begin_completing(&self, id: &str) {
+        self.completing_set().insert(id.to_owned());
+    }
+
+    pub fn end_completing(&self, id: &str) {
+        self.completing_set().remove(id);
     }
 
     pub fn cancel(&self, id: &str) {
@@ -135,6 +168,7 @@ pub(super) async fn prepare(
             attempt,
             listener,
             code: None,
+            exchanged: None,
             grant: None,
             cancel: CancellationToken::new(),
             listening: CancellationToken::new(),
@@ -177,7 +211,7 @@ impl Attempts {
     /// A pasted redirect becomes the attempt's code once its state is this attempt's.
     pub fn redeem(&self, id: &str, pasted: &str) -> Result<Reply, WireError> {
         self.with(id, |entry| {
-            if entry.grant.is_some() {
+            if entry.exchanged.is_some() {
                 return Err(exchanged_already());
             }
             entry.code = Some(authorize::code_from_paste(pasted, &entry.attempt)?);
@@ -189,38 +223,150 @@ impl Attempts {
     }
 }
 
+/// Trades the attempt's code for tokens, stores them at once (unverified), then asks which
+/// Jira sites they reach. A retry after a temporary failure of the sites call asks again
+/// with the stored tokens: the code is spent.
 pub(super) async fn exchange(agent: &Arc<Agent>, id: &str) -> Result<Reply, WireError> {
-    let (attempt, code, cancel) = agent.attempts.with(id, |entry| {
+    let (attempt, code, stored, cancel) = agent.attempts.with(id, |entry| {
         if entry.grant.is_some() {
             return Err(exchanged_already());
         }
-        let code = entry.code.clone().ok_or_else(|| {
-            WireError::new(
-                2,
-                "no code has come back for this attempt yet; consent in the browser, then paste the address it was sent to",
-            )
-        })?;
-        Ok((entry.attempt.clone(), code, entry.cancel.clone()))
+        let code = match (&entry.exchanged, &entry.code) {
+            (Some(_), _) => None,
+            (None, Some(code)) => Some(code.clone()),
+            (None, None) => {
+                return Err(WireError::new(
+                    2,
+                    "no code has come back for this attempt yet; consent in the browser, then paste the address it was sent to",
+                ));
+            }
+        };
+        Ok((
+            entry.attempt.clone(),
+            code,
+            entry.exchanged.clone(),
+            entry.cancel.clone(),
+        ))
     })?;
-    let result = tokio::select! {
-        result = authorize::exchange(agent.http(), &agent.endpoints, &attempt, &code) => result,
+    let exchanged = match (stored, code) {
+        (Some(exchanged), _) => exchanged,
+        (None, Some(code)) => {
+            // Not cancellable: once the code is sent, Atlassian spends it whatever we do, so
+            // the answer is written before Esc or a departed client is heard.
+            let result = exchange_and_store(agent, &attempt, &code, None).await;
+            let held = agent.attempts.with(id, |entry| {
+                // Only a temporary failure before the answer leaves the code worth a retry.
+                if !result.as_ref().is_err_and(AuthorizeError::is_temporary) {
+                    entry.code = None;
+                }
+                if let Ok(exchanged) = &result {
+                    entry.exchanged = Some(exchanged.clone());
+                }
+                Ok(())
+            });
+            // The entry holds it now (or the attempt is over and the resume may take it).
+            if let Ok(exchanged) = &result {
+                agent.attempts.end_completing(&exchanged.id);
+            }
+            held?;
+            result?
+        }
+        // `with` above returned one of the two.
+        (None, None) => return Err(gone()),
+    };
+    let sites = tokio::select! {
+        sites = authorize::find_sites(agent.http(), &agent.endpoints, &exchanged) => sites,
         () = cancel.cancelled() => return Err(gone()),
     };
-    agent.attempts.with(id, |entry| match result {
-        Ok(grant) => {
-            entry.code = None;
-            let sites = grant.sites.clone();
-            entry.grant = Some(grant);
-            Ok(Reply::Sites { sites })
+    let sites = match sites {
+        Ok(sites) => sites,
+        Err(error) => return Err(end_on_permanent(agent, &exchanged, error).await),
+    };
+    let mut with_sites = exchanged.clone();
+    with_sites.sites = Some(sites.clone());
+    let noted = with_sites.clone();
+    // The sites are kept with the exchange so that a resume (or `status`) knows them.
+    blocking(agent, move |store| Ok(store.update_exchanged(&noted)?)).await?;
+    agent.attempts.with(id, |entry| {
+        entry.exchanged = Some(with_sites.clone());
+        entry.grant = Some(Grant {
+            exchanged: with_sites,
+            sites: sites.clone(),
+        });
+        Ok(Reply::Sites { sites })
+    })
+}
+
+/// The token call, then the store, with nothing in between: shared with end users' callbacks.
+/// The exchange is marked as in hand from before the call, so that the resume never takes
+/// it up while its caller still works on it; the caller ends the mark
+/// ([`Attempts::end_completing`]) once it holds the exchange otherwise, or is done with it.
+pub(super) async fn exchange_and_store(
+    agent: &Arc<Agent>,
+    attempt: &Attempt,
+    code: &str,
+    link: Option<String>,
+) -> Result<Exchanged, AuthorizeError> {
+    let id = authorize::new_exchange_id();
+    agent.attempts.begin_completing(&id);
+    let stored = exchange_then_store(agent, attempt, code, link, id.clone()).await;
+    if stored.is_err() {
+        agent.attempts.end_completing(&id);
+    }
+    stored
+}
+
+async fn exchange_then_store(
+    agent: &Arc<Agent>,
+    attempt: &Attempt,
+    code: &str,
+    link: Option<String>,
+    id: String,
+) -> Result<Exchanged, AuthorizeError> {
+    // Atlassian spends the code the moment it answers: it is exchanged only when the answer
+    // can be written (room on the disk, or the ballast to free for it). One statvfs.
+    agent.store.room_for_outcome()?;
+    let tokens = authorize::exchange_code(agent.http(), attempt, code).await?;
+    let attempt = attempt.clone();
+    let stored = blocking(agent, move |store| {
+        authorize::store_exchanged(store, &attempt, tokens, link, id, Timestamp::now())
+            .map_err(WireError::from)
+    })
+    .await;
+    match stored {
+        Ok(exchanged) => {
+            agent.changed();
+            Ok(exchanged)
         }
         Err(error) => {
-            // Only a temporary failure leaves the code worth trying again.
-            if !error.is_temporary() {
-                entry.code = None;
-            }
-            Err(error.into())
+            crate::agent_log!("an exchanged code could not be stored: {}", error.sentence);
+            Err(AuthorizeError::Unstored(error.sentence))
         }
-    })
+    }
+}
+
+/// A failure after the exchange was stored: a permanent one ends the exchange (the trail
+/// says why); a temporary one leaves it stored for a retry or the resume.
+pub(super) async fn end_on_permanent(
+    agent: &Arc<Agent>,
+    exchanged: &Exchanged,
+    error: AuthorizeError,
+) -> WireError {
+    if error.ends_the_exchange() {
+        let ended = exchanged.clone();
+        let sentence = error.to_string();
+        let _ = blocking(agent, move |store| {
+            Ok(authorize::fail_exchanged(
+                store,
+                &ended,
+                &sentence,
+                Timestamp::now(),
+            )?)
+        })
+        .await;
+        agent.changed();
+    }
+    error.into()
 }
 
 pub(super) async fn finish(
@@ -228,11 +374,11 @@ pub(super) async fn finish(
     id: &str,
     site_id: &str,
 ) -> Result<Reply, WireError> {
-    let (attempt, grant, cancel) = agent.attempts.with(id, |entry| {
+    let (grant, cancel) = agent.attempts.with(id, |entry| {
         let grant = entry.grant.clone().ok_or_else(|| {
             WireError::new(2, "this attempt has no tokens yet: exchange its code first")
         })?;
-        Ok((entry.attempt.clone(), grant, entry.cancel.clone()))
+        Ok((grant, entry.cancel.clone()))
     })?;
     let site = grant
         .sites
@@ -243,15 +389,19 @@ pub(super) async fn finish(
             wanted: site_id.to_owned(),
             sites: grant.sites.clone(),
         })?;
+    let exchanged = grant.exchanged;
     let myself = tokio::select! {
-        myself = authorize::verify(agent.http(), &agent.endpoints, &grant, &site) => myself?,
+        myself = authorize::verify(agent.http(), &agent.endpoints, &exchanged, &site) => myself,
         () = cancel.cancelled() => return Err(gone()),
+    };
+    let myself = match myself {
+        Ok(myself) => myself,
+        Err(error) => return Err(end_on_permanent(agent, &exchanged, error).await),
     };
     let done = blocking(agent, move |store| {
         Ok(authorize::finish(
             store,
-            &attempt,
-            grant,
+            &exchanged,
             site,
             myself,
             Timestamp::now(),

@@ -10,8 +10,7 @@ use super::handlers::blocking;
 use super::protocol::{LinkView, ReceiverPage, Reply, WireError};
 use super::server::Agent;
 use crate::callback::{Callback, Parameters};
-use crate::domain::{Account, LinkOutcome, Timestamp};
-use crate::service::authorize;
+use crate::domain::{LinkOutcome, Timestamp};
 use crate::service::links::{self, LinkError, Redeemable, Refusal, Waited};
 use crate::service::system_app;
 use crate::validate::text::sanitize;
@@ -156,6 +155,8 @@ pub(super) async fn callback(
         return Ok(Reply::Page(ReceiverPage::NotFound));
     }
     let endpoints = agent.endpoints.clone();
+    let serving_since = Timestamp::now()
+        .plus_secs(-i64::try_from(agent.started.elapsed().as_secs()).unwrap_or(i64::MAX));
     let judged = blocking(agent, move |store| {
         let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
         let system = system.as_ref().map_err(Clone::clone);
@@ -175,6 +176,13 @@ pub(super) async fn callback(
         };
         match links::redeem(store, &state, &served, system, Timestamp::now())? {
             Ok(redeemed) => Ok(Ok((redeemed, answer))),
+            // A second visit (a reload after an interruption) hears how the first ended.
+            Err(Refusal::Used) => Ok(Err(after_use(links::after_use(
+                store,
+                &state,
+                Timestamp::now(),
+                serving_since,
+            )?))),
             Err(refusal) => Ok(Err(refused(refusal.to_string()))),
         }
     })
@@ -198,28 +206,34 @@ pub(super) async fn callback(
             failed(sentence, false)
         }
         Callback::Code(code) => {
-            match tokio::time::timeout(COMPLETE_DEADLINE, complete(agent, &redeemed, &code))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(WireError::new(
-                        4,
-                        "Atlassian did not answer in time; nothing was stored",
-                    ))
-                }) {
-                Ok((outcome, page)) => (outcome, page),
-                Err(error) => {
-                    let temporary = error.is_temporary();
-                    let sentence = error.sentence;
-                    crate::agent_log!(
-                        "a user's authorization of {} failed: {sentence}",
-                        redeemed.attempt.integration
-                    );
+            // Its own task: a deadline (or the receiver hanging up) must not cut the
+            // exchange between Atlassian's answer and the store; it settles the link itself.
+            let completing = tokio::spawn(complete(Arc::clone(agent), redeemed.clone(), code));
+            let page = match tokio::time::timeout(COMPLETE_DEADLINE, completing).await {
+                Ok(Ok(page)) => page,
+                Ok(Err(e)) => {
                     failed(
-                        format!("jira-auth could not complete the authorization: {sentence}"),
-                        temporary,
+                        format!("jira-auth could not complete the authorization: {e}"),
+                        true,
                     )
+                    .1
                 }
-            }
+                Err(_) => {
+                    let digest = redeemed.digest.clone();
+                    let link = redeemed.link.clone();
+                    ReceiverPage::Completing {
+                        integration: redeemed.attempt.integration.clone(),
+                        user: sanitize(&redeemed.link.user, 256),
+                        // Either way the task goes on; this only says how far it got.
+                        stored: blocking(agent, move |store| {
+                            Ok(links::exchange_stored_for(store, &digest, &link)?)
+                        })
+                        .await
+                        .unwrap_or(false),
+                    }
+                }
+            };
+            return Ok(Reply::Page(page));
         }
     };
     let settled = redeemed.clone();
@@ -229,6 +243,25 @@ pub(super) async fn callback(
     .await?;
     let _ = agent.links_settled.send(redeemed.digest.clone());
     Ok(Reply::Page(page))
+}
+
+/// The page for a spent link, from what its first visit left.
+fn after_use(found: links::AfterUse) -> ReceiverPage {
+    match found {
+        links::AfterUse::Authorized { integration, user } => {
+            ReceiverPage::AlreadyConnected { integration, user }
+        }
+        links::AfterUse::Completing { integration, user } => ReceiverPage::Completing {
+            integration,
+            user,
+            stored: true,
+        },
+        links::AfterUse::Interrupted => ReceiverPage::Failed {
+            sentence: links::INTERRUPTED.to_owned(),
+            temporary: false,
+        },
+        links::AfterUse::Used => refused(Refusal::Used.to_string()),
+    }
 }
 
 fn refused(sentence: String) -> ReceiverPage {
@@ -253,63 +286,81 @@ fn failed(sentence: String, temporary: bool) -> (LinkOutcome, ReceiverPage) {
     )
 }
 
-/// Exchange, choose the site, verify, store: the steps of `authorize`, for an end user.
-async fn complete(
+/// Exchange (stored at once), then verify and store the token set: the steps of
+/// `authorize`, for an end user. The link is settled here: as failed when the exchange
+/// itself fails, by the verification otherwise, and not at all while the stored exchange
+/// waits for a retry (the resume settles it then).
+async fn complete(agent: Arc<Agent>, redeemed: Redeemable, code: String) -> ReceiverPage {
+    let attempt = &redeemed.attempt;
+    let exchanged = match super::attempts::exchange_and_store(
+        &agent,
+        attempt,
+        &code,
+        Some(redeemed.digest.clone()),
+    )
+    .await
+    {
+        Ok(exchanged) => exchanged,
+        Err(error) => {
+            let temporary = error.is_temporary();
+            let sentence = error.to_string();
+            crate::agent_log!(
+                "a user's authorization of {} failed: {sentence}",
+                attempt.integration
+            );
+            let (outcome, page) = failed(
+                format!("jira-auth could not complete the authorization: {sentence}"),
+                temporary,
+            );
+            return settle_now(&agent, &redeemed, outcome, page).await;
+        }
+    };
+    let completing = ReceiverPage::Completing {
+        integration: attempt.integration.clone(),
+        user: sanitize(&redeemed.link.user, 256),
+        stored: true,
+    };
+    let id = exchanged.id.clone();
+    let verified = super::resume::verify_exchange(&agent, exchanged).await;
+    agent.attempts.end_completing(&id);
+    match verified {
+        Ok(super::resume::Verified::Done(tokens)) => match (&tokens.account, &tokens.site) {
+            (Some(account), Some(site)) => ReceiverPage::Authorized {
+                integration: tokens.integration.clone(),
+                user: sanitize(&redeemed.link.user, 256),
+                account: sanitize(&account.name, 128),
+                site_name: sanitize(&site.name, 128),
+                site_url: sanitize(&site.url, 200),
+            },
+            _ => completing,
+        },
+        Ok(super::resume::Verified::Failed(sentence)) => failed(sentence, false).1,
+        Ok(_) => completing,
+        Err(error) => {
+            crate::agent_log!(
+                "a user's stored authorization of {} waits: {}",
+                attempt.integration,
+                error.sentence
+            );
+            completing
+        }
+    }
+}
+
+async fn settle_now(
     agent: &Arc<Agent>,
     redeemed: &Redeemable,
-    code: &str,
-) -> Result<(LinkOutcome, ReceiverPage), WireError> {
-    let attempt = &redeemed.attempt;
-    let grant = authorize::exchange(agent.http(), &agent.endpoints, attempt, code).await?;
-    let integration = attempt.integration.clone();
-    let sites = grant.sites.clone();
-    let site = blocking(agent, move |store| {
-        Ok(links::site_for_user(store, &integration, &sites)?)
+    outcome: LinkOutcome,
+    page: ReceiverPage,
+) -> ReceiverPage {
+    let settled = redeemed.clone();
+    let stored = blocking(agent, move |store| {
+        Ok(links::settle(store, &settled, outcome)?)
     })
-    .await?;
-    let site = match site {
-        Ok(site) => site,
-        Err(sentence) => return Ok(failed(sentence, false)),
-    };
-    let myself = authorize::verify(agent.http(), &agent.endpoints, &grant, &site).await?;
-    let finishing = attempt.clone();
-    let done = blocking(agent, move |store| {
-        // A user id keeps the Atlassian account it was first granted by: a link forwarded
-        // to someone else must not swap whose Jira the bot acts as.
-        if let Some(sentence) = links::account_changed(store, &finishing, &myself.account_id)? {
-            return Ok(Err(sentence));
-        }
-        Ok(Ok(authorize::finish(
-            store,
-            &finishing,
-            grant,
-            site,
-            myself,
-            Timestamp::now(),
-        )?))
-    })
-    .await?;
-    let done = match done {
-        Ok(done) => done,
-        Err(sentence) => return Ok(failed(sentence, false)),
-    };
-    agent.changed();
-    agent.keepalive_wake.notify_one();
-    crate::agent_log!(
-        "authorized {} for a user on {}",
-        done.tokens.integration,
-        done.site.url
-    );
-    let account = Account {
-        id: done.myself.account_id.clone(),
-        name: done.myself.display_name.clone(),
-    };
-    let page = ReceiverPage::Authorized {
-        integration: done.tokens.integration.clone(),
-        user: sanitize(&redeemed.link.user, 256),
-        account: sanitize(&account.name, 128),
-        site_name: sanitize(&done.site.name, 128),
-        site_url: sanitize(&done.site.url, 200),
-    };
-    Ok((links::authorized(account, &done.site), page))
+    .await;
+    if let Err(error) = stored {
+        crate::agent_log!("a link could not be settled: {}", error.sentence);
+    }
+    let _ = agent.links_settled.send(redeemed.digest.clone());
+    page
 }

@@ -13,6 +13,7 @@ pub mod log;
 mod notify;
 pub mod protocol;
 mod refresher;
+mod resume;
 mod server;
 mod spawn;
 

@@ -258,6 +258,15 @@ pub enum ReceiverPage {
     Declined { detail: Option<String> },
     /// Atlassian or the store failed after the link was spent.
     Failed { sentence: String, temporary: bool },
+    /// The callback is still under way: with `stored`, its tokens are stored and being
+    /// verified (the agent finishes by itself); without, Atlassian has not answered yet.
+    Completing {
+        integration: String,
+        user: String,
+        stored: bool,
+    },
+    /// A spent link whose authorization was completed (a reload, a replay).
+    AlreadyConnected { integration: String, user: String },
     Authorized {
         integration: String,
         user: String,

@@ -263,7 +263,8 @@ async fn route(
         }
         Ok(Err(error)) => {
             log(format_args!("the agent is not reachable: {error}"));
-            unavailable("jira-auth is not reachable right now")
+            // It may have spent the link before it went: the reload tells which.
+            pages::agent_lost()
         }
         Err(_) => pages::plain(
             StatusCode::GATEWAY_TIMEOUT,

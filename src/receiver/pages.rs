@@ -41,6 +41,44 @@ pub fn of(answer: &ReceiverPage) -> Response<String> {
                 "Ask for a new link and try again; each link works once.".to_owned(),
             ],
         ),
+        ReceiverPage::Completing {
+            integration,
+            user,
+            stored: true,
+        } => page(
+            StatusCode::ACCEPTED,
+            "Jira is being connected",
+            &[
+                format!(
+                    "Your consent reached jira-auth and is stored: {integration} is completing the authorization for user {user} by itself."
+                ),
+                "You can close this tab; reload it in a minute to see the result. Your link is spent, so do not ask for a new one unless the result says so.".to_owned(),
+            ],
+        ),
+        ReceiverPage::Completing {
+            integration,
+            user,
+            stored: false,
+        } => page(
+            StatusCode::ACCEPTED,
+            "Still waiting for Atlassian",
+            &[
+                format!(
+                    "jira-auth is still waiting for Atlassian to answer for {integration}, user {user}."
+                ),
+                "Reload this page in a minute to see the result; your link is spent, so do not ask for a new one unless the result says so.".to_owned(),
+            ],
+        ),
+        ReceiverPage::AlreadyConnected { integration, user } => page(
+            StatusCode::BAD_REQUEST,
+            "Link already used",
+            &[
+                format!(
+                    "This link has been used already: it connected {integration} to Jira for user {user}, and that authorization is complete."
+                ),
+                "Each link works once; there is nothing more to do, and you can close this tab.".to_owned(),
+            ],
+        ),
         ReceiverPage::Authorized {
             integration,
             user,
@@ -58,6 +96,19 @@ pub fn of(answer: &ReceiverPage) -> Response<String> {
             ],
         ),
     }
+}
+
+/// The agent went away while answering a callback (killed, stopped): this process cannot
+/// know whether the link was spent, but the next answer to the same address will say.
+pub fn agent_lost() -> Response<String> {
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again shortly",
+        &[
+            "jira-auth stopped before it could answer.".to_owned(),
+            "Reload this page in a minute: it will say whether your authorization was stored, is being completed, or needs a new link.".to_owned(),
+        ],
+    )
 }
 
 pub fn not_found() -> Response<String> {
@@ -115,6 +166,25 @@ mod tests {
     }
 
     #[test]
+    fn a_page_after_an_interruption_never_offers_a_spent_link_again() {
+        let completing = of(&ReceiverPage::Completing {
+            integration: "support".into(),
+            user: "alice".into(),
+            stored: true,
+        })
+        .into_body();
+        assert!(
+            completing.contains("is stored") && completing.contains("link is spent"),
+            "{completing}"
+        );
+        let lost = agent_lost().into_body();
+        assert!(
+            lost.contains("Reload this page") && !lost.contains("try the link again"),
+            "{lost}"
+        );
+    }
+
+    #[test]
     fn each_outcome_has_its_status() {
         let cases = [
             (ReceiverPage::NotFound, StatusCode::NOT_FOUND),
@@ -138,6 +208,14 @@ mod tests {
                     temporary: false,
                 },
                 StatusCode::BAD_GATEWAY,
+            ),
+            (
+                ReceiverPage::Completing {
+                    integration: "support".into(),
+                    user: "alice".into(),
+                    stored: false,
+                },
+                StatusCode::ACCEPTED,
             ),
         ];
         for (answer, status) in cases {

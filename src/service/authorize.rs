@@ -14,7 +14,7 @@ use crate::atlassian::redirect::{self, RedirectError};
 use crate::atlassian::resources::{self, Myself};
 use crate::callback::{self, Callback, CallbackError, CallbackListener};
 use crate::domain::{Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet};
-use crate::store::{Store, StoreError};
+use crate::store::{Exchanged, Store, StoreError};
 use crate::validate::text::quoted;
 use crate::validate::{IdentifierError, identifier};
 
@@ -36,10 +36,10 @@ pub struct Attempt {
     pub renewing: bool,
 }
 
-/// The tokens a code bought, and where they reach.
+/// The tokens a code bought (as stored, unverified), and the Jira sites they reach.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grant {
-    pub tokens: TokenGrant,
+    pub exchanged: Exchanged,
     pub sites: Vec<Site>,
 }
 
@@ -92,6 +92,11 @@ pub enum AuthorizeError {
     Protocol(#[from] ProtocolError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The token endpoint answered but the answer could not be written: the consent is spent.
+    #[error(
+        "Atlassian exchanged the code, but jira-auth could not store the tokens ({0}); that consent is spent, so authorize again once the store is fixed"
+    )]
+    Unstored(String),
 }
 
 impl AuthorizeError {
@@ -106,6 +111,14 @@ impl AuthorizeError {
         }
     }
 
+    /// Whether this failure, met after the exchange was stored, ends it for good: Atlassian
+    /// refused the tokens or the sites say no. Network trouble and a failing store do not:
+    /// the stored exchange waits for a retry.
+    pub fn ends_the_exchange(&self) -> bool {
+        !self.is_temporary()
+            && !matches!(self, AuthorizeError::Store(_) | AuthorizeError::Unstored(_))
+    }
+
     /// DESIGN.md's exit codes.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -114,6 +127,7 @@ impl AuthorizeError {
             AuthorizeError::Redirect(e) => e.exit_code(),
             AuthorizeError::App(e) => e.exit_code(),
             AuthorizeError::Listener(_) => 4,
+            AuthorizeError::Unstored(_) => 1,
             AuthorizeError::NoRefreshToken { .. } | AuthorizeError::NoSites => 3,
             _ => 2,
         }
@@ -242,26 +256,87 @@ fn authorize_endpoints(authorization_url: &str) -> Endpoints {
     endpoints
 }
 
-/// Step 3: trade the code for tokens, then find the Jira sites they reach.
-pub async fn exchange(
+/// Step 3a: trade the code for tokens. From the moment this returns, Atlassian has spent
+/// the consent: the caller writes the answer ([`store_exchanged`]) before anything else.
+pub async fn exchange_code(
     http: &reqwest::Client,
-    endpoints: &Endpoints,
     attempt: &Attempt,
     code: &str,
-) -> Result<Grant, AuthorizeError> {
+) -> Result<TokenGrant, AuthorizeError> {
     let credentials = super::app::credentials(&attempt.app)?;
     let tokens = client::exchange_code(http, &credentials, code, &attempt.app.callback_url).await?;
+    // Refused before it is stored: without a refresh token the grant dies within the hour.
     if attempt.mode == Mode::PreAuthorized && tokens.refresh_token.is_none() {
         return Err(AuthorizeError::NoRefreshToken {
             app: attempt.app_label.clone(),
         });
     }
-    let found = resources::accessible_resources(http, endpoints, &tokens.access_token).await?;
+    Ok(tokens)
+}
+
+/// Step 3b: writes (sealed, flushed) what the code bought, marked unverified, beside the
+/// grant the principal may still have: that one keeps working until this one is verified.
+/// `link` is the digest of the end user's link whose callback made the exchange. An older
+/// unfinished exchange of the same grant is replaced, and the trail says so. `id` names the
+/// exchange (see [`new_exchange_id`]).
+pub fn store_exchanged(
+    store: &dyn Store,
+    attempt: &Attempt,
+    tokens: TokenGrant,
+    link: Option<String>,
+    id: String,
+    now: Timestamp,
+) -> Result<Exchanged, AuthorizeError> {
+    let exchanged = Exchanged {
+        id,
+        integration: attempt.integration.clone(),
+        principal: attempt.principal.clone(),
+        mode: attempt.mode,
+        renewing: attempt.renewing,
+        app_label: attempt.app_label.clone(),
+        app_scopes: attempt.app.scopes.clone(),
+        access_token: tokens.access_token,
+        expires_in: tokens.expires_in,
+        refresh_token: tokens.refresh_token,
+        granted_scopes: tokens.scopes,
+        exchanged_at: now,
+        link,
+        sites: None,
+        tries: 0,
+        last_error: None,
+        awaiting_site: false,
+    };
+    if let Some(older) = store.put_exchanged(&exchanged)? {
+        store.append_event(&failure_event(
+            &older,
+            format!(
+                "the unfinished authorization exchanged at {} was replaced by a newer one",
+                older.exchanged_at.rfc3339()
+            ),
+            now,
+        ))?;
+    }
+    Ok(exchanged)
+}
+
+/// A fresh name for an exchange, known before the token call so that whoever makes the
+/// call can claim the exchange before it is stored.
+pub fn new_exchange_id() -> String {
+    authorize_url::new_state()
+}
+
+/// Step 3c: the Jira sites the stored tokens reach. None is a permanent failure.
+pub async fn find_sites(
+    http: &reqwest::Client,
+    endpoints: &Endpoints,
+    exchanged: &Exchanged,
+) -> Result<Vec<Site>, AuthorizeError> {
+    let found = resources::accessible_resources(http, endpoints, &exchanged.access_token).await?;
     let sites = resources::jira_sites(&found);
     if sites.is_empty() {
         return Err(AuthorizeError::NoSites);
     }
-    Ok(Grant { tokens, sites })
+    Ok(sites)
 }
 
 /// Picks the site: the only one, or the one `wanted` names by URL, host, name or cloud id.
@@ -302,46 +377,26 @@ fn normalize_site(text: &str) -> String {
 pub async fn verify(
     http: &reqwest::Client,
     endpoints: &Endpoints,
-    grant: &Grant,
+    exchanged: &Exchanged,
     site: &Site,
 ) -> Result<Myself, AuthorizeError> {
-    Ok(resources::myself(http, endpoints, &grant.tokens.access_token, &site.id).await?)
+    Ok(resources::myself(http, endpoints, &exchanged.access_token, &site.id).await?)
 }
 
-/// Step 4b: store the token set (flushed before anyone uses it), record the event, and
-/// enable the integration.
+/// Step 4b: moves the verified exchange into the token set (flushed before anyone uses it),
+/// records the event, enables the integration, then removes the exchange. A crash between
+/// the token set and the removal is harmless: the next agent finds the token set already
+/// holding this exchange's refresh token and only removes the record.
 pub fn finish(
     store: &dyn Store,
-    attempt: &Attempt,
-    grant: Grant,
+    exchanged: &Exchanged,
     site: Site,
     myself: Myself,
     now: Timestamp,
 ) -> Result<Authorized, AuthorizeError> {
-    let expires_in = grant.tokens.expires_in.unwrap_or(3600);
-    let tokens = TokenSet {
-        integration: attempt.integration.clone(),
-        principal: attempt.principal.clone(),
-        access_token: grant.tokens.access_token,
-        access_expires_at: now.plus_secs(i64::try_from(expires_in).unwrap_or(i64::MAX)),
-        refresh_token: grant.tokens.refresh_token,
-        consented_at: now,
-        rotated_at: now,
-        site: Some(site.clone()),
-        scopes: if grant.tokens.scopes.is_empty() {
-            attempt.app.scopes.clone()
-        } else {
-            grant.tokens.scopes
-        },
-        last_error: None,
-        reauthorization_required: false,
-        account: Some(crate::domain::Account {
-            id: myself.account_id.clone(),
-            name: myself.display_name.clone(),
-        }),
-    };
+    let tokens = token_set_of(exchanged, &site, &myself);
     store.put_token_set(&tokens)?;
-    if let Some(mut integration) = store.integration(&attempt.integration)?
+    if let Some(mut integration) = store.integration(&exchanged.integration)?
         && !integration.enabled
     {
         integration.enabled = true;
@@ -350,20 +405,75 @@ pub fn finish(
     }
     store.append_event(&Event {
         at: now,
-        integration: attempt.integration.clone(),
-        principal: Some(attempt.principal.key()),
-        kind: if attempt.renewing {
+        integration: exchanged.integration.clone(),
+        principal: Some(exchanged.principal.key()),
+        kind: if exchanged.renewing {
             EventKind::Reauthorized
         } else {
             EventKind::Authorized
         },
         outcome: format!("as {} on {}", myself.display_name, site.url),
     })?;
+    store.remove_exchanged(&exchanged.integration, &exchanged.principal, &exchanged.id)?;
     Ok(Authorized {
         tokens,
         myself,
         site,
     })
+}
+
+/// The token set a verified exchange becomes. Its times count from the exchange: that is
+/// when Atlassian issued the tokens and the consent's 365 days began.
+fn token_set_of(exchanged: &Exchanged, site: &Site, myself: &Myself) -> TokenSet {
+    let at = exchanged.exchanged_at;
+    let expires_in = exchanged.expires_in.unwrap_or(3600);
+    TokenSet {
+        integration: exchanged.integration.clone(),
+        principal: exchanged.principal.clone(),
+        access_token: exchanged.access_token.clone(),
+        access_expires_at: at.plus_secs(i64::try_from(expires_in).unwrap_or(i64::MAX)),
+        refresh_token: exchanged.refresh_token.clone(),
+        consented_at: at,
+        rotated_at: at,
+        site: Some(site.clone()),
+        scopes: if exchanged.granted_scopes.is_empty() {
+            exchanged.app_scopes.clone()
+        } else {
+            exchanged.granted_scopes.clone()
+        },
+        last_error: None,
+        reauthorization_required: false,
+        account: Some(crate::domain::Account {
+            id: myself.account_id.clone(),
+            name: myself.display_name.clone(),
+        }),
+    }
+}
+
+/// Ends an exchange that cannot be verified: the trail states why, the record goes. The
+/// grant the principal had before (if any) is untouched.
+pub fn fail_exchanged(
+    store: &dyn Store,
+    exchanged: &Exchanged,
+    sentence: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let removed =
+        store.remove_exchanged(&exchanged.integration, &exchanged.principal, &exchanged.id)?;
+    if removed {
+        store.append_event(&failure_event(exchanged, sentence.to_owned(), now))?;
+    }
+    Ok(removed)
+}
+
+fn failure_event(exchanged: &Exchanged, outcome: String, now: Timestamp) -> Event {
+    Event {
+        at: now,
+        integration: exchanged.integration.clone(),
+        principal: Some(exchanged.principal.key()),
+        kind: EventKind::AuthorizationFailed,
+        outcome,
+    }
 }
 
 /// Step 2, by paste: the redirected URL from the browser's address bar (or the bare code),

@@ -303,6 +303,85 @@ pub fn settle(
     )
 }
 
+/// Records how a link ended when only its digest is known (the resume of an interrupted
+/// callback): only a link still claimed is settled, so a later outcome is never overwritten.
+pub fn settle_digest(
+    store: &dyn Store,
+    digest: &str,
+    outcome: LinkOutcome,
+) -> Result<bool, StoreError> {
+    match store.link(digest)? {
+        Some(link) if matches!(link.outcome, LinkOutcome::Claimed { .. }) => {
+            store.put_link(digest, &Link { outcome, ..link })?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Whether the exchange stored for `link`'s user was made by that link's callback: the
+/// consent arrived and is stored, and the agent is completing it.
+pub fn exchange_stored_for(
+    store: &dyn Store,
+    digest: &str,
+    link: &Link,
+) -> Result<bool, StoreError> {
+    Ok(store
+        .exchanged(&link.integration, &Principal::User(link.user.clone()))?
+        .is_some_and(|e| e.link.as_deref() == Some(digest)))
+}
+
+/// What a second visit to a spent link's callback learns: the truth about the first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AfterUse {
+    /// The first visit's authorization was stored and verified.
+    Authorized { integration: String, user: String },
+    /// Its tokens are stored and being verified.
+    Completing { integration: String, user: String },
+    /// A callback claimed it and then stopped before anything was stored: the link is spent.
+    Interrupted,
+    /// Declined, failed or withdrawn: "used" says it.
+    Used,
+}
+
+/// Looks at a spent link by its state (see [`AfterUse`]) at `now`. A claim from before
+/// `serving_since` (when this agent started) or past its budget was interrupted; a younger
+/// one is a callback still under way.
+pub fn after_use(
+    store: &dyn Store,
+    state: &str,
+    now: Timestamp,
+    serving_since: Timestamp,
+) -> Result<AfterUse, StoreError> {
+    let digest = digest(state);
+    let Some(link) = store.link(&digest)? else {
+        return Ok(AfterUse::Used);
+    };
+    let user = sanitize(&link.user, 256);
+    Ok(match &link.outcome {
+        // Whose Jira and which site stay unsaid: whoever replays the address learns no more.
+        LinkOutcome::Authorized { .. } => AfterUse::Authorized {
+            integration: link.integration.clone(),
+            user,
+        },
+        LinkOutcome::Claimed { .. } if exchange_stored_for(store, &digest, &link)? => {
+            AfterUse::Completing {
+                integration: link.integration.clone(),
+                user,
+            }
+        }
+        LinkOutcome::Claimed { at }
+            if *at < serving_since || now > at.plus_secs(COMPLETE_BUDGET_SECS) =>
+        {
+            AfterUse::Interrupted
+        }
+        _ => AfterUse::Used,
+    })
+}
+
+/// The sentence of a link spent by a callback that stopped before its tokens were stored.
+pub const INTERRUPTED: &str = "This link is spent: jira-auth stopped while completing the authorization it started, before anything was stored. Ask for a new link where you got this one; each link works once.";
+
 /// The outcome of a link authorized as `account` on `site`.
 pub fn authorized(account: Account, site: &Site) -> LinkOutcome {
     LinkOutcome::Authorized {
@@ -381,14 +460,24 @@ pub fn account_changed(
     attempt: &Attempt,
     account_id: &str,
 ) -> Result<Option<String>, StoreError> {
-    let existing = store.token_set(&attempt.integration, &attempt.principal)?;
+    account_changed_for(store, &attempt.integration, &attempt.principal, account_id)
+}
+
+/// [`account_changed`] for a grant named by integration and principal.
+pub fn account_changed_for(
+    store: &dyn Store,
+    integration: &str,
+    principal: &Principal,
+    account_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let existing = store.token_set(integration, principal)?;
     let Some(Account { id, .. }) = existing.and_then(|t| t.account) else {
         return Ok(None);
     };
     if id == account_id {
         return Ok(None);
     }
-    let user = match &attempt.principal {
+    let user = match principal {
         Principal::User(id) => sanitize(id, 128),
         Principal::Admin => "admin".to_owned(),
     };
@@ -415,8 +504,12 @@ pub fn standing(
     let link = store.link(handle)?.ok_or(LinkError::Unknown)?;
     let expires_at = link.expires_at;
     let user = sanitize(&link.user, 128);
+    let stored = matches!(link.outcome, LinkOutcome::Claimed { .. })
+        && exchange_stored_for(store, handle, &link)?;
     // A waiter looks again when this can next change by itself.
     let recheck = match &link.outcome {
+        // The settle wakes the waiter; this is only the fallback.
+        LinkOutcome::Claimed { .. } if stored => now.plus_secs(30),
         LinkOutcome::Claimed { at } => at.plus_secs(COMPLETE_BUDGET_SECS + 1),
         _ => expires_at,
     };
@@ -442,6 +535,8 @@ pub fn standing(
             "The link for user {user} expired at {} without being used; hand them a new one (`jira-auth link --user ...`).",
             link.expires_at.rfc3339()
         )),
+        // Stored and being verified (by the callback or the next agent's resume): wait on.
+        LinkOutcome::Claimed { .. } if stored => Waited::Pending,
         // Spent by a callback that never settled it: the agent stopped mid-exchange.
         LinkOutcome::Claimed { at } if now > at.plus_secs(COMPLETE_BUDGET_SECS) => {
             Waited::Over(format!(

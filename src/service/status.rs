@@ -26,6 +26,23 @@ pub struct IntegrationStatus {
     pub profile: Option<String>,
     pub enabled: bool,
     pub tokens: Vec<TokenStatus>,
+    /// Code exchanges stored but not yet verified (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<UnverifiedStatus>,
+}
+
+/// An authorization whose tokens are stored but not yet verified: the agent is finishing
+/// it (after an interruption, or while Atlassian is busy), or a person must choose a site.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UnverifiedStatus {
+    pub principal: String,
+    #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
+    pub exchanged_at: Timestamp,
+    /// `verifying` or `awaiting_site`.
+    pub state: String,
+    /// The Jira sites the tokens reach, once known (for the choice).
+    pub sites: Vec<Site>,
+    pub last_error: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -97,7 +114,28 @@ pub fn status(store: &dyn Store, now: Timestamp) -> Result<StatusReport, StoreEr
     let integrations = store.integrations()?;
     let tokens = store.token_summaries()?;
     let profiles = store.profiles()?;
-    Ok(build(&integrations, &tokens, &profiles, now))
+    let mut report = build(&integrations, &tokens, &profiles, now);
+    for exchanged in store.exchanged_all()? {
+        if let Some(integration) = report
+            .integrations
+            .iter_mut()
+            .find(|i| i.name == exchanged.integration)
+        {
+            integration.unverified.push(UnverifiedStatus {
+                principal: exchanged.principal.key(),
+                exchanged_at: exchanged.exchanged_at,
+                state: if exchanged.awaiting_site {
+                    "awaiting_site"
+                } else {
+                    "verifying"
+                }
+                .to_owned(),
+                sites: exchanged.sites.unwrap_or_default(),
+                last_error: exchanged.last_error,
+            });
+        }
+    }
+    Ok(report)
 }
 
 pub fn build(
@@ -124,6 +162,7 @@ pub fn build(
                     own.sort_by(|a, b| a.principal.cmp(&b.principal));
                     own.into_iter().map(|t| token_status(t, now)).collect()
                 },
+                unverified: Vec::new(),
             })
             .collect(),
         profiles: profiles
@@ -201,7 +240,15 @@ impl StatusReport {
             });
         }
         for integration in &self.integrations {
+            for waiting in &integration.unverified {
+                alerts.push(Alert {
+                    integration: integration.name.clone(),
+                    principal: waiting.principal.clone(),
+                    sentence: unverified_sentence(&integration.name, waiting),
+                });
+            }
             if integration.tokens.is_empty()
+                && integration.unverified.is_empty()
                 && integration.mode == crate::domain::Mode::PreAuthorized
             {
                 alerts.push(Alert {
@@ -259,6 +306,35 @@ impl StatusReport {
             }
         }
         alerts
+    }
+}
+
+/// What `status` and the console say about an exchange stored but not verified.
+fn unverified_sentence(integration: &str, waiting: &UnverifiedStatus) -> String {
+    let who = describe_principal(&waiting.principal);
+    let user = match Principal::from_key(&waiting.principal) {
+        Some(Principal::User(id)) => format!(" --user {id}"),
+        _ => String::new(),
+    };
+    if waiting.state == "awaiting_site" {
+        let sites = waiting
+            .sites
+            .iter()
+            .map(|s| s.url.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "{integration}: an authorization of {who} awaits its site choice (its consent reaches {sites}); run jira-auth authorize --integration {integration}{user} --site URL to authorize again on one of them"
+        )
+    } else {
+        format!(
+            "{integration}: an authorization of {who} is stored and being verified by the agent{}",
+            waiting
+                .last_error
+                .as_deref()
+                .map(|e| format!(" (last try: {e})"))
+                .unwrap_or_default()
+        )
     }
 }
 

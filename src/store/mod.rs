@@ -21,7 +21,7 @@ use crate::domain::{
 
 pub use holder::Holder;
 pub use paths::StorePaths;
-pub use records::token_key;
+pub use records::{Exchanged, token_key};
 pub use sled_store::{OpenOptions, SledStore};
 
 /// The schema this build reads and writes. Bump it with a migration in `sled_store::migrate`.
@@ -212,6 +212,27 @@ pub trait Store: Send + Sync {
     fn disk_full(&self) -> Option<String>;
     /// Looks for room again (and makes the ballast again); `true` when the disk is not full.
     fn recover_space(&self) -> bool;
+    /// Writes (sealed, flushed) what a code exchange bought, before anything else is asked
+    /// of Atlassian; replaces an older exchange of the same grant and returns it.
+    fn put_exchanged(&self, exchanged: &Exchanged) -> Result<Option<Exchanged>, StoreError>;
+    /// Rewrites an exchange (its sites, tries, state) only while it is still the one stored
+    /// for its grant; `false` when a newer exchange replaced it or it was ended.
+    fn update_exchanged(&self, exchanged: &Exchanged) -> Result<bool, StoreError>;
+    /// Removes the exchange `id` of this grant, and only that one; `true` when it was there.
+    fn remove_exchanged(
+        &self,
+        integration: &str,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<bool, StoreError>;
+    /// The exchange stored for this grant, if any.
+    fn exchanged(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<Exchanged>, StoreError>;
+    /// Every stored exchange, oldest first.
+    fn exchanged_all(&self) -> Result<Vec<Exchanged>, StoreError>;
 }
 
 /// What claiming a link found.

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Account, Mechanism, Principal, Profile, Secret, Site, Timestamp, TokenSet, TokenSummary,
+    Account, Mechanism, Mode, Principal, Profile, Secret, Site, Timestamp, TokenSet, TokenSummary,
 };
 
 use super::StoreError;
@@ -175,6 +175,138 @@ impl TokenRecord {
             last_error: self.last_error,
             reauthorization_required: self.reauthorization_required,
             account: self.account,
+        })
+    }
+}
+
+/// What a code exchange bought, written the moment the token endpoint answered and kept
+/// until its verification (the Jira sites, `myself`) turns it into a token set or ends it
+/// with a stated failure. It lives beside the token sets, not in them: a re-authorization
+/// must not replace the grant that still works before the new one is verified.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exchanged {
+    /// Names this exchange: a newer exchange of the same grant replaces the record, and
+    /// whoever finishes or ends one removes only its own.
+    pub id: String,
+    pub integration: String,
+    pub principal: Principal,
+    pub mode: Mode,
+    /// The principal had a token set when the attempt began ("re-authorized").
+    pub renewing: bool,
+    /// "the profile \"acme\"": for sentences.
+    pub app_label: String,
+    /// The app's scopes, stored when Atlassian's answer names none.
+    pub app_scopes: Vec<String>,
+    pub access_token: Secret,
+    pub expires_in: Option<u64>,
+    pub refresh_token: Option<Secret>,
+    /// The scopes Atlassian's answer granted (often empty).
+    pub granted_scopes: Vec<String>,
+    pub exchanged_at: Timestamp,
+    /// The digest of the end user's link whose callback made the exchange.
+    pub link: Option<String>,
+    /// The Jira sites the token reaches, once accessible-resources has answered.
+    pub sites: Option<Vec<Site>>,
+    /// Verification tries that failed for a reason that may pass, and the last sentence.
+    pub tries: u32,
+    pub last_error: Option<String>,
+    /// The token reaches several sites and nothing says which: a person must choose.
+    pub awaiting_site: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct ExchangedRecord {
+    pub id: String,
+    pub integration: String,
+    pub principal: String,
+    pub mode: Mode,
+    pub renewing: bool,
+    pub app_label: String,
+    pub app_scopes: Vec<String>,
+    pub access_token: Vec<u8>,
+    pub expires_in: Option<u64>,
+    pub refresh_token: Option<Vec<u8>>,
+    pub granted_scopes: Vec<String>,
+    pub exchanged_at: Timestamp,
+    pub link: Option<String>,
+    pub sites: Option<Vec<Site>>,
+    pub tries: u32,
+    pub last_error: Option<String>,
+    pub awaiting_site: bool,
+}
+
+/// Binds an exchanged record's secrets to its grant and to the exchange itself, so that
+/// sealed bytes moved to another record (or another exchange) do not open.
+fn exchanged_context(integration: &str, principal: &Principal, id: &str) -> String {
+    format!("{}\0{id}", token_key(integration, principal))
+}
+
+impl ExchangedRecord {
+    pub fn seal(exchanged: &Exchanged, sealer: &Sealer) -> Result<Self, StoreError> {
+        let key = exchanged_context(&exchanged.integration, &exchanged.principal, &exchanged.id);
+        Ok(ExchangedRecord {
+            id: exchanged.id.clone(),
+            integration: exchanged.integration.clone(),
+            principal: exchanged.principal.key(),
+            mode: exchanged.mode,
+            renewing: exchanged.renewing,
+            app_label: exchanged.app_label.clone(),
+            app_scopes: exchanged.app_scopes.clone(),
+            access_token: sealer.seal(
+                &context("exchanged", &key, "access_token"),
+                exchanged.access_token.expose(),
+            )?,
+            expires_in: exchanged.expires_in,
+            refresh_token: exchanged
+                .refresh_token
+                .as_ref()
+                .map(|rt| sealer.seal(&context("exchanged", &key, "refresh_token"), rt.expose()))
+                .transpose()?,
+            granted_scopes: exchanged.granted_scopes.clone(),
+            exchanged_at: exchanged.exchanged_at,
+            link: exchanged.link.clone(),
+            sites: exchanged.sites.clone(),
+            tries: exchanged.tries,
+            last_error: exchanged.last_error.clone(),
+            awaiting_site: exchanged.awaiting_site,
+        })
+    }
+
+    pub fn open(self, sealer: &Sealer) -> Result<Exchanged, StoreError> {
+        let principal =
+            Principal::from_key(&self.principal).ok_or_else(|| StoreError::Corrupt {
+                record: format!("exchanged principal {:?}", self.principal),
+            })?;
+        let key = exchanged_context(&self.integration, &principal, &self.id);
+        let access_token = open(
+            sealer,
+            "exchanged",
+            &key,
+            "access_token",
+            &self.access_token,
+        )?;
+        let refresh_token = self
+            .refresh_token
+            .map(|rt| open(sealer, "exchanged", &key, "refresh_token", &rt))
+            .transpose()?;
+        Ok(Exchanged {
+            id: self.id,
+            integration: self.integration,
+            principal,
+            mode: self.mode,
+            renewing: self.renewing,
+            app_label: self.app_label,
+            app_scopes: self.app_scopes,
+            access_token,
+            expires_in: self.expires_in,
+            refresh_token,
+            granted_scopes: self.granted_scopes,
+            exchanged_at: self.exchanged_at,
+            link: self.link,
+            sites: self.sites,
+            tries: self.tries,
+            last_error: self.last_error,
+            awaiting_site: self.awaiting_site,
         })
     }
 }

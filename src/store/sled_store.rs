@@ -23,7 +23,7 @@ use crate::domain::{
 
 use super::generation::{self, GenerationFile};
 use super::integrity::{Integrity, TreeSeal};
-use super::records::{ProfileRecord, TokenRecord, token_key};
+use super::records::{Exchanged, ExchangedRecord, ProfileRecord, TokenRecord, token_key};
 use super::seal::{self, Sealer};
 use super::space::{self, Space, Stake};
 use super::{Claim, Holder, SCHEMA_VERSION, Store, StoreError, StorePaths};
@@ -35,8 +35,18 @@ const TOKENS: &str = "tokens";
 const EVENTS: &str = "events";
 const REFRESHING: &str = "refreshing";
 const LINKS: &str = "links";
+/// Code exchanges written before their verification: see [`Exchanged`].
+const EXCHANGED: &str = "exchanged";
 /// Every tree that holds records; `meta` holds what proves them whole.
-const DATA_TREES: [&str; 6] = [PROFILES, INTEGRATIONS, TOKENS, EVENTS, REFRESHING, LINKS];
+const DATA_TREES: [&str; 7] = [
+    PROFILES,
+    INTEGRATIONS,
+    TOKENS,
+    EVENTS,
+    REFRESHING,
+    LINKS,
+    EXCHANGED,
+];
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const INTEGRITY_KEY: &[u8] = b"integrity";
 const STORE_ID_KEY: &[u8] = b"store_id";
@@ -78,6 +88,7 @@ struct Inner {
     events: sled::Tree,
     refreshing: sled::Tree,
     links: sled::Tree,
+    exchanged: sled::Tree,
 }
 
 impl Inner {
@@ -90,6 +101,7 @@ impl Inner {
             events: db.open_tree(EVENTS)?,
             refreshing: db.open_tree(REFRESHING)?,
             links: db.open_tree(LINKS)?,
+            exchanged: db.open_tree(EXCHANGED)?,
             db,
         })
     }
@@ -102,6 +114,7 @@ impl Inner {
             EVENTS => &self.events,
             REFRESHING => &self.refreshing,
             LINKS => &self.links,
+            EXCHANGED => &self.exchanged,
             _ => &self.meta,
         }
     }
@@ -903,5 +916,177 @@ impl Store for SledStore {
         // Reads come from the durable files again as soon as there is room.
         let _ = self.unwedge();
         self.space.refill()
+    }
+
+    fn put_exchanged(&self, exchanged: &Exchanged) -> Result<Option<Exchanged>, StoreError> {
+        let value = encode(&ExchangedRecord::seal(exchanged, &self.sealer)?)?;
+        let key = token_key(&exchanged.integration, &exchanged.principal);
+        // Atlassian has spent the code: the tokens must be on disk before the next call, and
+        // this is a write the ballast is kept for.
+        let old = self.write(Stake::Grant, EXCHANGED, |edit| {
+            let old = edit.get(key.as_bytes())?;
+            edit.insert(key.as_bytes(), value.clone())?;
+            Ok(old)
+        })?;
+        old.map(|bytes| decode::<ExchangedRecord>(&bytes, "exchange")?.open(&self.sealer))
+            .transpose()
+    }
+
+    fn update_exchanged(&self, exchanged: &Exchanged) -> Result<bool, StoreError> {
+        let key = token_key(&exchanged.integration, &exchanged.principal);
+        let new = encode(&ExchangedRecord::seal(exchanged, &self.sealer)?)?;
+        // One transaction reads and rewrites: only the exchange still stored is rewritten.
+        self.write(Stake::Grant, EXCHANGED, |edit| {
+            if !holds_exchange(edit, key.as_bytes(), &exchanged.id)? {
+                return Ok(false);
+            }
+            edit.insert(key.as_bytes(), new.clone())?;
+            Ok(true)
+        })
+    }
+
+    fn remove_exchanged(
+        &self,
+        integration: &str,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let key = token_key(integration, principal);
+        self.write(Stake::Grant, EXCHANGED, |edit| {
+            if !holds_exchange(edit, key.as_bytes(), id)? {
+                return Ok(false);
+            }
+            edit.remove(key.as_bytes())
+        })
+    }
+
+    fn exchanged(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<Exchanged>, StoreError> {
+        let key = token_key(integration, principal);
+        self.with(|inner| {
+            inner
+                .exchanged
+                .get(key.as_bytes())?
+                .map(|bytes| decode::<ExchangedRecord>(&bytes, "exchange")?.open(&self.sealer))
+                .transpose()
+        })
+    }
+
+    fn exchanged_all(&self) -> Result<Vec<Exchanged>, StoreError> {
+        let mut all = self.with(|inner| {
+            all::<ExchangedRecord>(&inner.exchanged, "exchange")?
+                .into_iter()
+                .map(|record| record.open(&self.sealer))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        all.sort_by_key(|e| e.exchanged_at);
+        Ok(all)
+    }
+}
+
+/// Whether the exchange stored under `key` is the one with `id` (not a newer one).
+fn holds_exchange(edit: &Edit<'_>, key: &[u8], id: &str) -> Tx<bool> {
+    let Some(old) = edit.get(key)? else {
+        return Ok(false);
+    };
+    Ok(decode::<ExchangedRecord>(&old, "exchange")
+        .or_else(abort)?
+        .id
+        == id)
+}
+
+#[cfg(test)]
+mod exchanged_tests {
+    use super::*;
+    use crate::domain::{Mode, Secret};
+
+    fn store(dir: &Path) -> SledStore {
+        let paths = StorePaths {
+            data_dir: dir.join("data"),
+            key_file: dir.join("key"),
+        };
+        SledStore::open(&OpenOptions::new(paths, "test")).unwrap()
+    }
+
+    fn exchanged(id: &str, user: &str, at: i64) -> Exchanged {
+        Exchanged {
+            id: id.into(),
+            integration: "support".into(),
+            principal: Principal::User(user.into()),
+            mode: Mode::UserAuthorized,
+            renewing: false,
+            app_label: "the profile \"acme\"".into(),
+            app_scopes: vec!["offline_access".into()],
+            access_token: Secret::new(format!("access-of-{id}")),
+            expires_in: Some(3600),
+            refresh_token: Some(Secret::new(format!("refresh-of-{id}"))),
+            granted_scopes: vec![],
+            exchanged_at: Timestamp(at),
+            link: Some("digest".into()),
+            sites: None,
+            tries: 0,
+            last_error: None,
+            awaiting_site: false,
+        }
+    }
+
+    #[test]
+    fn an_exchange_is_replaced_by_a_newer_one_and_ended_only_by_its_own_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let alice = Principal::User("alice".into());
+        assert_eq!(
+            store.put_exchanged(&exchanged("a1", "alice", 20)).unwrap(),
+            None
+        );
+        store.put_exchanged(&exchanged("b1", "bob", 10)).unwrap();
+        let replaced = store.put_exchanged(&exchanged("a2", "alice", 30)).unwrap();
+        assert_eq!(replaced.map(|e| e.id), Some("a1".to_owned()));
+        // The replaced exchange can neither be rewritten nor end the newer one.
+        let mut stale = exchanged("a1", "alice", 20);
+        stale.tries = 3;
+        assert!(!store.update_exchanged(&stale).unwrap());
+        assert!(!store.remove_exchanged("support", &alice, "a1").unwrap());
+        let mut newer = exchanged("a2", "alice", 30);
+        newer.tries = 1;
+        assert!(store.update_exchanged(&newer).unwrap());
+        assert_eq!(store.exchanged("support", &alice).unwrap(), Some(newer));
+        let all: Vec<String> = store
+            .exchanged_all()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(all, ["b1", "a2"], "oldest first");
+        assert!(store.remove_exchanged("support", &alice, "a2").unwrap());
+        assert_eq!(store.exchanged("support", &alice).unwrap(), None);
+    }
+
+    #[test]
+    fn an_exchanges_tokens_are_sealed_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        store.put_exchanged(&exchanged("a1", "alice", 20)).unwrap();
+        store.put_exchanged(&exchanged("b1", "bob", 20)).unwrap();
+        let key = |user: &str| token_key("support", &Principal::User(user.into()));
+        let raw = |user: &str| -> serde_json::Value {
+            serde_json::from_slice(&store.exchanged.get(key(user)).unwrap().unwrap()).unwrap()
+        };
+        let text = raw("alice").to_string();
+        assert!(!text.contains("access-of-a1") && !text.contains("refresh-of-a1"));
+        // Bob's sealed access token moved into Alice's record does not open there.
+        let mut forged = raw("alice");
+        forged["access_token"] = raw("bob")["access_token"].clone();
+        store
+            .exchanged
+            .insert(key("alice"), serde_json::to_vec(&forged).unwrap())
+            .unwrap();
+        assert!(matches!(
+            store.exchanged("support", &Principal::User("alice".into())),
+            Err(StoreError::Unsealable { .. })
+        ));
     }
 }

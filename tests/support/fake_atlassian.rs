@@ -114,6 +114,19 @@ struct Inner {
     counts: HashMap<Endpoint, usize>,
     /// (grant_type, content type) of every token request, oldest first (faulted ones too).
     token_requests: Vec<(String, String)>,
+    /// A delay before every answer of an endpoint (after any fault), until cleared.
+    delays: HashMap<Endpoint, Duration>,
+    /// Every code exchanged, with what it bought, oldest first.
+    exchanges: Vec<Exchange>,
+}
+
+/// A code the token endpoint exchanged, what it answered, and when.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub code: String,
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub answered: Instant,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -162,6 +175,8 @@ impl FakeAtlassian {
             faults: HashMap::new(),
             counts: HashMap::new(),
             token_requests: Vec::new(),
+            delays: HashMap::new(),
+            exchanges: Vec::new(),
         };
         let inner = Arc::new(Mutex::new(inner));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fake server");
@@ -264,6 +279,19 @@ impl FakeAtlassian {
                 .or_default()
                 .extend(std::iter::repeat_n(fault, times))
         });
+    }
+
+    /// Every answer of `endpoint` waits `delay` first (`None` ends it): a window for a kill.
+    pub fn set_delay(&self, endpoint: Endpoint, delay: Option<Duration>) {
+        self.with(|s| match delay {
+            Some(delay) => s.delays.insert(endpoint, delay),
+            None => s.delays.remove(&endpoint),
+        });
+    }
+
+    /// Every code exchanged so far, oldest first.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.with(|s| s.exchanges.clone())
     }
 
     pub fn count(&self, endpoint: Endpoint) -> usize {
@@ -413,11 +441,17 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 /// Counts the call and applies a pending fault; `Some` answers in place of the endpoint.
 async fn fault(inner: &Shared, endpoint: Endpoint) -> Option<Response> {
-    let fault = {
+    let (fault, delay) = {
         let mut s = inner.lock().expect("fake state");
         *s.counts.entry(endpoint).or_default() += 1;
-        s.faults.get_mut(&endpoint).and_then(VecDeque::pop_front)
+        (
+            s.faults.get_mut(&endpoint).and_then(VecDeque::pop_front),
+            s.delays.get(&endpoint).copied(),
+        )
     };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     match fault? {
         Fault::ServerError => Some(
             (
@@ -601,7 +635,18 @@ async fn token_call(inner: Shared, headers: HeaderMap, body: Bytes) -> Response 
             if let Some(account) = account {
                 s.family_accounts.insert(family, account);
             }
-            issue(&mut s, family, &app.client_id)
+            let answer = issue(&mut s, family, &app.client_id);
+            // `issue` numbered the tokens with the counter it then moved on.
+            let n = s.next - 1;
+            let refresh = format!("refresh-{family}-{n}");
+            let exchange = Exchange {
+                code: param("code"),
+                access_token: format!("access-{family}-{n}"),
+                refresh_token: s.refresh.contains_key(&refresh).then_some(refresh),
+                answered: Instant::now(),
+            };
+            s.exchanges.push(exchange);
+            answer
         }
         "refresh_token" => {
             let leeway = s.leeway;

@@ -208,7 +208,7 @@ impl EventsScreen {
             .iter()
             .map(|event| {
                 let style = match event.kind {
-                    EventKind::RefreshFailed => theme.bad(),
+                    EventKind::RefreshFailed | EventKind::AuthorizationFailed => theme.bad(),
                     EventKind::Deleted => theme.warn(),
                     _ => theme.good(),
                 };

@@ -1,0 +1,485 @@
+//! Finishing code exchanges that were stored but not verified: the tokens an exchange bought
+//! are on disk from the moment the token endpoint answered, and whatever stopped their
+//! verification (a kill, a client that left, Atlassian busy) is resumed here, in the
+//! background, without ever holding up a request. The same verification serves an end
+//! user's callback as it happens.
+//!
+//! Each exchange ends one of three ways: a token set (event "authorized"), a stated failure
+//! (event "authorization failed", record removed), or waiting for a person to choose the
+//! site, which `status` and the console say.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::handlers::blocking;
+use super::protocol::WireError;
+use super::server::Agent;
+use crate::domain::{Mode, Site, Timestamp, TokenSet};
+use crate::service::authorize::{self, AuthorizeError};
+use crate::service::links;
+use crate::store::Exchanged;
+
+/// How often the resume looks for exchanges that were left (by a client that went away).
+const SWEEP: Duration = Duration::from_secs(60);
+/// The first retry after a temporary failure; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
+/// How one verification ended.
+#[derive(Debug)]
+pub(super) enum Verified {
+    /// Stored as the grant's token set (now, or by an agent that died before tidying up).
+    Done(Box<TokenSet>),
+    /// Several Jira sites and nothing says which: kept until a person chooses.
+    Awaiting,
+    /// Ended for good; the trail says why.
+    Failed(String),
+    /// A temporary failure: kept, to be tried again.
+    Retry(String),
+    /// A newer exchange replaced this one, or someone else finished it.
+    Gone,
+}
+
+/// Where a resumed exchange is stored, from what is known without a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SiteChoice {
+    Site(Site),
+    Await,
+    Refuse(String),
+}
+
+/// The site of a resumed exchange: for an end user, the rule of their integration (the site
+/// its first consent fixed, see [`links::site_for_user`]); for the admin, the only site, or
+/// the one the grant being replaced is on; otherwise a person chooses.
+pub fn choose_on_resume(
+    mode: Mode,
+    sites: &[Site],
+    previous: Option<&Site>,
+    for_user: Option<Result<Site, String>>,
+) -> SiteChoice {
+    match (mode, for_user) {
+        (Mode::UserAuthorized, Some(Ok(site))) => SiteChoice::Site(site),
+        (Mode::UserAuthorized, Some(Err(sentence))) => SiteChoice::Refuse(sentence),
+        _ => match sites {
+            [] => SiteChoice::Refuse(AuthorizeError::NoSites.to_string()),
+            [only] => SiteChoice::Site(only.clone()),
+            _ => previous
+                .and_then(|p| sites.iter().find(|s| s.id == p.id))
+                .cloned()
+                .map_or(SiteChoice::Await, SiteChoice::Site),
+        },
+    }
+}
+
+/// Whether `tokens` already holds what `exchanged` bought (an agent stored the token set and
+/// died before removing the record), or something newer: either way nothing is left to do.
+pub fn already_stored(tokens: &TokenSet, exchanged: &Exchanged) -> bool {
+    tokens.access_token.expose() == exchanged.access_token.expose()
+        || tokens
+            .refresh_token
+            .as_ref()
+            .zip(exchanged.refresh_token.as_ref())
+            .is_some_and(|(a, b)| a.expose() == b.expose())
+        // Refreshed since it was stored, its tokens differ but its consent time names it.
+        || tokens.consented_at >= exchanged.exchanged_at
+}
+
+/// The delay before try `tries + 1` after a temporary failure.
+pub fn backoff(tries: u32) -> Duration {
+    FIRST_BACKOFF
+        .saturating_mul(2u32.saturating_pow(tries.min(16)))
+        .min(MAX_BACKOFF)
+}
+
+/// Verifies a stored exchange and ends it: sites, the choice, `myself`, the account check
+/// for an end user, the token set. An end user's link is settled with the outcome.
+pub(super) async fn verify_exchange(
+    agent: &Arc<Agent>,
+    exchanged: Exchanged,
+) -> Result<Verified, WireError> {
+    let verified = verify_steps(agent, exchanged.clone()).await?;
+    if let Some(digest) = &exchanged.link {
+        let outcome = match &verified {
+            Verified::Done(tokens) => match (&tokens.account, &tokens.site) {
+                (Some(account), Some(site)) => Some(links::authorized(account.clone(), site)),
+                _ => None,
+            },
+            Verified::Failed(sentence) => Some(crate::domain::LinkOutcome::Failed {
+                sentence: sentence.clone(),
+            }),
+            Verified::Awaiting | Verified::Retry(_) | Verified::Gone => None,
+        };
+        if let Some(outcome) = outcome {
+            let digest = digest.clone();
+            let settled = blocking(agent, move |store| {
+                Ok(links::settle_digest(store, &digest, outcome)?)
+            })
+            .await?;
+            if settled {
+                let _ = agent
+                    .links_settled
+                    .send(exchanged.link.clone().unwrap_or_default());
+            }
+        }
+    }
+    Ok(verified)
+}
+
+async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verified, WireError> {
+    let looked = exchanged.clone();
+    let (current, same_setup) = blocking(agent, move |store| {
+        let same_setup = store
+            .integration(&looked.integration)?
+            .is_some_and(|i| i.mode == looked.mode);
+        Ok((
+            store.token_set(&looked.integration, &looked.principal)?,
+            same_setup,
+        ))
+    })
+    .await?;
+    if !same_setup {
+        let sentence = format!(
+            "the integration {} was removed or changed its mode before this authorization was verified, so nothing was stored",
+            crate::validate::text::quoted(&exchanged.integration)
+        );
+        return end(agent, &exchanged, sentence).await;
+    }
+    if let Some(tokens) = current.filter(|t| already_stored(t, &exchanged)) {
+        let done = exchanged.clone();
+        blocking(agent, move |store| {
+            Ok(store.remove_exchanged(&done.integration, &done.principal, &done.id)?)
+        })
+        .await?;
+        return Ok(Verified::Done(Box::new(tokens)));
+    }
+    let mut exchanged = exchanged;
+    let sites = match exchanged.sites.clone() {
+        Some(sites) => sites,
+        None => match authorize::find_sites(agent.http(), &agent.endpoints, &exchanged).await {
+            Ok(sites) => {
+                exchanged.sites = Some(sites.clone());
+                if !update(agent, &exchanged).await? {
+                    return Ok(Verified::Gone);
+                }
+                sites
+            }
+            Err(error) => return failed(agent, &exchanged, &error).await,
+        },
+    };
+    let asked = exchanged.clone();
+    let choice = blocking(agent, move |store| {
+        let previous = store
+            .token_set(&asked.integration, &asked.principal)?
+            .and_then(|t| t.site);
+        let for_user = match asked.mode {
+            Mode::UserAuthorized => Some(links::site_for_user(store, &asked.integration, &sites)?),
+            Mode::PreAuthorized => None,
+        };
+        Ok(choose_on_resume(
+            asked.mode,
+            &sites,
+            previous.as_ref(),
+            for_user,
+        ))
+    })
+    .await?;
+    let site = match choice {
+        SiteChoice::Site(site) => site,
+        SiteChoice::Refuse(sentence) => return end(agent, &exchanged, sentence).await,
+        SiteChoice::Await => {
+            if !exchanged.awaiting_site {
+                exchanged.awaiting_site = true;
+                if !update(agent, &exchanged).await? {
+                    return Ok(Verified::Gone);
+                }
+                agent.changed();
+            }
+            return Ok(Verified::Awaiting);
+        }
+    };
+    let myself = match authorize::verify(agent.http(), &agent.endpoints, &exchanged, &site).await {
+        Ok(myself) => myself,
+        Err(error) => return failed(agent, &exchanged, &error).await,
+    };
+    let finishing = exchanged.clone();
+    let done = blocking(agent, move |store| {
+        // A user id keeps the Atlassian account it was first granted by: a link forwarded
+        // to someone else must not swap whose Jira the bot acts as.
+        if let Some(sentence) = links::account_changed_for(
+            store,
+            &finishing.integration,
+            &finishing.principal,
+            &myself.account_id,
+        )? {
+            return Ok(Err(sentence));
+        }
+        // Replaced while Atlassian answered: the newer exchange is the one to finish.
+        let still = store
+            .exchanged(&finishing.integration, &finishing.principal)?
+            .is_some_and(|e| e.id == finishing.id);
+        if !still {
+            return Ok(Ok(None));
+        }
+        Ok(Ok(Some(authorize::finish(
+            store,
+            &finishing,
+            site,
+            myself,
+            Timestamp::now(),
+        )?)))
+    })
+    .await?;
+    match done {
+        Err(sentence) => end(agent, &exchanged, sentence).await,
+        Ok(None) => Ok(Verified::Gone),
+        Ok(Some(done)) => {
+            agent.changed();
+            agent.keepalive_wake.notify_one();
+            crate::agent_log!(
+                "authorized {} for {} on {}",
+                done.tokens.integration,
+                match done.tokens.principal {
+                    crate::domain::Principal::Admin => "admin",
+                    crate::domain::Principal::User(_) => "a user",
+                },
+                done.site.url
+            );
+            Ok(Verified::Done(Box::new(done.tokens)))
+        }
+    }
+}
+
+async fn update(agent: &Arc<Agent>, exchanged: &Exchanged) -> Result<bool, WireError> {
+    let noted = exchanged.clone();
+    blocking(agent, move |store| Ok(store.update_exchanged(&noted)?)).await
+}
+
+/// A failed call: permanent ends the exchange, temporary keeps it with the sentence noted.
+async fn failed(
+    agent: &Arc<Agent>,
+    exchanged: &Exchanged,
+    error: &AuthorizeError,
+) -> Result<Verified, WireError> {
+    if error.ends_the_exchange() {
+        return end(agent, exchanged, error.to_string()).await;
+    }
+    let mut noted = exchanged.clone();
+    noted.tries = noted.tries.saturating_add(1);
+    noted.last_error = Some(error.to_string());
+    if !update(agent, &noted).await? {
+        return Ok(Verified::Gone);
+    }
+    Ok(Verified::Retry(error.to_string()))
+}
+
+async fn end(
+    agent: &Arc<Agent>,
+    exchanged: &Exchanged,
+    sentence: String,
+) -> Result<Verified, WireError> {
+    let ended = exchanged.clone();
+    let said = sentence.clone();
+    let removed = blocking(agent, move |store| {
+        Ok(authorize::fail_exchanged(
+            store,
+            &ended,
+            &said,
+            Timestamp::now(),
+        )?)
+    })
+    .await?;
+    if !removed {
+        return Ok(Verified::Gone);
+    }
+    agent.changed();
+    crate::agent_log!(
+        "an authorization of {} ended: {sentence}",
+        exchanged.integration
+    );
+    Ok(Verified::Failed(sentence))
+}
+
+/// The background task: at start, then at each due retry or sweep, verifies every stored
+/// exchange nobody is working on. Never blocks a request: each store access is one short
+/// blocking call, and the network calls run on this task alone.
+pub(super) async fn run(agent: Arc<Agent>) {
+    // When each exchange (by id) may be tried again, after a temporary failure.
+    let mut next_try: HashMap<String, Instant> = HashMap::new();
+    loop {
+        agent.busy.fetch_add(1, Ordering::SeqCst);
+        let pass = sweep(&agent, &mut next_try).await;
+        agent.busy.fetch_sub(1, Ordering::SeqCst);
+        let wait = match pass {
+            Ok(()) => next_try
+                .values()
+                .map(|at| at.saturating_duration_since(Instant::now()))
+                .min()
+                .unwrap_or(SWEEP)
+                .min(SWEEP),
+            Err(error) => {
+                crate::agent_log!("resuming stored authorizations failed: {}", error.sentence);
+                SWEEP
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait.max(Duration::from_millis(100))) => {}
+            () = agent.shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn sweep(
+    agent: &Arc<Agent>,
+    next_try: &mut HashMap<String, Instant>,
+) -> Result<(), WireError> {
+    let stored = blocking(agent, |store| Ok(store.exchanged_all()?)).await?;
+    next_try.retain(|id, _| stored.iter().any(|e| &e.id == id));
+    for exchanged in stored {
+        if exchanged.awaiting_site
+            || agent.attempts.holds(&exchanged.id)
+            || next_try
+                .get(&exchanged.id)
+                .is_some_and(|at| *at > Instant::now())
+        {
+            continue;
+        }
+        if agent.shutdown.is_cancelled() {
+            break;
+        }
+        let id = exchanged.id.clone();
+        let tries = exchanged.tries;
+        match verify_exchange(agent, exchanged).await? {
+            Verified::Retry(sentence) => {
+                let delay = backoff(tries);
+                crate::agent_log!(
+                    "an authorization could not be verified yet ({sentence}); trying again in {}",
+                    humantime::format_duration(delay)
+                );
+                next_try.insert(id, Instant::now() + delay);
+            }
+            Verified::Done(_) | Verified::Awaiting | Verified::Failed(_) | Verified::Gone => {
+                next_try.remove(&id);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Principal, Secret};
+
+    fn site(id: &str) -> Site {
+        Site {
+            id: id.into(),
+            url: format!("https://{id}.atlassian.net"),
+            name: id.into(),
+        }
+    }
+
+    #[test]
+    fn a_resumed_admin_exchange_takes_the_only_site_or_the_one_it_replaces() {
+        let (a, b) = (site("acme"), site("beta"));
+        let pre = Mode::PreAuthorized;
+        assert_eq!(
+            choose_on_resume(pre, std::slice::from_ref(&a), None, None),
+            SiteChoice::Site(a.clone())
+        );
+        let both = [a.clone(), b.clone()];
+        assert_eq!(choose_on_resume(pre, &both, None, None), SiteChoice::Await);
+        assert_eq!(
+            choose_on_resume(pre, &both, Some(&b), None),
+            SiteChoice::Site(b.clone())
+        );
+        // A previous site the new consent does not reach decides nothing.
+        assert_eq!(
+            choose_on_resume(pre, &both, Some(&site("gamma")), None),
+            SiteChoice::Await
+        );
+        assert!(matches!(
+            choose_on_resume(pre, &[], None, None),
+            SiteChoice::Refuse(_)
+        ));
+    }
+
+    #[test]
+    fn a_resumed_user_exchange_follows_its_integrations_site_rule() {
+        let (a, b) = (site("acme"), site("beta"));
+        let user = Mode::UserAuthorized;
+        assert_eq!(
+            choose_on_resume(user, &[a.clone(), b.clone()], None, Some(Ok(b.clone()))),
+            SiteChoice::Site(b)
+        );
+        assert_eq!(
+            choose_on_resume(user, &[a], None, Some(Err("elsewhere".into()))),
+            SiteChoice::Refuse("elsewhere".into())
+        );
+    }
+
+    fn exchanged(at: Timestamp) -> Exchanged {
+        Exchanged {
+            id: "x".into(),
+            integration: "jira".into(),
+            principal: Principal::Admin,
+            mode: Mode::PreAuthorized,
+            renewing: false,
+            app_label: "the profile \"acme\"".into(),
+            app_scopes: vec![],
+            access_token: Secret::new("at-new"),
+            expires_in: Some(3600),
+            refresh_token: Some(Secret::new("rt-new")),
+            granted_scopes: vec![],
+            exchanged_at: at,
+            link: None,
+            sites: None,
+            tries: 0,
+            last_error: None,
+            awaiting_site: false,
+        }
+    }
+
+    fn tokens(access: &str, refresh: &str, consented_at: Timestamp) -> TokenSet {
+        TokenSet {
+            integration: "jira".into(),
+            principal: Principal::Admin,
+            access_token: Secret::new(access),
+            access_expires_at: consented_at.plus_secs(3600),
+            refresh_token: Some(Secret::new(refresh)),
+            consented_at,
+            rotated_at: consented_at,
+            site: None,
+            scopes: vec![],
+            last_error: None,
+            reauthorization_required: false,
+            account: None,
+        }
+    }
+
+    #[test]
+    fn a_token_set_written_before_the_crash_is_not_written_again() {
+        let at = Timestamp(1_700_000_000);
+        let new = exchanged(at);
+        assert!(already_stored(&tokens("at-new", "rt-old", at), &new));
+        // Refreshed since it was stored: the consent time still names it.
+        assert!(already_stored(&tokens("at-2", "rt-2", at), &new));
+        assert!(already_stored(
+            &tokens("at-3", "rt-3", at.plus_secs(5)),
+            &new
+        ));
+        // The grant being replaced: older, other tokens.
+        assert!(!already_stored(
+            &tokens("at-old", "rt-old", at.plus_secs(-60)),
+            &new
+        ));
+    }
+
+    #[test]
+    fn retries_back_off_to_a_ceiling() {
+        assert_eq!(backoff(0), FIRST_BACKOFF);
+        assert_eq!(backoff(1), FIRST_BACKOFF * 2);
+        assert_eq!(backoff(40), MAX_BACKOFF);
+    }
+}
