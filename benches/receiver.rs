@@ -89,19 +89,28 @@ fn get(port: u16, target: &str, client: &str) -> String {
 }
 
 /// A connection from `source` (a loopback address other than the trusted proxy's).
-fn connect_from(runtime: &tokio::runtime::Runtime, source: [u8; 4], port: u16) -> TcpStream {
-    runtime
-        .block_on(async {
-            let socket = tokio::net::TcpSocket::new_v4()?;
-            socket.bind(SocketAddr::from((source, 0)))?;
-            let stream = socket
-                .connect(SocketAddr::from(([127, 0, 0, 1], port)))
-                .await?
-                .into_std()?;
-            stream.set_nonblocking(false)?;
-            std::io::Result::Ok(stream)
-        })
-        .expect("connect")
+fn connect_from(
+    runtime: &tokio::runtime::Runtime,
+    source: [u8; 4],
+    port: u16,
+) -> std::io::Result<TcpStream> {
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::from((source, 0)))?;
+        let stream = socket
+            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await?
+            .into_std()?;
+        stream.set_nonblocking(false)?;
+        Ok(stream)
+    })
+}
+
+fn client_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("a runtime for binding client sockets")
 }
 
 /// A browser's GET with keep-alive: the whole answer, read to the end of its body.
@@ -146,26 +155,13 @@ fn still_held(stream: &TcpStream) -> bool {
 /// 127.0.0.3 holds `GREEDY` half-sent connections, reopening each one the receiver closes,
 /// until `stop`; `ready` hears when the first round of reopening is done. Returns how many
 /// it reopened.
-fn be_greedy(port: u16, ready: std::sync::mpsc::Sender<()>, stop: &AtomicBool) -> usize {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .expect("runtime");
+fn be_greedy(port: u16, ready: &std::sync::mpsc::Sender<()>, stop: &AtomicBool) -> usize {
+    let runtime = client_runtime();
     let open = || {
-        runtime
-            .block_on(async {
-                let socket = tokio::net::TcpSocket::new_v4()?;
-                socket.bind(SocketAddr::from(([127, 0, 0, 3], 0)))?;
-                let stream = socket
-                    .connect(SocketAddr::from(([127, 0, 0, 1], port)))
-                    .await?
-                    .into_std()?;
-                stream.set_nonblocking(false)?;
-                let mut stream = stream;
-                let _ = stream.write_all(HALF_A_HEAD);
-                std::io::Result::Ok(stream)
-            })
-            .ok()
+        let mut stream = connect_from(&runtime, [127, 0, 0, 3], port).ok()?;
+        // A reset before the write lands is the receiver closing it: reopened next round.
+        let _ = stream.write_all(HALF_A_HEAD);
+        Some(stream)
     };
     let mut streams: Vec<Option<TcpStream>> = (0..GREEDY).map(|_| open()).collect();
     let mut renewed = 0;
@@ -193,14 +189,14 @@ fn timed_from_another_address(
     port: u16,
     targets: &[String],
 ) -> (Vec<Duration>, Vec<Duration>, usize) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .expect("runtime");
+    let runtime = client_runtime();
     let (mut callbacks, mut health, mut failed) = (Vec::new(), Vec::new(), 0);
     for target in targets {
         let sent = Instant::now();
-        let page = browser_get(connect_from(&runtime, source, port), target);
+        let page = browser_get(
+            connect_from(&runtime, source, port).expect("connect"),
+            target,
+        );
         if page.starts_with("HTTP/1.1 200") && page.contains("Jira is connected") {
             callbacks.push(sent.elapsed());
         } else {
@@ -208,7 +204,10 @@ fn timed_from_another_address(
             eprintln!("{}", page.lines().next().unwrap_or("no answer"));
         }
         let sent = Instant::now();
-        let page = browser_get(connect_from(&runtime, source, port), "/healthz");
+        let page = browser_get(
+            connect_from(&runtime, source, port).expect("connect"),
+            "/healthz",
+        );
         if page.starts_with("HTTP/1.1 200") {
             health.push(sent.elapsed());
         } else {
@@ -236,6 +235,46 @@ fn print_fair(what: &str, (callbacks, health, failed): &(Vec<Duration>, Vec<Dura
         "  {what}: callback {}; /healthz {}; {failed} failed",
         summary(callbacks),
         summary(health)
+    );
+}
+
+/// Browser callbacks and health checks from one address, alone and beside a greedy one;
+/// the consents are given first, so only the receiver's part is timed.
+fn fairness(dir: &Path, fake: &FakeAtlassian, port: u16) {
+    let fair: Vec<String> = (0..2 * FAIR_CALLBACKS)
+        .map(|n| {
+            let user = format!("fair-{n:02}@acme.example");
+            let link = run(
+                dir,
+                fake,
+                &["link", "--integration", "support", "--user", &user],
+                "",
+            );
+            let location = fake.consent(&format!("{}&fake_account=f{n}", link.trim()));
+            let url = url::Url::parse(&location).expect("callback");
+            format!("{}?{}", url.path(), url.query().unwrap_or_default())
+        })
+        .collect();
+    let (quiet, greedy) = fair.split_at(FAIR_CALLBACKS);
+    println!("fairness, {FAIR_CALLBACKS} browser callbacks (and as many /healthz), one at a time:");
+    print_fair(
+        "from 127.0.0.2 alone",
+        &timed_from_another_address([127, 0, 0, 2], port, quiet),
+    );
+    let stop = AtomicBool::new(false);
+    let (ready, greedy_ready) = std::sync::mpsc::channel();
+    let (timed, renewed) = std::thread::scope(|scope| {
+        let greed = scope.spawn(|| be_greedy(port, &ready, &stop));
+        greedy_ready.recv().expect("the greedy peer");
+        let timed = timed_from_another_address([127, 0, 0, 4], port, greedy);
+        stop.store(true, Ordering::SeqCst);
+        (timed, greed.join().expect("the greedy peer"))
+    });
+    print_fair(
+        &format!(
+            "from 127.0.0.4 while 127.0.0.3 holds {GREEDY} half-sent connections ({renewed} reopened after the receiver closed them)"
+        ),
+        &timed,
     );
 }
 
@@ -414,42 +453,7 @@ fn main() {
         .map_or(0, Vec::len);
     println!("  token sets stored: {stored}");
 
-    // Fairness: consents first, then each callback timed from 127.0.0.2.
-    let fair: Vec<String> = (0..2 * FAIR_CALLBACKS)
-        .map(|n| {
-            let user = format!("fair-{n:02}@acme.example");
-            let link = run(
-                dir,
-                &fake,
-                &["link", "--integration", "support", "--user", &user],
-                "",
-            );
-            let location = fake.consent(&format!("{}&fake_account=f{n}", link.trim()));
-            let url = url::Url::parse(&location).expect("callback");
-            format!("{}?{}", url.path(), url.query().unwrap_or_default())
-        })
-        .collect();
-    let (quiet, greedy) = fair.split_at(FAIR_CALLBACKS);
-    println!("fairness, {FAIR_CALLBACKS} browser callbacks (and as many /healthz), one at a time:");
-    print_fair(
-        "from 127.0.0.2 alone",
-        &timed_from_another_address([127, 0, 0, 2], port, quiet),
-    );
-    let stop = AtomicBool::new(false);
-    let (ready, greedy_ready) = std::sync::mpsc::channel();
-    let (timed, renewed) = std::thread::scope(|scope| {
-        let greed = scope.spawn(|| be_greedy(port, ready, &stop));
-        greedy_ready.recv().expect("the greedy peer");
-        let timed = timed_from_another_address([127, 0, 0, 4], port, greedy);
-        stop.store(true, Ordering::SeqCst);
-        (timed, greed.join().expect("the greedy peer"))
-    });
-    print_fair(
-        &format!(
-            "from 127.0.0.4 while 127.0.0.3 holds {GREEDY} half-sent connections ({renewed} reopened after the receiver closed them)"
-        ),
-        &timed,
-    );
+    fairness(dir, &fake, port);
     let _ = serve.kill();
     let _ = serve.wait();
     run(dir, &fake, &["agent", "stop"], "");

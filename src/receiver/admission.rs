@@ -401,7 +401,7 @@ mod tests {
         let b = ip("203.0.113.9");
         let mut held = Vec::new();
         for _ in 0..PER_ADDRESS_HALF_SENT {
-            held.push(admission.admit(a, false).ok().expect("under the cap"));
+            held.push(admission.admit(a, false).expect("under the cap"));
         }
         // The first refusal carries its sentence, the next ones are only counted.
         assert_eq!(
@@ -410,13 +410,13 @@ mod tests {
         );
         assert_eq!(admission.admit(a, false).err(), Some(None));
         // Another address is not affected.
-        let other = admission.admit(b, false).ok().expect("another address");
+        let other = admission.admit(b, false).expect("another address");
         // Heads arriving free the half-sent allowance, not the open one.
         for ticket in &held {
             ticket.head_arrived();
             ticket.head_arrived();
         }
-        held.push(admission.admit(a, false).ok().expect("heads arrived"));
+        held.push(admission.admit(a, false).expect("heads arrived"));
         assert_eq!(admission.open(), PER_ADDRESS_HALF_SENT + 2);
         assert_eq!(admission.refusals_this_minute(), 2);
         assert_eq!(admission.refusals_this_minute(), 0);
@@ -429,7 +429,7 @@ mod tests {
     #[tokio::test]
     async fn the_drain_ends_when_the_last_connection_does() {
         let admission = Admission::new(ROOMY);
-        let ticket = admission.admit(ip("198.51.100.7"), false).ok().unwrap();
+        let ticket = admission.admit(ip("198.51.100.7"), false).unwrap();
         let waiter = {
             let admission = Arc::clone(&admission);
             tokio::spawn(async move { admission.drained().await })

@@ -140,7 +140,7 @@ pub async fn run(
     let admission = Admission::new(Limits::for_open_files(open_files));
     let limits = admission.limits();
     log(format_args!(
-        "open-files limit {open_files}: up to {} connections, the last {} kept for addresses holding none; each address but a trusted proxy holds at most {PER_ADDRESS_OPEN}, {PER_ADDRESS_HALF_SENT} of them before their request arrives",
+        "open-files limit {open_files}: up to {} connections, the last {} kept for addresses holding at most one; each address but a trusted proxy holds at most {PER_ADDRESS_OPEN}, {PER_ADDRESS_HALF_SENT} of them before their request arrives",
         limits.budget, limits.reserve
     ));
     ready(local);
@@ -162,44 +162,26 @@ pub async fn run(
                     ));
                 }
             }
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        let response = trouble.failed(&error, open_files);
-                        if let Some(line) = response.log {
-                            log(format_args!("{line}"));
-                        }
-                        if !response.pause.is_zero() {
-                            // Still stoppable while paused.
-                            tokio::select! {
-                                () = &mut stop => break,
-                                () = tokio::time::sleep(response.pause) => {}
-                            }
-                        }
-                        continue;
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if let Some(line) = trouble.accepted() {
+                        log(format_args!("{line}"));
                     }
-                };
-                if let Some(line) = trouble.accepted() {
-                    log(format_args!("{line}"));
+                    admit(&admission, &shared, stream, peer);
                 }
-                let address = client_ip::canonical(peer.ip());
-                let trusted = shared.trust_proxy.contains(&address);
-                let ticket = match admission.admit(rate_key(address), trusted) {
-                    Ok(ticket) => ticket,
-                    Err(first) => {
-                        if let Some(refusal) = first {
-                            log(format_args!("{refusal}"));
-                        }
-                        // Closed at once, not held: a refused connection costs no slot.
-                        drop(stream);
-                        continue;
+                Err(error) => {
+                    let response = trouble.failed(&error, open_files);
+                    if let Some(line) = response.log {
+                        log(format_args!("{line}"));
                     }
-                };
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let _ = timeout(CONNECTION_LIMIT, connection(stream, peer, ticket, shared)).await;
-                });
+                    if !response.pause.is_zero() {
+                        // Still stoppable while paused.
+                        tokio::select! {
+                            () = &mut stop => break,
+                            () = tokio::time::sleep(response.pause) => {}
+                        }
+                    }
+                }
             }
         }
     }
@@ -207,6 +189,27 @@ pub async fn run(
     log(format_args!("stopping; finishing requests in flight"));
     let _ = timeout(DRAIN, admission.drained()).await;
     Ok(())
+}
+
+/// Serves `stream` on a task of its own if its address has room, else closes it at once:
+/// a refused connection is not held, so it costs no slot and no time.
+fn admit(admission: &Arc<Admission>, shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    let address = client_ip::canonical(peer.ip());
+    let trusted = shared.trust_proxy.contains(&address);
+    match admission.admit(rate_key(address), trusted) {
+        Ok(ticket) => {
+            let shared = Arc::clone(shared);
+            tokio::spawn(async move {
+                let _ = timeout(CONNECTION_LIMIT, connection(stream, peer, ticket, shared)).await;
+            });
+        }
+        Err(first) => {
+            if let Some(refusal) = first {
+                log(format_args!("{refusal}"));
+            }
+            drop(stream);
+        }
+    }
 }
 
 /// The listening socket, with a deeper queue than tokio's default of 1,024.
