@@ -223,6 +223,20 @@ fn a_callback_and_a_health_check_get_through_while_one_address_holds_2000_half_s
         "the receiver held {} half-sent connections from one address",
         greed.held_at_end
     );
+    // The limit in force is said at start; the flood is told once, not once a connection.
+    let limits = world.logged("open-files limit");
+    assert_eq!(limits.len(), 1, "{:?}", world.log.lock().unwrap());
+    let told = world.logged("the most one address may");
+    assert_eq!(
+        told.len(),
+        1,
+        "one line for {} refusals: {told:?}",
+        greed.renewed
+    );
+    assert!(
+        told[0].contains("127.0.0.1") && told[0].contains("--trust-proxy"),
+        "{told:?}"
+    );
     let token = world.ok(&[
         "token",
         "--integration",

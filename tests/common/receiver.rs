@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -20,6 +21,8 @@ pub struct World {
     pub fake: FakeAtlassian,
     pub port: u16,
     pub serve: Option<Reaped>,
+    /// Every line the receiver has logged so far, its start-up lines included.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 impl World {
@@ -32,6 +35,7 @@ impl World {
             fake: FakeAtlassian::start(&callback),
             port,
             serve: None,
+            log: Arc::default(),
         };
         let mut args = world.fake.profile_add_args(&callback, SCOPES);
         let at = args.iter().position(|a| a == "--name").expect("--name") + 1;
@@ -85,17 +89,39 @@ impl World {
         let mut child = Reaped(command.spawn().expect("spawn serve"));
         let stderr = child.0.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
-        let mut said = String::new();
         loop {
             match lines.next().and_then(Result::ok) {
-                Some(line) if line.contains("listening on") => break,
-                Some(line) => said.push_str(&line),
-                None => panic!("serve did not start (exit {:?}): {said}", child.wait_exit()),
+                Some(line) => {
+                    let started = line.contains("listening on");
+                    self.log.lock().unwrap().push(line);
+                    if started {
+                        break;
+                    }
+                }
+                None => panic!(
+                    "serve did not start (exit {:?}): {:?}",
+                    child.wait_exit(),
+                    self.log.lock().unwrap()
+                ),
             }
         }
-        // Keep draining the log so the receiver never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
+        // Keep reading the log so the receiver never blocks on a full pipe.
+        let log = Arc::clone(&self.log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                log.lock().unwrap().push(line);
+            }
+        });
         self.serve = Some(child);
+    }
+
+    /// The logged lines that contain `text`.
+    pub fn logged(&self, text: &str) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .filter(|line| line.contains(text))
+            .cloned()
+            .collect()
     }
 
     /// `link --json` for `user` on `support`: the URL.
