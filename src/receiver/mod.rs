@@ -34,9 +34,7 @@ use crate::validate::text::sanitize;
 
 use accept::AcceptTrouble;
 use admission::{Admission, Limits, Ticket};
-pub use admission::{
-    HEAD_TIMEOUT, MAX_CONNECTIONS, PER_ADDRESS_HALF_SENT, PER_ADDRESS_OPEN, PRESSED_HEAD_TIMEOUT,
-};
+pub use admission::{HEAD_TIMEOUT, PER_ADDRESS_HALF_SENT, PER_ADDRESS_OPEN, PRESSED_HEAD_TIMEOUT};
 pub use client_ip::{client_address, rate_key};
 
 /// Answered with 200 while the agent answers: for the proxy's and the service manager's checks.
