@@ -3,14 +3,17 @@
 //! consents given first; then this process, a second one beside the receiver, sends the
 //! 2,000 callbacks with a bounded number in flight (each as its own client address behind a
 //! trusted proxy) and reports callbacks completed per second, latency, and the resident
-//! memory of the receiver and the agent while it runs.
+//! memory of the receiver and the agent while it runs. Then fairness: callbacks and health
+//! checks one at a time, first from 127.0.0.2 with nothing else going on, then from 127.0.0.4
+//! while 127.0.0.3 holds 2,000 half-sent connections and reopens every one the receiver
+//! closes (two addresses, so neither phase runs into the other's rate limit).
 //! Run: cargo bench --bench receiver
 
 #[path = "../tests/support/fake_atlassian.rs"]
 mod fake_atlassian;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,6 +24,10 @@ use fake_atlassian::{CLIENT_SECRET, FakeAtlassian};
 
 const USERS: usize = 2_000;
 const IN_FLIGHT: usize = 16;
+/// Callbacks timed from the well-behaved address, with and without the greedy one.
+const FAIR_CALLBACKS: usize = 20;
+const GREEDY: usize = 2_000;
+const HALF_A_HEAD: &[u8] = b"GET /callback HTTP/1.1\r\nHost: jira-auth.example\r\n";
 
 fn command(dir: &Path, fake: &FakeAtlassian) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jira-auth"));
@@ -81,12 +88,209 @@ fn get(port: u16, target: &str, client: &str) -> String {
     answer
 }
 
+/// A connection from `source` (a loopback address other than the trusted proxy's).
+fn connect_from(
+    runtime: &tokio::runtime::Runtime,
+    source: [u8; 4],
+    port: u16,
+) -> std::io::Result<TcpStream> {
+    runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::from((source, 0)))?;
+        let stream = socket
+            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await?
+            .into_std()?;
+        stream.set_nonblocking(false)?;
+        Ok(stream)
+    })
+}
+
+fn client_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("a runtime for binding client sockets")
+}
+
+/// A browser's GET with keep-alive: the whole answer, read to the end of its body.
+fn browser_get(mut stream: TcpStream, target: &str) -> String {
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: jira-auth.example\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\nAccept: text/html,application/xhtml+xml,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let got = stream.read(&mut chunk).unwrap_or(0);
+        if got == 0 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..got]);
+        let text = String::from_utf8_lossy(&answer);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if answer.len() >= end + 4 + length {
+                break;
+            }
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn still_held(stream: &TcpStream) -> bool {
+    let _ = stream.set_nonblocking(true);
+    let mut byte = [0u8; 1];
+    matches!(stream.peek(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// 127.0.0.3 holds `GREEDY` half-sent connections, reopening each one the receiver closes,
+/// until `stop`; `ready` hears when the first round of reopening is done. Returns how many
+/// it reopened.
+fn be_greedy(port: u16, ready: &std::sync::mpsc::Sender<()>, stop: &AtomicBool) -> usize {
+    let runtime = client_runtime();
+    let open = || {
+        let mut stream = connect_from(&runtime, [127, 0, 0, 3], port).ok()?;
+        // A reset before the write lands is the receiver closing it: reopened next round.
+        let _ = stream.write_all(HALF_A_HEAD);
+        Some(stream)
+    };
+    let mut streams: Vec<Option<TcpStream>> = (0..GREEDY).map(|_| open()).collect();
+    let mut renewed = 0;
+    let mut rounds = 0;
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+        for slot in &mut streams {
+            if slot.as_ref().is_some_and(still_held) {
+                continue;
+            }
+            *slot = open();
+            renewed += 1;
+        }
+        rounds += 1;
+        if rounds == 1 {
+            let _ = ready.send(());
+        }
+    }
+    renewed
+}
+
+/// A callback and a health check for each target from `source`, one at a time.
+fn timed_from_another_address(
+    source: [u8; 4],
+    port: u16,
+    targets: &[String],
+) -> (Vec<Duration>, Vec<Duration>, usize) {
+    let runtime = client_runtime();
+    let (mut callbacks, mut health, mut failed) = (Vec::new(), Vec::new(), 0);
+    for target in targets {
+        let sent = Instant::now();
+        let page = browser_get(
+            connect_from(&runtime, source, port).expect("connect"),
+            target,
+        );
+        if page.starts_with("HTTP/1.1 200") && page.contains("Jira is connected") {
+            callbacks.push(sent.elapsed());
+        } else {
+            failed += 1;
+            eprintln!("{}", page.lines().next().unwrap_or("no answer"));
+        }
+        let sent = Instant::now();
+        let page = browser_get(
+            connect_from(&runtime, source, port).expect("connect"),
+            "/healthz",
+        );
+        if page.starts_with("HTTP/1.1 200") {
+            health.push(sent.elapsed());
+        } else {
+            failed += 1;
+        }
+    }
+    callbacks.sort();
+    health.sort();
+    (callbacks, health, failed)
+}
+
+fn print_fair(what: &str, (callbacks, health, failed): &(Vec<Duration>, Vec<Duration>, usize)) {
+    let summary = |times: &[Duration]| {
+        if times.is_empty() {
+            "none completed".to_owned()
+        } else {
+            format!(
+                "median {:.1} ms, max {:.1} ms",
+                percentile(times, 0.5),
+                percentile(times, 1.0)
+            )
+        }
+    };
+    println!(
+        "  {what}: callback {}; /healthz {}; {failed} failed",
+        summary(callbacks),
+        summary(health)
+    );
+}
+
+/// Browser callbacks and health checks from one address, alone and beside a greedy one;
+/// the consents are given first, so only the receiver's part is timed.
+fn fairness(dir: &Path, fake: &FakeAtlassian, port: u16) {
+    let fair: Vec<String> = (0..2 * FAIR_CALLBACKS)
+        .map(|n| {
+            let user = format!("fair-{n:02}@acme.example");
+            let link = run(
+                dir,
+                fake,
+                &["link", "--integration", "support", "--user", &user],
+                "",
+            );
+            let location = fake.consent(&format!("{}&fake_account=f{n}", link.trim()));
+            let url = url::Url::parse(&location).expect("callback");
+            format!("{}?{}", url.path(), url.query().unwrap_or_default())
+        })
+        .collect();
+    let (quiet, greedy) = fair.split_at(FAIR_CALLBACKS);
+    println!("fairness, {FAIR_CALLBACKS} browser callbacks (and as many /healthz), one at a time:");
+    print_fair(
+        "from 127.0.0.2 alone",
+        &timed_from_another_address([127, 0, 0, 2], port, quiet),
+    );
+    let stop = AtomicBool::new(false);
+    let (ready, greedy_ready) = std::sync::mpsc::channel();
+    let (timed, renewed) = std::thread::scope(|scope| {
+        let greed = scope.spawn(|| be_greedy(port, &ready, &stop));
+        greedy_ready.recv().expect("the greedy peer");
+        let timed = timed_from_another_address([127, 0, 0, 4], port, greedy);
+        stop.store(true, Ordering::SeqCst);
+        (timed, greed.join().expect("the greedy peer"))
+    });
+    print_fair(
+        &format!(
+            "from 127.0.0.4 while 127.0.0.3 holds {GREEDY} half-sent connections ({renewed} reopened after the receiver closed them)"
+        ),
+        &timed,
+    );
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[at].as_secs_f64() * 1000.0
 }
 
 fn main() {
+    // The greedy peer below holds 2,000 sockets in this process.
+    let open_files = jira_auth::limits::raise_open_files().expect("the open-files limit");
+    assert!(
+        open_files >= GREEDY as u64 + 500,
+        "the fairness case needs {} open files; the hard limit is {open_files} (ulimit -Hn)",
+        GREEDY + 500
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let dir = dir.path();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -248,6 +452,8 @@ fn main() {
         .as_array()
         .map_or(0, Vec::len);
     println!("  token sets stored: {stored}");
+
+    fairness(dir, &fake, port);
     let _ = serve.kill();
     let _ = serve.wait();
     run(dir, &fake, &["agent", "stop"], "");

@@ -2,9 +2,12 @@
 //! HTTPS reverse proxy. It answers the callback path and a health path and nothing else;
 //! every callback goes to the agent, which judges the state, exchanges the code and stores
 //! the user's token. Built to sit on the internet behind a proxy: heads are small and must
-//! arrive in time, bodies are refused, each client address is rate limited, and the log
-//! never holds a query string (it carries the code and the state).
+//! arrive in time, bodies are refused, each client address is rate limited and may hold only
+//! its share of the connections, and the log never holds a query string (it carries the code
+//! and the state).
 
+mod accept;
+mod admission;
 mod client_ip;
 mod pages;
 
@@ -20,8 +23,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
 
 use crate::agent::protocol::{Reply, Request as AgentRequest};
@@ -30,12 +32,13 @@ use crate::callback::target_url;
 use crate::domain::Timestamp;
 use crate::validate::text::sanitize;
 
+use accept::AcceptTrouble;
+use admission::{Admission, Limits, Ticket};
+pub use admission::{HEAD_TIMEOUT, PER_ADDRESS_HALF_SENT, PER_ADDRESS_OPEN, PRESSED_HEAD_TIMEOUT};
 pub use client_ip::{client_address, rate_key};
 
 /// Answered with 200 while the agent answers: for the proxy's and the service manager's checks.
 pub const HEALTH_PATH: &str = "/healthz";
-/// A browser sends its head at once; a client that does not is dropped after this.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// hyper's smallest read buffer; a longer head gets 431.
 const HEAD_LIMIT: usize = 8 * 1024;
 /// A callback URL with code and state is a few hundred bytes.
@@ -47,8 +50,12 @@ const CONNECTION_LIMIT: Duration = Duration::from_secs(60);
 /// Client allowances kept at most; past this (a flood from many addresses), new addresses
 /// share one allowance until the next pruning.
 const MAX_TRACKED: usize = 100_000;
-/// Past this many open connections, new ones are closed at once.
-const MAX_CONNECTIONS: usize = 1024;
+/// The kernel's queue of connections not yet accepted (capped by `net.core.somaxconn`): deep
+/// enough that a burst from one greedy address, accepted and closed at once, does not push a
+/// browser's connection out.
+const LISTEN_BACKLOG: u32 = 4096;
+/// The open-files limit assumed when it cannot be read: the usual default soft limit.
+const ASSUMED_OPEN_FILES: u64 = 1024;
 /// In-flight requests get this long to finish when the receiver is stopped.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -100,12 +107,19 @@ pub async fn run(
     agent: AgentLink,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
-    let listener = TcpListener::bind(options.bind)
-        .await
-        .map_err(|e| ServeError::Bind {
-            address: options.bind,
-            reason: e.to_string(),
-        })?;
+    let open_files = match crate::limits::raise_open_files() {
+        Ok(limit) => limit,
+        Err(error) => {
+            log(format_args!(
+                "cannot raise the open-files limit ({error}); counting on {ASSUMED_OPEN_FILES}"
+            ));
+            ASSUMED_OPEN_FILES
+        }
+    };
+    let listener = listen(options.bind).map_err(|e| ServeError::Bind {
+        address: options.bind,
+        reason: e.to_string(),
+    })?;
     let local = listener.local_addr().map_err(|e| ServeError::Bind {
         address: options.bind,
         reason: e.to_string(),
@@ -121,11 +135,17 @@ pub async fn run(
         overflow: RateLimiter::direct(Quota::per_minute(options.per_minute)),
         retry_after_secs: 60u64.div_ceil(u64::from(options.per_minute.get())).max(1),
     });
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let admission = Admission::new(Limits::for_open_files(open_files));
+    let limits = admission.limits();
+    log(format_args!(
+        "open-files limit {open_files}: up to {} connections, the last {} kept for addresses holding at most one; each address but a trusted proxy holds at most {PER_ADDRESS_OPEN}, {PER_ADDRESS_HALF_SENT} of them before their request arrives",
+        limits.budget, limits.reserve
+    ));
     ready(local);
     let stop = crate::agent::stop_on_signal();
     tokio::pin!(stop);
     let mut prune = tokio::time::interval(Duration::from_secs(60));
+    let mut trouble = AcceptTrouble::default();
     loop {
         tokio::select! {
             () = &mut stop => break,
@@ -133,39 +153,87 @@ pub async fn run(
                 // Forget clients whose allowance is full again, so the map stays small.
                 shared.limiter.retain_recent();
                 shared.limiter.shrink_to_fit();
+                let refused = admission.refusals_this_minute();
+                if refused > 0 {
+                    log(format_args!(
+                        "closed {refused} connections at once in the last minute, over an address's share or the budget"
+                    ));
+                }
             }
-            accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-                    drop(stream);
-                    continue;
-                };
-                let shared = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let _ = timeout(CONNECTION_LIMIT, connection(stream, peer, shared)).await;
-                    drop(slot);
-                });
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if let Some(line) = trouble.accepted() {
+                        log(format_args!("{line}"));
+                    }
+                    admit(&admission, &shared, stream, peer);
+                }
+                Err(error) => {
+                    let response = trouble.failed(&error, open_files);
+                    if let Some(line) = response.log {
+                        log(format_args!("{line}"));
+                    }
+                    if !response.pause.is_zero() {
+                        // Still stoppable while paused.
+                        tokio::select! {
+                            () = &mut stop => break,
+                            () = tokio::time::sleep(response.pause) => {}
+                        }
+                    }
+                }
             }
         }
     }
     drop(listener);
     log(format_args!("stopping; finishing requests in flight"));
-    let everything = u32::try_from(MAX_CONNECTIONS).unwrap_or(u32::MAX);
-    let _ = timeout(DRAIN, slots.acquire_many(everything)).await;
+    let _ = timeout(DRAIN, admission.drained()).await;
     Ok(())
 }
 
-async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// Serves `stream` on a task of its own if its address has room, else closes it at once:
+/// a refused connection is not held, so it costs no slot and no time.
+fn admit(admission: &Arc<Admission>, shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    let address = client_ip::canonical(peer.ip());
+    let trusted = shared.trust_proxy.contains(&address);
+    match admission.admit(rate_key(address), trusted) {
+        Ok(ticket) => {
+            let shared = Arc::clone(shared);
+            tokio::spawn(async move {
+                let _ = timeout(CONNECTION_LIMIT, connection(stream, peer, ticket, shared)).await;
+            });
+        }
+        Err(first) => {
+            if let Some(refusal) = first {
+                log(format_args!("{refusal}"));
+            }
+            drop(stream);
+        }
+    }
+}
+
+/// The listening socket, with a deeper queue than tokio's default of 1,024.
+fn listen(bind: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if bind.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // A restarted receiver rebinds while the old one's connections linger in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(bind)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+async fn connection(stream: TcpStream, peer: SocketAddr, ticket: Ticket, shared: Arc<Shared>) {
+    let head_deadline = ticket.head_deadline();
+    let ticket = Arc::new(ticket);
     let service = service_fn(move |request: Request<Incoming>| {
+        ticket.head_arrived();
         let shared = Arc::clone(&shared);
         async move { Ok::<_, Infallible>(answer(&request, peer, &shared).await) }
     });
     let _ = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEAD_TIMEOUT)
+        .header_read_timeout(head_deadline)
         .max_buf_size(HEAD_LIMIT)
         .serve_connection(TokioIo::new(stream), service)
         .await;
