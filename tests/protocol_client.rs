@@ -398,8 +398,12 @@ async fn a_slow_or_absent_server_is_a_network_error() {
     let error = client::exchange_code(&impatient, &stub.app(), "CODE-1", CALLBACK)
         .await
         .unwrap_err();
+    // The form was sent: whether the code was spent is unknown, and the sentence says so.
     assert!(
-        matches!(error, ProtocolError::Network(_)) && error.exit_code() == 4,
+        matches!(error, ProtocolError::NoAnswer { .. })
+            && error.exit_code() == 4
+            && error.to_string().contains("unknown")
+            && !error.to_string().contains("nothing was lost"),
         "{error:?}"
     );
 
@@ -414,8 +418,11 @@ async fn a_slow_or_absent_server_is_a_network_error() {
     let error = client::exchange_code(&client::http_client(), &app, "CODE-1", CALLBACK)
         .await
         .unwrap_err();
+    // Nobody listened, so nothing was sent and nothing was lost.
     assert!(
-        matches!(error, ProtocolError::Network(_)) && error.is_temporary(),
+        matches!(error, ProtocolError::Network(_))
+            && error.is_temporary()
+            && error.to_string().contains("nothing was lost"),
         "{error:?}"
     );
 }
