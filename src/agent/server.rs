@@ -251,6 +251,7 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
         Arc::clone(&agent),
         super::keepalive::Pace::from_env(),
     ));
+    tokio::spawn(super::retention::run(Arc::clone(&agent)));
     let stop = Arc::clone(&agent);
     tokio::spawn(async move {
         stop_on_signal().await;
