@@ -407,6 +407,31 @@ async fn a_slow_or_absent_server_is_a_network_error() {
         "{error:?}"
     );
 
+    // A refresh that reached the server and timed out may have rotated the token: the
+    // sentence says the outcome is unknown, the retry with the token held, and the way out.
+    stub.queue(Canned {
+        delay: Duration::from_secs(5),
+        ..answer(200, TOKEN_JSON)
+    });
+    let error = client::refresh(&impatient, &stub.app(), &Secret::new("RT-1"))
+        .await
+        .unwrap_err();
+    let sentence = error.to_string();
+    assert!(
+        matches!(
+            error,
+            ProtocolError::NoAnswer {
+                during: jira_auth::atlassian::errors::During::Refresh,
+                ..
+            }
+        ) && error.is_temporary()
+            && !sentence.contains("nothing was lost")
+            && sentence.contains("unknown")
+            && sentence.contains("retries with it")
+            && sentence.contains("authorize again"),
+        "{sentence}"
+    );
+
     // A port that was just free: nobody listens there.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
