@@ -17,7 +17,8 @@ const FIRST_TRIM: Duration = Duration::from_secs(2);
 /// A trail grows by a few thousand events an hour at most (the keep-alive's pace), so
 /// trimming hourly keeps it within an hour's growth of its limits.
 const EVERY: Duration = Duration::from_secs(3600);
-/// Events removed per step: a few milliseconds of sled work each.
+/// Events removed per step. A step also walks the newest `JIRA_AUTH_EVENTS_MAX` keys to find
+/// the count's boundary: about 50 ms for 100,000 in a release build, on the blocking pool.
 const BATCH: usize = 2_000;
 
 /// Runs until the agent stops.

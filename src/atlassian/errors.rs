@@ -64,10 +64,10 @@ pub enum ProtocolError {
 fn unanswered(during: During, reason: &str) -> String {
     match during {
         During::Refresh => format!(
-            "the refresh reached Atlassian but its answer never arrived ({reason}), so whether Atlassian rotated the refresh token is unknown. jira-auth keeps the refresh token it holds and retries with it, which Atlassian accepts within 10 minutes of a rotation; if that retry is refused, authorize again"
+            "the refresh was sent to Atlassian but no answer came back ({reason}), so whether Atlassian rotated the refresh token is unknown. jira-auth keeps the refresh token it holds and retries with it, which Atlassian accepts within 10 minutes of a rotation; if that retry is refused, authorize again"
         ),
         During::Exchange => format!(
-            "the authorization code reached Atlassian but its answer never arrived ({reason}), so whether the code was spent is unknown. Try again now; if Atlassian refuses the code, authorize again with a fresh consent"
+            "the authorization code was sent to Atlassian but no answer came back ({reason}), so whether the code was spent is unknown. Try again now; if Atlassian refuses the code, authorize again with a fresh consent"
         ),
     }
 }
