@@ -118,7 +118,7 @@ pub struct EventsPage {
 }
 
 /// A failed step of an authorization: the sentence, and the effect that retries it when a
-/// retry can help (network, timeout, 5xx: nothing was lost).
+/// retry can help (network, timeout, 5xx: the sentence says whether anything was lost).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepFailure {
     pub sentence: String,
