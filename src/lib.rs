@@ -6,6 +6,7 @@ pub mod atlassian;
 pub mod callback;
 pub mod cli;
 pub mod clipboard;
+pub mod config;
 pub mod domain;
 pub mod limits;
 pub mod receiver;

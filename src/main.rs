@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             if !failure.message.is_empty() {
-                eprintln!("jira-auth: {}", failure.message);
+                eprintln!("jira-auth: {}", failure.shown());
             }
             ExitCode::from(failure.code)
         }
@@ -43,7 +43,11 @@ fn console(cli: &Cli) -> Result<(), Failure> {
     runtime.block_on(link.connection())?;
     let options = tui::ConsoleOptions {
         endpoints: Endpoints::from_env(),
-        data_dir: link.paths().data_dir().display().to_string(),
+        // Drawn in the help overlay: a path may hold bytes a terminal acts on.
+        data_dir: jira_auth::validate::text::sanitize(
+            &link.paths().data_dir().display().to_string(),
+            4000,
+        ),
     };
     runtime
         .block_on(tui::run(link, heard, options))

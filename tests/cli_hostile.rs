@@ -147,6 +147,108 @@ fn assert_refused(out: &Output, says: &str, what: &str) {
 
 const EVIL_USER: &str = "eve\u{1b}]0;owned\u{7}\u{1b}[2J";
 
+/// A data directory whose name holds escape sequences: every sentence that names it (a store
+/// not there yet, one that cannot be created, no agent running) reaches the terminal with no
+/// byte a terminal would act on, and the path still shows.
+#[test]
+fn a_data_dir_holding_escapes_never_reaches_the_terminal_raw() {
+    let sandbox = Sandbox::new();
+    let missing = sandbox
+        .root
+        .path()
+        .join("evil\u{1b}]0;pwned\u{7}\u{1b}[2J")
+        .join("data");
+    // A regular file where a directory must be: nothing can be created beneath it.
+    let blocker = sandbox.root.path().join("file\u{1b}[31m\u{9b}6n");
+    std::fs::write(&blocker, b"").unwrap();
+    let blocked = blocker.join("data");
+    let cases: [(&std::path::Path, &[&str], &str); 4] = [
+        (&missing, &["status"], "nothing is configured"),
+        (&missing, &["agent", "status"], "no agent is running"),
+        (&blocked, &["token"], "file"),
+        (&blocked, &["agent"], "cannot create the data directory"),
+    ];
+    for (dir, args, says) in cases {
+        let out = sandbox
+            .command()
+            .arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run jira-auth");
+        let what = format!("{args:?}");
+        for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert_eq!(
+                hidden_in(bytes),
+                None,
+                "{what}: {name} carries a hidden character: {:?}",
+                text(bytes)
+            );
+        }
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(says) && stderr.contains(sandbox.root.path().to_str().unwrap()),
+            "{what}: {stderr}"
+        );
+    }
+    assert!(!missing.exists(), "a read-only command created nothing");
+}
+
+/// A setting out of range stops an agent before it touches the store, and the client that
+/// started it shows why (exit 2), the hostile value written out harmlessly.
+#[test]
+fn a_setting_out_of_range_is_refused_by_the_agent_the_client_starts() {
+    let sandbox = common::agent::existing_store();
+    let cases = [
+        ("JIRA_AUTH_KEEPALIVE_RATE", "1e-30", "0.01 to 100"),
+        ("JIRA_AUTH_ROTATE_AFTER", "0s", "at least 1d and under 90d"),
+        ("JIRA_AUTH_EVENTS_MAX", "\u{1b}[31m5", "100 to 10000000"),
+        ("JIRA_AUTH_EVENTS_KEEP", "1h", "1d to 3650d"),
+        ("JIRA_AUTH_AGENT_IDLE", "0s", "1s to 7d"),
+    ];
+    for (name, value, range) in cases {
+        let out = sandbox
+            .command()
+            .env(name, value)
+            .args(["status"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run jira-auth");
+        let what = format!("{name}={value:?}");
+        assert_refused(&out, range, &what);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(name) && stderr.contains("e.g."),
+            "{what}: {stderr}"
+        );
+        assert!(
+            !sandbox.data_dir().join("agent.sock").exists(),
+            "{what}: no agent serves"
+        );
+        // Run by hand, the agent refuses the same way.
+        let out = sandbox
+            .command()
+            .env(name, value)
+            .arg("agent")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run jira-auth agent");
+        assert_refused(&out, range, &what);
+    }
+    // Good values are taken: the agent starts, answers, and is stopped.
+    let out = sandbox
+        .command()
+        .env("JIRA_AUTH_KEEPALIVE_RATE", "0.5")
+        .env("JIRA_AUTH_EVENTS_MAX", "1000")
+        .args(["status"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run jira-auth");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    sandbox.stop_agent();
+}
+
 #[test]
 fn a_user_id_with_escapes_is_refused_before_anything_is_stored() {
     let world = World::new();

@@ -398,9 +398,38 @@ async fn a_slow_or_absent_server_is_a_network_error() {
     let error = client::exchange_code(&impatient, &stub.app(), "CODE-1", CALLBACK)
         .await
         .unwrap_err();
+    // The form was sent: whether the code was spent is unknown, and the sentence says so.
     assert!(
-        matches!(error, ProtocolError::Network(_)) && error.exit_code() == 4,
+        matches!(error, ProtocolError::NoAnswer { .. })
+            && error.exit_code() == 4
+            && error.to_string().contains("unknown")
+            && !error.to_string().contains("nothing was lost"),
         "{error:?}"
+    );
+
+    // A refresh that reached the server and timed out may have rotated the token: the
+    // sentence says the outcome is unknown, the retry with the token held, and the way out.
+    stub.queue(Canned {
+        delay: Duration::from_secs(5),
+        ..answer(200, TOKEN_JSON)
+    });
+    let error = client::refresh(&impatient, &stub.app(), &Secret::new("RT-1"))
+        .await
+        .unwrap_err();
+    let sentence = error.to_string();
+    assert!(
+        matches!(
+            error,
+            ProtocolError::NoAnswer {
+                during: jira_auth::atlassian::errors::During::Refresh,
+                ..
+            }
+        ) && error.is_temporary()
+            && !sentence.contains("nothing was lost")
+            && sentence.contains("unknown")
+            && sentence.contains("retries with it")
+            && sentence.contains("authorize again"),
+        "{sentence}"
     );
 
     // A port that was just free: nobody listens there.
@@ -414,8 +443,11 @@ async fn a_slow_or_absent_server_is_a_network_error() {
     let error = client::exchange_code(&client::http_client(), &app, "CODE-1", CALLBACK)
         .await
         .unwrap_err();
+    // Nobody listened, so nothing was sent and nothing was lost.
     assert!(
-        matches!(error, ProtocolError::Network(_)) && error.is_temporary(),
+        matches!(error, ProtocolError::Network(_))
+            && error.is_temporary()
+            && error.to_string().contains("nothing was lost"),
         "{error:?}"
     );
 }

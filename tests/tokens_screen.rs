@@ -94,7 +94,9 @@ fn the_events_screen_loads_filters_and_follows_changes() {
     insta::assert_snapshot!("events_loading", draw(&app, 80, 24));
     update(
         &mut app,
-        Msg::Done(Outcome::EventsLoaded(Ok(common::states::sample_events()))),
+        Msg::Done(Outcome::EventsLoaded(Ok(
+            common::states::sample_events_page(),
+        ))),
     );
     insta::assert_snapshot!("events_80x24", draw(&app, 80, 24));
     insta::assert_snapshot!("events_120x32", draw(&app, 120, 32));

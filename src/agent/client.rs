@@ -169,7 +169,10 @@ impl AgentLink {
                     let _ = notices.send(Notice::Note(note.clone()));
                 }
                 // A command has no screen to show it on: stderr, like any other remark.
-                None => eprintln!("jira-auth: note: {note}"),
+                None => eprintln!(
+                    "jira-auth: note: {}",
+                    crate::validate::text::sanitize(note, 4000)
+                ),
             }
         }
         if let Some(notices) = &self.notices {

@@ -170,9 +170,15 @@ pub(super) async fn handle(
             principal,
         } => refresh_now(agent, integration, principal).await,
         Request::Events { limit } => {
+            let retention = super::settings().retention;
             blocking(agent, move |store| {
                 Ok(Reply::Events {
                     events: store.events(limit.min(10_000))?,
+                    trail: Some(super::protocol::EventTrail {
+                        keep_secs: retention.keep.as_secs(),
+                        max_events: retention.max_events,
+                        oldest: store.oldest_event()?,
+                    }),
                 })
             })
             .await

@@ -14,14 +14,12 @@ use crate::agent_log;
 use crate::domain::{Principal, Timestamp};
 use crate::service::refresh::{self, Due};
 
-const DEFAULT_ROTATE_AFTER: Duration = Duration::from_secs(60 * 86_400);
-const DEFAULT_RATE: f64 = 2.0;
 /// The longest the keep-alive sleeps without looking again.
 const LOOK_AGAIN: Duration = Duration::from_secs(60);
 const BACKOFF_START: Duration = Duration::from_secs(30);
 const BACKOFF_MAX: Duration = Duration::from_secs(30 * 60);
 
-/// How the keep-alive is paced; from the environment, with the documented defaults.
+/// How the keep-alive is paced.
 #[derive(Clone, Copy, Debug)]
 pub struct Pace {
     pub rotate_after: Duration,
@@ -30,17 +28,20 @@ pub struct Pace {
 }
 
 impl Pace {
+    /// `JIRA_AUTH_ROTATE_AFTER` and `JIRA_AUTH_KEEPALIVE_RATE`, as `config` checked them when
+    /// the agent started (a value out of range stops the agent there, never here).
     pub fn from_env() -> Pace {
-        let rotate_after = std::env::var("JIRA_AUTH_ROTATE_AFTER")
-            .ok()
-            .and_then(|v| humantime::parse_duration(v.trim()).ok())
-            .unwrap_or(DEFAULT_ROTATE_AFTER);
-        let rate = std::env::var("JIRA_AUTH_KEEPALIVE_RATE")
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|r| *r > 0.0 && r.is_finite())
-            .unwrap_or(DEFAULT_RATE);
-        Pace { rotate_after, rate }
+        let settings = super::settings();
+        Pace {
+            rotate_after: settings.rotate_after,
+            rate: settings.keepalive_rate,
+        }
+    }
+
+    /// The pause between two refreshes. The rate's range makes it 10 ms to 100 s; the
+    /// fallback only keeps a rate that never passed `config` from panicking.
+    fn gap(self) -> Duration {
+        Duration::try_from_secs_f64(1.0 / self.rate).unwrap_or(Duration::from_millis(500))
     }
 }
 
@@ -54,7 +55,7 @@ struct Pending {
 /// Runs until the agent stops.
 pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
     let rotate_after = i64::try_from(pace.rotate_after.as_secs()).unwrap_or(i64::MAX);
-    let gap = Duration::from_secs_f64(1.0 / pace.rate);
+    let gap = pace.gap();
     // Grants whose last try failed for a temporary reason, and when to try again.
     let mut backoff: HashMap<String, (Instant, Duration)> = HashMap::new();
     loop {

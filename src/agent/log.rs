@@ -3,12 +3,14 @@
 
 use crate::domain::Timestamp;
 
-/// Writes one line; text from outside (paths, peer data) is sanitized by the caller.
+/// Writes one line, sanitized whole: a path or a peer's text in it reaches a terminal (an
+/// agent run by hand, `tail -f agent.log`) with nothing a terminal would act on.
 pub fn line(message: std::fmt::Arguments<'_>) {
     eprintln!(
-        "{} jira-auth agent[{}]: {message}",
+        "{} jira-auth agent[{}]: {}",
         Timestamp::now().rfc3339(),
-        std::process::id()
+        std::process::id(),
+        crate::validate::text::sanitize(&message.to_string(), 4000)
     );
 }
 

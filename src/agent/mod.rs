@@ -14,27 +14,30 @@ mod notify;
 pub mod protocol;
 mod refresher;
 mod resume;
+mod retention;
 mod server;
 mod spawn;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::atlassian::Endpoints;
+use crate::config::Settings;
 use crate::store::StorePaths;
 
 pub use client::{AgentLink, ClientError, Notice};
 pub use protocol::{AgentConfig, WireError};
+pub use server::AgentOptions;
 pub(crate) use server::stop_on_signal;
-pub use server::{AgentOptions, run};
 
 /// The socket, inside the data directory (0700), so only its owner can reach it.
 pub const SOCKET_NAME: &str = "agent.sock";
 /// The log of an agent started on demand (one started by hand logs to stderr).
 pub const LOG_NAME: &str = "agent.log";
 /// How long an agent started on demand stays without clients before it exits.
-pub const DEFAULT_IDLE: Duration = Duration::from_secs(10 * 60);
-pub const IDLE_VAR: &str = "JIRA_AUTH_AGENT_IDLE";
+pub const DEFAULT_IDLE: Duration = crate::config::DEFAULT_AGENT_IDLE;
+pub const IDLE_VAR: &str = crate::config::AGENT_IDLE;
 /// How long a client waits for an agent it started before it gives up.
 pub const START_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -79,10 +82,36 @@ pub fn config_from_env(paths: &StorePaths, endpoints: &Endpoints) -> AgentConfig
     }
 }
 
-/// `JIRA_AUTH_AGENT_IDLE` as a duration ("10m", "30s", "1h"); unset or unreadable: the default.
-pub fn idle_from_env() -> Duration {
-    std::env::var(IDLE_VAR)
-        .ok()
-        .and_then(|text| humantime::parse_duration(text.trim()).ok())
-        .unwrap_or(DEFAULT_IDLE)
+/// The settings this agent checked at start ([`run`]).
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// Runs the agent to the end. Its settings come first: a value out of range is refused (exit
+/// 2) before the store is touched, and a client that started this agent hears the sentence
+/// through the start-up notice. An on-demand agent's idle limit is `JIRA_AUTH_AGENT_IDLE`.
+/// `Err` carries the exit code and the sentence for the log.
+pub fn run(mut options: AgentOptions) -> Result<(), WireError> {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            let refused = WireError::new(error.exit_code(), error.to_string());
+            notify::Notifier::from_inherited(options.notify).send(&notify::StartNotice::Failed {
+                code: refused.code,
+                sentence: refused.sentence.clone(),
+            });
+            return Err(refused);
+        }
+    };
+    if options.idle_exit.is_some() {
+        options.idle_exit = Some(settings.agent_idle);
+    }
+    // Set once per process: an agent runs once, and a second run would read the same
+    // environment.
+    let _ = SETTINGS.set(settings);
+    server::run(options)
+}
+
+/// What this agent runs with: the checked settings once [`run`] has begun (always, in the
+/// agent's own tasks), the documented defaults before.
+pub(crate) fn settings() -> &'static Settings {
+    SETTINGS.get_or_init(Settings::default)
 }

@@ -225,6 +225,9 @@ pub enum Reply {
     },
     Events {
         events: Vec<crate::domain::Event>,
+        /// How far back the trail goes; absent from an agent older than this field.
+        #[serde(default)]
+        trail: Option<EventTrail>,
     },
     Link(LinkView),
     /// The link was authorized; the sentence says as whom and where.
@@ -233,6 +236,17 @@ pub enum Reply {
     },
     /// The page the receiver answers a callback with.
     Page(ReceiverPage),
+}
+
+/// How far back the audit trail goes: what the agent keeps, and its oldest kept event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTrail {
+    /// Events older than this many seconds are trimmed.
+    pub keep_secs: u64,
+    /// At most this many events are kept.
+    pub max_events: u64,
+    /// When the oldest kept event happened; `None` while the trail is empty.
+    pub oldest: Option<crate::domain::Timestamp>,
 }
 
 /// A link handed out. `handle` names it for `AwaitLink`; unlike the state in the URL, it
@@ -427,6 +441,29 @@ mod tests {
         assert_eq!(
             hello,
             serde_json::json!({"frame":"hello","protocol":1,"build":{"version":"0.1.0","stamp":5},"pid":42})
+        );
+    }
+
+    #[test]
+    fn the_events_reply_reads_with_and_without_its_trail() {
+        // An agent older than the trail answers without it.
+        let old: Reply =
+            serde_json::from_str(r#"{"kind":"events","events":[]}"#).expect("an old reply");
+        assert!(matches!(old, Reply::Events { events, trail: None } if events.is_empty()));
+        let trail = EventTrail {
+            keep_secs: 90 * 86_400,
+            max_events: 100_000,
+            oldest: Some(crate::domain::Timestamp(1_788_480_000)),
+        };
+        let text = serde_json::to_string(&Reply::Events {
+            events: Vec::new(),
+            trail: Some(trail.clone()),
+        })
+        .unwrap();
+        let back: Reply = serde_json::from_str(&text).unwrap();
+        assert!(
+            matches!(back, Reply::Events { trail: Some(t), .. } if t == trail),
+            "{text}"
         );
     }
 

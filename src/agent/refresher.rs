@@ -141,12 +141,18 @@ async fn refresh_once(
     let result = refresh::call(agent.http(), &refreshing).await;
     let outcome = blocking(agent, move |store| {
         let recorded = refresh::record(store, refreshing, result, Timestamp::now());
-        // Recorded: the rotation is claimed. When the store itself failed, the mark stays
-        // so that the next agent tries again within the leeway.
+        // Recorded: the rotation is claimed. When the store itself failed, or the answer
+        // never arrived (Atlassian may have rotated), the mark stays so that the keep-alive
+        // (or the next agent) tries again with the held token within the leeway.
+        let unknown = matches!(
+            &recorded,
+            Err(RefreshError::Protocol { error, .. }) if error.outcome_unknown()
+        );
         if !matches!(
             recorded,
             Err(RefreshError::Store(_) | RefreshError::Unsaved { .. })
-        ) {
+        ) && !unknown
+        {
             store.refresh_done(&integration, &principal)?;
         }
         Ok(recorded)

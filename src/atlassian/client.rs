@@ -134,7 +134,7 @@ fn finish(
                 .map(|s| s.iter().map(|s| s.to_string()).collect())
                 .unwrap_or_default(),
         }),
-        Err(RequestTokenError::Request(e)) => Err(ProtocolError::Network(network_reason(&e))),
+        Err(RequestTokenError::Request(e)) => Err(unanswered(&e, during)),
         Err(_) => match recorder.last() {
             // oauth2 insists on `token_type` and a JSON Content-Type. When Atlassian answers
             // 200 it has already disabled the refresh token just used, so any grant we can
@@ -185,12 +185,31 @@ fn liberal_grant(body: &[u8]) -> Option<TokenGrant> {
     })
 }
 
+/// A call that got no answer, sorted by whether Atlassian can have seen it: one that never
+/// connected (refused, no route, a connect timeout) or never left this process was not
+/// received, and nothing was lost; once connected, the form may have arrived and been acted
+/// on (a rotation, a spent code) before the answer was lost, so the outcome is unknown.
+fn unanswered(error: &HttpClientError<reqwest::Error>, during: During) -> ProtocolError {
+    let unsent = match error {
+        HttpClientError::Reqwest(e) => e.is_connect() || e.is_builder(),
+        // Building the answer, or reading its body, failed: the call was made.
+        _ => false,
+    };
+    let reason = network_reason(error);
+    if unsent {
+        ProtocolError::Network(reason)
+    } else {
+        ProtocolError::NoAnswer { during, reason }
+    }
+}
+
 /// The reason a request never got an answer, without reqwest's URL (which has no secret,
 /// but is noise) and without a chain of "error sending request" wrappers.
 fn network_reason(error: &HttpClientError<reqwest::Error>) -> String {
     match error {
-        HttpClientError::Reqwest(e) if e.is_timeout() => "the call timed out".to_owned(),
+        // A connect timeout is both: it never connected.
         HttpClientError::Reqwest(e) if e.is_connect() => "the connection failed".to_owned(),
+        HttpClientError::Reqwest(e) if e.is_timeout() => "the call timed out".to_owned(),
         HttpClientError::Reqwest(e) => {
             let mut reason = e.to_string();
             let mut source = std::error::Error::source(e.as_ref());

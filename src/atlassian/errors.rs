@@ -33,10 +33,15 @@ pub enum ProtocolError {
         "Atlassian had a problem (HTTP {status}): {excerpt}. This is temporary: try again in a moment; nothing was lost"
     )]
     Server { status: u16, excerpt: String },
+    /// The call never left: no connection was made, so Atlassian saw nothing.
     #[error(
         "could not reach Atlassian: {0}. Check the network (and any proxy), then try again; nothing was lost"
     )]
     Network(String),
+    /// The call went out but its answer never came back (a timeout, a dropped connection):
+    /// Atlassian may have acted on it.
+    #[error("{}", unanswered(*during, reason))]
+    NoAnswer { during: During, reason: String },
     #[error("Atlassian answered something unexpected (HTTP {status}): {excerpt}")]
     Unexpected { status: u16, excerpt: String },
     #[error("Atlassian answered {error}{}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default(), guess(error))]
@@ -51,6 +56,20 @@ pub enum ProtocolError {
     ApiUnauthorized,
     #[error("Jira has no site with that cloud id (404); authorize again and pick the site anew")]
     SiteNotFound,
+}
+
+/// What a call whose answer never arrived means. A refresh may have rotated the refresh
+/// token; the one jira-auth holds still works within Atlassian's 10-minute reuse leeway, so
+/// retrying with it is both safe and the way to find out.
+fn unanswered(during: During, reason: &str) -> String {
+    match during {
+        During::Refresh => format!(
+            "the refresh was sent to Atlassian but no answer came back ({reason}), so whether Atlassian rotated the refresh token is unknown. jira-auth keeps the refresh token it holds and retries with it, which Atlassian accepts within 10 minutes of a rotation; if that retry is refused, authorize again"
+        ),
+        During::Exchange => format!(
+            "the authorization code was sent to Atlassian but no answer came back ({reason}), so whether the code was spent is unknown. Try again now; if Atlassian refuses the code, authorize again with a fresh consent"
+        ),
+    }
 }
 
 /// Our best guess of the cause for error codes Atlassian does not document.
@@ -72,12 +91,20 @@ fn guess(error: &str) -> &'static str {
 }
 
 impl ProtocolError {
-    /// Network trouble or a 5xx: retrying later can work and nothing was lost.
+    /// Network trouble or a 5xx: retrying later can work, and what jira-auth holds (the
+    /// refresh token, the code) must be kept for that retry.
     pub fn is_temporary(&self) -> bool {
         matches!(
             self,
-            ProtocolError::Server { .. } | ProtocolError::Network(_)
+            ProtocolError::Server { .. }
+                | ProtocolError::Network(_)
+                | ProtocolError::NoAnswer { .. }
         )
+    }
+
+    /// Atlassian may have acted on a call whose answer never arrived.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, ProtocolError::NoAnswer { .. })
     }
 
     /// Only a new consent helps.
@@ -314,6 +341,69 @@ mod tests {
             }
             .exit_code(),
             1
+        );
+    }
+
+    #[test]
+    fn nothing_was_lost_is_said_only_where_it_is_true() {
+        type Case = (ProtocolError, bool);
+        let cases: [Case; 5] = [
+            (ProtocolError::Network("the connection failed".into()), true),
+            (
+                ProtocolError::Server {
+                    status: 503,
+                    excerpt: "an empty body".into(),
+                },
+                true,
+            ),
+            (classify(429, b"slow down", During::Refresh), true),
+            (
+                ProtocolError::NoAnswer {
+                    during: During::Refresh,
+                    reason: "the call timed out".into(),
+                },
+                false,
+            ),
+            (
+                ProtocolError::NoAnswer {
+                    during: During::Exchange,
+                    reason: "the connection was dropped".into(),
+                },
+                false,
+            ),
+        ];
+        for (error, lost_nothing) in cases {
+            let sentence = error.to_string();
+            assert_eq!(
+                sentence.contains("nothing was lost"),
+                lost_nothing,
+                "{sentence}"
+            );
+            assert_eq!(error.outcome_unknown(), !lost_nothing, "{sentence}");
+            assert!(error.is_temporary() && error.exit_code() == 4, "{sentence}");
+        }
+        let refresh = ProtocolError::NoAnswer {
+            during: During::Refresh,
+            reason: "the call timed out".into(),
+        }
+        .to_string();
+        for part in [
+            "the call timed out",
+            "unknown",
+            "retries with it",
+            "10 minutes",
+            "authorize again",
+        ] {
+            assert!(refresh.contains(part), "{part}: {refresh}");
+        }
+        let exchange = ProtocolError::NoAnswer {
+            during: During::Exchange,
+            reason: "the call timed out".into(),
+        }
+        .to_string();
+        assert!(
+            exchange.contains("unknown") && exchange.contains("fresh consent"),
+            "{exchange}"
         );
     }
 

@@ -39,7 +39,8 @@ fn serve(
     }
     let options = AgentOptions {
         paths: StorePaths::resolve(data_dir)?,
-        idle_exit: on_demand.then(agent::idle_from_env),
+        // How long comes from JIRA_AUTH_AGENT_IDLE, checked with the agent's other settings.
+        idle_exit: on_demand.then_some(agent::DEFAULT_IDLE),
         notify: notify_fd.is_some(),
         accept_rollback,
     };
@@ -75,7 +76,7 @@ fn status(data_dir: Option<&Path>, json: bool) -> Result<(), Failure> {
             info.protocol,
             crate::service::format::duration(i64::try_from(info.uptime_secs).unwrap_or(i64::MAX)),
             info.clients,
-            info.data_dir
+            super::output::for_terminal(&info.data_dir)
         )?;
     }
     Ok(())

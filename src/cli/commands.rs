@@ -10,12 +10,12 @@ use crate::service::setup::SetupPlan;
 use crate::validate::text::quoted;
 
 use super::client::unexpected;
-use super::output::{to_json, write_profiles, write_status};
+use super::output::{for_terminal, to_json, write_profiles, write_status};
 use super::{Client, Failure};
 
 /// The status of a store that does not exist: empty, and said so.
 fn absent(client: &Client, json: bool, empty_json: &str) -> Result<(), Failure> {
-    eprintln!("jira-auth: {}", client.nothing_configured());
+    eprintln!("jira-auth: {}", for_terminal(&client.nothing_configured()));
     if json {
         writeln!(std::io::stdout().lock(), "{empty_json}")?;
     }
@@ -111,7 +111,7 @@ pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failu
                 crate::service::format::duration(now.secs_until(*expires_at))
             ),
             Err(e) => {
-                eprintln!("{who}: {}", e.sentence);
+                eprintln!("{}", for_terminal(&format!("{who}: {}", e.sentence)));
                 worst = Some(match worst {
                     // A dead grant is what someone must act on; temporary trouble is the least.
                     Some(3) => 3,
@@ -191,7 +191,7 @@ pub fn profile_add(client: &Client, draft: &ProfileDraft) -> Result<(), Failure>
         other => return Err(unexpected(&other)),
     };
     for remark in remarks {
-        eprintln!("{remark}");
+        eprintln!("{}", for_terminal(&remark));
     }
     eprintln!(
         "Saved the profile {}. Register this callback URL in your app (step vi): {callback_url}",

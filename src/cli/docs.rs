@@ -26,15 +26,24 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "JIRA_AUTH_AGENT_IDLE",
-        "How long an agent started on demand stays without clients (default 10m).",
+        "How long an agent started on demand stays without clients (default 10m; 1s to 7d).",
     ),
     (
         "JIRA_AUTH_ROTATE_AFTER",
-        "The agent rotates a grant whose refresh token is this old (default 60d).",
+        "The agent rotates a grant whose refresh token is this old (default 60d; at least 1d, \
+under 90d).",
     ),
     (
         "JIRA_AUTH_KEEPALIVE_RATE",
-        "Refreshes per second the agent's keep-alive makes at most (default 2).",
+        "Refreshes per second the agent's keep-alive makes at most (default 2; 0.01 to 100).",
+    ),
+    (
+        "JIRA_AUTH_EVENTS_KEEP",
+        "How far back the audit trail goes (default 90d; 1d to 3650d).",
+    ),
+    (
+        "JIRA_AUTH_EVENTS_MAX",
+        "How many events the audit trail keeps at most (default 100000; 100 to 10000000).",
     ),
     (
         "JIRA_AUTH_ATLASSIAN_AUTH_URL, JIRA_AUTH_ATLASSIAN_API_URL",

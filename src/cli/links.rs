@@ -66,7 +66,7 @@ pub fn link(client: &Client, args: &LinkArgs<'_>) -> Result<(), Failure> {
         view.expires_at.rfc3339()
     );
     let sentence = wait(client, &view)?;
-    eprintln!("jira-auth: {sentence}");
+    eprintln!("jira-auth: {}", super::output::for_terminal(&sentence));
     Ok(())
 }
 
@@ -85,7 +85,10 @@ fn wait(client: &Client, view: &LinkView) -> Result<String, Failure> {
                 return Err(ClientError::Agent(error).into());
             }
             Err(error) if Timestamp::now() < view.expires_at.plus_secs(5) => {
-                eprintln!("jira-auth: {error}; waiting on");
+                eprintln!(
+                    "jira-auth: {}; waiting on",
+                    super::output::for_terminal(&error.to_string())
+                );
                 std::thread::sleep(Duration::from_secs(1));
             }
             Err(error) => return Err(error.into()),

@@ -342,6 +342,12 @@ impl Failure {
     pub fn quiet(code: u8) -> Failure {
         Failure::new(code, "")
     }
+
+    /// The message as stderr shows it: nothing in it a terminal would act on, whatever
+    /// path or value it names.
+    pub fn shown(&self) -> String {
+        output::for_terminal(&self.message)
+    }
 }
 
 impl From<ServiceError> for Failure {

@@ -15,6 +15,15 @@ fn shown(text: &str) -> String {
     sanitize(text, 300)
 }
 
+/// Any sentence as a terminal gets it: each line sanitized like outside text, since local
+/// text can carry escape bytes too (a `--data-dir` holding ESC, a path in a store error).
+pub fn for_terminal(text: &str) -> String {
+    text.lines()
+        .map(|line| sanitize(line, 4000))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
     // Serializing plain data with string keys cannot fail.
     serde_json::to_string_pretty(value).unwrap_or_else(|e| unreachable!("status serializes: {e}"))

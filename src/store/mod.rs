@@ -179,6 +179,17 @@ pub trait Store: Send + Sync {
     fn append_event(&self, event: &Event) -> Result<(), StoreError>;
     /// The newest `limit` events, newest first.
     fn events(&self, limit: usize) -> Result<Vec<Event>, StoreError>;
+    /// Removes events oldest first: those before `before`, and those beyond the newest
+    /// `keep`, at most `at_most` in one call so a caller can bound each step. Returns how
+    /// many went; fewer than `at_most` means nothing more is due.
+    fn trim_events(
+        &self,
+        before: Timestamp,
+        keep: usize,
+        at_most: usize,
+    ) -> Result<usize, StoreError>;
+    /// When the oldest kept event happened; `None` while the trail is empty.
+    fn oldest_event(&self) -> Result<Option<Timestamp>, StoreError>;
 
     /// Notes, durably, that a refresh of this grant is about to reach Atlassian: if the
     /// process dies before [`Store::refresh_done`], the next one retries within Atlassian's

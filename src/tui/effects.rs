@@ -10,7 +10,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::browser;
-use super::message::{Effect, IssuedLink, ListenerEnd, Msg, Outcome, Prepared, StepFailure};
+use super::message::{
+    Effect, EventsPage, IssuedLink, ListenerEnd, Msg, Outcome, Prepared, StepFailure,
+};
 use crate::agent::protocol::{DraftWire, ListenerView, Reply, Request};
 use crate::agent::{AgentLink, ClientError, Notice};
 use crate::clipboard::{Clipboard, ClipboardEnv, CopyRoute};
@@ -172,7 +174,7 @@ impl EffectRunner {
             Effect::LoadEvents { limit } => {
                 self.request(Request::Events { limit }, |result| {
                     Msg::Done(Outcome::EventsLoaded(match result {
-                        Ok(Reply::Events { events }) => Ok(events),
+                        Ok(Reply::Events { events, trail }) => Ok(EventsPage { events, trail }),
                         Ok(other) => Err(unexpected(&other)),
                         Err(e) => Err(sentence(&e)),
                     }))

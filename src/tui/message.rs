@@ -73,7 +73,7 @@ pub enum Outcome {
     /// A token set was deleted: the sentence to show, or why not.
     TokensDeleted(Result<String, String>),
     /// The audit trail, newest first, or why it could not be read.
-    EventsLoaded(Result<Vec<crate::domain::Event>, String>),
+    EventsLoaded(Result<EventsPage, String>),
     /// The desktop browser was started, or why not.
     BrowserOpened(Result<(), String>),
     /// A personal link was handed out for an end user, or why not.
@@ -109,8 +109,16 @@ pub enum ListenerEnd {
     Stopped(String),
 }
 
+/// The newest events of the audit trail, and how far back the trail goes (absent when the
+/// agent is older than that answer).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventsPage {
+    pub events: Vec<crate::domain::Event>,
+    pub trail: Option<crate::agent::protocol::EventTrail>,
+}
+
 /// A failed step of an authorization: the sentence, and the effect that retries it when a
-/// retry can help (network, timeout, 5xx: nothing was lost).
+/// retry can help (network, timeout, 5xx: the sentence says whether anything was lost).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepFailure {
     pub sentence: String,

@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::App;
 use super::screens::help;
+use crate::validate::text::sanitize;
 
 /// Below this the layout cannot show a form and its checklist; say so instead of garbling.
 pub const MIN_WIDTH: u16 = 60;
@@ -32,10 +33,11 @@ pub fn view(app: &App, frame: &mut Frame) {
         .shared
         .banner
         .as_ref()
-        .map(|text| Line::styled(format!(" ⚠ {text}"), theme.banner()));
+        .map(|text| Line::styled(format!(" ⚠ {}", sanitize(text, 1000)), theme.banner()));
     let footer_line = match &app.shared.status {
+        // Every sentence the console shows passes here: local text (a path) included.
         Some(status) => Line::styled(
-            format!(" {}", status.text),
+            format!(" {}", sanitize(&status.text, 1000)),
             if status.error {
                 theme.bad()
             } else {

@@ -3,13 +3,15 @@
 //! a new screen (or state) is one more entry in [`catalogue`].
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use jira_auth::agent::protocol::{AttemptView, ListenerView};
+use jira_auth::agent::protocol::{AttemptView, EventTrail, ListenerView};
 use jira_auth::atlassian::Endpoints;
 use jira_auth::domain::{Account, Event, EventKind, Mode, Principal, Site, TokenSet};
 use jira_auth::service::authorize::authorization_url;
 use jira_auth::service::draft::ProfileDraft;
 use jira_auth::service::status::{self, StatusReport};
-use jira_auth::tui::message::{IssuedLink, ListenerEnd, Outcome, Prepared, StepFailure};
+use jira_auth::tui::message::{
+    EventsPage, IssuedLink, ListenerEnd, Outcome, Prepared, StepFailure,
+};
 use jira_auth::tui::screens::Screen;
 use jira_auth::tui::screens::profile_form::ProfileForm;
 use jira_auth::tui::theme::Theme;
@@ -549,6 +551,19 @@ pub fn sample_events() -> Vec<Event> {
     ]
 }
 
+/// The sample events as the agent answers them: with the default retention, the oldest
+/// sample event the oldest kept.
+pub fn sample_events_page() -> EventsPage {
+    EventsPage {
+        events: sample_events(),
+        trail: Some(EventTrail {
+            keep_secs: 90 * 86_400,
+            max_events: 100_000,
+            oldest: Some(NOW.plus_secs(-90_000)),
+        }),
+    }
+}
+
 pub fn events_loading() -> App {
     let mut app = app_with(populated());
     press(&mut app, &[key('e')]);
@@ -557,13 +572,23 @@ pub fn events_loading() -> App {
 
 pub fn events() -> App {
     let mut app = events_loading();
-    done(&mut app, Outcome::EventsLoaded(Ok(sample_events())));
+    done(&mut app, Outcome::EventsLoaded(Ok(sample_events_page())));
     app
 }
 
 pub fn events_empty() -> App {
     let mut app = events_loading();
-    done(&mut app, Outcome::EventsLoaded(Ok(Vec::new())));
+    done(
+        &mut app,
+        Outcome::EventsLoaded(Ok(EventsPage {
+            events: Vec::new(),
+            trail: Some(EventTrail {
+                keep_secs: 90 * 86_400,
+                max_events: 100_000,
+                oldest: None,
+            }),
+        })),
+    );
     app
 }
 

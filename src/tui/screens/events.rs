@@ -1,5 +1,6 @@
 //! Events (DESIGN.md screen 5): the audit trail, newest first, `/` to filter. It reloads when
-//! the agent reports a change, so a refresh made by a script shows up as it happens.
+//! the agent reports a change, so a refresh made by a script shows up as it happens. Its
+//! bottom edge says how far back the trail goes (what the agent keeps, the oldest event).
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -7,6 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
+use crate::agent::protocol::EventTrail;
 use crate::domain::{Event, EventKind};
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
@@ -20,6 +22,8 @@ pub const EVENTS_SHOWN: usize = 500;
 #[derive(Debug, Default)]
 pub struct EventsScreen {
     events: Option<Result<Vec<Event>, String>>,
+    /// How far back the trail goes, as the agent last said.
+    trail: Option<EventTrail>,
     selected: usize,
     filter: ListFilter,
 }
@@ -158,7 +162,13 @@ impl EventsScreen {
 
     pub fn on_outcome(&mut self, outcome: &Outcome) -> Vec<Action> {
         if let Outcome::EventsLoaded(result) = outcome {
-            self.events = Some(result.clone());
+            match result {
+                Ok(page) => {
+                    self.events = Some(Ok(page.events.clone()));
+                    self.trail.clone_from(&page.trail);
+                }
+                Err(sentence) => self.events = Some(Err(sentence.clone())),
+            }
             self.selected = self.selected.min(self.visible().len().saturating_sub(1));
         }
         Vec::new()
@@ -171,13 +181,16 @@ impl EventsScreen {
             Layout::vertical([Constraint::Length(filter_height), Constraint::Fill(1)]).areas(area);
         self.filter.render(frame, filter_area, theme);
         let visible = self.visible();
-        let block = Block::default()
+        let mut block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border())
             .title(Span::styled(
                 format!(" Events, newest first ({}) ", visible.len()),
                 theme.title(),
             ));
+        if let Some(trail) = &self.trail {
+            block = block.title_bottom(Span::styled(format!(" {} ", kept(trail)), theme.dim()));
+        }
         let message = match &self.events {
             None => Some(Line::styled("Reading the audit trail…", theme.dim())),
             Some(Err(sentence)) => Some(Line::styled(sentence.clone(), theme.bad())),
@@ -252,5 +265,47 @@ impl EventsScreen {
             .highlight_style(theme.selected());
         let mut state = ListState::default().with_selected(Some(self.selected));
         frame.render_stateful_widget(list, list_area, &mut state);
+    }
+}
+
+/// "kept: 90 days or 100,000 events; oldest 2026-09-04".
+fn kept(trail: &EventTrail) -> String {
+    let retention = crate::config::Retention {
+        keep: std::time::Duration::from_secs(trail.keep_secs),
+        max_events: trail.max_events,
+    };
+    let oldest = trail.oldest.map_or_else(String::new, |at| {
+        let date = at.rfc3339();
+        format!("; oldest {}", date.get(..10).unwrap_or(&date))
+    });
+    format!("kept: {retention}{oldest}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Timestamp;
+
+    #[test]
+    fn the_trail_says_how_far_back_it_goes() {
+        let trail = |keep_secs, max_events, oldest: Option<i64>| EventTrail {
+            keep_secs,
+            max_events,
+            oldest: oldest.map(Timestamp),
+        };
+        let cases = [
+            (
+                trail(90 * 86_400, 100_000, Some(1_788_480_000)),
+                "kept: 90 days or 100,000 events; oldest 2026-09-04",
+            ),
+            (trail(86_400, 100, None), "kept: 1 day or 100 events"),
+            (
+                trail(7 * 86_400, 10_000_000, Some(0)),
+                "kept: 7 days or 10,000,000 events; oldest 1970-01-01",
+            ),
+        ];
+        for (trail, shown) in cases {
+            assert_eq!(kept(&trail), shown);
+        }
     }
 }

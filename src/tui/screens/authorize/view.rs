@@ -101,7 +101,7 @@ impl AuthorizeScreen {
                 ];
                 lines.push(Line::raw(""));
                 lines.push(Line::raw(if retry.is_some() {
-                    "Press r to try again (nothing was lost), Esc to go back."
+                    "Press r to try again, Esc to go back."
                 } else {
                     "Esc goes back; authorize again from the start once the cause is fixed."
                 }));
