@@ -3,6 +3,7 @@
 //! one connection carries any number of calls at once, plus change notices for the console.
 
 use std::collections::HashMap;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,8 +19,10 @@ use super::protocol::{
     self, AgentConfig, AgentFrame, AgentHello, Build, ClientFrame, ClientHello, Reply, Request,
     WireError,
 };
+use super::deadlines::{self, Patience};
 use super::spawn::{self, Started};
 use super::{AgentPaths, START_TIMEOUT};
+use crate::store::Holder;
 
 /// Why a client got no answer. The sentence is what a human reads.
 #[derive(Debug, thiserror::Error)]
@@ -33,14 +36,32 @@ pub enum ClientError {
     /// Nothing serves this store, and this call does not start an agent.
     #[error("no agent is running for {0}")]
     NotRunning(String),
+    /// The agent's process lives and holds the store, but let a deadline pass: frozen
+    /// (SIGSTOP, a debugger) or hung. Temporary (exit 4): it may resume.
+    #[error(
+        "an agent holds the store at {data_dir} but does not answer (pid {pid}): {what} had no answer within {waited_secs} s. If it was stopped (SIGSTOP, a debugger), resume it with `kill -CONT {pid}`; if it hangs, end it with `kill {pid}` and try again (a new one starts on demand)"
+    )]
+    NotAnswering {
+        data_dir: String,
+        pid: u32,
+        what: &'static str,
+        waited_secs: u64,
+    },
+    /// The socket is served by a process of another user: nothing was sent to it. Not
+    /// temporary (exit 2): someone must remove the impostor.
+    #[error(
+        "the agent socket {socket} is served by uid {uid}, not by this user (uid {own}): another user may be posing as jira-auth's agent, so nothing was sent to it. Check who made it (`ls -l {socket}`), remove it, and try again"
+    )]
+    Impostor { socket: String, uid: u32, own: u32 },
 }
 
 impl ClientError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ClientError::Agent(e) => e.code,
-            ClientError::Unavailable(_) => 4,
+            ClientError::Unavailable(_) | ClientError::NotAnswering { .. } => 4,
             ClientError::NotRunning(_) => 1,
+            ClientError::Impostor { .. } => 2,
         }
     }
 }
@@ -66,6 +87,8 @@ pub struct Connection {
     pending: Pending,
     next_id: AtomicU64,
     closed: Arc<AtomicBool>,
+    /// For the sentence when the agent stops answering.
+    data_dir: String,
     pub hello: AgentHello,
     /// What the agent had to fix when it opened the store, for a human to hear once.
     pub notes: Vec<String>,
@@ -76,7 +99,52 @@ impl Connection {
         self.closed.load(Ordering::SeqCst)
     }
 
+    /// One request, answered within the deadline its kind has ([`deadlines::patience`]).
     pub async fn call(&self, request: Request) -> Result<Reply, ClientError> {
+        let what = deadlines::waiting_for(&request);
+        match deadlines::patience(&request) {
+            Patience::Within(limit) => self.ask(request, what, limit).await,
+            Patience::WhileAlive => {
+                let (id, mut answer) = self.send(request)?;
+                loop {
+                    tokio::select! {
+                        answered = &mut answer => return answered_with(answered),
+                        () = tokio::time::sleep(deadlines::LIVENESS_EVERY) => {
+                            // A frozen agent answers nothing: the status check tells.
+                            if let Err(error) = self
+                                .ask(Request::AgentStatus, what, deadlines::QUICK)
+                                .await
+                            {
+                                lock(&self.pending).remove(&id);
+                                return Err(error);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn ask(
+        &self,
+        request: Request,
+        what: &'static str,
+        limit: Duration,
+    ) -> Result<Reply, ClientError> {
+        let (id, answer) = self.send(request)?;
+        if let Ok(answered) = tokio::time::timeout(limit, answer).await {
+            return answered_with(answered);
+        }
+        lock(&self.pending).remove(&id);
+        Err(ClientError::NotAnswering {
+            data_dir: self.data_dir.clone(),
+            pid: self.hello.pid,
+            what,
+            waited_secs: limit.as_secs(),
+        })
+    }
+
+    fn send(&self, request: Request) -> Result<(u64, Answer), ClientError> {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let (sender, receiver) = oneshot::channel();
         lock(&self.pending).insert(id, sender);
@@ -85,10 +153,18 @@ impl Connection {
             lock(&self.pending).remove(&id);
             return Err(lost());
         }
-        match receiver.await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(lost()),
-        }
+        Ok((id, receiver))
+    }
+}
+
+type Answer = oneshot::Receiver<Result<Reply, WireError>>;
+
+fn answered_with(
+    answered: Result<Result<Reply, WireError>, oneshot::error::RecvError>,
+) -> Result<Reply, ClientError> {
+    match answered {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(lost()),
     }
 }
 
@@ -182,16 +258,30 @@ impl AgentLink {
         Ok(connection)
     }
 
-    /// Asks the agent to exit and waits until it has; `false` when none was running.
+    /// Asks the agent to exit and waits until it has; `false` when none was running. An
+    /// agent that holds the store but does not answer is an error, not "none".
     pub async fn stop_agent(&self) -> Result<bool, ClientError> {
         match open(&self.paths.socket()).await {
             Ok(framed) => {
-                stop_and_wait(framed).await;
+                stop_and_wait(framed, &self.paths).await?;
                 Ok(true)
             }
+            Err(Opening::Silent) => match Holder::pid(self.paths.data_dir()) {
+                Some(pid) => Err(not_answering(&self.paths, pid, "the stop request")),
+                None => Ok(false),
+            },
             Err(Opening::NoAgent) => Ok(false),
-            Err(Opening::Refused(sentence)) => Err(ClientError::Unavailable(sentence)),
+            Err(opening) => Err(opening.into_error(&self.paths)),
         }
+    }
+}
+
+fn not_answering(paths: &AgentPaths, pid: u32, what: &'static str) -> ClientError {
+    ClientError::NotAnswering {
+        data_dir: paths.data_dir().display().to_string(),
+        pid,
+        what,
+        waited_secs: deadlines::GREETING.as_secs(),
     }
 }
 
@@ -199,21 +289,87 @@ impl AgentLink {
 enum Opening {
     /// No socket, a stale one, or an agent on its way out.
     NoAgent,
-    /// The agent turned this process away (another uid).
+    /// The agent turned this process away (another uid, out of descriptors).
     Refused(String),
+    /// A process of another uid serves the socket; nothing was sent.
+    Impostor { uid: u32 },
+    /// The connection was taken but no greeting came in time: frozen, hung, or (with no
+    /// holder alive) not an agent at all.
+    Silent,
+}
+
+impl Opening {
+    /// The error for what cannot be waited or started away.
+    fn into_error(self, paths: &AgentPaths) -> ClientError {
+        match self {
+            Opening::Refused(sentence) => ClientError::Unavailable(sentence),
+            Opening::Impostor { uid } => ClientError::Impostor {
+                socket: paths.socket().display().to_string(),
+                uid,
+                own: crate::store::own_uid(),
+            },
+            Opening::NoAgent | Opening::Silent => {
+                ClientError::NotRunning(paths.data_dir().display().to_string())
+            }
+        }
+    }
 }
 
 type Wire = Framed<UnixStream, LengthDelimitedCodec>;
 
-/// Connects and reads the agent's hello.
+/// The uid of the process that listens on the other end of a Unix socket (`SO_PEERCRED`:
+/// the credentials of whoever called listen(), which no later holder of the socket changes).
+fn peer_uid(fd: RawFd) -> std::io::Result<u32> {
+    let mut credentials = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut length = libc::socklen_t::try_from(std::mem::size_of::<libc::ucred>())
+        .unwrap_or(libc::socklen_t::MAX);
+    // SAFETY: getsockopt writes at most `length` bytes into the ucred we own.
+    let done = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut credentials).cast(),
+            &raw mut length,
+        )
+    };
+    if done != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(credentials.uid)
+}
+
+/// Only an agent of this process's own user is spoken to: checked before any byte is sent.
+fn check_peer(fd: RawFd, socket: &Path) -> Result<(), Opening> {
+    match peer_uid(fd) {
+        Ok(uid) if uid == crate::store::own_uid() => Ok(()),
+        Ok(uid) => Err(Opening::Impostor { uid }),
+        Err(e) => Err(Opening::Refused(format!(
+            "cannot tell who serves {} ({e}), so nothing was sent to it",
+            socket.display()
+        ))),
+    }
+}
+
+/// Connects, checks who serves the socket, and reads the agent's hello.
 async fn open(socket: &Path) -> Result<(Wire, AgentHello), Opening> {
-    let stream = UnixStream::connect(socket)
-        .await
-        .map_err(|_| Opening::NoAgent)?;
+    let stream = UnixStream::connect(socket).await.map_err(|e| {
+        // A listener whose backlog is full (its process frozen) refuses with EAGAIN.
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            Opening::Silent
+        } else {
+            Opening::NoAgent
+        }
+    })?;
+    check_peer(stream.as_raw_fd(), socket)?;
     let mut framed = Framed::new(stream, protocol::codec());
-    let first = tokio::time::timeout(Duration::from_secs(2), framed.next())
+    let first = tokio::time::timeout(deadlines::GREETING, framed.next())
         .await
-        .map_err(|_| Opening::NoAgent)?;
+        .map_err(|_| Opening::Silent)?;
     let Some(Ok(bytes)) = first else {
         return Err(Opening::NoAgent);
     };
@@ -228,20 +384,47 @@ async fn open(socket: &Path) -> Result<(Wire, AgentHello), Opening> {
     }
 }
 
-/// Sends the frozen `stop` and waits for the agent to close the connection, which it does
-/// only by exiting.
-async fn stop_and_wait((mut framed, _): (Wire, AgentHello)) {
+/// Sends the frozen `stop`, waits for its acknowledgement, then for the agent to close the
+/// connection, which it does only by exiting.
+async fn stop_and_wait(
+    (mut framed, hello): (Wire, AgentHello),
+    paths: &AgentPaths,
+) -> Result<(), ClientError> {
     let stop = encode(&ClientFrame {
         id: 0,
         request: Request::Stop,
     });
-    if framed.send(stop).await.is_ok() {
-        // An agent finishes a refresh in flight before it exits (at most an HTTP timeout).
-        let _ = tokio::time::timeout(Duration::from_secs(45), async {
-            while let Some(Ok(_)) = framed.next().await {}
-        })
-        .await;
+    if framed.send(stop).await.is_err() {
+        // Gone between the greeting and the request: stopped all the same.
+        return Ok(());
     }
+    match tokio::time::timeout(deadlines::QUICK, framed.next()).await {
+        Err(_) => {
+            return Err(ClientError::NotAnswering {
+                data_dir: paths.data_dir().display().to_string(),
+                pid: hello.pid,
+                what: "the stop request",
+                waited_secs: deadlines::QUICK.as_secs(),
+            });
+        }
+        Ok(None | Some(Err(_))) => return Ok(()),
+        Ok(Some(Ok(_))) => {}
+    }
+    // An agent finishes a refresh in flight before it exits (at most an HTTP timeout).
+    let closed = tokio::time::timeout(deadlines::STOP, async {
+        while let Some(Ok(_)) = framed.next().await {}
+    })
+    .await;
+    closed.map_err(|_| {
+        ClientError::Unavailable(format!(
+            "the agent of {} (pid {}) took the stop request but has not exited within {} s; its log {} says why, or end it with `kill {}`",
+            paths.data_dir().display(),
+            hello.pid,
+            deadlines::STOP.as_secs(),
+            paths.log().display(),
+            hello.pid
+        ))
+    })
 }
 
 /// What a client does with an agent of another build.
@@ -276,22 +459,34 @@ async fn connect(
     let mut started = false;
     let mut replaced = false;
     loop {
-        match open(&paths.socket()).await {
+        let opened = match open(&paths.socket()).await {
+            // The holder file names the agent that let the greeting wait: a live one that
+            // holds the store is frozen or hung, and starting another would only queue behind
+            // its lock. With no live holder, whatever took the connection is no agent.
+            Err(Opening::Silent) => match Holder::pid(paths.data_dir()) {
+                Some(pid) => return Err(not_answering(paths, pid, "the greeting")),
+                None => Err(Opening::NoAgent),
+            },
+            other => other,
+        };
+        match opened {
             Ok((framed, hello)) => {
                 if !replaced && must_replace(&hello, &ours)? {
                     replaced = true;
-                    stop_and_wait((framed, hello)).await;
+                    stop_and_wait((framed, hello), paths).await?;
                     continue;
                 }
-                return greet(framed, hello, &ours, config, notices).await;
+                return greet(framed, hello, &ours, config, paths, notices).await;
             }
-            Err(Opening::Refused(sentence)) => return Err(ClientError::Unavailable(sentence)),
-            Err(Opening::NoAgent) if !start => {
+            Err(opening @ (Opening::Refused(_) | Opening::Impostor { .. })) => {
+                return Err(opening.into_error(paths));
+            }
+            Err(Opening::NoAgent | Opening::Silent) if !start => {
                 return Err(ClientError::NotRunning(
                     paths.data_dir().display().to_string(),
                 ));
             }
-            Err(Opening::NoAgent) if !started => {
+            Err(Opening::NoAgent | Opening::Silent) if !started => {
                 started = true;
                 let starting = paths.clone();
                 let outcome =
@@ -314,7 +509,7 @@ async fn connect(
                     }
                 }
             }
-            Err(Opening::NoAgent) => {
+            Err(Opening::NoAgent | Opening::Silent) => {
                 if Instant::now() >= deadline {
                     return Err(did_not_start(paths, "its socket never answered"));
                 }
@@ -354,6 +549,7 @@ async fn greet(
     hello: AgentHello,
     ours: &Build,
     config: &AgentConfig,
+    paths: &AgentPaths,
     notices: Option<mpsc::UnboundedSender<Notice>>,
 ) -> Result<Connection, ClientError> {
     let greeting = encode(&ClientFrame {
@@ -365,7 +561,15 @@ async fn greet(
         }),
     });
     framed.send(greeting).await.map_err(|_| lost())?;
-    let notes = match framed.next().await {
+    let welcome = tokio::time::timeout(deadlines::QUICK, framed.next())
+        .await
+        .map_err(|_| ClientError::NotAnswering {
+            data_dir: paths.data_dir().display().to_string(),
+            pid: hello.pid,
+            what: "the greeting",
+            waited_secs: deadlines::QUICK.as_secs(),
+        })?;
+    let notes = match welcome {
         Some(Ok(bytes)) => match serde_json::from_slice::<AgentFrame>(&bytes) {
             Ok(AgentFrame::Reply { result, .. }) => match result? {
                 Reply::Welcome { notes } => notes,
@@ -418,6 +622,7 @@ async fn greet(
         pending,
         next_id: AtomicU64::new(1),
         closed,
+        data_dir: paths.data_dir().display().to_string(),
         hello,
         notes,
     })
@@ -430,6 +635,10 @@ pub fn answers(socket: &Path) -> bool {
     let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket) else {
         return false;
     };
+    // Another user's listener is no agent of this store, whatever it says.
+    if check_peer(stream.as_raw_fd(), socket).is_err() {
+        return false;
+    }
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
     let mut length = [0u8; 4];
     if stream.read_exact(&mut length).is_err() {

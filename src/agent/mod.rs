@@ -5,6 +5,8 @@
 mod attempts;
 pub mod client;
 mod connection;
+mod deadlines;
+mod exhaustion;
 mod handlers;
 mod keepalive;
 mod links;

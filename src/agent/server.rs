@@ -81,6 +81,8 @@ impl Agent {
 /// Runs the agent to the end. `Err` carries the exit code and the sentence for the log.
 pub fn run(options: AgentOptions) -> Result<(), WireError> {
     let mut notifier = Notifier::from_inherited(options.notify);
+    // Every client holds a descriptor: the inherited soft limit (often 1,024) is not ours.
+    let descriptors = crate::limits::raise_open_files();
     let outcome = start(&options);
     let (mut store, listener) = match outcome {
         Ok(Some(started)) => started,
@@ -133,10 +135,14 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         .build()
         .map_err(|e| WireError::new(4, format!("the agent cannot start its runtime: {e}")))?;
     agent_log!(
-        "serving {} (protocol {}, version {}){}",
+        "serving {} (protocol {}, version {}, {}){}",
         agent.paths.socket().display(),
         agent.hello.protocol,
         agent.hello.build.version,
+        match &descriptors {
+            Ok(limit) => format!("{limit} descriptors"),
+            Err(e) => format!("descriptor limit not raised: {e}"),
+        },
         agent
             .idle_exit
             .map(|d| format!(", exits after {} idle", humantime::format_duration(d)))
@@ -173,6 +179,7 @@ fn start(
                 ),
             )
         })?;
+    super::spawn::check_data_dir(&paths).map_err(|e| WireError::new(2, e.to_string()))?;
     let Some(store) = win_the_store(&paths)? else {
         return Ok(None);
     };
@@ -257,6 +264,8 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
         agent_log!("stopping on a signal");
         stop.shutdown.cancel();
     });
+    let mut spare = super::exhaustion::Spare::reserve();
+    let mut failing = false;
     loop {
         tokio::select! {
             () = agent.shutdown.cancelled() => break,
@@ -266,11 +275,19 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if std::mem::take(&mut failing) {
+                        agent_log!("accepting connections again");
+                    }
                     tokio::spawn(super::connection::serve(Arc::clone(&agent), stream));
                 }
                 Err(e) => {
-                    agent_log!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Said once per streak: a full descriptor table fails every 50 ms.
+                    if !std::mem::replace(&mut failing, true) {
+                        agent_log!("accept failed: {e}; new clients are told so until it passes");
+                    }
+                    if !spare.turn_away(&listener, &e, &agent).await {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             },
         }

@@ -17,7 +17,7 @@ use crate::domain::{
 };
 
 pub use holder::Holder;
-pub use paths::StorePaths;
+pub use paths::{Expected, NotPrivate, StorePaths, check_data_dir, own_uid, private_file};
 pub use records::token_key;
 pub use sled_store::{OpenOptions, SledStore};
 
@@ -89,6 +89,9 @@ pub enum StoreError {
     Seal,
     #[error("the store failed: {0}")]
     Backend(String),
+    /// A path another user owns or may write, or a link where a file belongs.
+    #[error(transparent)]
+    NotPrivate(#[from] NotPrivate),
 }
 
 impl StoreError {
@@ -102,6 +105,7 @@ impl StoreError {
             | StoreError::KeyMalformed { .. }
             | StoreError::KeyExposed { .. }
             | StoreError::KeyInsideDataDir { .. }
+            | StoreError::NotPrivate(_)
             | StoreError::SchemaTooNew { .. } => 2,
             _ => 1,
         }
