@@ -88,8 +88,14 @@ fn a_data_directory_of_another_uid_with_links_planted_inside_is_refused_and_noth
     let (code, stderr) = added(&sandbox);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("belongs to uid 65534"), "{stderr}");
-    assert!(stderr.contains(&format!("chown -R 0 {}", data.display())), "{stderr}");
-    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's own file\n");
+    assert!(
+        stderr.contains(&format!("chown -R 0 {}", data.display())),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "root's own file\n"
+    );
     assert_eq!(listing(&data), ["agent.log", "holder"], "nothing created");
     assert!(agents_serving(&data).is_empty(), "no agent started");
 
@@ -105,10 +111,16 @@ fn a_data_directory_of_another_uid_with_links_planted_inside_is_refused_and_noth
     let (code, stderr) = added(&sandbox);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains(&format!("{} is a symbolic link", data.join("agent.log").display())),
+        stderr.contains(&format!(
+            "{} is a symbolic link",
+            data.join("agent.log").display()
+        )),
         "{stderr}"
     );
-    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's own file\n");
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "root's own file\n"
+    );
     assert!(!data.join("db").exists(), "the store was not opened");
     assert!(agents_serving(&data).is_empty(), "no agent serves");
 }
@@ -122,9 +134,15 @@ fn a_data_directory_others_may_write_is_refused_with_the_chmod_and_left_as_it_wa
     let (code, stderr) = refused(&sandbox, &["status"], "");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("mode 770"), "{stderr}");
-    assert!(stderr.contains(&format!("chmod 700 {}", data.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("chmod 700 {}", data.display())),
+        "{stderr}"
+    );
     assert_eq!(listing(&data), before, "no log, no socket, nothing");
-    assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o770);
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o770
+    );
 
     chmod(&data, 0o700);
     status_json(&sandbox);
@@ -147,7 +165,10 @@ fn a_key_file_or_key_directory_of_another_uid_is_refused_with_the_chown() {
         stderr.contains(&format!("{} belongs to uid 65534", key.display())),
         "{stderr}"
     );
-    assert!(stderr.contains(&format!("chown 0 {}", key.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("chown 0 {}", key.display())),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read(&key).unwrap(), bytes, "the key is untouched");
 
     chown(&key, 0);
@@ -202,13 +223,7 @@ fn bound_socket(path: &Path) -> OwnedFd {
     }
     let length = u32::try_from(std::mem::size_of::<libc::sockaddr_un>()).unwrap();
     // SAFETY: a valid socket and address of the stated length.
-    let done = unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&raw const address).cast(),
-            length,
-        )
-    };
+    let done = unsafe { libc::bind(fd.as_raw_fd(), (&raw const address).cast(), length) };
     assert_eq!(done, 0, "bind: {}", std::io::Error::last_os_error());
     fd
 }

@@ -15,11 +15,11 @@ use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
+use super::deadlines::{self, Patience};
 use super::protocol::{
     self, AgentConfig, AgentFrame, AgentHello, Build, ClientFrame, ClientHello, Reply, Request,
     WireError,
 };
-use super::deadlines::{self, Patience};
 use super::spawn::{self, Started};
 use super::{AgentPaths, START_TIMEOUT};
 use crate::store::Holder;
@@ -44,7 +44,7 @@ pub enum ClientError {
     NotAnswering {
         data_dir: String,
         pid: u32,
-        what: &'static str,
+        what: String,
         waited_secs: u64,
     },
     /// The socket is served by a process of another user: nothing was sent to it. Not
@@ -103,7 +103,7 @@ impl Connection {
     pub async fn call(&self, request: Request) -> Result<Reply, ClientError> {
         let what = deadlines::waiting_for(&request);
         match deadlines::patience(&request) {
-            Patience::Within(limit) => self.ask(request, what, limit).await,
+            Patience::Within(limit) => self.ask(request, what.to_owned(), limit).await,
             Patience::WhileAlive => {
                 let (id, mut answer) = self.send(request)?;
                 loop {
@@ -111,8 +111,9 @@ impl Connection {
                         answered = &mut answer => return answered_with(answered),
                         () = tokio::time::sleep(deadlines::LIVENESS_EVERY) => {
                             // A frozen agent answers nothing: the status check tells.
+                            let check = format!("a status check while waiting for {what}");
                             if let Err(error) = self
-                                .ask(Request::AgentStatus, what, deadlines::QUICK)
+                                .ask(Request::AgentStatus, check, deadlines::QUICK)
                                 .await
                             {
                                 lock(&self.pending).remove(&id);
@@ -128,7 +129,7 @@ impl Connection {
     async fn ask(
         &self,
         request: Request,
-        what: &'static str,
+        what: String,
         limit: Duration,
     ) -> Result<Reply, ClientError> {
         let (id, answer) = self.send(request)?;
@@ -276,11 +277,11 @@ impl AgentLink {
     }
 }
 
-fn not_answering(paths: &AgentPaths, pid: u32, what: &'static str) -> ClientError {
+fn not_answering(paths: &AgentPaths, pid: u32, what: &str) -> ClientError {
     ClientError::NotAnswering {
         data_dir: paths.data_dir().display().to_string(),
         pid,
-        what,
+        what: what.to_owned(),
         waited_secs: deadlines::GREETING.as_secs(),
     }
 }
@@ -403,7 +404,7 @@ async fn stop_and_wait(
             return Err(ClientError::NotAnswering {
                 data_dir: paths.data_dir().display().to_string(),
                 pid: hello.pid,
-                what: "the stop request",
+                what: "the stop request".to_owned(),
                 waited_secs: deadlines::QUICK.as_secs(),
             });
         }
@@ -566,7 +567,7 @@ async fn greet(
         .map_err(|_| ClientError::NotAnswering {
             data_dir: paths.data_dir().display().to_string(),
             pid: hello.pid,
-            what: "the greeting",
+            what: "the greeting".to_owned(),
             waited_secs: deadlines::QUICK.as_secs(),
         })?;
     let notes = match welcome {

@@ -93,7 +93,10 @@ mod tests {
             min_valid: 60,
         };
         assert_eq!(patience(&token), Patience::Within(REFRESH));
-        assert!(REFRESH > CALL_TIMEOUT, "a refresh gets its whole HTTP timeout and more");
+        assert!(
+            REFRESH > CALL_TIMEOUT,
+            "a refresh gets its whole HTTP timeout and more"
+        );
         assert_eq!(patience(&Request::Status), Patience::Within(QUICK));
         let all = Request::Refresh {
             integration: None,

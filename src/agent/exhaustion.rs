@@ -39,17 +39,16 @@ impl Spare {
             return false;
         };
         drop(spare);
-        let answered = match tokio::time::timeout(Duration::from_millis(50), listener.accept())
-            .await
-        {
-            Ok(Ok((stream, _))) => {
-                // One small frame fits any socket buffer: a failed write only means the
-                // client left first.
-                let _ = stream.try_write(&refusal(agent));
-                true
-            }
-            _ => false,
-        };
+        let answered =
+            match tokio::time::timeout(Duration::from_millis(50), listener.accept()).await {
+                Ok(Ok((stream, _))) => {
+                    // One small frame fits any socket buffer: a failed write only means the
+                    // client left first.
+                    let _ = stream.try_write(&refusal(agent));
+                    true
+                }
+                _ => false,
+            };
         *self = Spare::reserve();
         answered
     }

@@ -94,6 +94,10 @@ mod tests {
         std::os::unix::fs::symlink(&target, dir.path().join(FILE_NAME)).unwrap();
         let _claimed = Holder::claim(dir.path(), "test");
         assert_eq!(fs::read_to_string(&target).unwrap(), "kept");
-        assert_eq!(Holder::pid(dir.path()), None, "not read through the link either");
+        assert_eq!(
+            Holder::pid(dir.path()),
+            None,
+            "not read through the link either"
+        );
     }
 }

@@ -123,7 +123,11 @@ pub enum NotPrivate {
     #[error(
         "{path} can be written by group or others (mode {mode:03o}), so another user could replace what jira-auth keeps there; nothing was written. Make it private with `chmod {wanted:03o} {path}` and try again"
     )]
-    Writable { path: PathBuf, mode: u32, wanted: u32 },
+    Writable {
+        path: PathBuf,
+        mode: u32,
+        wanted: u32,
+    },
     #[error(
         "{path} is a symbolic link where jira-auth keeps its own {what}, so writing it would write wherever the link points; nothing was written through it. Remove the link (`rm {path}`) and try again"
     )]
@@ -381,13 +385,19 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let root = tempfile::tempdir().unwrap();
         let data = root.path().join("data");
-        assert!(check_data_dir(&data, &[]).is_ok(), "not there yet: created private");
+        assert!(
+            check_data_dir(&data, &[]).is_ok(),
+            "not there yet: created private"
+        );
         std::fs::create_dir_all(data.join("db")).unwrap();
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
         assert!(check_data_dir(&data, &[]).is_ok());
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o770)).unwrap();
         let loose = check_data_dir(&data, &[]).unwrap_err();
-        assert!(matches!(loose, NotPrivate::Writable { mode: 0o770, .. }), "{loose}");
+        assert!(
+            matches!(loose, NotPrivate::Writable { mode: 0o770, .. }),
+            "{loose}"
+        );
         assert!(loose.to_string().contains("chmod 700"), "{loose}");
         std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
         std::os::unix::fs::symlink(root.path().join("elsewhere"), data.join("agent.log")).unwrap();
@@ -406,7 +416,13 @@ mod tests {
         std::fs::write(&target, "kept").unwrap();
         let link = root.path().join("link");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(private_file().write(true).truncate(true).open(&link).is_err());
+        assert!(
+            private_file()
+                .write(true)
+                .truncate(true)
+                .open(&link)
+                .is_err()
+        );
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
     }
 }
