@@ -39,7 +39,7 @@ pub enum ClientError {
     /// The agent's process lives and holds the store, but let a deadline pass: frozen
     /// (SIGSTOP, a debugger) or hung. Temporary (exit 4): it may resume.
     #[error(
-        "an agent holds the store at {data_dir} but does not answer (pid {pid}): {what} had no answer within {waited_secs} s. If it was stopped (SIGSTOP, a debugger), resume it with `kill -CONT {pid}`; if it hangs, end it with `kill {pid}` and try again (a new one starts on demand)"
+        "an agent holds the store at {data_dir} but does not answer (pid {pid}): {what} had no answer within {waited_secs} s. It may be finishing a refresh before it exits (try again in a minute); if it was stopped (SIGSTOP, a debugger), resume it with `kill -CONT {pid}`; if it hangs, end it with `kill {pid}` and try again (a new one starts on demand)"
     )]
     NotAnswering {
         data_dir: String,
