@@ -39,7 +39,7 @@ pub enum ClientError {
     /// The agent's process lives and holds the store, but let a deadline pass: frozen
     /// (SIGSTOP, a debugger) or hung. Temporary (exit 4): it may resume.
     #[error(
-        "an agent holds the store at {data_dir} but does not answer (pid {pid}): {what} had no answer within {waited_secs} s. It may be finishing a refresh before it exits (try again in a minute); if it was stopped (SIGSTOP, a debugger), resume it with `kill -CONT {pid}`; if it hangs, end it with `kill {pid}` and try again (a new one starts on demand)"
+        "an agent holds the store at {data_dir} but does not answer (pid {pid}): waited {waited_secs} s for {what}. It may be finishing a refresh before it exits (try again in a minute); if it was stopped (SIGSTOP, a debugger), resume it with `kill -CONT {pid}`; if it hangs, end it with `kill {pid}` and try again (a new one starts on demand)"
     )]
     NotAnswering {
         data_dir: String,
@@ -268,7 +268,11 @@ impl AgentLink {
                 Ok(true)
             }
             Err(Opening::Silent) => match Holder::pid(self.paths.data_dir()) {
-                Some(pid) => Err(not_answering(&self.paths, pid, "the stop request")),
+                Some(pid) => Err(not_answering(
+                    &self.paths,
+                    pid,
+                    "the greeting (it was not asked to stop)",
+                )),
                 None => Ok(false),
             },
             Err(Opening::NoAgent) => Ok(false),
@@ -655,4 +659,36 @@ pub fn answers(socket: &Path) -> bool {
             serde_json::from_slice::<AgentFrame>(&body),
             Ok(AgentFrame::Hello(_))
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_peer_of_a_socket_of_this_process_is_this_user() {
+        let (ours, _theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert_eq!(peer_uid(ours.as_raw_fd()).unwrap(), crate::store::own_uid());
+        assert!(check_peer(ours.as_raw_fd(), Path::new("/x/agent.sock")).is_ok());
+    }
+
+    #[test]
+    fn an_impostor_is_not_temporary_and_a_silent_agent_is() {
+        let impostor = ClientError::Impostor {
+            socket: "/d/agent.sock".into(),
+            uid: 65534,
+            own: 0,
+        };
+        assert_eq!(impostor.exit_code(), 2);
+        assert!(impostor.to_string().contains("served by uid 65534"));
+        let silent = ClientError::NotAnswering {
+            data_dir: "/d".into(),
+            pid: 42,
+            what: "the status".into(),
+            waited_secs: 10,
+        };
+        assert_eq!(silent.exit_code(), 4);
+        assert!(silent.to_string().contains("does not answer (pid 42)"));
+        assert!(silent.to_string().contains("kill -CONT 42"));
+    }
 }
