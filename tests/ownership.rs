@@ -228,10 +228,12 @@ fn bound_socket(path: &Path) -> OwnedFd {
     fd
 }
 
-/// Calls listen() as uid 65534 on the socket at descriptor 3, says "listening", then takes
-/// every connection and counts the bytes each sends, until stdin closes.
+/// Calls listen() as uid 65534 on the socket at descriptor 3, says "listening", then greets
+/// every connection as an agent would (the frame in argv[1], hex) and counts the bytes each
+/// sends, until stdin closes.
 const IMPOSTOR: &str = r#"
 import select, socket, sys
+hello = bytes.fromhex(sys.argv[1])
 s = socket.socket(fileno=3)
 s.listen(16)
 print("listening", flush=True)
@@ -244,15 +246,41 @@ while True:
     if s in ready:
         c, _ = s.accept()
         connections += 1
+        try:
+            c.sendall(hello)
+        except OSError:
+            pass  # the client left first
         open_ones.append(c)
     for c in [c for c in open_ones if c in ready]:
-        data = c.recv(65536)
+        try:
+            data = c.recv(65536)
+        except OSError:
+            data = b""
         received += len(data)
         if not data:
             open_ones.remove(c)
             c.close()
 print(f"connections {connections} bytes {received}", flush=True)
 "#;
+
+/// The hello of a real agent, of a build newer than any (so no client asks it to make way):
+/// without the peer check a client would take it at its word and send its own hello, then
+/// its request.
+fn greeting() -> String {
+    use jira_auth::agent::protocol::{AgentFrame, AgentHello, Build, PROTOCOL_VERSION};
+    let body = serde_json::to_vec(&AgentFrame::Hello(AgentHello {
+        protocol: PROTOCOL_VERSION,
+        build: Build {
+            version: "99.0.0".into(),
+            stamp: u64::MAX,
+        },
+        pid: 1,
+    }))
+    .unwrap();
+    let mut frame = u32::try_from(body.len()).unwrap().to_be_bytes().to_vec();
+    frame.extend(body);
+    frame.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 #[test]
 fn an_agent_socket_served_by_another_uid_gets_not_one_byte_and_is_named() {
@@ -270,6 +298,7 @@ fn an_agent_socket_served_by_another_uid_gets_not_one_byte_and_is_named() {
         .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
         .arg(python)
         .args(["-c", IMPOSTOR])
+        .arg(greeting())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

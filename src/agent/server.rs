@@ -81,8 +81,6 @@ impl Agent {
 /// Runs the agent to the end. `Err` carries the exit code and the sentence for the log.
 pub fn run(options: AgentOptions) -> Result<(), WireError> {
     let mut notifier = Notifier::from_inherited(options.notify);
-    // Every client holds a descriptor: the inherited soft limit (often 1,024) is not ours.
-    let descriptors = crate::limits::raise_open_files();
     let outcome = start(&options);
     let (mut store, listener) = match outcome {
         Ok(Some(started)) => started,
@@ -135,14 +133,10 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         .build()
         .map_err(|e| WireError::new(4, format!("the agent cannot start its runtime: {e}")))?;
     agent_log!(
-        "serving {} (protocol {}, version {}, {}){}",
+        "serving {} (protocol {}, version {}){}",
         agent.paths.socket().display(),
         agent.hello.protocol,
         agent.hello.build.version,
-        match &descriptors {
-            Ok(limit) => format!("{limit} descriptors"),
-            Err(e) => format!("descriptor limit not raised: {e}"),
-        },
         agent
             .idle_exit
             .map(|d| format!(", exits after {} idle", humantime::format_duration(d)))
@@ -164,6 +158,11 @@ fn start(
     // SAFETY: umask only sets this process's file-creation mask.
     unsafe {
         libc::umask(0o077);
+    }
+    // Every client holds a descriptor: the soft limit inherited from a shell (often 1,024)
+    // would run out long before the hard limit the administrator allows.
+    if let Err(e) = crate::limits::raise_open_files() {
+        agent_log!("the open-files limit stays as inherited: {e}");
     }
     let paths = AgentPaths::new(options.paths.clone());
     std::fs::DirBuilder::new()
