@@ -19,7 +19,7 @@ impl Holder {
         let line = format!("{} {}\n", std::process::id(), sanitize(role));
         // Best effort: the lock itself is sled's; this file only improves the message. Never
         // through a link: a planted one would aim this write at a file of the link's choosing.
-        let _ = super::paths::private_file()
+        let _ = super::private::private_file()
             .write(true)
             .create(true)
             .truncate(true)
@@ -49,7 +49,7 @@ impl Holder {
 /// The pid and role the holder file names (read without following a link).
 fn read(data_dir: &Path) -> Option<(i32, String)> {
     let mut text = String::new();
-    super::paths::private_file()
+    super::private::private_file()
         .read(true)
         .open(data_dir.join(FILE_NAME))
         .ok()?

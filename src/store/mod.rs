@@ -6,6 +6,7 @@
 mod holder;
 mod paths;
 mod preserve;
+mod private;
 mod records;
 pub mod seal;
 mod sled_store;
@@ -17,7 +18,8 @@ use crate::domain::{
 };
 
 pub use holder::Holder;
-pub use paths::{Expected, NotPrivate, StorePaths, check_data_dir, own_uid, private_file};
+pub use paths::StorePaths;
+pub use private::{Expected, NotPrivate, check_data_dir, own_uid, private_file};
 pub use records::token_key;
 pub use sled_store::{OpenOptions, SledStore};
 

@@ -74,7 +74,7 @@ impl Sealer {
 pub fn read_key(path: &Path) -> Result<Option<[u8; KEY_LEN]>, StoreError> {
     // Whoever may write the key's directory may swap the key for one they know.
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        super::paths::check_key_dir(parent)?;
+        super::private::check_key_dir(parent)?;
     }
     let metadata = match fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -91,7 +91,7 @@ pub fn read_key(path: &Path) -> Result<Option<[u8; KEY_LEN]>, StoreError> {
             path: path.to_owned(),
         });
     }
-    super::paths::check_key_file(path, &metadata)?;
+    super::private::check_key_file(path, &metadata)?;
     // As OpenSSH refuses an unprotected private key: a key others can read is no secret.
     let mode = metadata.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
