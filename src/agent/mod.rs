@@ -12,6 +12,7 @@ mod keepalive;
 mod links;
 pub mod log;
 mod notify;
+mod peer;
 pub mod protocol;
 mod refresher;
 mod server;
