@@ -3,7 +3,6 @@
 //! one connection carries any number of calls at once, plus change notices for the console.
 
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
+pub use super::client_error::ClientError;
 use super::deadlines::{self, Patience};
+pub use super::opening::answers;
+use super::opening::{Opening, Wire, encode, not_answering, open, stop_and_wait};
 use super::protocol::{
     self, AgentConfig, AgentFrame, AgentHello, Build, ClientFrame, ClientHello, Reply, Request,
     WireError,
@@ -23,48 +23,6 @@ use super::protocol::{
 use super::spawn::{self, Started};
 use super::{AgentPaths, START_TIMEOUT};
 use crate::store::Holder;
-
-/// Why a client got no answer. The sentence is what a human reads.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The agent answered, with a refusal: its code and sentence.
-    #[error(transparent)]
-    Agent(#[from] WireError),
-    /// No agent could be reached or started: temporary (exit 4).
-    #[error("{0}")]
-    Unavailable(String),
-    /// Nothing serves this store, and this call does not start an agent.
-    #[error("no agent is running for {0}")]
-    NotRunning(String),
-    /// The agent's process lives and holds the store, but let a deadline pass: frozen
-    /// (SIGSTOP, a debugger) or hung. Temporary (exit 4): it may resume.
-    #[error(
-        "an agent holds the store at {data_dir} but does not answer (pid {pid}): waited {waited_secs} s for {what}. It may be finishing a refresh before it exits (try again in a minute); if it was stopped (SIGSTOP, a debugger), resume it with `kill -CONT {pid}`; if it hangs, end it with `kill {pid}` and try again (a new one starts on demand)"
-    )]
-    NotAnswering {
-        data_dir: String,
-        pid: u32,
-        what: String,
-        waited_secs: u64,
-    },
-    /// The socket is served by a process of another user: nothing was sent to it. Not
-    /// temporary (exit 2): someone must remove the impostor.
-    #[error(
-        "the agent socket {socket} is served by uid {uid}, not by this user (uid {own}): another user may be posing as jira-auth's agent, so nothing was sent to it. Check who made it (`ls -l {socket}`), remove it, and try again"
-    )]
-    Impostor { socket: String, uid: u32, own: u32 },
-}
-
-impl ClientError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            ClientError::Agent(e) => e.code,
-            ClientError::Unavailable(_) | ClientError::NotAnswering { .. } => 4,
-            ClientError::NotRunning(_) => 1,
-            ClientError::Impostor { .. } => 2,
-        }
-    }
-}
 
 /// What a subscribed client hears besides replies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,11 +140,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn encode(frame: &ClientFrame) -> Bytes {
-    // Plain data with string keys: serializing cannot fail.
-    Bytes::from(serde_json::to_vec(frame).unwrap_or_else(|e| unreachable!("frames serialize: {e}")))
-}
-
 /// The way to one store's agent, connecting (and starting it) on first use and again after
 /// it went away.
 pub struct AgentLink {
@@ -279,131 +232,6 @@ impl AgentLink {
             Err(opening) => Err(opening.into_error(&self.paths)),
         }
     }
-}
-
-fn not_answering(paths: &AgentPaths, pid: u32, what: &str) -> ClientError {
-    ClientError::NotAnswering {
-        data_dir: paths.data_dir().display().to_string(),
-        pid,
-        what: what.to_owned(),
-        waited_secs: deadlines::GREETING.as_secs(),
-    }
-}
-
-/// How opening a socket went.
-enum Opening {
-    /// No socket, a stale one, or an agent on its way out.
-    NoAgent,
-    /// The agent turned this process away (another uid, out of descriptors).
-    Refused(String),
-    /// A process of another uid serves the socket; nothing was sent.
-    Impostor { uid: u32 },
-    /// The connection was taken but no greeting came in time: frozen, hung, or (with no
-    /// holder alive) not an agent at all.
-    Silent,
-}
-
-impl Opening {
-    /// The error for what cannot be waited or started away.
-    fn into_error(self, paths: &AgentPaths) -> ClientError {
-        match self {
-            Opening::Refused(sentence) => ClientError::Unavailable(sentence),
-            Opening::Impostor { uid } => ClientError::Impostor {
-                socket: paths.socket().display().to_string(),
-                uid,
-                own: crate::store::own_uid(),
-            },
-            Opening::NoAgent | Opening::Silent => {
-                ClientError::NotRunning(paths.data_dir().display().to_string())
-            }
-        }
-    }
-}
-
-type Wire = Framed<UnixStream, LengthDelimitedCodec>;
-
-/// Only an agent of this process's own user is spoken to: checked before any byte is sent.
-fn check_peer(fd: RawFd, socket: &Path) -> Result<(), Opening> {
-    match super::peer::uid(fd) {
-        Ok(uid) if uid == crate::store::own_uid() => Ok(()),
-        Ok(uid) => Err(Opening::Impostor { uid }),
-        Err(e) => Err(Opening::Refused(format!(
-            "cannot tell who serves {} ({e}), so nothing was sent to it",
-            socket.display()
-        ))),
-    }
-}
-
-/// Connects, checks who serves the socket, and reads the agent's hello.
-async fn open(socket: &Path) -> Result<(Wire, AgentHello), Opening> {
-    let stream = UnixStream::connect(socket).await.map_err(|e| {
-        // A listener whose backlog is full (its process frozen) refuses with EAGAIN.
-        if e.kind() == std::io::ErrorKind::WouldBlock {
-            Opening::Silent
-        } else {
-            Opening::NoAgent
-        }
-    })?;
-    check_peer(stream.as_raw_fd(), socket)?;
-    let mut framed = Framed::new(stream, protocol::codec());
-    let first = tokio::time::timeout(deadlines::GREETING, framed.next())
-        .await
-        .map_err(|_| Opening::Silent)?;
-    let Some(Ok(bytes)) = first else {
-        return Err(Opening::NoAgent);
-    };
-    match serde_json::from_slice::<AgentFrame>(&bytes) {
-        Ok(AgentFrame::Hello(hello)) => Ok((framed, hello)),
-        Ok(AgentFrame::Refused { sentence }) => Err(Opening::Refused(format!(
-            "the agent at {} refused this process: {}",
-            socket.display(),
-            crate::validate::text::sanitize(&sentence, 300)
-        ))),
-        _ => Err(Opening::NoAgent),
-    }
-}
-
-/// Sends the frozen `stop`, waits for its acknowledgement, then for the agent to close the
-/// connection, which it does only by exiting.
-async fn stop_and_wait(
-    (mut framed, hello): (Wire, AgentHello),
-    paths: &AgentPaths,
-) -> Result<(), ClientError> {
-    let stop = encode(&ClientFrame {
-        id: 0,
-        request: Request::Stop,
-    });
-    if framed.send(stop).await.is_err() {
-        // Gone between the greeting and the request: stopped all the same.
-        return Ok(());
-    }
-    match tokio::time::timeout(deadlines::QUICK, framed.next()).await {
-        Err(_) => {
-            return Err(ClientError::NotAnswering {
-                data_dir: paths.data_dir().display().to_string(),
-                pid: hello.pid,
-                what: "the stop request".to_owned(),
-                waited_secs: deadlines::QUICK.as_secs(),
-            });
-        }
-        Ok(None | Some(Err(_))) => return Ok(()),
-        Ok(Some(Ok(_))) => {}
-    }
-    // An agent finishes a refresh in flight before it exits (at most an HTTP timeout).
-    let closed = tokio::time::timeout(deadlines::STOP, async {
-        while let Some(Ok(_)) = framed.next().await {}
-    })
-    .await;
-    closed.map_err(|_| {
-        ClientError::Unavailable(format!(
-            "the agent of {} (pid {}) took the stop request but has not exited within {} s; its log {} says why, or end it with `kill {}`",
-            paths.data_dir().display(),
-            hello.pid,
-            deadlines::STOP.as_secs(),
-            paths.log().display(),
-            hello.pid
-        ))
-    })
 }
 
 /// What a client does with an agent of another build.
@@ -605,63 +433,4 @@ async fn greet(
         hello,
         notes,
     })
-}
-
-/// Whether an agent answers on `socket` right now (a rival agent asks this before it steps
-/// aside). Blocking, with a short bound: it runs before any runtime exists.
-pub fn answers(socket: &Path) -> bool {
-    use std::io::Read;
-    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket) else {
-        return false;
-    };
-    // Another user's listener is no agent of this store, whatever it says.
-    if check_peer(stream.as_raw_fd(), socket).is_err() {
-        return false;
-    }
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut length = [0u8; 4];
-    if stream.read_exact(&mut length).is_err() {
-        return false;
-    }
-    let length = u32::from_be_bytes(length) as usize;
-    if length > 64 * 1024 {
-        return false;
-    }
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body).is_ok()
-        && matches!(
-            serde_json::from_slice::<AgentFrame>(&body),
-            Ok(AgentFrame::Hello(_))
-        )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_socket_of_this_user_passes_the_peer_check() {
-        let (ours, _theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-        assert!(check_peer(ours.as_raw_fd(), Path::new("/x/agent.sock")).is_ok());
-    }
-
-    #[test]
-    fn an_impostor_is_not_temporary_and_a_silent_agent_is() {
-        let impostor = ClientError::Impostor {
-            socket: "/d/agent.sock".into(),
-            uid: 65534,
-            own: 0,
-        };
-        assert_eq!(impostor.exit_code(), 2);
-        assert!(impostor.to_string().contains("served by uid 65534"));
-        let silent = ClientError::NotAnswering {
-            data_dir: "/d".into(),
-            pid: 42,
-            what: "the status".into(),
-            waited_secs: 10,
-        };
-        assert_eq!(silent.exit_code(), 4);
-        assert!(silent.to_string().contains("does not answer (pid 42)"));
-        assert!(silent.to_string().contains("kill -CONT 42"));
-    }
 }

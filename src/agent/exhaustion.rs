@@ -5,6 +5,7 @@
 //! in the backlog until they give up with a wrong guess.
 
 use std::fs::File;
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -12,7 +13,6 @@ use tokio::net::UnixListener;
 use tokio_util::codec::Encoder;
 
 use super::protocol::{self, AgentFrame};
-use super::server::Agent;
 
 /// The reserved descriptor.
 pub(super) struct Spare(Option<File>);
@@ -28,7 +28,8 @@ impl Spare {
         &mut self,
         listener: &UnixListener,
         error: &std::io::Error,
-        agent: &Agent,
+        data_dir: &Path,
+        pid: u32,
     ) -> bool {
         if !matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
             return false;
@@ -44,7 +45,7 @@ impl Spare {
                 Ok(Ok((stream, _))) => {
                     // One small frame fits any socket buffer: a failed write only means the
                     // client left first.
-                    let _ = stream.try_write(&refusal(agent));
+                    let _ = stream.try_write(&refusal(data_dir, pid));
                     true
                 }
                 _ => false,
@@ -54,11 +55,11 @@ impl Spare {
     }
 }
 
-fn refusal(agent: &Agent) -> BytesMut {
+fn refusal(data_dir: &Path, pid: u32) -> BytesMut {
     let sentence = format!(
         "the agent of {} (pid {}) is out of file descriptors, so it cannot take this connection; close clients that are not needed, or raise its limit (`ulimit -n` where it starts, `LimitNOFILE=` under systemd) and restart it (`jira-auth agent stop`)",
-        agent.paths.data_dir().display(),
-        agent.hello.pid
+        data_dir.display(),
+        pid
     );
     // Plain data with string keys: serializing cannot fail.
     let body = serde_json::to_vec(&AgentFrame::Refused { sentence })

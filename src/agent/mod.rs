@@ -4,6 +4,7 @@
 
 mod attempts;
 pub mod client;
+mod client_error;
 mod connection;
 mod deadlines;
 mod exhaustion;
@@ -12,6 +13,7 @@ mod keepalive;
 mod links;
 pub mod log;
 mod notify;
+mod opening;
 mod peer;
 pub mod protocol;
 mod refresher;

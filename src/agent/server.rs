@@ -284,7 +284,8 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
                     if !std::mem::replace(&mut failing, true) {
                         agent_log!("accept failed: {e}; new clients are told so until it passes");
                     }
-                    if !spare.turn_away(&listener, &e, &agent).await {
+                    let (data_dir, pid) = (agent.paths.data_dir(), agent.hello.pid);
+                    if !spare.turn_away(&listener, &e, data_dir, pid).await {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 }
