@@ -52,7 +52,7 @@ pub fn patience(request: &Request) -> Patience {
     }
 }
 
-/// What the client was waiting for, for the sentence that says it waited in vain.
+/// What the client was waiting for, for the sentence "waited N s for ...".
 pub fn waiting_for(request: &Request) -> &'static str {
     match request {
         Request::Hello(_) => "the greeting",
@@ -61,23 +61,23 @@ pub fn waiting_for(request: &Request) -> &'static str {
         Request::Subscribe => "the subscription to changes",
         Request::Status => "the status",
         Request::SystemApp => "the system app",
-        Request::AddProfile { .. } | Request::ReplaceProfile { .. } => "saving the profile",
-        Request::OpenProfile { .. } | Request::RevealSecret { .. } => "reading the profile",
-        Request::RemoveProfile { .. } => "removing the profile",
-        Request::Setup { .. } => "saving the integration",
-        Request::Prepare { .. } => "preparing the authorization",
+        Request::AddProfile { .. } | Request::ReplaceProfile { .. } => "the profile to be saved",
+        Request::OpenProfile { .. } | Request::RevealSecret { .. } => "the profile",
+        Request::RemoveProfile { .. } => "the profile's removal",
+        Request::Setup { .. } => "the integration to be saved",
+        Request::Prepare { .. } => "the authorization to be prepared",
         Request::AwaitCallback { .. } => "the browser's callback",
-        Request::Redeem { .. } => "taking the pasted code",
+        Request::Redeem { .. } => "the pasted code to be checked",
         Request::Exchange { .. } => "the code exchange",
-        Request::Finish { .. } => "the verification of the grant",
-        Request::Cancel { .. } => "cancelling the authorization",
+        Request::Finish { .. } => "the grant's verification",
+        Request::Cancel { .. } => "the authorization to be cancelled",
         Request::Token { .. } => "the access token",
         Request::Refresh { .. } => "the refresh",
         Request::Events { .. } => "the events",
-        Request::DeleteTokens { .. } => "deleting the tokens",
+        Request::DeleteTokens { .. } => "the tokens to be deleted",
         Request::Link { .. } => "the link",
         Request::AwaitLink { .. } => "the end user's authorization",
-        Request::Callback { .. } => "completing the callback",
+        Request::Callback { .. } => "the callback to be completed",
     }
 }
 

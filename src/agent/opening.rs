@@ -16,6 +16,7 @@ use super::client_error::ClientError;
 use super::deadlines;
 use super::protocol::{self, AgentFrame, AgentHello, ClientFrame, Request};
 
+/// An agent that took the connection but let its greeting wait: the holder file named `pid`.
 pub(super) fn not_answering(paths: &AgentPaths, pid: u32, what: &str) -> ClientError {
     ClientError::NotAnswering {
         data_dir: paths.data_dir().display().to_string(),
@@ -92,7 +93,7 @@ pub(super) async fn open(socket: &Path) -> Result<(Wire, AgentHello), Opening> {
         Ok(AgentFrame::Refused { sentence }) => Err(Opening::Refused(format!(
             "the agent at {} refused this process: {}",
             socket.display(),
-            crate::validate::text::sanitize(&sentence, 300)
+            crate::validate::text::sanitize(&sentence, 600)
         ))),
         _ => Err(Opening::NoAgent),
     }
