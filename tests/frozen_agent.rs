@@ -277,3 +277,31 @@ fn an_agent_out_of_descriptors_says_so_to_new_clients_and_logs_it_once() {
     drop(frozen);
     wait_until("the agent has exited", || !alive(pid));
 }
+
+#[test]
+fn the_console_on_a_frozen_agent_shows_the_timeout_as_an_error_and_keeps_taking_keys() {
+    let sandbox = existing_store();
+    let mut console = common::pty::PtySession::spawn(&[], &sandbox.pty_env(), 160, 40);
+    console.wait_for("Welcome to jira-auth");
+    let pid = agent_pid(&sandbox);
+    let frozen = Frozen {
+        pid,
+        sandbox: &sandbox,
+    };
+    signal(pid, libc::SIGSTOP);
+    // The events screen asks the agent for the trail: the answer never comes, the
+    // deadline (10 s) does, and the screen says so.
+    console.send("e");
+    console.wait_for("does not answer");
+    // Back home (alone: Esc then q at once would read as Alt-q), then quit.
+    console.send("\x1b");
+    console.wait_for("Welcome to jira-auth");
+    console.send("q");
+    assert_eq!(
+        console.wait_exit(),
+        0,
+        "the console quit although its agent is frozen"
+    );
+    drop(frozen);
+    wait_until("the agent has exited", || !alive(pid));
+}
