@@ -10,40 +10,19 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
+pub use super::client_error::ClientError;
+use super::deadlines::{self, Patience};
+pub use super::opening::answers;
+use super::opening::{Opening, Wire, encode, not_answering, open, stop_and_wait};
 use super::protocol::{
     self, AgentConfig, AgentFrame, AgentHello, Build, ClientFrame, ClientHello, Reply, Request,
     WireError,
 };
 use super::spawn::{self, Started};
 use super::{AgentPaths, START_TIMEOUT};
-
-/// Why a client got no answer. The sentence is what a human reads.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// The agent answered, with a refusal: its code and sentence.
-    #[error(transparent)]
-    Agent(#[from] WireError),
-    /// No agent could be reached or started: temporary (exit 4).
-    #[error("{0}")]
-    Unavailable(String),
-    /// Nothing serves this store, and this call does not start an agent.
-    #[error("no agent is running for {0}")]
-    NotRunning(String),
-}
-
-impl ClientError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            ClientError::Agent(e) => e.code,
-            ClientError::Unavailable(_) => 4,
-            ClientError::NotRunning(_) => 1,
-        }
-    }
-}
+use crate::store::Holder;
 
 /// What a subscribed client hears besides replies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +45,8 @@ pub struct Connection {
     pending: Pending,
     next_id: AtomicU64,
     closed: Arc<AtomicBool>,
+    /// For the sentence when the agent stops answering.
+    data_dir: String,
     pub hello: AgentHello,
     /// What the agent had to fix when it opened the store, for a human to hear once.
     pub notes: Vec<String>,
@@ -76,7 +57,53 @@ impl Connection {
         self.closed.load(Ordering::SeqCst)
     }
 
+    /// One request, answered within the deadline its kind has ([`deadlines::patience`]).
     pub async fn call(&self, request: Request) -> Result<Reply, ClientError> {
+        let what = deadlines::waiting_for(&request);
+        match deadlines::patience(&request) {
+            Patience::Within(limit) => self.ask(request, what.to_owned(), limit).await,
+            Patience::WhileAlive => {
+                let (id, mut answer) = self.send(request)?;
+                loop {
+                    tokio::select! {
+                        answered = &mut answer => return answered_with(answered),
+                        () = tokio::time::sleep(deadlines::LIVENESS_EVERY) => {
+                            // A frozen agent answers nothing: the status check tells.
+                            let check = format!("a status check while waiting for {what}");
+                            if let Err(error) = self
+                                .ask(Request::AgentStatus, check, deadlines::QUICK)
+                                .await
+                            {
+                                lock(&self.pending).remove(&id);
+                                return Err(error);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn ask(
+        &self,
+        request: Request,
+        what: String,
+        limit: Duration,
+    ) -> Result<Reply, ClientError> {
+        let (id, answer) = self.send(request)?;
+        if let Ok(answered) = tokio::time::timeout(limit, answer).await {
+            return answered_with(answered);
+        }
+        lock(&self.pending).remove(&id);
+        Err(ClientError::NotAnswering {
+            data_dir: self.data_dir.clone(),
+            pid: self.hello.pid,
+            what,
+            waited_secs: limit.as_secs(),
+        })
+    }
+
+    fn send(&self, request: Request) -> Result<(u64, Answer), ClientError> {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let (sender, receiver) = oneshot::channel();
         lock(&self.pending).insert(id, sender);
@@ -85,10 +112,18 @@ impl Connection {
             lock(&self.pending).remove(&id);
             return Err(lost());
         }
-        match receiver.await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(lost()),
-        }
+        Ok((id, receiver))
+    }
+}
+
+type Answer = oneshot::Receiver<Result<Reply, WireError>>;
+
+fn answered_with(
+    answered: Result<Result<Reply, WireError>, oneshot::error::RecvError>,
+) -> Result<Reply, ClientError> {
+    match answered {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(lost()),
     }
 }
 
@@ -103,11 +138,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn encode(frame: &ClientFrame) -> Bytes {
-    // Plain data with string keys: serializing cannot fail.
-    Bytes::from(serde_json::to_vec(frame).unwrap_or_else(|e| unreachable!("frames serialize: {e}")))
 }
 
 /// The way to one store's agent, connecting (and starting it) on first use and again after
@@ -185,80 +215,26 @@ impl AgentLink {
         Ok(connection)
     }
 
-    /// Asks the agent to exit and waits until it has; `false` when none was running.
+    /// Asks the agent to exit and waits until it has; `false` when none was running. An
+    /// agent that holds the store but does not answer is an error, not "none".
     pub async fn stop_agent(&self) -> Result<bool, ClientError> {
         match open(&self.paths.socket()).await {
             Ok(framed) => {
-                stop_and_wait(framed).await?;
+                stop_and_wait(framed, &self.paths).await?;
                 Ok(true)
             }
+            Err(Opening::Silent) => match Holder::pid(self.paths.data_dir()) {
+                Some(pid) => Err(not_answering(
+                    &self.paths,
+                    pid,
+                    "the greeting (it was not asked to stop)",
+                )),
+                None => Ok(false),
+            },
             Err(Opening::NoAgent) => Ok(false),
-            Err(Opening::Refused(sentence)) => Err(ClientError::Unavailable(sentence)),
+            Err(opening) => Err(opening.into_error(&self.paths)),
         }
     }
-}
-
-/// How opening a socket went.
-enum Opening {
-    /// No socket, a stale one, or an agent on its way out.
-    NoAgent,
-    /// The agent turned this process away (another uid).
-    Refused(String),
-}
-
-type Wire = Framed<UnixStream, LengthDelimitedCodec>;
-
-/// Connects and reads the agent's hello.
-async fn open(socket: &Path) -> Result<(Wire, AgentHello), Opening> {
-    let stream = UnixStream::connect(socket)
-        .await
-        .map_err(|_| Opening::NoAgent)?;
-    let mut framed = Framed::new(stream, protocol::codec());
-    let first = tokio::time::timeout(Duration::from_secs(2), framed.next())
-        .await
-        .map_err(|_| Opening::NoAgent)?;
-    let Some(Ok(bytes)) = first else {
-        return Err(Opening::NoAgent);
-    };
-    match serde_json::from_slice::<AgentFrame>(&bytes) {
-        Ok(AgentFrame::Hello(hello)) => Ok((framed, hello)),
-        Ok(AgentFrame::Refused { sentence }) => Err(Opening::Refused(format!(
-            "the agent at {} refused this process: {}",
-            socket.display(),
-            crate::validate::text::sanitize(&sentence, 300)
-        ))),
-        _ => Err(Opening::NoAgent),
-    }
-}
-
-/// Sends the frozen `stop` and waits for the agent to close the connection, which it does
-/// only by exiting. An agent that will not exit yet (it holds grants a full disk kept it
-/// from writing) says why, and that sentence is the answer.
-async fn stop_and_wait((mut framed, _): (Wire, AgentHello)) -> Result<(), WireError> {
-    let stop = encode(&ClientFrame {
-        id: 0,
-        request: Request::Stop,
-    });
-    if framed.send(stop).await.is_err() {
-        return Ok(());
-    }
-    // An agent finishes a refresh in flight before it exits (at most an HTTP timeout).
-    let waited = tokio::time::timeout(Duration::from_secs(45), async {
-        while let Some(Ok(bytes)) = framed.next().await {
-            // Replies are not frozen: an agent of another build may answer in a shape this
-            // one does not read, and its exit is what counts.
-            if let Ok(AgentFrame::Reply {
-                result: Err(refusal),
-                ..
-            }) = serde_json::from_slice::<AgentFrame>(&bytes)
-            {
-                return Err(refusal);
-            }
-        }
-        Ok(())
-    })
-    .await;
-    waited.unwrap_or(Ok(()))
 }
 
 /// What a client does with an agent of another build.
@@ -293,23 +269,35 @@ async fn connect(
     let mut started = false;
     let mut replaced = false;
     loop {
-        match open(&paths.socket()).await {
+        let opened = match open(&paths.socket()).await {
+            // The holder file names the agent that let the greeting wait: a live one that
+            // holds the store is frozen or hung, and starting another would only queue behind
+            // its lock. With no live holder, whatever took the connection is no agent.
+            Err(Opening::Silent) => match Holder::pid(paths.data_dir()) {
+                Some(pid) => return Err(not_answering(paths, pid, "the greeting")),
+                None => Err(Opening::NoAgent),
+            },
+            other => other,
+        };
+        match opened {
             Ok((framed, hello)) => {
                 if !replaced && must_replace(&hello, &ours)? {
                     replaced = true;
-                    // One that holds grants it could not write yet says so, and that is the answer.
-                    stop_and_wait((framed, hello)).await?;
+                    // One that holds grants it could not write yet says so: that is the answer.
+                    stop_and_wait((framed, hello), paths).await?;
                     continue;
                 }
-                return greet(framed, hello, &ours, config, notices).await;
+                return greet(framed, hello, &ours, config, paths, notices).await;
             }
-            Err(Opening::Refused(sentence)) => return Err(ClientError::Unavailable(sentence)),
-            Err(Opening::NoAgent) if !start => {
+            Err(opening @ (Opening::Refused(_) | Opening::Impostor { .. })) => {
+                return Err(opening.into_error(paths));
+            }
+            Err(Opening::NoAgent | Opening::Silent) if !start => {
                 return Err(ClientError::NotRunning(
                     paths.data_dir().display().to_string(),
                 ));
             }
-            Err(Opening::NoAgent) if !started => {
+            Err(Opening::NoAgent | Opening::Silent) if !started => {
                 started = true;
                 let starting = paths.clone();
                 let outcome =
@@ -332,7 +320,7 @@ async fn connect(
                     }
                 }
             }
-            Err(Opening::NoAgent) => {
+            Err(Opening::NoAgent | Opening::Silent) => {
                 if Instant::now() >= deadline {
                     return Err(did_not_start(paths, "its socket never answered"));
                 }
@@ -372,6 +360,7 @@ async fn greet(
     hello: AgentHello,
     ours: &Build,
     config: &AgentConfig,
+    paths: &AgentPaths,
     notices: Option<mpsc::UnboundedSender<Notice>>,
 ) -> Result<Connection, ClientError> {
     let greeting = encode(&ClientFrame {
@@ -383,7 +372,15 @@ async fn greet(
         }),
     });
     framed.send(greeting).await.map_err(|_| lost())?;
-    let notes = match framed.next().await {
+    let welcome = tokio::time::timeout(deadlines::QUICK, framed.next())
+        .await
+        .map_err(|_| ClientError::NotAnswering {
+            data_dir: paths.data_dir().display().to_string(),
+            pid: hello.pid,
+            what: "the greeting".to_owned(),
+            waited_secs: deadlines::QUICK.as_secs(),
+        })?;
+    let notes = match welcome {
         Some(Ok(bytes)) => match serde_json::from_slice::<AgentFrame>(&bytes) {
             Ok(AgentFrame::Reply { result, .. }) => match result? {
                 Reply::Welcome { notes } => notes,
@@ -436,31 +433,8 @@ async fn greet(
         pending,
         next_id: AtomicU64::new(1),
         closed,
+        data_dir: paths.data_dir().display().to_string(),
         hello,
         notes,
     })
-}
-
-/// Whether an agent answers on `socket` right now (a rival agent asks this before it steps
-/// aside). Blocking, with a short bound: it runs before any runtime exists.
-pub fn answers(socket: &Path) -> bool {
-    use std::io::Read;
-    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(socket) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut length = [0u8; 4];
-    if stream.read_exact(&mut length).is_err() {
-        return false;
-    }
-    let length = u32::from_be_bytes(length) as usize;
-    if length > 64 * 1024 {
-        return false;
-    }
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body).is_ok()
-        && matches!(
-            serde_json::from_slice::<AgentFrame>(&body),
-            Ok(AgentFrame::Hello(_))
-        )
 }

@@ -63,7 +63,22 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
     // Cancelled when the client leaves: a wait on a link (pure waiting) ends with it, while
     // work that changes something finishes whatever happens to the client.
     let gone = tokio_util::sync::CancellationToken::new();
-    while let Some(frame) = frames.next().await {
+    let hello_by = tokio::time::Instant::now() + HELLO_WAIT;
+    loop {
+        // A connection that never says hello would hold a descriptor and keep an agent
+        // started on demand from its idle exit, for as long as its peer pleased.
+        let next = if greeted {
+            frames.next().await
+        } else if let Ok(next) = tokio::time::timeout_at(hello_by, frames.next()).await {
+            next
+        } else {
+            agent_log!(
+                "connection {id}: no hello within {} s, closing it",
+                HELLO_WAIT.as_secs()
+            );
+            break;
+        };
+        let Some(frame) = next else { break };
         let refuse = |sentence: &str| {
             let _ = out.send(AgentFrame::Reply {
                 id: 0,
@@ -173,6 +188,9 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
     drop(out);
     let _ = writer.await;
 }
+
+/// How long a new connection may take to say hello (a client sends it at once).
+const HELLO_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long the notices after a first one are gathered into one: a lone change is told at
 /// once, a burst (the keep-alive rotating thousands of grants) at most this often.

@@ -4,13 +4,18 @@
 
 mod attempts;
 pub mod client;
+mod client_error;
 mod connection;
+mod deadlines;
 mod disk;
+mod exhaustion;
 mod handlers;
 mod keepalive;
 mod links;
 pub mod log;
 mod notify;
+mod opening;
+mod peer;
 pub mod protocol;
 mod refresher;
 mod resume;

@@ -168,6 +168,11 @@ fn start(
     unsafe {
         libc::umask(0o077);
     }
+    // Every client holds a descriptor: the soft limit inherited from a shell (often 1,024)
+    // would run out long before the hard limit the administrator allows.
+    if let Err(e) = crate::limits::raise_open_files() {
+        agent_log!("the open-files limit stays as inherited: {e}");
+    }
     let paths = AgentPaths::new(options.paths.clone());
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -182,6 +187,7 @@ fn start(
                 ),
             )
         })?;
+    super::spawn::check_data_dir(&paths).map_err(|e| WireError::new(2, e.to_string()))?;
     let Some(store) = win_the_store(&paths, options.accept_rollback)? else {
         return Ok(None);
     };
@@ -275,6 +281,8 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
     });
     let mut stopping = false;
     let mut holding_said: Option<Instant> = None;
+    let mut spare = super::exhaustion::Spare::reserve();
+    let mut failing = false;
     loop {
         if stopping {
             if agent.refresher.in_flight() == 0 && agent.unsaved_count() == 0 {
@@ -293,11 +301,20 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
             () = tokio::time::sleep(Duration::from_millis(20)), if stopping => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if std::mem::take(&mut failing) {
+                        agent_log!("accepting connections again");
+                    }
                     tokio::spawn(super::connection::serve(Arc::clone(&agent), stream));
                 }
                 Err(e) => {
-                    agent_log!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Said once per streak: a full descriptor table fails every 50 ms.
+                    if !std::mem::replace(&mut failing, true) {
+                        agent_log!("accept failed: {e}; new clients are told so until it passes");
+                    }
+                    let (data_dir, pid) = (agent.paths.data_dir(), agent.hello.pid);
+                    if !spare.turn_away(&listener, &e, data_dir, pid).await {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             },
         }

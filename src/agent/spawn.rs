@@ -4,15 +4,29 @@
 //! soon as it has said how it went. A caller's captured output therefore closes when the
 //! caller exits, however long the agent lives.
 
-use std::fs::OpenOptions;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use super::AgentPaths;
 use super::notify::{self, NOTIFY_FD, StartNotice};
+use super::{AgentPaths, LOG_NAME, SOCKET_NAME};
+use crate::store::{Expected, NotPrivate};
+
+/// What the agent keeps in the data directory beside the store's own files.
+const AGENT_FILES: [(&str, Expected); 3] = [
+    (SOCKET_NAME, Expected::Socket("socket")),
+    (LOG_NAME, Expected::File("log")),
+    ("agent.log.1", Expected::File("old log")),
+];
+
+/// The data directory and everything the agent and the store keep in it must be this
+/// user's alone: checked by the starting client before it creates the log, and by the agent
+/// before it opens the store.
+pub(super) fn check_data_dir(paths: &AgentPaths) -> Result<(), NotPrivate> {
+    crate::store::check_data_dir(paths.data_dir(), &AGENT_FILES)
+}
 
 /// How a start went, as far as the starting client can tell.
 #[derive(Debug)]
@@ -26,15 +40,20 @@ pub enum Started {
 }
 
 pub fn start(paths: &AgentPaths, deadline: Instant) -> std::io::Result<Started> {
+    if let Err(refused) = check_data_dir(paths) {
+        return Ok(Started::Failed {
+            code: 2,
+            sentence: refused.to_string(),
+        });
+    }
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(paths.data_dir())?;
     super::log::rotate_if_large(&paths.log());
-    let log = OpenOptions::new()
+    let log = crate::store::private_file()
         .create(true)
         .append(true)
-        .mode(0o600)
         .open(paths.log())?;
     let (reader, writer) = notify::pipe()?;
     let exe = std::env::current_exe()?;

@@ -40,10 +40,13 @@ pub struct TokenGrant {
     pub scopes: Vec<String>,
 }
 
+/// How long one call to Atlassian may take in all; the agent's clients wait this plus a margin.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The one HTTP client: 10 s to connect, 30 s per call, never follows redirects (a token
 /// endpoint that redirects is misconfigured, and following would leak the form elsewhere).
 pub fn http_client() -> reqwest::Client {
-    http_client_with(Duration::from_secs(10), Duration::from_secs(30))
+    http_client_with(Duration::from_secs(10), CALL_TIMEOUT)
 }
 
 pub fn http_client_with(connect: Duration, total: Duration) -> reqwest::Client {

@@ -8,6 +8,7 @@ mod holder;
 mod integrity;
 mod paths;
 mod preserve;
+mod private;
 mod records;
 pub mod seal;
 mod sled_store;
@@ -21,6 +22,7 @@ use crate::domain::{
 
 pub use holder::Holder;
 pub use paths::StorePaths;
+pub use private::{Expected, NotPrivate, check_data_dir, own_uid, private_file};
 pub use records::{Exchanged, token_key};
 pub use sled_store::{OpenOptions, SledStore};
 
@@ -106,6 +108,9 @@ pub enum StoreError {
     Seal,
     #[error("the store failed: {0}")]
     Backend(String),
+    /// A path another user owns or may write, or a link where a file belongs.
+    #[error(transparent)]
+    NotPrivate(#[from] NotPrivate),
 }
 
 impl StoreError {
@@ -119,6 +124,7 @@ impl StoreError {
             | StoreError::KeyMalformed { .. }
             | StoreError::KeyExposed { .. }
             | StoreError::KeyInsideDataDir { .. }
+            | StoreError::NotPrivate(_)
             | StoreError::SchemaTooNew { .. } => 2,
             _ => 1,
         }

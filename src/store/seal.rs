@@ -72,6 +72,10 @@ impl Sealer {
 /// Reads the key file, hex text of 32 bytes. Anything else at the path (binary bytes, a
 /// directory, a key others may read) is refused with the sentence that says how to fix it.
 pub fn read_key(path: &Path) -> Result<Option<[u8; KEY_LEN]>, StoreError> {
+    // Whoever may write the key's directory may swap the key for one they know.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        super::private::check_key_dir(parent)?;
+    }
     let metadata = match fs::metadata(path) {
         Ok(metadata) => metadata,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -87,6 +91,7 @@ pub fn read_key(path: &Path) -> Result<Option<[u8; KEY_LEN]>, StoreError> {
             path: path.to_owned(),
         });
     }
+    super::private::check_key_file(path, &metadata)?;
     // As OpenSSH refuses an unprotected private key: a key others can read is no secret.
     let mode = metadata.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
@@ -201,5 +206,20 @@ mod tests {
             read_key(&path),
             Err(StoreError::KeyMalformed { .. })
         ));
+    }
+
+    #[test]
+    fn a_key_others_may_write_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conf").join("store.key");
+        create_key(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o620)).unwrap();
+        let refused = read_key(&path).unwrap_err();
+        assert!(matches!(refused, StoreError::NotPrivate(_)), "{refused}");
+        assert_eq!(refused.exit_code(), 2);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(path.parent().unwrap(), fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = read_key(&path).unwrap_err();
+        assert!(refused.to_string().contains("chmod 700"), "{refused}");
     }
 }
