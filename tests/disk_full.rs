@@ -2,113 +2,35 @@
 //! with a file, while the real agent refreshes against the fake Atlassian with its reuse
 //! leeway at zero (so a rotation that was lost would kill the grant at the next refresh).
 //! Where the machine cannot mount a tmpfs (not root, no CAP_SYS_ADMIN), the tests say so on
-//! stderr and stop there: they never pass without having filled a disk.
+//! stderr and stop there: they never pass without having filled a disk (`common::small_disk`).
 
 mod common;
 mod support;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::Duration;
 
+use common::small_disk::SmallDisk;
 use common::text;
 use jira_auth::domain::Principal;
 use serde_json::Value;
 use support::fake_atlassian::*;
 use support::world::*;
 
-/// A tmpfs at the sandbox's data directory, unmounted when dropped (after its agent stopped).
-struct SmallDisk {
-    mount: PathBuf,
-    fillers: Vec<PathBuf>,
-}
-
-impl SmallDisk {
-    /// `None` (said loudly) where this machine cannot mount one.
-    fn at(dir: &Path, megabytes: u32) -> Option<SmallDisk> {
-        std::fs::create_dir_all(dir).expect("mount point");
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o"])
-            .arg(format!("size={megabytes}m,mode=0700"))
-            .arg("tmpfs")
-            .arg(dir)
-            .stdin(Stdio::null())
-            .output();
-        match mounted {
-            Ok(out) if out.status.success() => Some(SmallDisk {
-                mount: dir.to_owned(),
-                fillers: Vec::new(),
-            }),
-            Ok(out) => {
-                eprintln!(
-                    "SKIPPED: cannot mount a tmpfs here ({}); this test needs root",
-                    text(&out.stderr).trim()
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("SKIPPED: cannot run mount ({e}); this test needs root");
-                None
-            }
-        }
-    }
-
-    /// Writes a new file until the disk refuses more, leaving `leave` bytes free (roughly:
-    /// the file is cut back by that much once the disk is full).
-    fn fill(&mut self, leave: u64) {
-        let path = self.mount.join(format!("filler-{}", self.fillers.len()));
-        let mut file = std::fs::File::create(&path).expect("filler");
-        let chunk = vec![0x5a_u8; 64 * 1024];
-        let mut written: u64 = 0;
-        while file.write_all(&chunk).is_ok() {
-            written += chunk.len() as u64;
-        }
-        // What a partial write got in counts too; then give back what was asked.
-        let size = file.metadata().map(|m| m.len()).unwrap_or(written);
-        file.set_len(size.saturating_sub(leave))
-            .expect("cut the filler");
-        file.sync_all().ok();
-        self.fillers.push(path);
-    }
-
-    fn free(&self) -> u64 {
-        let out = Command::new("df")
-            .args(["--output=avail", "-B1"])
-            .arg(&self.mount)
-            .output()
-            .expect("df");
-        text(&out.stdout)
-            .lines()
-            .nth(1)
-            .and_then(|l| l.trim().parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn empty(&mut self) {
-        for filler in self.fillers.drain(..) {
-            let _ = std::fs::remove_file(filler);
-        }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        self.empty();
-        let unmounted = Command::new("umount").arg(&self.mount).status();
-        if !unmounted.is_ok_and(|s| s.success()) {
-            // Something still holds a file there (an agent a failed test left): detach it.
-            let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
-        }
-    }
-}
-
-/// A pre-authorized grant on a small disk; the fake kills a reused token family at once.
-/// The world comes second so that it is dropped first: its agent stops before the unmount.
-fn grant_on_small_disk() -> Option<(SmallDisk, World)> {
+/// A world whose data directory is on a small disk; the fake kills a reused token family
+/// at once. The world comes second so that it is dropped first: its agent stops before the
+/// unmount.
+fn small_world() -> Option<(SmallDisk, World)> {
     let world = World::new();
     let disk = SmallDisk::at(&world.sandbox.data_dir(), 16)?;
     world.fake.set_leeway(Duration::ZERO);
+    Some((disk, world))
+}
+
+/// A pre-authorized grant on a small disk.
+fn grant_on_small_disk() -> Option<(SmallDisk, World)> {
+    let (disk, world) = small_world()?;
     world.custom("pre-authorized");
     world.authorize(&[]);
     Some((disk, world))
@@ -292,4 +214,98 @@ fn status_names_the_full_disk_in_words_too() {
     wait_for("the agent sees room again", SHORT, || {
         world.status_json().0 == Some(0)
     });
+}
+
+/// `authorize --paste` consenting in the fake browser; its exit code and stderr.
+fn try_authorize(world: &World) -> (i32, String) {
+    let mut run = common::Interactive::spawn(world.command(), &["authorize", "--paste"]);
+    let url = run.url();
+    let redirect = world.fake.consent(&url);
+    run.send_line(&redirect);
+    let (code, _, stderr) = run.finish();
+    (code, stderr)
+}
+
+#[test]
+fn a_code_is_exchanged_on_a_full_disk_only_when_its_tokens_can_be_written() {
+    let Some((mut disk, world)) = small_world() else {
+        return;
+    };
+    world.custom("pre-authorized");
+    disk.fill(0);
+    // The ballast gives the exchange's answer its room: the consent is kept.
+    let (code, stderr) = try_authorize(&world);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(world.status_json().0, Some(4), "the disk is still full");
+    let token = one_token(&world.run(&["token"]));
+    assert!(world.accepts(&token));
+
+    // With the ballast spent and the disk full, the code is not exchanged at all: the
+    // consent is not spent, and a new try once there is room works.
+    disk.fill(0);
+    let exchanges = world.fake.count(Endpoint::Token);
+    let (code, stderr) = try_authorize(&world);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("is full"), "{stderr}");
+    assert_eq!(
+        world.fake.count(Endpoint::Token),
+        exchanges,
+        "no code was exchanged"
+    );
+    disk.empty();
+    wait_for("the agent sees room again", SHORT, || {
+        world.status_json().0 == Some(0)
+    });
+    let (code, stderr) = try_authorize(&world);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(world.fake.dead_families(), 0);
+}
+
+#[test]
+fn an_end_users_callback_on_a_full_disk_is_stored_or_left_unspent_for_later() {
+    let Some(mut world) = support::receiver::World::on_small_disk(16) else {
+        return;
+    };
+    let full = |world: &mut support::receiver::World| {
+        world.disk.as_mut().expect("a small disk").fill(0);
+    };
+    // Ballast in hand: the callback's tokens are written in the room it frees.
+    let link = world.link("support", "kim@acme.example");
+    full(&mut world);
+    let page = common::browser_get(&world.consent(&link, "kim"));
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let token = world.ok(&[
+        "token",
+        "--integration",
+        "support",
+        "--user",
+        "kim@acme.example",
+    ]);
+    assert!(!token.trim().is_empty());
+
+    // Ballast spent, disk full: the callback is refused before the code is exchanged, its
+    // link stays unspent, and the same callback works once there is room.
+    let link = world.link("support", "lee@acme.example");
+    full(&mut world);
+    let exchanges = world.tokens();
+    let callback = world.consent(&link, "lee");
+    let page = common::browser_get(&callback);
+    assert!(!page.starts_with("HTTP/1.1 200"), "{page}");
+    assert_eq!(world.tokens(), exchanges, "no code was exchanged");
+    world.disk.as_mut().expect("a small disk").empty();
+    wait_for("the agent sees room again", SHORT, || {
+        world.run(&["status"]).status.code() == Some(0)
+    });
+    let page = common::browser_get(&callback);
+    assert!(
+        page.starts_with("HTTP/1.1 200"),
+        "the same callback, later: {page}"
+    );
+    world.ok(&[
+        "token",
+        "--integration",
+        "support",
+        "--user",
+        "lee@acme.example",
+    ]);
 }

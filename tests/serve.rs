@@ -5,152 +5,18 @@
 mod common;
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::agent::Reaped;
 use common::pty::PtySession;
-use common::{Interactive, Sandbox, free_port, run_with, text};
+use common::{Interactive, text};
 use jira_auth::domain::{LinkOutcome, Timestamp};
 use jira_auth::service::links::digest;
 use jira_auth::store::Store;
 use serde_json::Value;
-use support::fake_atlassian::*;
+use support::receiver::World;
 
-const SCOPES: &str = "read:jira-work offline_access";
-
-/// A store with the user-authorized integration `support` whose callback is the receiver's,
-/// the fake Atlassian app registered for it, and a running `serve`.
-struct World {
-    sandbox: Sandbox,
-    fake: FakeAtlassian,
-    port: u16,
-    serve: Option<Reaped>,
-}
-
-impl World {
-    fn new() -> World {
-        World::with_serve_args(&[])
-    }
-
-    fn with_serve_args(extra: &[&str]) -> World {
-        let port = free_port();
-        let callback = format!("http://127.0.0.1:{port}/callback");
-        let mut world = World {
-            sandbox: Sandbox::new(),
-            fake: FakeAtlassian::start(&callback),
-            port,
-            serve: None,
-        };
-        world.profile("acme", &callback);
-        world.ok(&[
-            "setup",
-            "--integration",
-            "support",
-            "--mode",
-            "user-authorized",
-            "--profile",
-            "acme",
-        ]);
-        world.start_serve(extra);
-        world
-    }
-
-    fn command(&self) -> Command {
-        let mut command = self.sandbox.command();
-        command
-            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url())
-            .env("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url())
-            .env_remove("SSH_CONNECTION");
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        run_with(self.command(), args, "")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    fn profile(&self, name: &str, callback: &str) {
-        let mut args = self.fake.profile_add_args(callback, SCOPES);
-        let at = args.iter().position(|a| a == "--name").expect("--name") + 1;
-        args[at] = name.to_owned();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run_with(self.command(), &args, CLIENT_SECRET);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    }
-
-    fn start_serve(&mut self, extra: &[&str]) {
-        let bind = format!("127.0.0.1:{}", self.port);
-        let mut command = self.command();
-        command
-            .args(["serve", "--bind", &bind])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        // Reaped at once: a receiver that fails to start is still killed.
-        let mut child = Reaped(command.spawn().expect("spawn serve"));
-        let stderr = child.0.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        // Notes (a permission the agent tightened) may come first.
-        let mut said = String::new();
-        loop {
-            match lines.next().and_then(Result::ok) {
-                Some(line) if line.contains("listening on") => break,
-                Some(line) => said.push_str(&line),
-                None => panic!("serve did not start (exit {:?}): {said}", child.wait_exit()),
-            }
-        }
-        // Keep draining the log so the receiver never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        self.serve = Some(child);
-    }
-
-    /// `link --json` for `user`: the URL.
-    fn link(&self, integration: &str, user: &str) -> String {
-        let out = self.ok(&[
-            "link",
-            "--integration",
-            integration,
-            "--user",
-            user,
-            "--json",
-        ]);
-        let json: Value = serde_json::from_str(&out).expect("link --json");
-        assert_eq!(json["user"], user);
-        json["url"].as_str().expect("url").to_owned()
-    }
-
-    /// The end user at Atlassian's consent page (logged in as `account`): where they are sent.
-    fn consent(&self, link: &str, account: &str) -> String {
-        self.fake.consent(&format!("{link}&fake_account={account}"))
-    }
-
-    fn tokens(&self) -> usize {
-        self.fake.count(Endpoint::Token)
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        drop(self.serve.take());
-        self.sandbox.stop_agent();
-    }
-}
-
-/// One raw HTTP exchange with the receiver; the whole answer.
 fn raw(port: u16, request: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to serve");
     stream

@@ -4,8 +4,6 @@
 //! The real `jira-auth serve` on 127.0.0.1; the other client binds 127.0.0.2 before connecting.
 
 mod common;
-#[path = "common/receiver.rs"]
-mod receiver;
 mod support;
 
 use std::io::{self, Read, Write};
@@ -14,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use jira_auth::receiver::{PER_ADDRESS_HALF_SENT, PER_ADDRESS_OPEN, PRESSED_HEAD_TIMEOUT};
-use receiver::World;
+use support::receiver::World;
 
 const GREEDY: usize = 2_000;
 /// The target is under a second; this is the generous bound a shared machine meets.
@@ -176,7 +174,7 @@ fn a_callback_and_a_health_check_get_through_while_one_address_holds_2000_half_s
         return;
     }
     let world = World::with_serve_args(&[]);
-    let callback = world.consented_callback(&world.link("kim@acme.example"), "kim");
+    let callback = world.consented_callback(&world.link("support", "kim@acme.example"), "kim");
     let runtime = runtime();
     let stop = AtomicBool::new(false);
     let (ready, greedy_ready) = std::sync::mpsc::channel();

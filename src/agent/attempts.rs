@@ -325,7 +325,7 @@ async fn exchange_then_store(
 ) -> Result<Exchanged, AuthorizeError> {
     // Atlassian spends the code the moment it answers: it is exchanged only when the answer
     // can be written (room on the disk, or the ballast to free for it). One statvfs.
-    agent.store.room_for_outcome()?;
+    agent.room_for_outcome()?;
     let tokens = authorize::exchange_code(agent.http(), attempt, code).await?;
     let attempt = attempt.clone();
     let stored = blocking(agent, move |store| {

@@ -34,6 +34,15 @@ impl Agent {
         self.disk_wake.notify_one();
     }
 
+    /// [`crate::store::Store::room_for_outcome`], waking the watcher when there is none.
+    pub fn room_for_outcome(&self) -> Result<(), crate::store::StoreError> {
+        let room = self.store.room_for_outcome();
+        if room.is_err() {
+            self.disk_wake.notify_one();
+        }
+        room
+    }
+
     pub fn unsaved_count(&self) -> usize {
         self.held().len()
     }
@@ -59,6 +68,10 @@ impl Agent {
     /// (never "valid": their newest refresh token is not durable) and a full disk.
     pub fn overlay_status(&self, report: &mut StatusReport) {
         report.disk_full = self.store.disk_full();
+        if report.disk_full.is_some() {
+            // Whoever found the disk full, the watcher looks for room until there is some.
+            self.disk_wake.notify_one();
+        }
         let held = self.held();
         if held.is_empty() {
             return;

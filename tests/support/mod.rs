@@ -1,2 +1,3 @@
 pub mod fake_atlassian;
+pub mod receiver;
 pub mod world;

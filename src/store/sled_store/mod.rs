@@ -500,8 +500,11 @@ impl Store for SledStore {
     }
 
     fn claim_link(&self, digest: &str, now: Timestamp) -> Result<Claim, StoreError> {
-        // One transaction reads and spends the link: of two callbacks, one wins.
-        self.write(Stake::Other, LINKS, |edit| {
+        // Spending a link leads to a code exchange: it happens only when the exchange's answer
+        // can be written, and it may use the ballast's room, as the answer will. One
+        // transaction reads and spends the link: of two callbacks, one wins.
+        self.space.room_for_outcome()?;
+        self.write(Stake::Grant, LINKS, |edit| {
             let Some(old) = edit.get(digest.as_bytes())? else {
                 return Ok(Claim::Unknown);
             };

@@ -1,7 +1,5 @@
 //! A running `jira-auth serve` over a store with the user-authorized integration `support`
 //! and the fake Atlassian app registered for it, for the tests that probe the receiver.
-//! Included with `#[path]` by test files that also declare `mod common;` and `mod support;`
-//! (the fake lives in `support`, which not every test binary has).
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -10,9 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use super::fake_atlassian::{CLIENT_SECRET, FakeAtlassian};
 use crate::common::agent::Reaped;
+use crate::common::small_disk::SmallDisk;
 use crate::common::{Sandbox, free_port, run_with, text};
-use crate::support::fake_atlassian::{CLIENT_SECRET, FakeAtlassian};
 
 pub const SCOPES: &str = "read:jira-work offline_access";
 
@@ -23,26 +22,41 @@ pub struct World {
     pub serve: Option<Reaped>,
     /// Every line the receiver has logged so far, its start-up lines included.
     pub log: Arc<Mutex<Vec<String>>>,
+    /// The data directory's own small disk, when the test asked for one: declared last, so
+    /// it is unmounted after the sandbox (and its agent) are gone.
+    pub disk: Option<SmallDisk>,
 }
 
 impl World {
+    pub fn new() -> World {
+        World::with_serve_args(&[])
+    }
+
     /// The receiver on 127.0.0.1 started with `extra` flags after `serve --bind`.
     pub fn with_serve_args(extra: &[&str]) -> World {
+        World::start(Sandbox::new(), None, extra)
+    }
+
+    /// The same, with the data directory on a tmpfs of `megabytes` (`None` where this
+    /// machine cannot mount one; said on stderr).
+    pub fn on_small_disk(megabytes: u32) -> Option<World> {
+        let sandbox = Sandbox::new();
+        let disk = SmallDisk::at(&sandbox.data_dir(), megabytes)?;
+        Some(World::start(sandbox, Some(disk), &[]))
+    }
+
+    fn start(sandbox: Sandbox, disk: Option<SmallDisk>, extra: &[&str]) -> World {
         let port = free_port();
         let callback = format!("http://127.0.0.1:{port}/callback");
         let mut world = World {
-            sandbox: Sandbox::new(),
+            sandbox,
             fake: FakeAtlassian::start(&callback),
             port,
             serve: None,
             log: Arc::default(),
+            disk,
         };
-        let mut args = world.fake.profile_add_args(&callback, SCOPES);
-        let at = args.iter().position(|a| a == "--name").expect("--name") + 1;
-        args[at] = "acme".to_owned();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run_with(world.command(), &args, CLIENT_SECRET);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        world.profile("acme", &callback);
         world.ok(&[
             "setup",
             "--integration",
@@ -65,8 +79,22 @@ impl World {
         command
     }
 
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        run_with(self.command(), args, "")
+    }
+
+    /// A profile `name` for the fake's app with `callback`.
+    pub fn profile(&self, name: &str, callback: &str) {
+        let mut args = self.fake.profile_add_args(callback, SCOPES);
+        let at = args.iter().position(|a| a == "--name").expect("--name") + 1;
+        args[at] = name.to_owned();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run_with(self.command(), &args, CLIENT_SECRET);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = run_with(self.command(), args, "");
+        let out = self.run(args);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -124,17 +152,35 @@ impl World {
             .collect()
     }
 
-    /// `link --json` for `user` on `support`: the URL.
-    pub fn link(&self, user: &str) -> String {
-        let out = self.ok(&["link", "--integration", "support", "--user", user, "--json"]);
+    /// `link --json` for `user`: the URL.
+    pub fn link(&self, integration: &str, user: &str) -> String {
+        let out = self.ok(&[
+            "link",
+            "--integration",
+            integration,
+            "--user",
+            user,
+            "--json",
+        ]);
         let json: Value = serde_json::from_str(&out).expect("link --json");
+        assert_eq!(json["user"], user);
         json["url"].as_str().expect("url").to_owned()
+    }
+
+    /// The end user at Atlassian's consent page (logged in as `account`): where they are sent.
+    pub fn consent(&self, link: &str, account: &str) -> String {
+        self.fake.consent(&format!("{link}&fake_account={account}"))
+    }
+
+    /// How many calls the fake's token endpoint has had.
+    pub fn tokens(&self) -> usize {
+        self.fake.count(super::fake_atlassian::Endpoint::Token)
     }
 
     /// The end user at Atlassian's consent page (logged in as `account`): the callback
     /// target (path and query) they are sent back to.
     pub fn consented_callback(&self, link: &str, account: &str) -> String {
-        let location = self.fake.consent(&format!("{link}&fake_account={account}"));
+        let location = self.consent(link, account);
         let url = url::Url::parse(&location).expect("callback URL");
         format!("{}?{}", url.path(), url.query().unwrap_or_default())
     }
