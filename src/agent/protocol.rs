@@ -12,7 +12,7 @@ use crate::service::status::StatusReport;
 use crate::service::system_app::SystemAppInfo;
 
 /// Bumped whenever a request or reply changes shape.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Larger frames are refused: the biggest honest one is a status report of many thousand
 /// token sets, well under this.

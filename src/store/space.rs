@@ -133,10 +133,7 @@ impl Space {
                 BALLAST_SIZE / (1024 * 1024)
             );
         }
-        let mut state = self.state();
-        if !state.full {
-            state.full = true;
-        }
+        self.state().full = true;
     }
 
     /// Makes the ballast again once the disk has room for it and a margin; `true` when the
@@ -145,16 +142,17 @@ impl Space {
         let room = self
             .free()
             .is_none_or(|free| free >= BALLAST_SIZE + 2 * FLOOR);
-        if !self.has_ballast() && room {
-            if let Err(e) = make_ballast(&self.ballast) {
-                let mut state = self.state();
-                if !state.unavailable_said {
-                    state.unavailable_said = true;
-                    crate::agent_log!(
-                        "cannot make the ballast {}: {e}; a full disk will refuse writes instead",
-                        crate::validate::text::sanitize(&self.ballast.display().to_string(), 200)
-                    );
-                }
+        if !self.has_ballast()
+            && room
+            && let Err(e) = make_ballast(&self.ballast)
+        {
+            let mut state = self.state();
+            if !state.unavailable_said {
+                state.unavailable_said = true;
+                crate::agent_log!(
+                    "cannot make the ballast {}: {e}; a full disk will refuse writes instead",
+                    crate::validate::text::sanitize(&self.ballast.display().to_string(), 200)
+                );
             }
         }
         let mut state = self.state();
