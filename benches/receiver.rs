@@ -9,9 +9,12 @@
 //! closes (two addresses, so neither phase runs into the other's rate limit).
 //! Run: cargo bench --bench receiver
 
+#[path = "../tests/support/browser.rs"]
+mod browser;
 #[path = "../tests/support/fake_atlassian.rs"]
 mod fake_atlassian;
 
+use browser::{browser_get, still_held};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -113,45 +116,6 @@ fn client_runtime() -> tokio::runtime::Runtime {
         .expect("a runtime for binding client sockets")
 }
 
-/// A browser's GET with keep-alive: the whole answer, read to the end of its body.
-fn browser_get(mut stream: TcpStream, target: &str) -> String {
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: jira-auth.example\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\nAccept: text/html,application/xhtml+xml,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\nConnection: keep-alive\r\n\r\n"
-    )
-    .expect("send");
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let got = stream.read(&mut chunk).unwrap_or(0);
-        if got == 0 {
-            break;
-        }
-        answer.extend_from_slice(&chunk[..got]);
-        let text = String::from_utf8_lossy(&answer);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if answer.len() >= end + 4 + length {
-                break;
-            }
-        }
-    }
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
-fn still_held(stream: &TcpStream) -> bool {
-    let _ = stream.set_nonblocking(true);
-    let mut byte = [0u8; 1];
-    matches!(stream.peek(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-}
-
 /// 127.0.0.3 holds `GREEDY` half-sent connections, reopening each one the receiver closes,
 /// until `stop`; `ready` hears when the first round of reopening is done. Returns how many
 /// it reopened.
@@ -195,6 +159,7 @@ fn timed_from_another_address(
         let sent = Instant::now();
         let page = browser_get(
             connect_from(&runtime, source, port).expect("connect"),
+            "jira-auth.example",
             target,
         );
         if page.starts_with("HTTP/1.1 200") && page.contains("Jira is connected") {
@@ -206,6 +171,7 @@ fn timed_from_another_address(
         let sent = Instant::now();
         let page = browser_get(
             connect_from(&runtime, source, port).expect("connect"),
+            "jira-auth.example",
             "/healthz",
         );
         if page.starts_with("HTTP/1.1 200") {

@@ -34,12 +34,7 @@ impl World {
     }
 
     fn command(&self) -> Command {
-        let mut command = self.sandbox.command();
-        command
-            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url())
-            .env("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url())
-            .env_remove("SSH_CONNECTION");
-        command
+        self.fake.command_in(&self.sandbox)
     }
 
     fn run(&self, args: &[&str], stdin: &str) -> std::process::Output {

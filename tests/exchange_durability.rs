@@ -47,12 +47,7 @@ impl World {
     }
 
     fn command(&self) -> Command {
-        let mut command = self.sandbox.command();
-        command
-            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url())
-            .env("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url())
-            .env_remove("SSH_CONNECTION");
-        command
+        self.fake.command_in(&self.sandbox)
     }
 
     fn run(&self, args: &[&str]) -> std::process::Output {
@@ -93,26 +88,12 @@ impl World {
     }
 
     fn start_serve(&mut self) {
-        use std::io::BufRead;
-        let bind = format!("127.0.0.1:{}", self.port);
-        let mut command = self.command();
-        command
-            .args(["serve", "--bind", &bind])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped());
-        let mut child = Reaped(command.spawn().expect("spawn serve"));
-        let stderr = child.0.stderr.take().expect("stderr");
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        loop {
-            match lines.next().and_then(Result::ok) {
-                Some(line) if line.contains("listening on") => break,
-                Some(_) => {}
-                None => panic!("serve did not start (exit {:?})", child.wait_exit()),
-            }
-        }
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        self.serve = Some(child);
+        self.serve = Some(support::receiver::spawn_serve(
+            self.command(),
+            self.port,
+            &[],
+            &std::sync::Arc::default(),
+        ));
     }
 
     /// `link --json` for `user`: the URL.

@@ -95,14 +95,7 @@ fn a_command_already_waiting_when_the_agent_freezes_ends_with_exit_4_and_the_pid
     let callback = format!("http://127.0.0.1:{}/callback", free_port());
     let fake = FakeAtlassian::start(&callback);
     let sandbox = Sandbox::new();
-    let command = || {
-        let mut command = sandbox.command();
-        command
-            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", fake.auth_url())
-            .env("JIRA_AUTH_ATLASSIAN_API_URL", fake.api_url())
-            .env_remove("SSH_CONNECTION");
-        command
-    };
+    let command = || fake.command_in(&sandbox);
     let args = fake.profile_add_args(&callback, "read:jira-work offline_access");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run_with(command(), &args, common::CLIENT_SECRET);

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use jira_auth::receiver::{PER_ADDRESS_HALF_SENT, PER_ADDRESS_OPEN, PRESSED_HEAD_TIMEOUT};
+use support::browser::{browser_get, still_held};
 use support::receiver::World;
 
 const GREEDY: usize = 2_000;
@@ -62,15 +63,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_io()
         .build()
         .expect("a runtime for binding client sockets")
-}
-
-/// Whether the receiver still holds `stream` open without having answered on it.
-fn still_held(stream: &TcpStream) -> bool {
-    stream.set_nonblocking(true).expect("nonblocking");
-    let mut byte = [0u8; 1];
-    let held = matches!(stream.peek(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
-    stream.set_nonblocking(false).expect("blocking");
-    held
 }
 
 fn half_sent(port: u16) -> Option<TcpStream> {
@@ -126,48 +118,6 @@ fn be_greedy(
     }
 }
 
-/// A browser following the redirect back: its usual head, keep-alive; the whole answer
-/// (head and the body its Content-Length announces).
-fn browser_get(mut stream: TcpStream, port: u16, target: &str) -> String {
-    write!(
-        stream,
-        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
-         User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n\
-         Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n\
-         Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\n\
-         Connection: keep-alive\r\nUpgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\n\
-         Sec-Fetch-Mode: navigate\r\nSec-Fetch-Site: cross-site\r\nPriority: u=0, i\r\n\r\n"
-    )
-    .expect("send the request");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(40)))
-        .expect("timeout");
-    let mut answer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let got = stream.read(&mut chunk).unwrap_or(0);
-        if got == 0 {
-            break;
-        }
-        answer.extend_from_slice(&chunk[..got]);
-        let text = String::from_utf8_lossy(&answer);
-        if let Some(end) = text.find("\r\n\r\n") {
-            let length = text[..end]
-                .lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if answer.len() >= end + 4 + length {
-                break;
-            }
-        }
-    }
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
 #[test]
 fn a_callback_and_a_health_check_get_through_while_one_address_holds_2000_half_sent_connections() {
     if !open_files_for(GREEDY as u64 + 1_000) {
@@ -186,14 +136,14 @@ fn a_callback_and_a_health_check_get_through_while_one_address_holds_2000_half_s
         let started = Instant::now();
         let page = browser_get(
             connect_from(&runtime, OTHER, world.port),
-            world.port,
+            &format!("127.0.0.1:{}", world.port),
             &callback,
         );
         let callback_took = started.elapsed();
         let started = Instant::now();
         let health = browser_get(
             connect_from(&runtime, OTHER, world.port),
-            world.port,
+            &format!("127.0.0.1:{}", world.port),
             "/healthz",
         );
         let health_took = started.elapsed();

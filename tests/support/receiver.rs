@@ -71,12 +71,7 @@ impl World {
     }
 
     pub fn command(&self) -> Command {
-        let mut command = self.sandbox.command();
-        command
-            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url())
-            .env("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url())
-            .env_remove("SSH_CONNECTION");
-        command
+        self.fake.command_in(&self.sandbox)
     }
 
     pub fn run(&self, args: &[&str]) -> std::process::Output {
@@ -105,42 +100,7 @@ impl World {
     }
 
     pub fn start_serve(&mut self, extra: &[&str]) {
-        let bind = format!("127.0.0.1:{}", self.port);
-        let mut command = self.command();
-        command
-            .args(["serve", "--bind", &bind])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        // Reaped at once: a receiver that fails to start is still killed.
-        let mut child = Reaped(command.spawn().expect("spawn serve"));
-        let stderr = child.0.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        loop {
-            match lines.next().and_then(Result::ok) {
-                Some(line) => {
-                    let started = line.contains("listening on");
-                    self.log.lock().unwrap().push(line);
-                    if started {
-                        break;
-                    }
-                }
-                None => panic!(
-                    "serve did not start (exit {:?}): {:?}",
-                    child.wait_exit(),
-                    self.log.lock().unwrap()
-                ),
-            }
-        }
-        // Keep reading the log so the receiver never blocks on a full pipe.
-        let log = Arc::clone(&self.log);
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                log.lock().unwrap().push(line);
-            }
-        });
-        self.serve = Some(child);
+        self.serve = Some(spawn_serve(self.command(), self.port, extra, &self.log));
     }
 
     /// The logged lines that contain `text`.
@@ -191,4 +151,48 @@ impl Drop for World {
         drop(self.serve.take());
         self.sandbox.stop_agent();
     }
+}
+
+/// `jira-auth serve --bind 127.0.0.1:PORT EXTRA` from `command`, once it says it listens;
+/// every line it logs goes to `log`, read on to the end so it never blocks on a full pipe.
+pub fn spawn_serve(
+    mut command: Command,
+    port: u16,
+    extra: &[&str],
+    log: &Arc<Mutex<Vec<String>>>,
+) -> Reaped {
+    let bind = format!("127.0.0.1:{port}");
+    command
+        .args(["serve", "--bind", &bind])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // Reaped at once: a receiver that fails to start is still killed.
+    let mut child = Reaped(command.spawn().expect("spawn serve"));
+    let stderr = child.0.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    loop {
+        match lines.next().and_then(Result::ok) {
+            Some(line) => {
+                let started = line.contains("listening on");
+                log.lock().unwrap().push(line);
+                if started {
+                    break;
+                }
+            }
+            None => panic!(
+                "serve did not start (exit {:?}): {:?}",
+                child.wait_exit(),
+                log.lock().unwrap()
+            ),
+        }
+    }
+    let log = Arc::clone(log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            log.lock().unwrap().push(line);
+        }
+    });
+    child
 }

@@ -36,13 +36,10 @@ impl World {
     }
 
     pub fn command(&self) -> Command {
-        let mut command = self.sandbox.command();
+        let mut command = self.fake.command_in(&self.sandbox);
         command
-            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url())
-            .env("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url())
             .env_remove("JIRA_AUTH_KEEPALIVE_RATE")
-            .env_remove("JIRA_AUTH_ROTATE_AFTER")
-            .env_remove("SSH_CONNECTION");
+            .env_remove("JIRA_AUTH_ROTATE_AFTER");
         command
     }
 
