@@ -512,11 +512,11 @@ pub struct Event {
     pub outcome: String,
 }
 
+/// The grant unit tests start from: the admin's, consented at `now`, its access token good
+/// for an hour.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn token(now: Timestamp) -> TokenSet {
+impl TokenSet {
+    pub(crate) fn sample(now: Timestamp) -> TokenSet {
         TokenSet {
             integration: "jira".into(),
             principal: Principal::Admin,
@@ -531,6 +531,15 @@ mod tests {
             reauthorization_required: false,
             account: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(now: Timestamp) -> TokenSet {
+        TokenSet::sample(now)
     }
 
     #[test]

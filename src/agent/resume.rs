@@ -443,18 +443,9 @@ mod tests {
 
     fn tokens(access: &str, refresh: &str, consented_at: Timestamp) -> TokenSet {
         TokenSet {
-            integration: "jira".into(),
-            principal: Principal::Admin,
             access_token: Secret::new(access),
-            access_expires_at: consented_at.plus_secs(3600),
             refresh_token: Some(Secret::new(refresh)),
-            consented_at,
-            rotated_at: consented_at,
-            site: None,
-            scopes: vec![],
-            last_error: None,
-            reauthorization_required: false,
-            account: None,
+            ..TokenSet::sample(consented_at)
         }
     }
 

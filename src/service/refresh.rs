@@ -350,23 +350,9 @@ pub fn wants_refresh(tokens: &TokenSet, now: Timestamp, min_valid: i64) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Secret;
 
     fn tokens(now: Timestamp) -> TokenSet {
-        TokenSet {
-            integration: "jira".into(),
-            principal: Principal::Admin,
-            access_token: Secret::new("at"),
-            access_expires_at: now.plus_secs(3600),
-            refresh_token: Some(Secret::new("rt")),
-            consented_at: now,
-            rotated_at: now,
-            site: None,
-            scopes: vec![],
-            last_error: None,
-            reauthorization_required: false,
-            account: None,
-        }
+        TokenSet::sample(now)
     }
 
     #[test]
@@ -427,22 +413,11 @@ pub fn keepalive_at(
 #[cfg(test)]
 mod keepalive_tests {
     use super::*;
-    use crate::domain::Secret;
 
     fn tokens(rotated: Timestamp, expires_in: i64) -> TokenSet {
         TokenSet {
-            integration: "jira".into(),
-            principal: Principal::Admin,
-            access_token: Secret::new("at"),
             access_expires_at: rotated.plus_secs(expires_in),
-            refresh_token: Some(Secret::new("rt")),
-            consented_at: rotated,
-            rotated_at: rotated,
-            site: None,
-            scopes: vec![],
-            last_error: None,
-            reauthorization_required: false,
-            account: None,
+            ..TokenSet::sample(rotated)
         }
     }
 
