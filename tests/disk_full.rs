@@ -232,10 +232,19 @@ fn a_code_is_exchanged_on_a_full_disk_only_when_its_tokens_can_be_written() {
         return;
     };
     world.custom("pre-authorized");
+    // The disk fills while Atlassian answers the exchange: the ballast gives the answer its
+    // room, and the consent is kept.
+    world
+        .fake
+        .fail_next(Endpoint::Token, Fault::Slow(Duration::from_secs(2)), 1);
+    let mut run = common::Interactive::spawn(world.command(), &["authorize", "--paste"]);
+    let redirect = world.fake.consent(&run.url());
+    run.send_line(&redirect);
+    std::thread::sleep(Duration::from_millis(700));
     disk.fill(0);
-    // The ballast gives the exchange's answer its room: the consent is kept.
-    let (code, stderr) = try_authorize(&world);
+    let (code, _, stderr) = run.finish();
     assert_eq!(code, 0, "{stderr}");
+    assert!(!ballast(&world).exists(), "the ballast made the room");
     assert_eq!(world.status_json().0, Some(4), "the disk is still full");
     let token = one_token(&world.run(&["token"]));
     assert!(world.accepts(&token));

@@ -15,7 +15,13 @@ pub fn delete(
 ) -> Result<(), ServiceError> {
     let who = Principal::from_key(principal)
         .ok_or_else(|| ServiceError::Refused(format!("{principal:?} names no token set")))?;
-    if !store.remove_token_set(integration, &who)? {
+    // A consent exchanged and not yet verified is this grant too: the resume must not bring
+    // back what the admin deleted.
+    let pending = match store.exchanged(integration, &who)? {
+        Some(exchanged) => store.remove_exchanged(integration, &who, &exchanged.id)?,
+        None => false,
+    };
+    if !store.remove_token_set(integration, &who)? && !pending {
         return Err(ServiceError::Refused(format!(
             "{integration} has no token for {principal} (deleted already?)"
         )));
@@ -28,4 +34,70 @@ pub fn delete(
         outcome: "deleted in jira-auth; revoke the grant on Atlassian's side too (account settings, Connected apps)".into(),
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Mode, Secret, TokenSet};
+    use crate::store::{Exchanged, OpenOptions, SledStore, StorePaths};
+
+    fn store(dir: &std::path::Path) -> SledStore {
+        let paths = StorePaths {
+            data_dir: dir.join("data"),
+            key_file: dir.join("key"),
+        };
+        SledStore::open(&OpenOptions::new(paths, "test")).unwrap()
+    }
+
+    fn pending(user: &str) -> Exchanged {
+        Exchanged {
+            id: format!("exchange-of-{user}"),
+            integration: "jira".into(),
+            principal: Principal::User(user.into()),
+            mode: Mode::UserAuthorized,
+            renewing: false,
+            app_label: "the profile \"acme\"".into(),
+            app_scopes: vec!["offline_access".into()],
+            access_token: Secret::new("at"),
+            expires_in: Some(3600),
+            refresh_token: Some(Secret::new("rt")),
+            granted_scopes: vec![],
+            exchanged_at: Timestamp(1_700_000_000),
+            link: None,
+            sites: None,
+            tries: 0,
+            last_error: None,
+            awaiting_site: false,
+        }
+    }
+
+    #[test]
+    fn deleting_a_grant_also_ends_its_consent_still_being_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let now = Timestamp(1_700_000_100);
+        let kim = Principal::User("kim".into());
+        store
+            .put_token_set(&TokenSet {
+                integration: "jira".into(),
+                principal: kim.clone(),
+                ..TokenSet::sample(now)
+            })
+            .unwrap();
+        store.put_exchanged(&pending("kim")).unwrap();
+        delete(&store, "jira", "user:kim", now).unwrap();
+        assert!(store.token_set("jira", &kim).unwrap().is_none());
+        assert!(store.exchanged("jira", &kim).unwrap().is_none());
+
+        // A user whose only grant is a consent still being verified can be deleted too.
+        store.put_exchanged(&pending("lee")).unwrap();
+        delete(&store, "jira", "user:lee", now).unwrap();
+        let lee = Principal::User("lee".into());
+        assert!(store.exchanged("jira", &lee).unwrap().is_none());
+        assert!(
+            delete(&store, "jira", "user:lee", now).is_err(),
+            "deleted already"
+        );
+    }
 }
