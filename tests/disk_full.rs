@@ -318,3 +318,65 @@ fn an_end_users_callback_on_a_full_disk_is_stored_or_left_unspent_for_later() {
         "lee@acme.example",
     ]);
 }
+
+fn prlimit_fsize(pid: u32, limit: &str) {
+    let out = std::process::Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--fsize={limit}")])
+        .output()
+        .expect("run prlimit");
+    assert!(out.status.success(), "prlimit: {}", text(&out.stderr));
+}
+
+#[test]
+fn another_write_failure_than_a_full_disk_is_met_the_same_way() {
+    // A file size limit stands for every I/O failure that is not ENOSPC (a quota, EIO): sled
+    // refuses every write after one, and the agent must still keep the rotation.
+    let world = World::new();
+    world.fake.set_leeway(Duration::ZERO);
+    world.custom("pre-authorized");
+    world.authorize(&[]);
+    world.sandbox.stop_agent();
+    let mut agent = world.spawn_agent(&[]);
+    world
+        .fake
+        .fail_next(Endpoint::Token, Fault::Slow(Duration::from_secs(3)), 1);
+    let refreshing = {
+        let mut command = world.command();
+        command
+            .args(["token", "--min-valid", "86400"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.spawn().expect("spawn token")
+    };
+    // While Atlassian takes its time, the agent may write no more than a byte per file.
+    std::thread::sleep(Duration::from_secs(1));
+    prlimit_fsize(agent.pid(), "1:unlimited");
+    let out = refreshing.wait_with_output().expect("token");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("memory"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(agent.running(), "the agent survives the failed writes");
+    let (code, status) = world.status_json();
+    assert_eq!(code, Some(4));
+    assert_eq!(status_token(&status, "jira", "admin")["state"], "unsaved");
+
+    // The limit lifted, the same agent writes the rotation by itself.
+    prlimit_fsize(agent.pid(), "unlimited:unlimited");
+    wait_for("the held grant is written", Duration::from_secs(30), || {
+        let (_, status) = world.status_json();
+        status_token(&status, "jira", "admin")["state"] == "valid"
+    });
+    let token = one_token(&world.run(&["token", "--min-valid", "86400"]));
+    assert!(world.accepts(&token));
+    assert_eq!(world.fake.dead_families(), 0, "no token family was killed");
+    world.sandbox.stop_agent();
+    assert!(agent.wait_exit().is_some());
+    assert!(
+        grant_is_alive(&world),
+        "the stored refresh token is the live one"
+    );
+}

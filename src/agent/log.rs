@@ -5,8 +5,13 @@ use crate::domain::Timestamp;
 
 /// Writes one line, sanitized whole: a path or a peer's text in it reaches a terminal (an
 /// agent run by hand, `tail -f agent.log`) with nothing a terminal would act on.
+///
+/// A line the log cannot take (its disk full, a file size limit) is dropped, never a panic:
+/// `eprintln!` panics when stderr fails, and the agent must go on keeping grants then most.
 pub fn line(message: std::fmt::Arguments<'_>) {
-    eprintln!(
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
         "{} jira-auth agent[{}]: {}",
         Timestamp::now().rfc3339(),
         std::process::id(),

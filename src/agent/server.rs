@@ -168,6 +168,12 @@ fn start(
     unsafe {
         libc::umask(0o077);
     }
+    // A file size limit (ulimit -f) must fail a write, which the store answers by keeping
+    // the grant in memory, not kill the agent holding it (SIGXFSZ's default action).
+    // SAFETY: ignoring a signal changes only this process's disposition for it.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     // Every client holds a descriptor: the soft limit inherited from a shell (often 1,024)
     // would run out long before the hard limit the administrator allows.
     if let Err(e) = crate::limits::raise_open_files() {

@@ -14,6 +14,8 @@ use super::StoreError;
 
 /// The ballast's file name, inside the data directory.
 pub const BALLAST_NAME: &str = "ballast";
+/// The file `can_write` tries, inside the data directory; gone again at once.
+const PROBE_NAME: &str = "write-probe";
 /// What the ballast holds back: room for thousands of token sets and their events, far more
 /// than the writes between a full disk and a person freeing space.
 pub const BALLAST_SIZE: u64 = 4 * 1024 * 1024;
@@ -69,6 +71,27 @@ impl Space {
         free_bytes(&self.data_dir)
     }
 
+    /// Whether a small file can be written, synced and removed in the data directory right
+    /// now: asked before sled is opened again after a failed write, since an open that fails
+    /// half-way leaves nothing to read from either (a quota still exceeded, a size limit).
+    pub fn can_write(&self) -> bool {
+        let probe = self.data_dir.join(PROBE_NAME);
+        let written = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&probe)
+            .and_then(|mut file| {
+                use std::io::Write;
+                file.write_all(&[0u8; 4096])?;
+                file.sync_all()
+            });
+        let _ = std::fs::remove_file(&probe);
+        written.is_ok()
+    }
+
     /// Whether a write of the usual size would find room.
     pub fn has_room(&self) -> bool {
         self.free().is_none_or(|free| free >= FLOOR)
@@ -118,7 +141,12 @@ impl Space {
         }
     }
 
-    /// A write failed for want of room: the ballast goes, so a retry finds some.
+    /// A write that keeps no grant found no room: said, and the ballast kept for grants.
+    pub fn mark_full(&self) {
+        self.state().full = true;
+    }
+
+    /// A grant's write failed for want of room: the ballast goes, so a retry finds some.
     pub fn ran_out(&self) {
         self.release();
         self.state().full = true;
@@ -205,13 +233,18 @@ fn free_bytes(dir: &Path) -> Option<u64> {
     Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
 }
 
-/// Whether a store error is the disk running out of room (sled passes the OS error on).
+/// Whether a store error is the disk running out of room, or the user's quota on it (sled
+/// passes the OS error on, sometimes only as text).
 pub fn is_out_of_room(error: &sled::Error) -> bool {
     match error {
         sled::Error::Io(e) => {
-            e.kind() == std::io::ErrorKind::StorageFull
-                || e.raw_os_error() == Some(libc::ENOSPC)
-                || e.to_string().contains("code: 28")
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ) || matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
+                || [libc::ENOSPC, libc::EDQUOT]
+                    .iter()
+                    .any(|code| e.to_string().contains(&format!("code: {code},")))
         }
         _ => false,
     }
@@ -246,6 +279,16 @@ mod tests {
     fn a_storage_full_error_is_told_apart() {
         let full = sled::Error::Io(std::io::Error::from_raw_os_error(libc::ENOSPC));
         assert!(is_out_of_room(&full));
+        let quota = sled::Error::Io(std::io::Error::from_raw_os_error(libc::EDQUOT));
+        assert!(
+            is_out_of_room(&quota),
+            "a quota is a disk full for this user"
+        );
+        let wrapped = sled::Error::Io(std::io::Error::other(format!(
+            "{:?}",
+            std::io::Error::from_raw_os_error(libc::ENOSPC)
+        )));
+        assert!(is_out_of_room(&wrapped), "as sled wraps it: {wrapped:?}");
         let other = sled::Error::Io(std::io::Error::from_raw_os_error(libc::EACCES));
         assert!(!is_out_of_room(&other));
     }

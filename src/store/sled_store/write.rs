@@ -67,36 +67,63 @@ impl SledStore {
     ) -> Result<R, StoreError> {
         self.space.before_write(stake)?;
         self.unwedge()?;
-        match self.write_once(tree, &edit) {
-            Err(WriteFailure::OutOfRoom) => {
-                self.space.ran_out();
-                self.wedged.store(true, Ordering::SeqCst);
-                // The ballast is gone now: with the room it gave, a grant tries once more.
-                if stake == Stake::Other || !self.space.has_room() {
+        let failure = match self.write_once(tree, &edit) {
+            Ok(result) => return Ok(result),
+            Err(failure) => failure,
+        };
+        // sled refuses every write after an I/O failure (its error sticks), whatever the
+        // cause: it is opened again before the next write.
+        if failure.wedges() {
+            self.wedged.store(true, Ordering::SeqCst);
+        }
+        match failure {
+            WriteFailure::OutOfRoom => {
+                // Only a grant may use the ballast's room; it then tries once more in it.
+                if stake == Stake::Other {
+                    self.space.mark_full();
                     return Err(self.space.full_error());
                 }
-                self.unwedge()?;
-                match self.write_once(tree, &edit) {
-                    Ok(result) => Ok(result),
-                    Err(WriteFailure::OutOfRoom) => {
-                        self.wedged.store(true, Ordering::SeqCst);
-                        Err(self.space.full_error())
-                    }
-                    Err(WriteFailure::Store(error)) => Err(error),
+                self.space.ran_out();
+                if !self.space.has_room() {
+                    return Err(self.space.full_error());
                 }
             }
-            Err(WriteFailure::Store(error)) => Err(error),
+            // Another I/O failure (a quota, EIO): a grant tries once more on a fresh handle.
+            WriteFailure::Io(error) if stake == Stake::Grant => {
+                crate::agent_log!("a write failed ({error}); opening the store again to retry it");
+            }
+            WriteFailure::Io(error) | WriteFailure::Store(error) => return Err(error),
+        }
+        self.unwedge()?;
+        match self.write_once(tree, &edit) {
             Ok(result) => Ok(result),
+            Err(failure) => {
+                if failure.wedges() {
+                    self.wedged.store(true, Ordering::SeqCst);
+                }
+                Err(match failure {
+                    WriteFailure::OutOfRoom => self.space.full_error(),
+                    WriteFailure::Io(error) | WriteFailure::Store(error) => error,
+                })
+            }
         }
     }
 
-    /// Opens sled again after a write failed for room, once there is room to open it in.
+    /// Opens sled again after a write failed (for room, or another I/O error), once there is
+    /// room to open it in.
     pub(super) fn unwedge(&self) -> Result<(), StoreError> {
         if !self.wedged.load(Ordering::SeqCst) {
             return Ok(());
         }
         if !self.space.has_room() {
             return Err(self.space.full_error());
+        }
+        // The open handle still serves reads: it is given up only for one that will work.
+        if !self.space.can_write() {
+            return Err(StoreError::Backend(format!(
+                "the data directory {} does not take writes right now (a quota, a file size limit or a failing disk); jira-auth keeps what it holds and tries again",
+                self.paths.data_dir.display()
+            )));
         }
         self.reopen()?;
         self.wedged.store(false, Ordering::SeqCst);
@@ -159,7 +186,11 @@ pub(super) fn full_disk_flag() -> Option<std::path::PathBuf> {
 
 /// Why a write did not happen.
 enum WriteFailure {
+    /// The disk (or the user's quota) has no room.
     OutOfRoom,
+    /// Another I/O failure: sled refuses every write after it until opened again.
+    Io(StoreError),
+    /// Anything else (a record that does not decode): the handle is sound.
     Store(StoreError),
 }
 
@@ -167,9 +198,15 @@ impl WriteFailure {
     fn of(error: sled::Error) -> WriteFailure {
         if space::is_out_of_room(&error) {
             WriteFailure::OutOfRoom
+        } else if matches!(error, sled::Error::Io(_)) {
+            WriteFailure::Io(error.into())
         } else {
             WriteFailure::Store(error.into())
         }
+    }
+
+    fn wedges(&self) -> bool {
+        !matches!(self, WriteFailure::Store(_))
     }
 }
 
