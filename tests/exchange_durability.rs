@@ -208,6 +208,33 @@ fn a_kill_after_the_exchange_is_resumed_by_the_next_agent_and_the_grant_is_serve
 }
 
 #[test]
+fn agent_stop_during_a_code_exchange_waits_for_its_answer_and_keeps_the_consent() {
+    let world = World::new("pre-authorized");
+    // The stop arrives while Atlassian is still answering the exchange.
+    world
+        .fake
+        .set_delay(Endpoint::Token, Some(Duration::from_secs(3)));
+    let mut authorize = Interactive::spawn(world.command(), &["authorize", "--paste"]);
+    let redirect = world.fake.consent(&authorize.url());
+    authorize.send_line(&redirect);
+    wait_until("the token call is under way", || {
+        world.fake.count(Endpoint::Token) == 1
+    });
+    let stop = world.run(&["agent", "stop"]);
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop.stderr));
+    let _ = authorize.finish();
+    world.fake.set_delay(Endpoint::Token, None);
+    // The answer was stored before the agent left: the next agent finishes the job.
+    let exchanged = world.fake.exchanges()[0].clone();
+    assert!(
+        poll_until(|| world.token(None).as_deref() == Some(exchanged.access_token.as_str())),
+        "the consent of the stopped agent is never served; status: {}",
+        world.status()
+    );
+    assert_eq!(world.fake.exchanges().len(), 1, "one consent, spent once");
+}
+
+#[test]
 fn an_interrupted_exchange_with_several_sites_waits_for_a_choice_and_says_so() {
     let world = World::new("pre-authorized");
     world.fake.set_sites(vec![

@@ -24,6 +24,25 @@ pub(super) struct Attempts {
     entries: Mutex<HashMap<String, Entry>>,
     /// Stored exchanges an end user's callback is verifying right now (by id).
     completing: Mutex<std::collections::HashSet<String>>,
+    /// Code exchanges between the token call and their stored answer: the agent does not
+    /// stop while one is (the code is spent the moment Atlassian answers).
+    exchanging: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts one exchange in flight for as long as it lives.
+struct Exchanging<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Exchanging<'a> {
+    fn begin(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Exchanging(count)
+    }
+}
+
+impl Drop for Exchanging<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 struct Entry {
@@ -70,6 +89,11 @@ impl Attempts {
 
     pub fn is_empty(&self) -> bool {
         self.lock().is_empty()
+    }
+
+    /// Code exchanges whose answer is not stored yet.
+    pub fn exchanging(&self) -> usize {
+        self.exchanging.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Whether a live attempt or callback is working on the stored exchange `id` (the
@@ -326,6 +350,7 @@ async fn exchange_then_store(
     // Atlassian spends the code the moment it answers: it is exchanged only when the answer
     // can be written (room on the disk, or the ballast to free for it). One statvfs.
     agent.room_for_outcome()?;
+    let _in_flight = Exchanging::begin(&agent.attempts.exchanging);
     let tokens = authorize::exchange_code(agent.http(), attempt, code).await?;
     let attempt = attempt.clone();
     let stored = blocking(agent, move |store| {

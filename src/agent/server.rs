@@ -291,7 +291,10 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
     let mut failing = false;
     loop {
         if stopping {
-            if agent.refresher.in_flight() == 0 && agent.unsaved_count() == 0 {
+            if agent.refresher.in_flight() == 0
+                && agent.attempts.exchanging() == 0
+                && agent.unsaved_count() == 0
+            {
                 break;
             }
             say_why_not_stopping(&agent, &mut holding_said);
@@ -340,8 +343,9 @@ fn say_why_not_stopping(agent: &Agent, said: &mut Option<Instant>) {
         agent_log!("not stopping yet: {}", agent.holding_sentence());
     } else {
         agent_log!(
-            "waiting for {} refresh(es) to finish",
-            agent.refresher.in_flight()
+            "waiting for {} refresh(es) and {} code exchange(s) to finish",
+            agent.refresher.in_flight(),
+            agent.attempts.exchanging()
         );
     }
 }
@@ -375,6 +379,7 @@ async fn idle(agent: &Agent) {
             && agent.busy.load(Ordering::SeqCst) == 0
             && agent.attempts.is_empty()
             && agent.refresher.in_flight() == 0
+            && agent.attempts.exchanging() == 0
             && agent.unsaved_count() == 0;
         if !quiet {
             idle_since = Instant::now();
