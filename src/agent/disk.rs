@@ -15,8 +15,38 @@ use crate::store::token_key;
 /// How often a full disk is looked at again.
 const LOOK_AGAIN: Duration = Duration::from_secs(2);
 
+/// A rotated grant the store could not take: the only copy of its refresh token, and the
+/// refresh token it replaced (it is written only onto that grant, never over a newer one).
+#[derive(Clone, Debug)]
+pub(crate) struct Held {
+    pub tokens: TokenSet,
+    pub from: Option<crate::domain::Secret>,
+}
+
+impl Held {
+    /// Writes the held grant where it still belongs; `false` when the grant was deleted or
+    /// replaced meanwhile (nothing written: the held rotation is no longer anyone's).
+    pub fn write(&self, store: &dyn crate::store::Store) -> Result<bool, crate::store::StoreError> {
+        let written = store.put_token_set_if(&self.tokens, self.from.as_ref())?;
+        store.refresh_done(&self.tokens.integration, &self.tokens.principal)?;
+        Ok(written)
+    }
+
+    fn same_rotation(&self, other: &Held) -> bool {
+        self.tokens
+            .refresh_token
+            .as_ref()
+            .map(crate::domain::Secret::expose)
+            == other
+                .tokens
+                .refresh_token
+                .as_ref()
+                .map(crate::domain::Secret::expose)
+    }
+}
+
 impl Agent {
-    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, TokenSet>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Held>> {
         // Each critical section is one map operation: a poisoned lock holds a sound map.
         self.unsaved
             .lock()
@@ -24,13 +54,13 @@ impl Agent {
     }
 
     /// Keeps a rotated grant the store could not take; it is the only copy now.
-    pub fn hold_unsaved(&self, tokens: TokenSet) {
-        let key = token_key(&tokens.integration, &tokens.principal);
+    pub fn hold_unsaved(&self, held: Held) {
+        let key = token_key(&held.tokens.integration, &held.tokens.principal);
         agent_log!(
             "holding the rotated refresh token of {} in memory: the store could not take it; not exiting until it is written",
-            crate::validate::text::sanitize(&tokens.integration, 64)
+            crate::validate::text::sanitize(&held.tokens.integration, 64)
         );
-        self.held().insert(key, tokens);
+        self.held().insert(key, held);
         self.disk_wake.notify_one();
     }
 
@@ -47,12 +77,17 @@ impl Agent {
         self.held().len()
     }
 
-    pub fn unsaved(&self, key: &str) -> Option<TokenSet> {
+    pub fn unsaved(&self, key: &str) -> Option<Held> {
         self.held().get(key).cloned()
     }
 
-    pub fn forget_unsaved(&self, key: &str) {
-        self.held().remove(key);
+    /// Forgets the held grant of `key` once `written` is safe, unless a newer rotation of it
+    /// was held meanwhile (that one is still the only copy of its token).
+    pub fn forget_unsaved(&self, key: &str, written: &Held) {
+        let mut held = self.held();
+        if held.get(key).is_some_and(|now| now.same_rotation(written)) {
+            held.remove(key);
+        }
     }
 
     /// What a client is told while grants are held unsaved.
@@ -119,23 +154,24 @@ pub(super) async fn watch(agent: Arc<Agent>) {
 
 /// Writes every held grant the store now takes.
 async fn write_held(agent: &Arc<Agent>) {
-    let held: Vec<(String, TokenSet)> = agent
-        .held()
-        .iter()
-        .map(|(key, tokens)| (key.clone(), tokens.clone()))
-        .collect();
-    for (key, tokens) in held {
-        let (integration, principal) = (tokens.integration.clone(), tokens.principal.clone());
-        let written = blocking(agent, move |store| {
-            store.put_token_set(&tokens)?;
-            store.refresh_done(&integration, &principal)?;
-            Ok(())
-        })
-        .await;
-        if written.is_ok() {
-            agent.forget_unsaved(&key);
+    let keys: Vec<String> = agent.held().keys().cloned().collect();
+    for key in keys {
+        // Read again right before the write: a refresh may have moved the grant on since.
+        let Some(held) = agent.unsaved(&key) else {
+            continue;
+        };
+        let writing = held.clone();
+        let Ok(written) = blocking(agent, move |store| Ok(writing.write(store)?)).await else {
+            continue;
+        };
+        agent.forget_unsaved(&key, &held);
+        if written {
             agent_log!("wrote a rotated refresh token held in memory; it is durable now");
-            agent.changed();
+        } else {
+            agent_log!(
+                "dropped a rotated refresh token held in memory: its grant was deleted or authorized again meanwhile"
+            );
         }
+        agent.changed();
     }
 }

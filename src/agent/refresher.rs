@@ -95,15 +95,11 @@ async fn refresh_once(
     // A rotation held in memory (the disk was full) holds the only live refresh token: it is
     // written before anything else, and no refresh starts until it is.
     if let Some(held) = agent.unsaved(&key) {
-        let (held_integration, held_principal) = (integration.clone(), principal.clone());
-        blocking(agent, move |store| {
-            store.put_token_set(&held)?;
-            store.refresh_done(&held_integration, &held_principal)?;
-            Ok(())
-        })
-        .await
-        .map_err(|_| WireError::new(4, agent.holding_sentence()))?;
-        agent.forget_unsaved(&key);
+        let writing = held.clone();
+        blocking(agent, move |store| Ok(writing.write(store)?))
+            .await
+            .map_err(|_| WireError::new(4, agent.holding_sentence()))?;
+        agent.forget_unsaved(&key, &held);
         agent.changed();
     }
     let endpoints = agent.endpoints.clone();
@@ -160,9 +156,17 @@ async fn refresh_once(
     .await
     .and_then(|recorded| match recorded {
         Ok(tokens) => Ok(tokens),
-        Err(RefreshError::Unsaved { tokens, error, .. }) => {
+        Err(RefreshError::Unsaved {
+            tokens,
+            from,
+            error,
+            ..
+        }) => {
             agent_log!("a rotated refresh token could not be written: {error}");
-            agent.hold_unsaved(*tokens);
+            agent.hold_unsaved(super::disk::Held {
+                tokens: *tokens,
+                from,
+            });
             Err(WireError::new(4, agent.holding_sentence()))
         }
         Err(error) => Err(error.into()),

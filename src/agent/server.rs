@@ -61,7 +61,7 @@ pub(super) struct Agent {
     pub next_connection: AtomicU64,
     /// Rotated grants the store could not take (a full disk), by grant key: the only copy of
     /// each until `disk::watch` writes it. The agent does not exit while one is held.
-    pub unsaved: std::sync::Mutex<std::collections::HashMap<String, crate::domain::TokenSet>>,
+    pub unsaved: std::sync::Mutex<std::collections::HashMap<String, super::disk::Held>>,
     /// Wakes `disk::watch` when the disk may have filled or a grant is held unsaved.
     pub disk_wake: tokio::sync::Notify,
     http: OnceLock<reqwest::Client>,

@@ -68,14 +68,27 @@ pub enum RefreshError {
         integration: String,
         principal: String,
         tokens: Box<TokenSet>,
+        /// The refresh token the rotation replaced: the held grant is written only while the
+        /// store still holds that one (see [`Store::put_token_set_if`]).
+        from: Option<crate::domain::Secret>,
         error: StoreError,
+    },
+    /// The grant was deleted or replaced by a new consent while Atlassian answered: the
+    /// answer belongs to a grant that is gone, and nothing was written.
+    #[error(
+        "{integration} ({}) changed while it was being refreshed (deleted, or authorized again); nothing was written. Ask again",
+        crate::validate::text::sanitize(.principal, 80)
+    )]
+    Superseded {
+        integration: String,
+        principal: String,
     },
 }
 
 impl RefreshError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            RefreshError::Unsaved { .. } => 4,
+            RefreshError::Unsaved { .. } | RefreshError::Superseded { .. } => 4,
             RefreshError::NeedsReauthorization { .. } | RefreshError::NotAuthorized { .. } => 3,
             RefreshError::Protocol { error, .. } => error.exit_code(),
             RefreshError::Store(e) => e.exit_code(),
@@ -284,6 +297,13 @@ pub fn record(
     now: Timestamp,
 ) -> Result<TokenSet, RefreshError> {
     let mut tokens = refreshing.tokens;
+    // Every outcome is written only onto the grant this refresh began from: a consent given
+    // or a deletion made while Atlassian answered is not undone by it.
+    let from = tokens.refresh_token.clone();
+    let superseded = |tokens: &TokenSet| RefreshError::Superseded {
+        integration: tokens.integration.clone(),
+        principal: tokens.principal.key(),
+    };
     let event = |kind, outcome: String| Event {
         at: now,
         integration: tokens.integration.clone(),
@@ -306,13 +326,18 @@ pub fn record(
             tokens.last_error = None;
             tokens.reauthorization_required = false;
             // Durable before the new access token is handed to anyone (put flushes).
-            if let Err(error) = store.put_token_set(&tokens) {
-                return Err(RefreshError::Unsaved {
-                    integration: tokens.integration.clone(),
-                    principal: tokens.principal.key(),
-                    tokens: Box::new(tokens),
-                    error,
-                });
+            match store.put_token_set_if(&tokens, from.as_ref()) {
+                Ok(true) => {}
+                Ok(false) => return Err(superseded(&tokens)),
+                Err(error) => {
+                    return Err(RefreshError::Unsaved {
+                        integration: tokens.integration.clone(),
+                        principal: tokens.principal.key(),
+                        tokens: Box::new(tokens),
+                        from,
+                        error,
+                    });
+                }
             }
             // The rotation is kept; an audit line lost to a full disk must not turn it into
             // a failure that the caller would retry with the refresh token just replaced.
@@ -328,7 +353,9 @@ pub fn record(
             if error.needs_reauthorization() {
                 tokens.reauthorization_required = true;
             }
-            store.put_token_set(&tokens)?;
+            if !store.put_token_set_if(&tokens, from.as_ref())? {
+                return Err(superseded(&tokens));
+            }
             store.append_event(&event(EventKind::RefreshFailed, sentence.clone()))?;
             if error.needs_reauthorization() {
                 return Err(RefreshError::NeedsReauthorization {

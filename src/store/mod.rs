@@ -176,6 +176,14 @@ pub trait Store: Send + Sync {
         principal: &Principal,
     ) -> Result<Option<TokenSet>, StoreError>;
     fn put_token_set(&self, tokens: &TokenSet) -> Result<(), StoreError>;
+    /// Writes the outcome of a refresh only while the store still holds the grant that
+    /// refresh began from (its refresh token was `from`), in one transaction; `false` when the
+    /// grant was deleted or replaced (a new consent) meanwhile, and nothing is written.
+    fn put_token_set_if(
+        &self,
+        tokens: &TokenSet,
+        from: Option<&crate::domain::Secret>,
+    ) -> Result<bool, StoreError>;
     fn remove_token_set(
         &self,
         integration: &str,

@@ -387,6 +387,29 @@ impl Store for SledStore {
         })
     }
 
+    fn put_token_set_if(
+        &self,
+        tokens: &TokenSet,
+        from: Option<&crate::domain::Secret>,
+    ) -> Result<bool, StoreError> {
+        let value = encode(&TokenRecord::seal(tokens, &self.sealer)?)?;
+        let key = token_key(&tokens.integration, &tokens.principal);
+        let from = from.map(|secret| secret.expose().to_owned());
+        self.write(Stake::Grant, TOKENS, |edit| {
+            let Some(old) = edit.get(key.as_bytes())? else {
+                return Ok(false);
+            };
+            let stored = decode::<TokenRecord>(&old, &key)
+                .and_then(|record| record.open(&self.sealer))
+                .or_else(abort)?;
+            if stored.refresh_token.as_ref().map(|s| s.expose()) != from.as_deref() {
+                return Ok(false);
+            }
+            edit.insert(key.as_bytes(), value.clone())?;
+            Ok(true)
+        })
+    }
+
     fn remove_token_set(
         &self,
         integration: &str,
