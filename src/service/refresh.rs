@@ -71,7 +71,7 @@ pub enum RefreshError {
         /// The refresh token the rotation replaced: the held grant is written only while the
         /// store still holds that one (see [`Store::put_token_set_if`]).
         from: Option<crate::domain::Secret>,
-        error: StoreError,
+        error: Box<StoreError>,
     },
     /// The grant was deleted or replaced by a new consent while Atlassian answered: the
     /// answer belongs to a grant that is gone, and nothing was written.
@@ -335,7 +335,7 @@ pub fn record(
                         principal: tokens.principal.key(),
                         tokens: Box::new(tokens),
                         from,
-                        error,
+                        error: Box::new(error),
                     });
                 }
             }
