@@ -208,6 +208,46 @@ fn a_kill_after_the_exchange_is_resumed_by_the_next_agent_and_the_grant_is_serve
 }
 
 #[test]
+fn a_resume_after_the_exchanges_access_token_expired_renews_it_and_keeps_the_consent() {
+    let world = World::new("pre-authorized");
+    // The exchange's access token lives two seconds; the agent is killed before it is used.
+    world.fake.set_access_ttl(2);
+    world
+        .fake
+        .set_delay(Endpoint::Resources, Some(Duration::from_secs(20)));
+    let mut authorize = Interactive::spawn(world.command(), &["authorize", "--paste"]);
+    let redirect = world.fake.consent(&authorize.url());
+    authorize.send_line(&redirect);
+    wait_until("the agent asks for the sites", || {
+        world.fake.count(Endpoint::Resources) == 1
+    });
+    world.kill_agent();
+    let _ = authorize.finish();
+    std::thread::sleep(Duration::from_millis(2500));
+    world.fake.set_access_ttl(3600);
+    world.fake.set_delay(Endpoint::Resources, None);
+    // The next agent renews the expired token with the exchange's refresh token first.
+    assert!(
+        poll_until(|| world.token(None).is_some()),
+        "the consent is never served; status: {}",
+        world.status()
+    );
+    // Renewed at least once (twice when an agent resumed it while the token still lived two
+    // seconds and the sites call was slow).
+    assert!(world.fake.refresh_requests() >= 1, "renewed");
+    assert_eq!(world.fake.dead_families(), 0);
+    let store = world.sandbox.open();
+    assert!(
+        !store
+            .events(100)
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == EventKind::AuthorizationFailed),
+        "no consent was given up"
+    );
+}
+
+#[test]
 fn agent_stop_during_a_code_exchange_waits_for_its_answer_and_keeps_the_consent() {
     let world = World::new("pre-authorized");
     // The stop arrives while Atlassian is still answering the exchange.

@@ -298,6 +298,11 @@ pub(super) async fn exchange(agent: &Arc<Agent>, id: &str) -> Result<Reply, Wire
         // `with` above returned one of the two.
         (None, None) => return Err(gone()),
     };
+    let exchanged = match with_live_token(agent, exchanged.clone()).await {
+        Ok(Some(live)) => live,
+        Ok(None) => return Err(gone()),
+        Err(error) => return Err(end_on_permanent(agent, &exchanged, error).await),
+    };
     let sites = tokio::select! {
         sites = authorize::find_sites(agent.http(), &agent.endpoints, &exchanged) => sites,
         () = cancel.cancelled() => return Err(gone()),
@@ -370,6 +375,71 @@ async fn exchange_then_store(
     }
 }
 
+/// An exchange's access token lasts about an hour. A verification resumed later (an agent
+/// started long after, a site chosen after a long pause, Atlassian's API down a while) first
+/// renews it with the exchange's own refresh token, and writes the rotated pair into the
+/// stored exchange before using it: a 401 from an expired token must never end a consent.
+/// `None` when a newer exchange replaced this one meanwhile (it is not ours to renew).
+pub(super) async fn with_live_token(
+    agent: &Arc<Agent>,
+    exchanged: Exchanged,
+) -> Result<Option<Exchanged>, AuthorizeError> {
+    let now = Timestamp::now();
+    let lifetime = i64::try_from(exchanged.expires_in.unwrap_or(3600)).unwrap_or(3600);
+    let expires = exchanged.exchanged_at.plus_secs(lifetime);
+    let Some(refresh_token) = exchanged.refresh_token.clone() else {
+        return Ok(Some(exchanged));
+    };
+    if now.secs_until(expires) > RENEW_BEFORE_SECS {
+        return Ok(Some(exchanged));
+    }
+    let (store, endpoints, name) = (
+        Arc::clone(&agent.store),
+        agent.endpoints.clone(),
+        exchanged.integration.clone(),
+    );
+    let credentials = tokio::task::spawn_blocking(move || {
+        let Some(found) = store.integration(&name)? else {
+            return Err(AuthorizeError::NoIntegration(name));
+        };
+        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
+        let (_, app) = crate::service::app::app_of(
+            store.as_ref(),
+            &found,
+            system.as_ref().map_err(Clone::clone),
+        )?;
+        Ok(crate::service::app::credentials(&app)?)
+    })
+    .await
+    .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
+    agent.room_for_outcome()?;
+    // Atlassian rotates the refresh token as it answers: counted like an exchange in flight.
+    let _in_flight = Exchanging::begin(&agent.attempts.exchanging);
+    let grant =
+        crate::atlassian::client::refresh(agent.http(), &credentials, &refresh_token).await?;
+    let mut renewed = exchanged;
+    // The record's times count from the consent: the new token's life is told from there.
+    let since = renewed.exchanged_at.secs_until(now).max(0);
+    let life = i64::try_from(grant.expires_in.unwrap_or(3600)).unwrap_or(3600);
+    renewed.expires_in = u64::try_from(since.saturating_add(life)).ok();
+    renewed.access_token = grant.access_token;
+    if let Some(rotated) = grant.refresh_token {
+        renewed.refresh_token = Some(rotated);
+    }
+    let (store, writing) = (Arc::clone(&agent.store), renewed.clone());
+    let kept = tokio::task::spawn_blocking(move || store.update_exchanged(&writing))
+        .await
+        .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
+    crate::agent_log!(
+        "renewed the access token of an authorization still being verified ({})",
+        crate::validate::text::sanitize(&renewed.integration, 64)
+    );
+    Ok(kept.then_some(renewed))
+}
+
+/// How close to its expiry an exchange's access token is renewed before a verification call.
+const RENEW_BEFORE_SECS: i64 = 120;
+
 /// A failure after the exchange was stored: a permanent one ends the exchange (the trail
 /// says why); a temporary one leaves it stored for a retry or the resume.
 pub(super) async fn end_on_permanent(
@@ -414,7 +484,21 @@ pub(super) async fn finish(
             wanted: site_id.to_owned(),
             sites: grant.sites.clone(),
         })?;
-    let exchanged = grant.exchanged;
+    let exchanged = match with_live_token(agent, grant.exchanged.clone()).await {
+        Ok(Some(live)) => live,
+        Ok(None) => return Err(gone()),
+        Err(error) => return Err(end_on_permanent(agent, &grant.exchanged, error).await),
+    };
+    if exchanged != grant.exchanged {
+        // A retry of this step (a failed verification) uses the renewed token too.
+        let renewed = exchanged.clone();
+        agent.attempts.with(id, |entry| {
+            if let Some(grant) = entry.grant.as_mut() {
+                grant.exchanged = renewed;
+            }
+            Ok(())
+        })?;
+    }
     let myself = tokio::select! {
         myself = authorize::verify(agent.http(), &agent.endpoints, &exchanged, &site) => myself,
         () = cancel.cancelled() => return Err(gone()),

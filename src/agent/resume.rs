@@ -154,7 +154,11 @@ async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verifi
         .await?;
         return Ok(Verified::Done(Box::new(tokens)));
     }
-    let mut exchanged = exchanged;
+    let mut exchanged = match super::attempts::with_live_token(agent, exchanged.clone()).await {
+        Ok(Some(live)) => live,
+        Ok(None) => return Ok(Verified::Gone),
+        Err(error) => return failed(agent, &exchanged, &error).await,
+    };
     let sites = match exchanged.sites.clone() {
         Some(sites) => sites,
         None => match authorize::find_sites(agent.http(), &agent.endpoints, &exchanged).await {
@@ -198,6 +202,12 @@ async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verifi
             }
             return Ok(Verified::Awaiting);
         }
+    };
+    // The sites call may have taken long (or the choice waited): the token must still live.
+    let exchanged = match super::attempts::with_live_token(agent, exchanged.clone()).await {
+        Ok(Some(live)) => live,
+        Ok(None) => return Ok(Verified::Gone),
+        Err(error) => return failed(agent, &exchanged, &error).await,
     };
     let myself = match authorize::verify(agent.http(), &agent.endpoints, &exchanged, &site).await {
         Ok(myself) => myself,
