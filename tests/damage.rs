@@ -271,3 +271,49 @@ fn a_rolled_back_store_is_refused_by_every_command_until_accepted() {
     let out = sandbox.run(&["status"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_store_whose_database_is_gone_is_refused_not_served_empty() {
+    let sandbox = Sandbox::new();
+    let out = common::agent::add_profile(&sandbox, "first");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    sandbox.stop_agent();
+    let db = sandbox.data_dir().join("db");
+    std::fs::remove_dir_all(&db).unwrap();
+    for args in [&["status"][..], &["profile", "list", "--json"]] {
+        let out = sandbox.run(args, "");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("is gone") && stderr.contains("--accept-rollback"),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing is served");
+    }
+    assert!(!db.exists(), "nothing was created");
+
+    // Starting afresh is a choice the admin makes once, and says.
+    let mut agent = {
+        let mut command = sandbox.command();
+        command
+            .args(["agent", "--accept-rollback"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        common::agent::Reaped(command.spawn().expect("spawn the agent"))
+    };
+    common::agent::wait_until("the accepting agent answers", || {
+        common::agent::agent_info(&sandbox).is_some()
+    });
+    let names = common::agent::profile_names(&common::agent::status_json(&sandbox));
+    assert!(names.is_empty(), "a new, empty store: {names:?}");
+    sandbox.stop_agent();
+    assert!(agent.wait_exit().is_some());
+    let out = sandbox.run(&["status"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

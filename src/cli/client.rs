@@ -29,8 +29,11 @@ impl Client {
 
     /// Whether a store exists at all: read-only commands on a store that does not exist say
     /// so and create nothing (no directory, no agent).
+    /// Whether there is a store to ask about: one that exists, or one that lived here and is
+    /// gone (the agent then refuses it with the sentence, rather than "nothing configured").
     pub fn store_exists(&self) -> bool {
-        self.link.paths().store.database().exists()
+        let paths = &self.link.paths().store;
+        paths.database().exists() || crate::store::vanished(paths).is_some()
     }
 
     /// The sentence for a store that does not exist yet.

@@ -3,8 +3,9 @@
 //! told from the newest one: the database's generation may run ahead of this file (a crash
 //! between the two writes) but never behind it.
 //!
-//! The file is overwritten in place at a fixed width and synced, one small write per store
-//! write. Where it cannot be written (a read-only key directory), rollback detection is off
+//! The file is overwritten in place and synced, one small write per store write. Its second
+//! line names the data directory, so that a store that vanished whole (its database deleted
+//! or never restored) is told from one that never was: see [`last_written_at`]. Where it cannot be written (a read-only key directory), rollback detection is off
 //! and the agent's log says so once; nothing else depends on it.
 
 use std::fs::{File, OpenOptions};
@@ -26,14 +27,44 @@ pub fn path_for(key_file: &Path, store_id: &str) -> PathBuf {
 #[derive(Debug)]
 pub struct GenerationFile {
     path: PathBuf,
+    /// The data directory, as written on the file's second line.
+    data_dir: String,
     file: Mutex<Option<File>>,
+}
+
+/// How a data directory is named in a generation file: absolute, not resolved, so the name
+/// can be compared before the directory exists again.
+fn named(data_dir: &Path) -> String {
+    std::path::absolute(data_dir)
+        .unwrap_or_else(|_| data_dir.to_owned())
+        .display()
+        .to_string()
+}
+
+/// The generation file under this key that names `data_dir`, and the generation last written
+/// there: a store lived there once. `None` when none of this key's did.
+pub fn last_written_at(key_file: &Path, data_dir: &Path) -> Option<(PathBuf, u64)> {
+    let dir = key_file.parent().filter(|p| !p.as_os_str().is_empty())?;
+    let prefix = format!("{}.", key_file.file_name()?.to_string_lossy());
+    let wanted = named(data_dir);
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(&prefix) || !name.ends_with(".generation") {
+            return None;
+        }
+        let text = std::fs::read_to_string(entry.path()).ok()?;
+        let mut lines = text.lines();
+        let generation = lines.next()?.trim().parse().ok()?;
+        (lines.next() == Some(wanted.as_str())).then(|| (entry.path(), generation))
+    })
 }
 
 const WIDTH: usize = 20;
 
 impl GenerationFile {
-    /// Opens (creating it when missing) the file; the generation it holds, if any.
-    pub fn open(path: PathBuf) -> (GenerationFile, Option<u64>) {
+    /// Opens (creating it when missing) the file of the store at `data_dir`; the generation
+    /// it holds, if any.
+    pub fn open(path: PathBuf, data_dir: &Path) -> (GenerationFile, Option<u64>) {
         let opened = OpenOptions::new()
             .read(true)
             .write(true)
@@ -48,7 +79,7 @@ impl GenerationFile {
                 let found = file
                     .read_to_string(&mut text)
                     .ok()
-                    .and_then(|_| text.trim().parse::<u64>().ok());
+                    .and_then(|_| text.lines().next()?.trim().parse::<u64>().ok());
                 (Some(file), found)
             }
             Err(e) => {
@@ -62,6 +93,7 @@ impl GenerationFile {
         (
             GenerationFile {
                 path,
+                data_dir: named(data_dir),
                 file: Mutex::new(file),
             },
             found,
@@ -82,7 +114,7 @@ impl GenerationFile {
         let Some(file) = guard.as_mut() else {
             return;
         };
-        let line = format!("{generation:0WIDTH$}\n");
+        let line = format!("{generation:0WIDTH$}\n{}\n", self.data_dir);
         let written = file
             .seek(SeekFrom::Start(0))
             .and_then(|_| file.write_all(line.as_bytes()))
@@ -107,12 +139,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = path_for(&dir.path().join("store.key"), "abc");
         assert!(path.ends_with("store.key.abc.generation"));
-        let (file, found) = GenerationFile::open(path.clone());
+        let data = dir.path().join("data");
+        let (file, found) = GenerationFile::open(path.clone(), &data);
         assert_eq!(found, None);
+        assert_eq!(last_written_at(&dir.path().join("store.key"), &data), None);
         file.record(9);
         file.record(10);
         drop(file);
-        let (_, found) = GenerationFile::open(path);
+        let (_, found) = GenerationFile::open(path.clone(), &data);
         assert_eq!(found, Some(10));
+        assert_eq!(
+            last_written_at(&dir.path().join("store.key"), &data),
+            Some((path, 10)),
+            "the file names where its store lived"
+        );
+        assert_eq!(
+            last_written_at(&dir.path().join("store.key"), &dir.path().join("other")),
+            None
+        );
     }
 }

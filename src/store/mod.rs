@@ -24,6 +24,21 @@ pub use holder::Holder;
 pub use paths::StorePaths;
 pub use private::{Expected, NotPrivate, check_data_dir, own_uid, private_file};
 pub use records::{Exchanged, token_key};
+
+/// Whether a store of this key lived at this data directory and its database is gone: the
+/// refusal to open it then as a new, empty store.
+pub fn vanished(paths: &StorePaths) -> Option<StoreError> {
+    if paths.database().join("conf").exists() {
+        return None;
+    }
+    let (generation_file, expected) =
+        generation::last_written_at(&paths.key_file, &paths.data_dir)?;
+    Some(StoreError::Vanished {
+        data_dir: paths.data_dir.clone(),
+        expected,
+        generation_file,
+    })
+}
 pub use sled_store::{OpenOptions, SledStore};
 
 /// The schema this build reads and writes. Bump it with a migration in `sled_store::migrate`.
@@ -83,6 +98,14 @@ pub enum StoreError {
         generation_file: PathBuf,
     },
     #[error(
+        "the store at {data_dir} is gone: no database is there, but {generation_file} says a store sealed with this key lived there (generation {expected}). Nothing was created. Put the data directory back from its backup; or, to start afresh on purpose, run `jira-auth agent --accept-rollback` once (every grant will need authorizing again)"
+    )]
+    Vanished {
+        data_dir: PathBuf,
+        expected: u64,
+        generation_file: PathBuf,
+    },
+    #[error(
         "the disk holding {data_dir} is full, so nothing more can be written there; free space on it (`df -h {data_dir}`): jira-auth carries on by itself once there is room, and no grant it holds is lost meanwhile"
     )]
     DiskFull { data_dir: PathBuf },
@@ -136,7 +159,9 @@ impl StoreError {
     pub fn leaves_files_alone(&self) -> bool {
         matches!(
             self,
-            StoreError::Damaged { .. } | StoreError::RolledBack { .. }
+            StoreError::Damaged { .. }
+                | StoreError::RolledBack { .. }
+                | StoreError::Vanished { .. }
         )
     }
 }

@@ -153,6 +153,26 @@ impl SledStore {
                 data_dir: paths.data_dir.clone(),
             });
         }
+        // A store that lived here and is gone is refused before anything is created: it must
+        // not come back as an empty one.
+        let mut notes = Vec::new();
+        if let Some(error) = super::vanished(paths) {
+            match (&error, options.accept_rollback) {
+                (
+                    StoreError::Vanished {
+                        generation_file, ..
+                    },
+                    true,
+                ) => {
+                    let _ = fs::remove_file(generation_file);
+                    notes.push(format!(
+                        "accepted that the store at {} is gone: starting afresh, every grant needs authorizing again",
+                        paths.data_dir.display()
+                    ));
+                }
+                _ => return Err(error),
+            }
+        }
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -161,7 +181,7 @@ impl SledStore {
                 path: paths.data_dir.clone(),
                 reason: e.to_string(),
             })?;
-        let mut notes = super::paths::tighten(&paths.data_dir);
+        notes.extend(super::paths::tighten(&paths.data_dir));
         // sled reads a log it cannot parse as an empty one; a database file that was there
         // before but holds no schema record is damaged, not new.
         let existed = paths.database().join("conf").exists();

@@ -161,7 +161,8 @@ pub(super) fn check_generation(
         .map(|bytes| decode(&bytes, "the integrity record"))
         .transpose()?
         .unwrap_or_default();
-    let (file, kept) = GenerationFile::open(generation::path_for(&paths.key_file, &id));
+    let (file, kept) =
+        GenerationFile::open(generation::path_for(&paths.key_file, &id), &paths.data_dir);
     let mut note = None;
     if let Some(expected) = kept
         && integrity.generation < expected
