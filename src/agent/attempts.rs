@@ -390,7 +390,8 @@ pub(super) async fn with_live_token(
     let Some(refresh_token) = exchanged.refresh_token.clone() else {
         return Ok(Some(exchanged));
     };
-    if now.secs_until(expires) > RENEW_BEFORE_SECS {
+    // A quarter of a short lifetime at most: a token that lives seconds is used as it is.
+    if now.secs_until(expires) > RENEW_BEFORE_SECS.min(lifetime / 4) {
         return Ok(Some(exchanged));
     }
     let (store, endpoints, name) = (
