@@ -215,8 +215,12 @@ fn a_trusted_proxy_is_not_capped_and_another_address_gets_its_share_with_shorter
     let proxied = open(Ipv4Addr::LOCALHOST);
     let direct = open(OTHER);
     let direct_opened = Instant::now();
-    std::thread::sleep(Duration::from_millis(500));
     let held = |streams: &[TcpStream]| streams.iter().filter(|s| still_held(s)).count();
+    // The receiver has turned away 127.0.0.2's connections past its share.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while held(&direct) > PER_ADDRESS_HALF_SENT && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(
         held(&proxied),
         MANY,
@@ -247,10 +251,10 @@ fn a_trusted_proxy_is_not_capped_and_another_address_gets_its_share_with_shorter
     }
     // Past half its share, an address's heads got the shorter deadline: only the first half
     // of its connections outlive it.
-    std::thread::sleep(
-        (direct_opened + PRESSED_HEAD_TIMEOUT + Duration::from_millis(1500))
-            .saturating_duration_since(Instant::now()),
-    );
+    let deadline = direct_opened + PRESSED_HEAD_TIMEOUT + Duration::from_millis(1500);
+    while held(&direct) > PER_ADDRESS_HALF_SENT / 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let later = held(&direct);
     assert!(
         later <= PER_ADDRESS_HALF_SENT / 2,

@@ -2,6 +2,7 @@
 //! console tests that need nothing outside Cargo.
 
 use std::io::{Read, Write};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,9 @@ pub struct PtySession {
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     pub master: Box<dyn MasterPty + Send>,
+    /// Disconnected once the reader thread has taken the program's last byte (the pty's
+    /// other side is closed when the program, the only holder, exits).
+    drained: std::sync::mpsc::Receiver<()>,
 }
 
 impl PtySession {
@@ -46,10 +50,12 @@ impl PtySession {
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        let (reading, drained) = std::sync::mpsc::channel::<()>();
         {
             let parser = Arc::clone(&parser);
             let raw = Arc::clone(&raw);
             std::thread::spawn(move || {
+                let _reading = reading;
                 let mut buffer = [0u8; 8192];
                 while let Ok(n) = reader.read(&mut buffer) {
                     if n == 0 {
@@ -67,6 +73,7 @@ impl PtySession {
             writer,
             child,
             master: pty.master,
+            drained,
         }
     }
 
@@ -112,13 +119,32 @@ impl PtySession {
         self.send(&format!("\x1b[200~{text}\x1b[201~"));
     }
 
+    /// Waits until the screen no longer shows `text`; panics with the screen when it still
+    /// does after [`WAIT`].
+    pub fn wait_gone(&self, text: &str) {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if !self.screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the screen still shows {text:?}:\n{}", self.screen());
+    }
+
     /// Waits for the program to exit and returns its exit code.
     pub fn wait_exit(&mut self) -> u32 {
         let started = Instant::now();
         while started.elapsed() < WAIT {
             if let Some(status) = self.child.try_wait().expect("poll the child") {
-                // Let the reader thread take the last bytes.
-                std::thread::sleep(Duration::from_millis(100));
+                // The reader thread takes the last bytes, then hangs up.
+                let left = WAIT.saturating_sub(started.elapsed());
+                if let Ok(()) | Err(RecvTimeoutError::Timeout) = self.drained.recv_timeout(left) {
+                    panic!(
+                        "the pty stayed open after jira-auth exited; screen:\n{}",
+                        self.screen()
+                    );
+                }
                 return status.exit_code();
             }
             std::thread::sleep(Duration::from_millis(20));
