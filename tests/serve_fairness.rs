@@ -106,12 +106,19 @@ fn be_greedy(
             let _ = ready.send(());
         }
     }
-    // Let the receiver take what is queued, then count what it holds.
-    std::thread::sleep(Duration::from_millis(500));
-    let held_at_end = streams
-        .iter()
-        .filter(|slot| slot.as_ref().is_some_and(still_held))
-        .count();
+    // What it holds once it has taken in what is queued: it only closes from here (nothing
+    // is reopened), so this waits until it is within its share or the deadline has passed.
+    let held = || {
+        streams
+            .iter()
+            .filter(|slot| slot.as_ref().is_some_and(still_held))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while held() > PER_ADDRESS_HALF_SENT && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let held_at_end = held();
     Greed {
         renewed,
         held_at_end,
