@@ -10,16 +10,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::fake_atlassian::{CLIENT_SECRET, FakeAtlassian};
+use super::fake_atlassian::CLIENT_SECRET;
 use crate::common::agent::{Reaped, WAIT, create_store};
 use crate::common::small_disk::SmallDisk;
 use crate::common::{Sandbox, run_with, text};
 
-pub const SCOPES: &str = "read:jira-work offline_access";
+pub use super::world::SCOPES;
 
+/// The shared world (tests/support/world.rs) with the receiver in front of it.
 pub struct World {
-    pub sandbox: Sandbox,
-    pub fake: FakeAtlassian,
+    pub world: super::world::World,
     pub port: u16,
     pub serve: Option<Reaped>,
     /// Every line the receiver has logged so far, its start-up lines included.
@@ -27,6 +27,14 @@ pub struct World {
     /// The data directory's own small disk, when the test asked for one: declared last, so
     /// it is unmounted after the sandbox (and its agent) are gone.
     pub disk: Option<SmallDisk>,
+}
+
+impl std::ops::Deref for World {
+    type Target = super::world::World;
+
+    fn deref(&self) -> &super::world::World {
+        &self.world
+    }
 }
 
 impl World {
@@ -53,8 +61,7 @@ impl World {
         // the receiver starts first, over a store that holds nothing yet.
         create_store(&sandbox);
         let mut world = World {
-            sandbox,
-            fake: FakeAtlassian::start("http://127.0.0.1:0/callback"),
+            world: super::world::World::in_sandbox(sandbox, "http://127.0.0.1:0/callback"),
             port: 0,
             serve: None,
             log: Arc::default(),
@@ -62,26 +69,10 @@ impl World {
         };
         world.start_serve(extra);
         let callback = format!("http://127.0.0.1:{}/callback", world.port);
-        world.fake.set_redirect_uri(&callback);
+        world.world.set_callback(&callback);
         world.profile("acme", &callback);
-        world.ok(&[
-            "setup",
-            "--integration",
-            "support",
-            "--mode",
-            "user-authorized",
-            "--profile",
-            "acme",
-        ]);
+        world.world.setup("support", "user-authorized");
         world
-    }
-
-    pub fn command(&self) -> Command {
-        self.fake.command_in(&self.sandbox)
-    }
-
-    pub fn run(&self, args: &[&str]) -> std::process::Output {
-        run_with(self.command(), args, "")
     }
 
     /// A profile `name` for the fake's app with `callback`.

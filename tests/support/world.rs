@@ -33,11 +33,23 @@ impl World {
 
     /// The fake's app registered for `callback`.
     pub fn with_callback(callback: &str) -> World {
+        World::in_sandbox(Sandbox::new(), callback)
+    }
+
+    /// The same over a given sandbox (one whose data directory is on a disk of its own).
+    pub fn in_sandbox(sandbox: Sandbox, callback: &str) -> World {
         World {
-            sandbox: Sandbox::new(),
+            sandbox,
             fake: FakeAtlassian::start(callback),
             callback: callback.to_owned(),
         }
+    }
+
+    /// Registers the fake's app, and this world, for `callback` instead: for a callback
+    /// whose port is known only once a receiver listens on the port it picked.
+    pub fn set_callback(&mut self, callback: &str) {
+        self.fake.set_redirect_uri(callback);
+        callback.clone_into(&mut self.callback);
     }
 
     /// The environment of a console in a pseudo-terminal on this world: the same settings
