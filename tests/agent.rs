@@ -9,7 +9,6 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::agent::*;
 use common::{NO_SYSTEM_APP, Sandbox, text};
@@ -378,6 +377,107 @@ fn a_process_of_another_uid_is_refused_and_the_agent_serves_its_owner_on() {
     assert_eq!(agent_pid(&sandbox), pid, "the same agent serves on");
 }
 
+/// Hands everything under `root` to `uid` (and its group of the same number).
+fn give_to(root: &std::path::Path, uid: u32) {
+    let mut pending = vec![root.to_owned()];
+    while let Some(path) = pending.pop() {
+        std::os::unix::fs::lchown(&path, Some(uid), Some(uid)).expect("chown");
+        if path.is_dir() {
+            pending.extend(
+                std::fs::read_dir(&path)
+                    .expect("read dir")
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_non_root_client_of_another_uid_is_refused_by_a_non_root_agent() {
+    use std::os::unix::process::CommandExt;
+    // Two unprivileged users: the agent's and a stranger's. Root only sets the stage.
+    const OWNER: u32 = 65533;
+    const STRANGER: u32 = 65534;
+    if !is_root() {
+        eprintln!("skipped: becoming uids {OWNER} and {STRANGER} needs root");
+        return;
+    }
+    let sandbox = existing_store();
+    give_to(sandbox.root.path(), OWNER);
+    let data_dir = sandbox.data_dir();
+    let as_user = |uid: u32| {
+        let mut command = sandbox.command();
+        command
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .env("HOME", "/tmp")
+            .current_dir("/")
+            .uid(uid)
+            .gid(uid);
+        command
+    };
+    // Started by hand (killed on drop if the test fails half-way: the sandbox's own
+    // `agent stop` runs as root and would be refused); its log goes to a file of the test's.
+    let log_path = sandbox.root.path().join("agent.stderr");
+    let mut agent = {
+        let log = std::fs::File::create(&log_path).expect("create the agent's log");
+        let mut command = as_user(OWNER);
+        command
+            .arg("agent")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        Reaped(command.spawn().expect("spawn the agent as its owner"))
+    };
+    let socket = data_dir.join("agent.sock");
+    wait_until("the owner's agent answers", || {
+        UnixStream::connect(&socket).is_ok()
+    });
+    let owner = common::run_with(as_user(OWNER), &["agent", "status", "--json"], "");
+    assert_eq!(owner.status.code(), Some(0), "{}", text(&owner.stderr));
+    let info: Value = serde_json::from_slice(&owner.stdout).expect("agent status JSON");
+    assert_eq!(info["pid"], agent.pid(), "{info}");
+    // Let the stranger reach the socket, so only the agent itself can turn it away.
+    for (path, mode) in [
+        (sandbox.root.path().to_owned(), 0o755),
+        (data_dir.clone(), 0o755),
+        (socket.clone(), 0o666),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    let out = common::run_with(as_user(STRANGER), &["status", "--json"], "");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "served by uid {OWNER}, not by this user (uid {STRANGER})"
+        )),
+        "stderr: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let log = || std::fs::read_to_string(&log_path).expect("the agent's log");
+    wait_until("the agent has logged the refusal", || {
+        log().contains("refused connection")
+    });
+    assert!(
+        log().contains(&format!("uid {STRANGER}")),
+        "log:\n{}",
+        log()
+    );
+
+    // Its owner is served on by the same agent, and stops it.
+    let status = common::run_with(as_user(OWNER), &["status", "--json"], "");
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
+    let stop = common::run_with(as_user(OWNER), &["agent", "stop"], "");
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop.stderr));
+    let exit = agent
+        .wait_exit()
+        .expect("the agent exits when its owner stops it");
+    assert!(exit.success(), "{exit}");
+}
+
 #[test]
 fn an_agent_started_on_demand_keeps_no_descriptor_of_the_command_that_started_it() {
     let sandbox = existing_store();
@@ -524,8 +624,28 @@ fn an_agent_started_by_hand_ignores_the_idle_limit_and_stays_until_stopped() {
     assert_eq!(info["pid"], agent.pid(), "{info}");
     assert_eq!(info["idle_exit_secs"], Value::Null, "{info}");
 
-    // Three idle limits without a client.
-    std::thread::sleep(Duration::from_secs(3));
+    // A witness: an agent started on demand after this one, with the same limit, in a
+    // sandbox of its own. Once it has left for being idle, the hand-started one has been
+    // idle at least as long, twice over, and must still be there.
+    let witness = existing_store();
+    for _ in 0..2 {
+        let out = common::run_with(
+            {
+                let mut command = witness.command();
+                command.env("JIRA_AUTH_AGENT_IDLE", "1s");
+                command
+            },
+            &["status", "--json"],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let witness_socket = witness.data_dir().join("agent.sock");
+        wait_until("the witness agent has left for being idle", || {
+            !witness_socket.exists() && agents_serving(&witness.data_dir()).is_empty()
+        });
+    }
+    let witnessed = std::fs::read_to_string(witness.data_dir().join("agent.log")).expect("log");
+    assert_eq!(witnessed.matches("idle, exiting").count(), 2, "{witnessed}");
     assert!(agent.running(), "the hand-started agent exited on its own");
     assert!(socket.exists());
 

@@ -47,12 +47,25 @@ async fn get(port: u16, target: &str) -> String {
     response
 }
 
-async fn assert_still_waiting(handle: &JoinHandle<Result<Callback, CallbackError>>) {
-    tokio::time::sleep(Duration::from_millis(50)).await;
+/// The wait goes on after a request it should have ignored: it still answers the next one
+/// (once a wait ends its socket is closed, so nothing would), and has not ended since.
+async fn assert_still_waiting(port: u16, handle: &JoinHandle<Result<Callback, CallbackError>>) {
+    let page = get(port, "/still-waiting").await;
+    assert!(
+        page.starts_with("HTTP/1.1 404 "),
+        "the wait no longer answers: {page:?}"
+    );
     assert!(
         !handle.is_finished(),
         "the wait ended on a request it should have ignored"
     );
+}
+
+/// Every connection made before this call has been taken in by the listener: it accepts
+/// in order, so once a later connection is answered, the earlier ones were accepted.
+async fn accepted_so_far(port: u16) {
+    let page = get(port, "/accepted").await;
+    assert!(page.starts_with("HTTP/1.1 404 "), "{page:?}");
 }
 
 async fn finish(handle: JoinHandle<Result<Callback, CallbackError>>) -> Callback {
@@ -85,7 +98,7 @@ async fn a_wrong_state_is_refused_and_the_wait_goes_on() {
         let page = get(port, target).await;
         assert!(page.starts_with("HTTP/1.1 400 "), "{page}");
         assert!(page.contains("belongs to another attempt"), "{page}");
-        assert_still_waiting(&handle).await;
+        assert_still_waiting(port, &handle).await;
     }
     get(port, "/callback?code=real&state=state-of-this-attempt").await;
     assert_eq!(finish(handle).await, Callback::Code("real".into()));
@@ -101,7 +114,7 @@ async fn other_paths_get_404_and_are_ignored() {
     ] {
         let page = get(port, target).await;
         assert!(page.starts_with("HTTP/1.1 404 "), "{target}: {page}");
-        assert_still_waiting(&handle).await;
+        assert_still_waiting(port, &handle).await;
     }
     get(port, "/callback?code=real&state=state-of-this-attempt").await;
     assert_eq!(finish(handle).await, Callback::Code("real".into()));
@@ -140,7 +153,7 @@ async fn dropping_the_wait_closes_the_socket() {
     let (port, handle) = start(listen().await);
     // A connection in progress must not keep anything alive either.
     let _silent = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    accepted_so_far(port).await;
     handle.abort();
     assert!(handle.await.unwrap_err().is_cancelled());
     let error = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
@@ -176,7 +189,7 @@ async fn an_oversized_head_is_refused_and_the_wait_goes_on() {
         }
         Err(error) => assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset),
     }
-    assert_still_waiting(&handle).await;
+    assert_still_waiting(port, &handle).await;
     get(port, "/callback?code=small&state=state-of-this-attempt").await;
     assert_eq!(finish(handle).await, Callback::Code("small".into()));
 }
@@ -192,8 +205,9 @@ async fn other_methods_are_refused() {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 405 "), "{response}");
-    assert_still_waiting(&handle).await;
-    handle.abort();
+    assert_still_waiting(port, &handle).await;
+    get(port, "/callback?code=got&state=state-of-this-attempt").await;
+    assert_eq!(finish(handle).await, Callback::Code("got".into()));
 }
 
 #[tokio::test]
@@ -286,7 +300,7 @@ async fn a_localhost_callback_url_is_served_end_to_end() {
     );
     let handle = tokio::spawn(listener.wait(WAIT));
     get(port, "/callback?code=x&state=state-of-this-attempt").await;
-    assert_still_waiting(&handle).await;
+    assert_still_waiting(port, &handle).await;
     get(
         port,
         "/auth/callback?code=the-code&state=state-of-this-attempt",
@@ -368,8 +382,8 @@ async fn idle_and_slow_connections_do_not_delay_the_redirect() {
             sent
         }));
     }
-    // Let the listener take them all in before the browser comes.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The listener has taken them all in before the browser comes.
+    accepted_so_far(port).await;
 
     let sent = Instant::now();
     let url = format!("http://localhost:{port}/callback?code=the-code&state={STATE}");
@@ -430,7 +444,7 @@ async fn a_localhost_callback_is_served_on_both_loopback_addresses() {
         let (port, handle) = start(callback::bind(&target, STATE.into()).await.unwrap());
         let refused = get_at(ip, port, "/callback?code=forged&state=another").await;
         assert!(refused.starts_with("HTTP/1.1 400 "), "{ip}: {refused}");
-        assert_still_waiting(&handle).await;
+        assert_still_waiting(port, &handle).await;
         let page = get_at(ip, port, "/callback?code=on-it&state=state-of-this-attempt").await;
         assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{ip}: {page}");
         assert_eq!(finish(handle).await, Callback::Code("on-it".into()), "{ip}");
@@ -507,7 +521,7 @@ async fn a_repeated_code_or_state_is_refused_and_the_wait_goes_on() {
             page.contains(&format!("{parameter} more than once")),
             "{target}: {page}"
         );
-        assert_still_waiting(&handle).await;
+        assert_still_waiting(port, &handle).await;
     }
     get(port, "/callback?code=real&state=state-of-this-attempt").await;
     assert_eq!(finish(handle).await, Callback::Code("real".into()));

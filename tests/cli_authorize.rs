@@ -6,50 +6,14 @@ mod support;
 
 use std::process::Command;
 
-use common::{
-    Interactive, Sandbox, all_bytes_under, browser_get, contains, free_port, run_with, text,
-};
+use common::{Interactive, all_bytes_under, browser_get, contains, free_port, run_with, text};
 use jira_auth::domain::Principal;
 use jira_auth::store::Store;
 use support::fake_atlassian::*;
+use support::world::{SCOPES, World};
 
-/// A sandbox whose binary talks to `fake`.
-struct World {
-    sandbox: Sandbox,
-    fake: FakeAtlassian,
-    callback: String,
-}
-
+/// What only these tests do with the shared world.
 impl World {
-    fn new() -> World {
-        World::with_callback(&format!("http://localhost:{}/callback", free_port()))
-    }
-
-    fn with_callback(callback: &str) -> World {
-        World {
-            sandbox: Sandbox::new(),
-            fake: FakeAtlassian::start(callback),
-            callback: callback.to_owned(),
-        }
-    }
-
-    fn command(&self) -> Command {
-        self.fake.command_in(&self.sandbox)
-    }
-
-    fn run(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        run_with(self.command(), args, stdin)
-    }
-
-    /// A custom profile for the fake's app, and an integration through it.
-    fn custom(&self, mode: &str, secret: &str, scopes: &str) {
-        let args = self.fake.profile_add_args(&self.callback, scopes);
-        let out = self.run(&args.iter().map(String::as_str).collect::<Vec<_>>(), secret);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        let out = self.run(&["setup", "--mode", mode, "--profile", "acme"], "");
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    }
-
     /// The system app file for the fake's app, and an integration through it.
     fn system(&self, mode: &str) -> std::path::PathBuf {
         let file = self.sandbox.root.path().join("system-app.toml");
@@ -80,8 +44,6 @@ impl World {
     }
 }
 
-const SCOPES: &str = "read:jira-work offline_access";
-
 fn no_secret_on_disk(world: &World) {
     for (path, bytes) in all_bytes_under(&world.sandbox.data_dir()) {
         for needle in ["access-", "refresh-", CLIENT_SECRET] {
@@ -97,7 +59,7 @@ fn no_secret_on_disk(world: &World) {
 #[test]
 fn pre_authorized_custom_by_paste() {
     let world = World::new();
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
+    world.custom("pre-authorized");
     let (code, stdout, stderr) =
         world.authorize_by_paste(world.command(), &["authorize", "--paste"]);
     assert_eq!(code, 0, "{stderr}");
@@ -137,7 +99,7 @@ fn pre_authorized_custom_by_paste() {
     drop(store);
     no_secret_on_disk(&world);
 
-    let status = world.run(&["status", "--json"], "");
+    let status = world.run(&["status", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json["integrations"][0]["tokens"][0]["state"], "valid");
     assert!(!text(&status.stdout).contains("access-"));
@@ -174,8 +136,8 @@ fn pre_authorized_system_by_listener() {
 #[test]
 fn user_authorized_custom_for_a_named_user_with_both_ways_live() {
     let world = World::new();
-    world.custom("user-authorized", CLIENT_SECRET, SCOPES);
-    let out = world.run(&["authorize", "--paste"], "");
+    world.custom("user-authorized");
+    let out = world.run(&["authorize", "--paste"]);
     assert_eq!(out.status.code(), Some(2), "user-authorized needs --user");
     assert!(text(&out.stderr).contains("--user"));
     // Neither flag: the listener is live and the paste wins.
@@ -225,7 +187,8 @@ fn user_authorized_system() {
 #[test]
 fn a_wrong_client_secret_names_step_v_and_exits_2() {
     let world = World::new();
-    world.custom("pre-authorized", "ATOA-not-the-right-secret", SCOPES);
+    world.profile("ATOA-not-the-right-secret", SCOPES);
+    world.setup("jira", "pre-authorized");
     let (code, _, stderr) = world.authorize_by_paste(world.command(), &["authorize", "--paste"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
@@ -245,7 +208,7 @@ fn a_wrong_client_secret_names_step_v_and_exits_2() {
 #[test]
 fn a_stale_or_forged_redirect_is_refused() {
     let world = World::new();
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
+    world.custom("pre-authorized");
     let mut run = Interactive::spawn(world.command(), &["authorize", "--paste"]);
     let _ = run.url();
     run.send_line(&format!(
@@ -265,7 +228,7 @@ fn a_stale_or_forged_redirect_is_refused() {
 #[test]
 fn a_declined_consent_exits_3() {
     let world = World::new();
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
+    world.custom("pre-authorized");
     world.fake.set_decline(true);
     let (code, _, stderr) = world.authorize_by_paste(world.command(), &["authorize", "--paste"]);
     assert_eq!(code, 3, "{stderr}");
@@ -275,7 +238,7 @@ fn a_declined_consent_exits_3() {
 #[test]
 fn a_used_code_or_wrong_callback_names_step_vi() {
     let world = World::new();
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
+    world.custom("pre-authorized");
     let (code, _, _) = world.authorize_by_paste(world.command(), &["authorize", "--paste"]);
     assert_eq!(code, 0);
     // Replaying a used code: the state is fresh but the code is spent.
@@ -297,7 +260,7 @@ fn a_used_code_or_wrong_callback_names_step_vi() {
 #[test]
 fn no_refresh_token_for_pre_authorized_names_step_ix() {
     let world = World::new();
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
+    world.custom("pre-authorized");
     world.fake.set_grant_offline(false);
     let (code, _, stderr) = world.authorize_by_paste(world.command(), &["authorize", "--paste"]);
     assert_eq!(code, 3, "{stderr}");
@@ -318,7 +281,7 @@ fn no_refresh_token_for_pre_authorized_names_step_ix() {
 #[test]
 fn server_trouble_is_temporary_and_loses_nothing() {
     let world = World::new();
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
+    world.custom("pre-authorized");
     world.fake.fail_next(Endpoint::Token, Fault::ServerError, 1);
     let (code, _, stderr) = world.authorize_by_paste(world.command(), &["authorize", "--paste"]);
     assert_eq!(code, 4, "{stderr}");
@@ -340,7 +303,7 @@ fn server_trouble_is_temporary_and_loses_nothing() {
 #[test]
 fn ansi_from_the_server_never_reaches_the_terminal() {
     let world = World::new();
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
+    world.custom("pre-authorized");
     world
         .fake
         .fail_next(Endpoint::Token, Fault::EvilDescription, 1);
@@ -357,7 +320,7 @@ fn ansi_from_the_server_never_reaches_the_terminal() {
 #[test]
 fn several_sites_need_site_off_a_terminal() {
     let world = World::new();
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
+    world.custom("pre-authorized");
     world.fake.set_sites(vec![
         FakeSite::jira("id-1", "acme"),
         FakeSite::jira("id-2", "beta"),
@@ -387,7 +350,7 @@ fn several_sites_need_site_off_a_terminal() {
 #[test]
 fn no_site_is_explained() {
     let world = World::new();
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
+    world.custom("pre-authorized");
     world.fake.set_sites(vec![]);
     let (code, _, stderr) = world.authorize_by_paste(world.command(), &["authorize", "--paste"]);
     assert_eq!(code, 3, "{stderr}");
@@ -397,18 +360,18 @@ fn no_site_is_explained() {
 #[test]
 fn listen_needs_a_loopback_callback_and_unknown_integrations_are_refused() {
     let world = World::with_callback("https://jira-auth.acme.example/callback");
-    world.custom("pre-authorized", CLIENT_SECRET, SCOPES);
-    let out = world.run(&["authorize", "--listen"], "");
+    world.custom("pre-authorized");
+    let out = world.run(&["authorize", "--listen"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("--paste"),
         "{}",
         text(&out.stderr)
     );
-    let out = world.run(&["authorize", "--integration", "nope"], "");
+    let out = world.run(&["authorize", "--integration", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no integration named \"nope\""));
-    let out = world.run(&["authorize", "--paste", "--listen"], "");
+    let out = world.run(&["authorize", "--paste", "--listen"]);
     assert_eq!(
         out.status.code(),
         Some(2),

@@ -8,54 +8,30 @@ mod support;
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use common::{Interactive, Sandbox, text};
 use jira_auth::store::Store;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use support::fake_atlassian::{CLIENT_SECRET, Endpoint, FakeAtlassian, Fault};
+use support::fake_atlassian::{CLIENT_SECRET, Endpoint, Fault};
+use support::world::{SCOPES, World};
 
 const CALLBACK: &str = "https://jira-auth.acme.example/callback";
 
-/// A sandbox on the fake Atlassian, with the profile `acme` and the user-authorized
-/// integration `support` through it.
-struct World {
-    sandbox: Sandbox,
-    fake: FakeAtlassian,
+/// The shared world with the profile `acme` and the user-authorized integration
+/// `support` through it.
+fn world() -> World {
+    let world = World::with_callback(CALLBACK);
+    world.profile(CLIENT_SECRET, SCOPES);
+    world.setup("support", "user-authorized");
+    world
 }
 
+/// What only these tests do with the shared world.
 impl World {
-    fn new() -> World {
-        let world = World {
-            sandbox: Sandbox::new(),
-            fake: FakeAtlassian::start(CALLBACK),
-        };
-        let args = world
-            .fake
-            .profile_add_args(CALLBACK, "read:jira-work offline_access");
-        let out = world.run(&args, CLIENT_SECRET.as_bytes());
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        let setup = [
-            "setup",
-            "--integration",
-            "support",
-            "--mode",
-            "user-authorized",
-            "--profile",
-            "acme",
-        ];
-        let out = world.run(&setup, b"");
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        world
-    }
-
-    fn command(&self) -> Command {
-        self.fake.command_in(&self.sandbox)
-    }
-
     /// Runs the binary with `args` (any bytes but NUL), feeding `stdin` and closing it.
-    fn run<A: AsRef<OsStr>>(&self, args: &[A], stdin: &[u8]) -> Output {
+    fn run_bytes<A: AsRef<OsStr>>(&self, args: &[A], stdin: &[u8]) -> Output {
         use std::io::Write;
         let mut child = self
             .command()
@@ -77,7 +53,7 @@ impl World {
     }
 
     fn profile_names(&self) -> Vec<String> {
-        let out = self.run(&["profile", "list", "--json"], b"");
+        let out = self.run_bytes(&["profile", "list", "--json"], b"");
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let profiles: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         profiles
@@ -246,8 +222,8 @@ fn a_setting_out_of_range_is_refused_by_the_agent_the_client_starts() {
 
 #[test]
 fn a_user_id_with_escapes_is_refused_before_anything_is_stored() {
-    let world = World::new();
-    let out = world.run(
+    let world = world();
+    let out = world.run_bytes(
         &[
             "authorize",
             "--integration",
@@ -267,7 +243,7 @@ fn a_user_id_with_escapes_is_refused_before_anything_is_stored() {
     );
 
     let huge = "a".repeat(100 * 1024);
-    let out = world.run(
+    let out = world.run_bytes(
         &[
             "authorize",
             "--integration",
@@ -285,12 +261,12 @@ fn a_user_id_with_escapes_is_refused_before_anything_is_stored() {
     );
 
     for args in [&["status"][..], &["status", "--json"][..]] {
-        let out = world.run(args, b"");
+        let out = world.run_bytes(args, b"");
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         assert_clean(&out, &args.join(" "));
         assert!(!text(&out.stdout).contains("eve"), "{}", text(&out.stdout));
     }
-    let status = world.run(&["status", "--json"], b"");
+    let status = world.run_bytes(&["status", "--json"], b"");
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json["integrations"][0]["tokens"], serde_json::json!([]));
     assert!(world.sandbox.open().token_sets().unwrap().is_empty());
@@ -298,24 +274,24 @@ fn a_user_id_with_escapes_is_refused_before_anything_is_stored() {
 
 #[test]
 fn a_profile_name_with_escapes_is_refused_not_saved_under_a_cleaned_name() {
-    let world = World::new();
+    let world = world();
     for name in ["acme2\u{1b}[31m", "\u{1b}]0;x\u{7}acme2", "acme2\u{9b}2J"] {
         let mut args = world.fake.profile_add_args(CALLBACK, "read:jira-work");
         args[3] = name.to_owned();
-        let out = world.run(&args, CLIENT_SECRET.as_bytes());
+        let out = world.run_bytes(&args, CLIENT_SECRET.as_bytes());
         assert_refused(&out, "The profile name", name);
         assert!(text(&out.stderr).contains("escape sequence"));
     }
     assert_eq!(world.profile_names(), ["acme"], "nothing was saved");
 
-    let out = world.run(&["profile", "rm", "acme\u{1b}[2J"], b"");
+    let out = world.run_bytes(&["profile", "rm", "acme\u{1b}[2J"], b"");
     assert_refused(&out, "No profile can have such a name", "rm");
     assert_eq!(world.profile_names(), ["acme"]);
 }
 
 #[test]
 fn bidi_controls_and_invisible_characters_are_refused_in_every_identifier() {
-    let world = World::new();
+    let world = world();
     let hostile = [
         ("acme\u{202e}", "bidi control U+202E"),
         ("ac\u{2066}me", "bidi control U+2066"),
@@ -329,7 +305,7 @@ fn bidi_controls_and_invisible_characters_are_refused_in_every_identifier() {
     for (bad, reason) in hostile {
         let mut add = world.fake.profile_add_args(CALLBACK, "read:jira-work");
         add[3] = bad.to_owned();
-        let out = world.run(&add, CLIENT_SECRET.as_bytes());
+        let out = world.run_bytes(&add, CLIENT_SECRET.as_bytes());
         assert_refused(&out, "The profile name", bad);
         assert!(text(&out.stderr).contains(reason), "{}", text(&out.stderr));
 
@@ -368,20 +344,20 @@ fn bidi_controls_and_invisible_characters_are_refused_in_every_identifier() {
             (&["profile", "rm", bad], "The profile name"),
         ];
         for (args, says) in entries {
-            let out = world.run(args, b"");
+            let out = world.run_bytes(args, b"");
             assert_refused(&out, says, &format!("{args:?}"));
             assert!(text(&out.stderr).contains(reason), "{}", text(&out.stderr));
         }
     }
     assert_eq!(world.profile_names(), ["acme"]);
-    let status = world.run(&["status", "--json"], b"");
+    let status = world.run_bytes(&["status", "--json"], b"");
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json["integrations"].as_array().unwrap().len(), 1);
 }
 
 #[test]
 fn a_user_id_with_spaces_and_letters_from_anywhere_is_fine() {
-    let world = World::new();
+    let world = world();
     let mut run = Interactive::spawn(
         world.command(),
         &[
@@ -399,7 +375,7 @@ fn a_user_id_with_spaces_and_letters_from_anywhere_is_fine() {
     let (code, _, stderr) = run.finish();
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("for user Zoë Ångström (李)"), "{stderr}");
-    let out = world.run(
+    let out = world.run_bytes(
         &[
             "authorize",
             "--integration",
@@ -415,10 +391,10 @@ fn a_user_id_with_spaces_and_letters_from_anywhere_is_fine() {
 
 #[test]
 fn bytes_that_are_not_text_are_bad_input_at_each_entry_point() {
-    let world = World::new();
+    let world = world();
     let mut add = world.fake.profile_add_args(CALLBACK, "read:jira-work");
     add[3] = "binary".to_owned();
-    let out = world.run(&add, b"ATOA\xff\xfe\x00secret");
+    let out = world.run_bytes(&add, b"ATOA\xff\xfe\x00secret");
     assert_refused(
         &out,
         "the client secret on standard input is not UTF-8 text",
@@ -426,7 +402,7 @@ fn bytes_that_are_not_text_are_bad_input_at_each_entry_point() {
     );
     assert_eq!(world.profile_names(), ["acme"]);
 
-    let out = world.run(
+    let out = world.run_bytes(
         &[
             "authorize",
             "--integration",
@@ -451,18 +427,18 @@ fn bytes_that_are_not_text_are_bad_input_at_each_entry_point() {
         .map(OsString::from)
         .to_vec();
         args[at] = OsString::from_vec(b"bo\xffb".to_vec());
-        let out = world.run(&args, b"");
+        let out = world.run_bytes(&args, b"");
         assert_clean(&out, "argv");
         assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     }
-    let out = world.run(&["authorize", "--user", "-\u{1b}[2J"], b"");
+    let out = world.run_bytes(&["authorize", "--user", "-\u{1b}[2J"], b"");
     assert_clean(&out, "an option-like value clap refuses");
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn trouble_on_atlassians_side_is_temporary_not_bad_input() {
-    let world = World::new();
+    let world = world();
     let authorize = [
         "authorize",
         "--integration",
@@ -603,8 +579,8 @@ fn feed(world: &World, entry: Entry, bytes: &[u8]) -> Output {
         "--paste",
     ]);
     match entry {
-        Entry::ProfileName => world.run(&with(add, 3), CLIENT_SECRET.as_bytes()),
-        Entry::SetupIntegration => world.run(
+        Entry::ProfileName => world.run_bytes(&with(add, 3), CLIENT_SECRET.as_bytes()),
+        Entry::SetupIntegration => world.run_bytes(
             &with(
                 os(&[
                     "setup",
@@ -619,7 +595,7 @@ fn feed(world: &World, entry: Entry, bytes: &[u8]) -> Output {
             ),
             b"",
         ),
-        Entry::SetupProfile => world.run(
+        Entry::SetupProfile => world.run_bytes(
             &with(
                 os(&[
                     "setup",
@@ -634,20 +610,20 @@ fn feed(world: &World, entry: Entry, bytes: &[u8]) -> Output {
             ),
             b"",
         ),
-        Entry::AuthorizeIntegration => world.run(&with(authorize, 2), b""),
-        Entry::UserId => world.run(&with(authorize, 4), b""),
-        Entry::ProfileRm => world.run(&with(os(&["profile", "rm", ""]), 2), b""),
-        Entry::PastedRedirect => world.run(&authorize, bytes),
+        Entry::AuthorizeIntegration => world.run_bytes(&with(authorize, 2), b""),
+        Entry::UserId => world.run_bytes(&with(authorize, 4), b""),
+        Entry::ProfileRm => world.run_bytes(&with(os(&["profile", "rm", ""]), 2), b""),
+        Entry::PastedRedirect => world.run_bytes(&authorize, bytes),
         Entry::ClientSecret => {
             add[3] = OsString::from("fuzzed");
-            world.run(&add, bytes)
+            world.run_bytes(&add, bytes)
         }
     }
 }
 
 #[test]
 fn arbitrary_bytes_at_any_entry_point_exit_cleanly_and_print_nothing_hidden() {
-    let world = World::new();
+    let world = world();
     let mut runner = TestRunner::new(Config {
         // Each case spawns the binary; the pure validators have their own many-case
         // properties (src/validate/proptests.rs).
@@ -681,8 +657,8 @@ fn arbitrary_bytes_at_any_entry_point_exit_cleanly_and_print_nothing_hidden() {
         panic!("{failure}");
     }
     // Whatever was accepted is readable back, cleanly.
-    let out = world.run(&["status"], b"");
+    let out = world.run_bytes(&["status"], b"");
     assert_clean(&out, "status after the run");
-    let out = world.run(&["status", "--json"], b"");
+    let out = world.run_bytes(&["status", "--json"], b"");
     assert_clean(&out, "status --json after the run");
 }

@@ -5,60 +5,8 @@ mod common;
 mod support;
 
 use common::pty::PtySession;
-use common::{Sandbox, browser_get, free_port, run_with, text};
-use support::fake_atlassian::*;
-
-struct World {
-    sandbox: Sandbox,
-    fake: FakeAtlassian,
-    callback: String,
-}
-
-impl World {
-    fn new() -> World {
-        let callback = format!("http://localhost:{}/callback", free_port());
-        World {
-            sandbox: Sandbox::new(),
-            fake: FakeAtlassian::start(&callback),
-            callback,
-        }
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let mut env = self.sandbox.pty_env();
-        env.push(("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url()));
-        env.push(("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url()));
-        env
-    }
-
-    /// A command pointed at the fake, as the console is: one agent serves them all.
-    fn command(&self) -> std::process::Command {
-        let mut command = self.sandbox.command();
-        command
-            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url())
-            .env("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url());
-        command
-    }
-
-    /// A profile for the fake's app and a pre-authorized integration through it, by CLI.
-    fn configure(&self) {
-        let args = self
-            .fake
-            .profile_add_args(&self.callback, "read:jira-work offline_access");
-        let out = run_with(
-            self.command(),
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-            CLIENT_SECRET,
-        );
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        let out = run_with(
-            self.command(),
-            &["setup", "--mode", "pre-authorized", "--profile", "acme"],
-            "",
-        );
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    }
-}
+use common::{browser_get, run_with, text};
+use support::world::World;
 
 /// The console in a `cols`x`rows` pty with `env`, on the Authorize screen once its listener
 /// is up (from Home, where the integration is not authorized yet).
@@ -92,8 +40,8 @@ fn url_on_screen(console: &PtySession) -> String {
 #[test]
 fn authorize_in_the_console_by_pasting_the_redirect() {
     let world = World::new();
-    world.configure();
-    let mut console = console_at_authorize(&world.env(), 120, 40);
+    world.custom("pre-authorized");
+    let mut console = console_at_authorize(&world.pty_env(), 120, 40);
     console.wait_for("TEST ENDPOINTS");
     let redirect = world.fake.consent(&url_on_screen(&console));
     console.paste(&redirect);
@@ -108,8 +56,8 @@ fn authorize_in_the_console_by_pasting_the_redirect() {
 #[test]
 fn authorize_in_the_console_through_the_listener() {
     let world = World::new();
-    world.configure();
-    let mut console = console_at_authorize(&world.env(), 120, 40);
+    world.custom("pre-authorized");
+    let mut console = console_at_authorize(&world.pty_env(), 120, 40);
     let redirect = world.fake.consent(&url_on_screen(&console));
     let answer = browser_get(&redirect);
     assert!(answer.contains("close this tab"), "{answer}");
@@ -123,8 +71,8 @@ fn authorize_in_the_console_through_the_listener() {
 #[test]
 fn esc_cancels_and_frees_the_port() {
     let world = World::new();
-    world.configure();
-    let mut console = console_at_authorize(&world.env(), 120, 40);
+    world.custom("pre-authorized");
+    let mut console = console_at_authorize(&world.pty_env(), 120, 40);
     console.send("\x1b");
     console.wait_for("not authorized");
     let port = url::Url::parse(&world.callback).unwrap().port().unwrap();
@@ -153,8 +101,8 @@ fn authorize_in_console(world: &World, console: &mut PtySession) {
 #[test]
 fn scripts_use_the_token_while_the_console_is_open_and_it_shows_their_refresh() {
     let world = World::new();
-    world.configure();
-    let mut console = console_at_authorize(&world.env(), 120, 40);
+    world.custom("pre-authorized");
+    let mut console = console_at_authorize(&world.pty_env(), 120, 40);
     authorize_in_console(&world, &mut console);
     console.send("e");
     console.wait_for("Events, newest first");
@@ -174,8 +122,8 @@ fn scripts_use_the_token_while_the_console_is_open_and_it_shows_their_refresh() 
 #[test]
 fn a_revoked_grant_raises_the_alert_and_two_keys_start_reauthorizing() {
     let world = World::new();
-    world.configure();
-    let mut console = console_at_authorize(&world.env(), 120, 40);
+    world.custom("pre-authorized");
+    let mut console = console_at_authorize(&world.pty_env(), 120, 40);
     authorize_in_console(&world, &mut console);
     world.fake.revoke_all();
     let out = run_with(world.command(), &["refresh", "--all"], "");
@@ -195,8 +143,8 @@ fn a_revoked_grant_raises_the_alert_and_two_keys_start_reauthorizing() {
 #[test]
 fn the_bare_url_is_one_line_on_the_normal_screen_and_any_key_returns() {
     let world = World::new();
-    world.configure();
-    let mut console = console_at_authorize(&world.env(), 100, 30);
+    world.custom("pre-authorized");
+    let mut console = console_at_authorize(&world.pty_env(), 100, 30);
     let url = url_on_screen(&console);
     let before = console.raw.lock().unwrap().len();
     console.send("u");
@@ -224,8 +172,8 @@ fn the_bare_url_is_one_line_on_the_normal_screen_and_any_key_returns() {
 #[test]
 fn the_url_is_one_osc8_link_across_its_lines_where_the_terminal_takes_it() {
     let world = World::new();
-    world.configure();
-    let mut env = world.env();
+    world.custom("pre-authorized");
+    let mut env = world.pty_env();
     env.push(("JIRA_AUTH_HYPERLINKS", "1".into()));
     let mut console = console_at_authorize(&env, 100, 30);
     let url = url_on_screen(&console);
@@ -255,8 +203,8 @@ fn the_url_is_one_osc8_link_across_its_lines_where_the_terminal_takes_it() {
 #[test]
 fn no_osc8_is_written_where_the_terminal_is_not_known_to_take_it() {
     let world = World::new();
-    world.configure();
-    let mut console = console_at_authorize(&world.env(), 100, 30);
+    world.custom("pre-authorized");
+    let mut console = console_at_authorize(&world.pty_env(), 100, 30);
     let raw = String::from_utf8_lossy(&console.raw.lock().unwrap()).into_owned();
     assert!(!raw.contains("\x1b]8;;"), "no hyperlink escapes");
     console.send("\x1b");

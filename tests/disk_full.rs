@@ -123,6 +123,7 @@ fn a_rotation_the_disk_cannot_take_is_held_in_memory_until_there_is_room() {
     world
         .fake
         .fail_next(Endpoint::Token, Fault::Slow(Duration::from_secs(3)), 1);
+    let asked = world.fake.count(Endpoint::Token);
     let refreshing = {
         let mut command = world.command();
         command
@@ -133,7 +134,9 @@ fn a_rotation_the_disk_cannot_take_is_held_in_memory_until_there_is_room() {
         command.spawn().expect("spawn token")
     };
     // While Atlassian takes its time, the disk fills up completely.
-    std::thread::sleep(Duration::from_secs(1));
+    common::agent::wait_until("the refresh has reached Atlassian", || {
+        world.fake.count(Endpoint::Token) > asked
+    });
     disk.fill(0);
     std::fs::write(&flag, "").expect("flag");
     let out = refreshing.wait_with_output().expect("token");
@@ -239,8 +242,11 @@ fn a_code_is_exchanged_on_a_full_disk_only_when_its_tokens_can_be_written() {
         .fail_next(Endpoint::Token, Fault::Slow(Duration::from_secs(2)), 1);
     let mut run = common::Interactive::spawn(world.command(), &["authorize", "--paste"]);
     let redirect = world.fake.consent(&run.url());
+    let asked = world.fake.count(Endpoint::Token);
     run.send_line(&redirect);
-    std::thread::sleep(Duration::from_millis(700));
+    common::agent::wait_until("the exchange has reached Atlassian", || {
+        world.fake.count(Endpoint::Token) > asked
+    });
     disk.fill(0);
     let (code, _, stderr) = run.finish();
     assert_eq!(code, 0, "{stderr}");

@@ -5,53 +5,46 @@
 mod common;
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::agent::{Reaped, agents_serving, kill9, poll_until, wait_until};
-use common::{Interactive, Sandbox, free_port, run_with, text};
-use jira_auth::domain::{EventKind, Principal};
+use common::{Interactive, run_with, text};
+use jira_auth::domain::{EventKind, Principal, Timestamp};
 use jira_auth::store::Store;
 use serde_json::Value;
 use support::fake_atlassian::*;
+use support::world::World;
 
-const SCOPES: &str = "read:jira-work offline_access";
-
-struct World {
-    sandbox: Sandbox,
-    fake: FakeAtlassian,
-    callback: String,
-    port: u16,
+/// The shared world (tests/support/world.rs) with the integration `jira` in a mode, and
+/// the receiver on the callback's port once a test starts one.
+struct Durable {
+    world: World,
     serve: Option<Reaped>,
 }
 
-impl World {
-    /// An integration `jira` in `mode` through a custom profile for the fake's app, whose
-    /// callback is a loopback port (the receiver's, when one is started).
-    fn new(mode: &str) -> World {
-        let port = free_port();
-        let callback = format!("http://127.0.0.1:{port}/callback");
-        let world = World {
-            sandbox: Sandbox::new(),
-            fake: FakeAtlassian::start(&callback),
-            callback,
-            port,
-            serve: None,
-        };
-        let args = world.fake.profile_add_args(&world.callback, SCOPES);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run_with(world.command(), &args, CLIENT_SECRET);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        world.ok(&["setup", "--mode", mode, "--profile", "acme"]);
-        world
+impl std::ops::Deref for Durable {
+    type Target = World;
+
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
+impl Durable {
+    /// The integration `jira` in `mode` through the custom profile `acme` for the fake's
+    /// app, whose callback is a loopback port (the receiver's, when one is started).
+    fn new(mode: &str) -> Durable {
+        let world = World::new();
+        world.custom(mode);
+        Durable { world, serve: None }
     }
 
-    fn command(&self) -> Command {
-        self.fake.command_in(&self.sandbox)
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        run_with(self.command(), args, "")
+    /// The callback URL's port: the agent's listener, or the receiver's.
+    fn port(&self) -> u16 {
+        url::Url::parse(&self.callback)
+            .expect("the callback URL")
+            .port()
+            .expect("a port")
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -88,12 +81,13 @@ impl World {
     }
 
     fn start_serve(&mut self) {
-        self.serve = Some(support::receiver::spawn_serve(
-            self.command(),
-            self.port,
+        let (serve, _) = support::receiver::spawn_serve(
+            &|| self.command(),
+            self.port(),
             &[],
             &std::sync::Arc::default(),
-        ));
+        );
+        self.serve = Some(serve);
     }
 
     /// `link --json` for `user`: the URL.
@@ -108,7 +102,7 @@ impl World {
     }
 }
 
-impl Drop for World {
+impl Drop for Durable {
     fn drop(&mut self) {
         drop(self.serve.take());
         let _ = self.run(&["agent", "stop"]);
@@ -152,7 +146,7 @@ fn target(location: &str) -> String {
 
 #[test]
 fn a_kill_after_the_exchange_is_resumed_by_the_next_agent_and_the_grant_is_served() {
-    let world = World::new("pre-authorized");
+    let world = Durable::new("pre-authorized");
     // The kill lands while the agent waits for the Jira sites: after the token endpoint.
     world
         .fake
@@ -276,7 +270,7 @@ fn agent_stop_during_a_code_exchange_waits_for_its_answer_and_keeps_the_consent(
 
 #[test]
 fn an_interrupted_exchange_with_several_sites_waits_for_a_choice_and_says_so() {
-    let world = World::new("pre-authorized");
+    let world = Durable::new("pre-authorized");
     world.fake.set_sites(vec![
         FakeSite::jira("11111111-aaaa-bbbb-cccc-000000000001", "acme"),
         FakeSite::jira("22222222-aaaa-bbbb-cccc-000000000002", "beta"),
@@ -315,7 +309,7 @@ fn an_interrupted_exchange_with_several_sites_waits_for_a_choice_and_says_so() {
 
 #[test]
 fn the_receivers_page_after_an_interrupted_callback_tells_the_truth() {
-    let mut world = World::new("user-authorized");
+    let mut world = Durable::new("user-authorized");
     world.start_serve();
 
     // Killed after the exchange was stored: the page says so, the reload shows the result.
@@ -323,7 +317,7 @@ fn the_receivers_page_after_an_interrupted_callback_tells_the_truth() {
         .fake
         .set_delay(Endpoint::Myself, Some(Duration::from_secs(20)));
     let callback = target(&world.fake.consent(&world.link("alice")));
-    let port = world.port;
+    let port = world.port();
     let first = std::thread::spawn({
         let callback = callback.clone();
         move || get(port, &callback)
@@ -371,6 +365,8 @@ fn the_receivers_page_after_an_interrupted_callback_tells_the_truth() {
         world.fake.count(Endpoint::Token) > tokens_before
     });
     world.kill_agent();
+    // No claim is stamped later than this second.
+    let killed = Timestamp::now();
     let page = first.join().expect("the first visit");
     assert!(
         page.contains("Reload this page") || page.contains("This link is spent"),
@@ -378,9 +374,11 @@ fn the_receivers_page_after_an_interrupted_callback_tells_the_truth() {
     );
     assert!(!page.contains("try the link again"), "{page}");
     world.fake.set_delay(Endpoint::Token, None);
-    // Claims are stamped to the second: a second later, the next agent knows the claim is
-    // not one of its own callbacks still under way.
-    std::thread::sleep(Duration::from_millis(1100));
+    // Claims are stamped to the second: once the clock has moved past the claim's second,
+    // the next agent knows the claim is not one of its own callbacks still under way.
+    wait_until("the clock has moved past the claim's second", || {
+        Timestamp::now() > killed
+    });
     let reload = get(port, &callback);
     assert!(reload.contains("This link is spent"), "{reload}");
     assert!(reload.contains("Ask for a new link"), "{reload}");
@@ -414,7 +412,7 @@ fn family(refresh_token: &str) -> Option<&str> {
 
 #[test]
 fn kills_at_random_points_of_authorizations_callbacks_and_refreshes_never_lose_a_grant() {
-    let mut world = World::new("user-authorized");
+    let mut world = Durable::new("user-authorized");
     world.start_serve();
     let seed = std::env::var("EXCHANGE_SEED")
         .ok()
@@ -453,7 +451,7 @@ fn kills_at_random_points_of_authorizations_callbacks_and_refreshes_never_lose_a
         let user = format!("c{run}");
         let redirect = world.fake.consent(&world.link(&user));
         users_of_codes.push((code_of(&redirect), user.clone()));
-        let port = world.port;
+        let port = world.port();
         let callback = std::thread::spawn(move || get(port, &target(&redirect)));
         let refresh = (run > 0).then(|| {
             let mut command = world.command();

@@ -33,8 +33,17 @@ struct Frozen<'a> {
 impl Drop for Frozen<'_> {
     fn drop(&mut self) {
         signal(self.pid, libc::SIGCONT);
-        self.sandbox.stop_agent();
-        if alive(self.pid) {
+        // Not `Sandbox::stop_agent`, which asserts: a test that failed with the agent still
+        // out of descriptors would panic again here, abort the whole binary and leave every
+        // other test's agent behind (stopped, some of them).
+        let stopped = self
+            .sandbox
+            .command()
+            .args(["agent", "stop"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if !stopped || alive(self.pid) {
             kill9(self.pid);
         }
     }
@@ -167,6 +176,29 @@ fn a_connection_that_never_says_hello_is_closed_and_does_not_keep_an_idle_agent_
     assert!(log.contains("idle, exiting"), "log:\n{log}");
 }
 
+/// How many connections on `socket` the process `pid` holds open: its descriptors that
+/// are connected Unix sockets at that path (/proc/net/unix names an accepted connection by
+/// its listener's path; state 03 is connected).
+fn client_connections(pid: u32, socket: &std::path::Path) -> usize {
+    let path = socket.display().to_string();
+    let table = std::fs::read_to_string("/proc/net/unix").expect("read /proc/net/unix");
+    let connected: std::collections::HashSet<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.len() >= 8 && fields[5] == "03" && fields[7] == path)
+                .then(|| format!("socket:[{}]", fields[6]))
+        })
+        .collect();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("read the agent's descriptors")
+        .flatten()
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter(|target| connected.contains(&target.display().to_string()))
+        .count()
+}
+
 fn open_descriptors(pid: u32) -> u64 {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .expect("read the agent's descriptors")
@@ -221,7 +253,21 @@ fn an_agent_out_of_descriptors_says_so_to_new_clients_and_logs_it_once() {
         pid,
         sandbox: &sandbox,
     };
-    std::thread::sleep(Duration::from_millis(300));
+    // The limit is what it holds with no client: a connection it had yet to close would
+    // free a descriptor later, and a refused client could then be served.
+    let socket = sandbox.data_dir().join("agent.sock");
+    {
+        // A connection it greeted is one it holds (so the count below means something).
+        let mut greeted = UnixStream::connect(&socket).expect("connect");
+        first_frame(&mut greeted);
+        assert!(
+            client_connections(pid, &socket) >= 1,
+            "a held connection is counted"
+        );
+    }
+    wait_until("the agent has let go of every client", || {
+        client_connections(pid, &socket) == 0
+    });
     let was = set_soft_limit(pid, open_descriptors(pid));
     assert!(
         was > 1024,
@@ -229,7 +275,6 @@ fn an_agent_out_of_descriptors_says_so_to_new_clients_and_logs_it_once() {
     );
 
     // Connections that hold a descriptor each, until the agent turns one away.
-    let socket = sandbox.data_dir().join("agent.sock");
     let mut held = Vec::new();
     let mut turned_away = None;
     for _ in 0..50 {

@@ -78,7 +78,6 @@ async fn exchange_rotate_and_reuse_kills_the_family() {
     assert_ne!(second.expose(), first.expose());
 
     fake.set_leeway(Duration::ZERO);
-    std::thread::sleep(Duration::from_millis(5));
     let reused = client::refresh(&http, &app, &first).await.unwrap_err();
     assert!(matches!(reused, ProtocolError::RefreshRefused { .. }));
     assert_eq!(reused.exit_code(), 3);

@@ -172,24 +172,9 @@ fn seed(sandbox: &Sandbox, port: u16) {
     }
 }
 
-/// The screen once it shows `marker` and has stopped changing (a frame can arrive in
-/// pieces); panics with the screen when either takes longer than the pty tests' deadline.
+/// The screen once it shows `marker` and the frame is whole (a frame can arrive in pieces).
 fn settled(console: &PtySession, marker: &str) -> String {
-    console.wait_for(marker);
-    let started = Instant::now();
-    let mut last = console.screen();
-    loop {
-        std::thread::sleep(Duration::from_millis(150));
-        let now = console.screen();
-        if now == last && now.contains(marker) {
-            return now;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "the screen never settled; it shows:\n{now}"
-        );
-        last = now;
-    }
+    console.wait_drawn(marker)
 }
 
 /// Tabs through the profile form until the field labelled `label` has the focus marker.

@@ -106,12 +106,19 @@ fn be_greedy(
             let _ = ready.send(());
         }
     }
-    // Let the receiver take what is queued, then count what it holds.
-    std::thread::sleep(Duration::from_millis(500));
-    let held_at_end = streams
-        .iter()
-        .filter(|slot| slot.as_ref().is_some_and(still_held))
-        .count();
+    // What it holds once it has taken in what is queued: it only closes from here (nothing
+    // is reopened), so this waits until it is within its share or the deadline has passed.
+    let held = || {
+        streams
+            .iter()
+            .filter(|slot| slot.as_ref().is_some_and(still_held))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while held() > PER_ADDRESS_HALF_SENT && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let held_at_end = held();
     Greed {
         renewed,
         held_at_end,
@@ -215,8 +222,12 @@ fn a_trusted_proxy_is_not_capped_and_another_address_gets_its_share_with_shorter
     let proxied = open(Ipv4Addr::LOCALHOST);
     let direct = open(OTHER);
     let direct_opened = Instant::now();
-    std::thread::sleep(Duration::from_millis(500));
     let held = |streams: &[TcpStream]| streams.iter().filter(|s| still_held(s)).count();
+    // The receiver has turned away 127.0.0.2's connections past its share.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while held(&direct) > PER_ADDRESS_HALF_SENT && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(
         held(&proxied),
         MANY,
@@ -247,10 +258,10 @@ fn a_trusted_proxy_is_not_capped_and_another_address_gets_its_share_with_shorter
     }
     // Past half its share, an address's heads got the shorter deadline: only the first half
     // of its connections outlive it.
-    std::thread::sleep(
-        (direct_opened + PRESSED_HEAD_TIMEOUT + Duration::from_millis(1500))
-            .saturating_duration_since(Instant::now()),
-    );
+    let deadline = direct_opened + PRESSED_HEAD_TIMEOUT + Duration::from_millis(1500);
+    while held(&direct) > PER_ADDRESS_HALF_SENT / 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let later = held(&direct);
     assert!(
         later <= PER_ADDRESS_HALF_SENT / 2,

@@ -208,6 +208,13 @@ impl Sandbox {
 /// agent, so tests of the agent start from here.
 pub fn existing_store() -> Sandbox {
     let sandbox = Sandbox::new();
+    create_store(&sandbox);
+    sandbox
+}
+
+/// Creates `sandbox`'s store (opened directly, then closed), its files as private as the
+/// agent makes its own.
+pub fn create_store(sandbox: &Sandbox) {
     drop(sandbox.open());
     // This process made the files under its own umask: make them as private as the agent
     // makes its own, so the agent has nothing to tighten (and nothing to say about it).
@@ -230,5 +237,4 @@ pub fn existing_store() -> Sandbox {
         };
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode));
     }
-    sandbox
 }

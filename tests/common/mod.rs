@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
 
 use jira_auth::domain::{
     AppRef, Integration, Mode, Principal, Profile, Secret, Site, Timestamp, TokenSet,
@@ -223,6 +224,8 @@ pub struct Interactive {
     lines: std::sync::mpsc::Receiver<String>,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
     stdout: std::sync::Arc<std::sync::Mutex<String>>,
+    /// Disconnected once the stdout reader has taken the program's last byte.
+    stdout_drained: std::sync::mpsc::Receiver<()>,
 }
 
 impl Interactive {
@@ -248,8 +251,10 @@ impl Interactive {
         let stdout = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let mut out = child.stdout.take().expect("stdout");
         let collected = std::sync::Arc::clone(&stdout);
+        let (reading, stdout_drained) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
             use std::io::Read;
+            let _reading = reading;
             let mut chunk = [0u8; 4096];
             while let Ok(n @ 1..) = out.read(&mut chunk) {
                 collected
@@ -265,6 +270,7 @@ impl Interactive {
             lines,
             stderr,
             stdout,
+            stdout_drained,
         }
     }
 
@@ -341,7 +347,25 @@ impl Interactive {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        // Both readers hang up once they have the last byte: the pipes close when the
+        // program exits (an agent it starts holds neither).
+        let deadline = started + std::time::Duration::from_secs(30);
+        let left = || deadline.saturating_duration_since(std::time::Instant::now());
+        if !matches!(
+            self.stdout_drained.recv_timeout(left()),
+            Err(RecvTimeoutError::Disconnected)
+        ) {
+            panic!("stdout stayed open after jira-auth exited");
+        }
+        loop {
+            match self.lines.recv_timeout(left()) {
+                Ok(_) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("stderr stayed open after jira-auth exited")
+                }
+            }
+        }
         let stdout = self.stdout.lock().unwrap().clone();
         let stderr = self.stderr.lock().unwrap().clone();
         (status.code().unwrap_or(-1), stdout, stderr)
@@ -354,13 +378,37 @@ impl Drop for Interactive {
     }
 }
 
-/// A loopback port nothing listens on right now.
+/// A loopback port for a process that must be told it before it binds (a callback URL in
+/// a profile, which the agent listens on only when an authorization starts), so it cannot
+/// be handed over bound. Port 0 would pick from the kernel's ephemeral range, where every
+/// outgoing connection and every other listener on port 0 of the parallel tests may take it
+/// between this probe and the real bind (seen: a receiver test's thousands of connections
+/// took one). So the port comes from below that range, where only an explicit bind lands;
+/// never twice in one test binary; and free when probed. What remains is another process
+/// binding the same number explicitly in between, which the random start makes unlikely.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    // From 10000 up to the ephemeral range: clear of the well-known ports and of 8717, the
+    // port the README's pictures show.
+    let low = 10_000u32;
+    let span = ephemeral.saturating_sub(low).max(1);
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let offset = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = u16::try_from(low + (start + offset) % span).expect("below the ephemeral range");
+        // A `localhost` callback is served on both loopback addresses (where ::1 exists).
+        let v6_free = std::net::TcpListener::bind(("::1", port))
+            .map_or_else(|e| e.kind() != std::io::ErrorKind::AddrInUse, |_| true);
+        if v6_free && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port below {ephemeral}");
 }
 
 /// The browser following a redirect to a loopback URL: one GET, the raw answer back.

@@ -2,6 +2,8 @@
 //! console tests that need nothing outside Cargo.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,11 @@ pub struct PtySession {
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     pub master: Box<dyn MasterPty + Send>,
+    /// Set while the reader thread waits for output, so all it took has been parsed.
+    caught_up: Arc<AtomicBool>,
+    /// Disconnected once the reader thread has taken the program's last byte (the pty's
+    /// other side is closed when the program, the only holder, exits).
+    drained: std::sync::mpsc::Receiver<()>,
 }
 
 impl PtySession {
@@ -46,15 +53,21 @@ impl PtySession {
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        let (reading, drained) = std::sync::mpsc::channel::<()>();
+        let caught_up = Arc::new(AtomicBool::new(false));
         {
             let parser = Arc::clone(&parser);
             let raw = Arc::clone(&raw);
+            let caught_up = Arc::clone(&caught_up);
             std::thread::spawn(move || {
+                let _reading = reading;
                 let mut buffer = [0u8; 8192];
-                while let Ok(n) = reader.read(&mut buffer) {
-                    if n == 0 {
+                loop {
+                    caught_up.store(true, Ordering::SeqCst);
+                    let Ok(n @ 1..) = reader.read(&mut buffer) else {
                         break;
-                    }
+                    };
+                    caught_up.store(false, Ordering::SeqCst);
                     parser.lock().unwrap().process(&buffer[..n]);
                     raw.lock().unwrap().extend_from_slice(&buffer[..n]);
                 }
@@ -67,6 +80,8 @@ impl PtySession {
             writer,
             child,
             master: pty.master,
+            caught_up,
+            drained,
         }
     }
 
@@ -112,13 +127,81 @@ impl PtySession {
         self.send(&format!("\x1b[200~{text}\x1b[201~"));
     }
 
+    /// The screen once it shows `text` and the frame is whole: the program has drawn all
+    /// it is going to for now (every thread of it asleep, waiting for input, a timer or an
+    /// answer), nothing it wrote is left unread in the pty, and the reader has parsed what
+    /// it took; seen twice over with the same screen. Panics with the screen after [`WAIT`].
+    pub fn wait_drawn(&self, text: &str) -> String {
+        let started = Instant::now();
+        let mut seen: Option<String> = None;
+        while started.elapsed() < WAIT {
+            let screen = self.screen();
+            if screen.contains(text) && self.quiet() {
+                if seen.as_ref() == Some(&screen) {
+                    return screen;
+                }
+                seen = Some(screen);
+            } else {
+                seen = None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the screen never settled on {text:?}; it shows:\n{}",
+            self.screen()
+        );
+    }
+
+    /// Whether the program is asleep with all its output parsed (see [`Self::wait_drawn`]).
+    fn quiet(&self) -> bool {
+        let Some(pid) = self.child.process_id() else {
+            return false;
+        };
+        let asleep = std::fs::read_dir(format!("/proc/{pid}/task")).is_ok_and(|tasks| {
+            tasks.flatten().all(|task| {
+                std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+                    // "tid (comm) S ...": the state follows the last ')'.
+                    stat.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().next())
+                        .is_some_and(|state| state == "S")
+                })
+            })
+        });
+        let Some(fd) = self.master.as_raw_fd() else {
+            return false;
+        };
+        let mut unread: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int we own, from a valid open descriptor.
+        let asked = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut unread) };
+        asleep && asked == 0 && unread == 0 && self.caught_up.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the screen no longer shows `text`; panics with the screen when it still
+    /// does after [`WAIT`].
+    pub fn wait_gone(&self, text: &str) {
+        let started = Instant::now();
+        while started.elapsed() < WAIT {
+            if !self.screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the screen still shows {text:?}:\n{}", self.screen());
+    }
+
     /// Waits for the program to exit and returns its exit code.
     pub fn wait_exit(&mut self) -> u32 {
         let started = Instant::now();
         while started.elapsed() < WAIT {
             if let Some(status) = self.child.try_wait().expect("poll the child") {
-                // Let the reader thread take the last bytes.
-                std::thread::sleep(Duration::from_millis(100));
+                // The reader thread takes the last bytes, then hangs up.
+                let left = WAIT.saturating_sub(started.elapsed());
+                if let Ok(()) | Err(RecvTimeoutError::Timeout) = self.drained.recv_timeout(left) {
+                    panic!(
+                        "the pty stayed open after jira-auth exited; screen:\n{}",
+                        self.screen()
+                    );
+                }
                 return status.exit_code();
             }
             std::thread::sleep(Duration::from_millis(20));

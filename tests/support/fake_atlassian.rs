@@ -251,6 +251,12 @@ impl FakeAtlassian {
         .to_vec()
     }
 
+    /// Registers the app for `redirect_uri` instead: for a callback whose port is known
+    /// only once the receiver listens on the port it picked.
+    pub fn set_redirect_uri(&self, redirect_uri: &str) {
+        self.with(|s| s.apps[0].redirect_uri = redirect_uri.into());
+    }
+
     pub fn set_sites(&self, sites: Vec<FakeSite>) {
         self.with(|s| s.sites = sites);
     }
@@ -667,7 +673,8 @@ async fn token_call(inner: Shared, headers: HeaderMap, body: Bytes) -> Response 
                 );
             }
             if let Some(when) = retired {
-                if when.elapsed() > leeway {
+                // No leeway at all is no tolerance at all, however soon the reuse comes.
+                if leeway.is_zero() || when.elapsed() > leeway {
                     // Reuse after the leeway: the whole family dies.
                     s.dead_families.push(family);
                     return oauth_error(

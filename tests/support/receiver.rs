@@ -3,21 +3,23 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::fake_atlassian::{CLIENT_SECRET, FakeAtlassian};
-use crate::common::agent::Reaped;
+use super::fake_atlassian::CLIENT_SECRET;
+use crate::common::agent::{Reaped, WAIT, create_store};
 use crate::common::small_disk::SmallDisk;
-use crate::common::{Sandbox, free_port, run_with, text};
+use crate::common::{Sandbox, run_with, text};
 
-pub const SCOPES: &str = "read:jira-work offline_access";
+pub use super::world::SCOPES;
 
+/// The shared world (tests/support/world.rs) with the receiver in front of it.
 pub struct World {
-    pub sandbox: Sandbox,
-    pub fake: FakeAtlassian,
+    pub world: super::world::World,
     pub port: u16,
     pub serve: Option<Reaped>,
     /// Every line the receiver has logged so far, its start-up lines included.
@@ -25,6 +27,14 @@ pub struct World {
     /// The data directory's own small disk, when the test asked for one: declared last, so
     /// it is unmounted after the sandbox (and its agent) are gone.
     pub disk: Option<SmallDisk>,
+}
+
+impl std::ops::Deref for World {
+    type Target = super::world::World;
+
+    fn deref(&self) -> &super::world::World {
+        &self.world
+    }
 }
 
 impl World {
@@ -46,36 +56,23 @@ impl World {
     }
 
     fn start(sandbox: Sandbox, disk: Option<SmallDisk>, extra: &[&str]) -> World {
-        let port = free_port();
-        let callback = format!("http://127.0.0.1:{port}/callback");
+        // The receiver is handed its port bound: it listens on one it picks and says which.
+        // Serving needs a store, and the profile needs the callback URL with that port, so
+        // the receiver starts first, over a store that holds nothing yet.
+        create_store(&sandbox);
         let mut world = World {
-            sandbox,
-            fake: FakeAtlassian::start(&callback),
-            port,
+            world: super::world::World::in_sandbox(sandbox, "http://127.0.0.1:0/callback"),
+            port: 0,
             serve: None,
             log: Arc::default(),
             disk,
         };
-        world.profile("acme", &callback);
-        world.ok(&[
-            "setup",
-            "--integration",
-            "support",
-            "--mode",
-            "user-authorized",
-            "--profile",
-            "acme",
-        ]);
         world.start_serve(extra);
+        let callback = format!("http://127.0.0.1:{}/callback", world.port);
+        world.world.set_callback(&callback);
+        world.profile("acme", &callback);
+        world.world.setup("support", "user-authorized");
         world
-    }
-
-    pub fn command(&self) -> Command {
-        self.fake.command_in(&self.sandbox)
-    }
-
-    pub fn run(&self, args: &[&str]) -> std::process::Output {
-        run_with(self.command(), args, "")
     }
 
     /// A profile `name` for the fake's app with `callback`.
@@ -99,8 +96,11 @@ impl World {
         text(&out.stdout)
     }
 
+    /// The receiver, on the port it picked at the first start and on the same one after.
     pub fn start_serve(&mut self, extra: &[&str]) {
-        self.serve = Some(spawn_serve(self.command(), self.port, extra, &self.log));
+        let (serve, port) = spawn_serve(&|| self.command(), self.port, extra, &self.log);
+        self.port = port;
+        self.serve = Some(serve);
     }
 
     /// The logged lines that contain `text`.
@@ -153,14 +153,37 @@ impl Drop for World {
     }
 }
 
-/// `jira-auth serve --bind 127.0.0.1:PORT EXTRA` from `command`, once it says it listens;
-/// every line it logs goes to `log`, read on to the end so it never blocks on a full pipe.
+/// `jira-auth serve --bind 127.0.0.1:PORT EXTRA` from `command`, once it says it listens:
+/// the receiver and the port it listens on (one it picks when `port` is 0). Every line it
+/// logs goes to `log`, read on to the end so it never blocks on a full pipe. A given port
+/// found taken (a restart on the port of a receiver that just left, which a parallel test's
+/// connection may hold for a moment) is tried again until [`WAIT`] has passed.
 pub fn spawn_serve(
+    command: &dyn Fn() -> Command,
+    port: u16,
+    extra: &[&str],
+    log: &Arc<Mutex<Vec<String>>>,
+) -> (Reaped, u16) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match try_serve(command(), port, extra, log) {
+            Ok(started) => return started,
+            Err(taken) if port != 0 && Instant::now() < deadline => {
+                log.lock().unwrap().push(taken);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(refused) => panic!("serve did not start: {refused}; {:?}", log.lock().unwrap()),
+        }
+    }
+}
+
+/// One start; `Err` with the receiver's last words when its port was taken.
+fn try_serve(
     mut command: Command,
     port: u16,
     extra: &[&str],
     log: &Arc<Mutex<Vec<String>>>,
-) -> Reaped {
+) -> Result<(Reaped, u16), String> {
     let bind = format!("127.0.0.1:{port}");
     command
         .args(["serve", "--bind", &bind])
@@ -172,27 +195,39 @@ pub fn spawn_serve(
     let mut child = Reaped(command.spawn().expect("spawn serve"));
     let stderr = child.0.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
-    loop {
+    let listening = loop {
         match lines.next().and_then(Result::ok) {
             Some(line) => {
-                let started = line.contains("listening on");
+                let address = listening_on(&line);
                 log.lock().unwrap().push(line);
-                if started {
-                    break;
+                if let Some(address) = address {
+                    break address;
                 }
             }
-            None => panic!(
-                "serve did not start (exit {:?}): {:?}",
-                child.wait_exit(),
-                log.lock().unwrap()
-            ),
+            None => {
+                let exit = child.wait_exit();
+                let said = log.lock().unwrap().last().cloned().unwrap_or_default();
+                if said.contains("Address already in use") {
+                    return Err(said);
+                }
+                panic!(
+                    "serve did not start (exit {exit:?}): {:?}",
+                    log.lock().unwrap()
+                );
+            }
         }
-    }
+    };
     let log = Arc::clone(log);
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             log.lock().unwrap().push(line);
         }
     });
-    child
+    Ok((child, listening.port()))
+}
+
+/// The address in serve's "listening on ADDRESS; ..." line.
+fn listening_on(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("listening on ")?;
+    rest.split(';').next()?.trim().parse().ok()
 }

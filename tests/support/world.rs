@@ -26,13 +26,39 @@ pub struct World {
 }
 
 impl World {
+    /// The fake's app registered for a `localhost` callback on a free port.
     pub fn new() -> World {
-        let callback = format!("http://localhost:{}/callback", free_port());
+        World::with_callback(&format!("http://localhost:{}/callback", free_port()))
+    }
+
+    /// The fake's app registered for `callback`.
+    pub fn with_callback(callback: &str) -> World {
+        World::in_sandbox(Sandbox::new(), callback)
+    }
+
+    /// The same over a given sandbox (one whose data directory is on a disk of its own).
+    pub fn in_sandbox(sandbox: Sandbox, callback: &str) -> World {
         World {
-            sandbox: Sandbox::new(),
-            fake: FakeAtlassian::start(&callback),
-            callback,
+            sandbox,
+            fake: FakeAtlassian::start(callback),
+            callback: callback.to_owned(),
         }
+    }
+
+    /// Registers the fake's app, and this world, for `callback` instead: for a callback
+    /// whose port is known only once a receiver listens on the port it picked.
+    pub fn set_callback(&mut self, callback: &str) {
+        self.fake.set_redirect_uri(callback);
+        callback.clone_into(&mut self.callback);
+    }
+
+    /// The environment of a console in a pseudo-terminal on this world: the same settings
+    /// as [`World::command`]'s, so one agent serves both.
+    pub fn pty_env(&self) -> Vec<(&'static str, String)> {
+        let mut env = self.sandbox.pty_env();
+        env.push(("JIRA_AUTH_ATLASSIAN_AUTH_URL", self.fake.auth_url()));
+        env.push(("JIRA_AUTH_ATLASSIAN_API_URL", self.fake.api_url()));
+        env
     }
 
     pub fn command(&self) -> Command {
@@ -49,11 +75,17 @@ impl World {
 
     /// A custom profile `acme` for the fake's app, and the integration `jira` through it.
     pub fn custom(&self, mode: &str) {
-        let args = self.fake.profile_add_args(&self.callback, SCOPES);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run_with(self.command(), &args, CLIENT_SECRET);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        self.profile(CLIENT_SECRET, SCOPES);
         self.setup("jira", mode);
+    }
+
+    /// The custom profile `acme` for the fake's app and this world's callback, given
+    /// `secret` (the right one is [`CLIENT_SECRET`]) and `scopes`.
+    pub fn profile(&self, secret: &str, scopes: &str) {
+        let args = self.fake.profile_add_args(&self.callback, scopes);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run_with(self.command(), &args, secret);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
 
     /// Another integration through the profile `acme`.
