@@ -203,7 +203,7 @@ fn a_kill_after_the_exchange_is_resumed_by_the_next_agent_and_the_grant_is_serve
 
 #[test]
 fn a_resume_after_the_exchanges_access_token_expired_renews_it_and_keeps_the_consent() {
-    let world = World::new("pre-authorized");
+    let world = Durable::new("pre-authorized");
     // The exchange's access token lives two seconds; the agent is killed before it is used.
     world.fake.set_access_ttl(2);
     world
@@ -243,7 +243,7 @@ fn a_resume_after_the_exchanges_access_token_expired_renews_it_and_keeps_the_con
 
 #[test]
 fn agent_stop_during_a_code_exchange_waits_for_its_answer_and_keeps_the_consent() {
-    let world = World::new("pre-authorized");
+    let world = Durable::new("pre-authorized");
     // The stop arrives while Atlassian is still answering the exchange.
     world
         .fake
