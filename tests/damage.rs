@@ -252,18 +252,7 @@ fn a_rolled_back_store_is_refused_by_every_command_until_accepted() {
     }
     assert_eq!(db_files(&sandbox), before, "refusals change nothing");
 
-    let mut agent = {
-        let mut command = sandbox.command();
-        command
-            .args(["agent", "--accept-rollback"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        common::agent::Reaped(command.spawn().expect("spawn the agent"))
-    };
-    common::agent::wait_until("the accepting agent answers", || {
-        common::agent::agent_info(&sandbox).is_some()
-    });
+    let mut agent = accepting_agent(&sandbox);
     let names = common::agent::profile_names(&common::agent::status_json(&sandbox));
     assert_eq!(names, ["first"], "the older copy is served once accepted");
     sandbox.stop_agent();
@@ -298,22 +287,26 @@ fn a_store_whose_database_is_gone_is_refused_not_served_empty() {
     assert!(!db.exists(), "nothing was created");
 
     // Starting afresh is a choice the admin makes once, and says.
-    let mut agent = {
-        let mut command = sandbox.command();
-        command
-            .args(["agent", "--accept-rollback"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        common::agent::Reaped(command.spawn().expect("spawn the agent"))
-    };
-    common::agent::wait_until("the accepting agent answers", || {
-        common::agent::agent_info(&sandbox).is_some()
-    });
+    let mut agent = accepting_agent(&sandbox);
     let names = common::agent::profile_names(&common::agent::status_json(&sandbox));
     assert!(names.is_empty(), "a new, empty store: {names:?}");
     sandbox.stop_agent();
     assert!(agent.wait_exit().is_some());
     let out = sandbox.run(&["status"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// `jira-auth agent --accept-rollback` started by hand, once it answers.
+fn accepting_agent(sandbox: &Sandbox) -> common::agent::Reaped {
+    let mut command = sandbox.command();
+    command
+        .args(["agent", "--accept-rollback"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let agent = common::agent::Reaped(command.spawn().expect("spawn the agent"));
+    common::agent::wait_until("the accepting agent answers", || {
+        common::agent::agent_info(sandbox).is_some()
+    });
+    agent
 }

@@ -8,7 +8,6 @@ mod common;
 mod support;
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::small_disk::SmallDisk;
@@ -124,15 +123,7 @@ fn a_rotation_the_disk_cannot_take_is_held_in_memory_until_there_is_room() {
         .fake
         .fail_next(Endpoint::Token, Fault::Slow(Duration::from_secs(3)), 1);
     let asked = world.fake.count(Endpoint::Token);
-    let refreshing = {
-        let mut command = world.command();
-        command
-            .args(["token", "--min-valid", "86400"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command.spawn().expect("spawn token")
-    };
+    let refreshing = spawn_piped(world.command(), &["token", "--min-valid", "86400"]);
     // While Atlassian takes its time, the disk fills up completely.
     common::agent::wait_until("the refresh has reached Atlassian", || {
         world.fake.count(Endpoint::Token) > asked
@@ -346,15 +337,7 @@ fn another_write_failure_than_a_full_disk_is_met_the_same_way() {
     world
         .fake
         .fail_next(Endpoint::Token, Fault::Slow(Duration::from_secs(3)), 1);
-    let refreshing = {
-        let mut command = world.command();
-        command
-            .args(["token", "--min-valid", "86400"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command.spawn().expect("spawn token")
-    };
+    let refreshing = spawn_piped(world.command(), &["token", "--min-valid", "86400"]);
     // While Atlassian takes its time, the agent may write no more than a byte per file.
     std::thread::sleep(Duration::from_secs(1));
     prlimit_fsize(agent.pid(), "1:unlimited");

@@ -5,7 +5,6 @@
 mod common;
 mod support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::text;
@@ -21,15 +20,7 @@ fn a_consent_given_while_a_refresh_is_answered_is_not_overwritten_by_it() {
     world
         .fake
         .fail_next(Endpoint::Token, Fault::Slow(Duration::from_secs(3)), 1);
-    let refreshing = {
-        let mut command = world.command();
-        command
-            .args(["refresh"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command.spawn().expect("spawn refresh")
-    };
+    let refreshing = spawn_piped(world.command(), &["refresh"]);
     wait_for("the refresh reaches Atlassian", SHORT, || {
         world.fake.refresh_requests() == 1
     });
