@@ -375,7 +375,47 @@ fn main() {
         median_ms(cold_big)
     );
     stop(dir);
+    status_costs(dir);
     store_bench(dir);
+}
+
+/// Where a warm `status --json` over 10,000 token sets spends its time, step by step, on
+/// the store the agent just left: the store's read and the report derived from it, the
+/// report serialized as the reply frame's JSON, that frame read back by a client, and the
+/// pretty text `status --json` prints.
+fn status_costs(dir: &Path) {
+    use jira_auth::service::status::{self, StatusReport};
+    let paths = StorePaths {
+        data_dir: dir.join("data"),
+        key_file: dir.join("key"),
+    };
+    let store = SledStore::open(&OpenOptions::new(paths, "bench")).expect("open");
+    let median_of_5 = |step: &mut dyn FnMut()| {
+        let times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                step();
+                started.elapsed()
+            })
+            .collect();
+        median_ms(times)
+    };
+    let now = Timestamp::now();
+    let read = median_of_5(&mut || drop(store.token_summaries().expect("summaries")));
+    let report = status::status(&store, now).expect("status");
+    let derive = median_of_5(&mut || drop(status::status(&store, now).expect("status")));
+    let wire = serde_json::to_vec(&report).expect("json");
+    let compact = median_of_5(&mut || drop(serde_json::to_vec(&report).expect("json")));
+    let parse = median_of_5(&mut || {
+        drop(serde_json::from_slice::<StatusReport>(&wire).expect("parse"));
+    });
+    let pretty = serde_json::to_string_pretty(&report).expect("json");
+    let print = median_of_5(&mut || drop(serde_json::to_string_pretty(&report).expect("json")));
+    println!(
+        "status over {TOKEN_SETS} token sets, medians of 5: store read of the summaries {read:.1} ms; the whole report from the store {derive:.1} ms; serialized compact ({} KiB) {compact:.1} ms; parsed back {parse:.1} ms; serialized pretty ({} KiB) {print:.1} ms",
+        wire.len() / 1024,
+        pretty.len() / 1024
+    );
 }
 
 /// The store's own costs over 10,000 token sets: opening it (which proves every tree

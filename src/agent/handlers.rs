@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::protocol::{AgentInfo, DraftWire, RefreshResult, Reply, Request, TokenReply, WireError};
+use super::protocol::{
+    AgentInfo, DraftWire, RefreshResult, Reply, Request, StatusJson, TokenReply, WireError,
+};
 use super::server::Agent;
 use crate::agent_log;
 use crate::domain::Timestamp;
@@ -37,6 +39,17 @@ pub(super) async fn handle(
             .await?;
             agent.overlay_status(&mut report);
             Ok(Reply::Status(report))
+        }
+        Request::StatusJson => {
+            let overlaying = Arc::clone(agent);
+            // Serializing megabytes is store-side work too: off the connections' threads.
+            let status = blocking(agent, move |store| {
+                let mut report = service::status::status(store, Timestamp::now())?;
+                overlaying.overlay_status(&mut report);
+                Ok(StatusJson::of(&report))
+            })
+            .await?;
+            Ok(Reply::StatusJson(status))
         }
         Request::SystemApp => Ok(Reply::SystemApp(
             system_app::load_from_env(&agent.endpoints)

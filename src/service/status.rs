@@ -210,6 +210,14 @@ fn token_status(tokens: &TokenSummary, now: Timestamp) -> TokenStatus {
 }
 
 impl StatusReport {
+    /// The report as `status --json` prints it (without the final newline). Scripts read
+    /// this text: it is written here only, for the agent to send as it is.
+    pub fn json_text(&self) -> String {
+        // Plain data with string keys: serializing cannot fail.
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| unreachable!("status serializes: {e}"))
+    }
+
     /// True while the store's disk is full or a grant's newest refresh token is not durable.
     pub fn needs_room(&self) -> bool {
         self.disk_full.is_some()
