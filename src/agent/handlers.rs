@@ -279,10 +279,9 @@ async fn refresh_now(
         if let Some(name) = &wanted
             && store.integration(name)?.is_none()
         {
-            return Err(crate::service::refresh::RefreshError::NoIntegration {
-                name: name.clone(),
-                existing: store.integrations()?.into_iter().map(|i| i.name).collect(),
-            }
+            return Err(crate::service::refresh::RefreshError::from(
+                crate::service::lookup::NoSuchIntegration::in_store(store, name)?,
+            )
             .into());
         }
         let mut grants: Vec<_> = store

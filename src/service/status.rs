@@ -320,9 +320,13 @@ impl StatusReport {
 /// What `status` and the console say about an exchange stored but not verified.
 fn unverified_sentence(integration: &str, waiting: &UnverifiedStatus) -> String {
     let who = describe_principal(&waiting.principal);
+    // The id goes into the suggested command whole, or a note says where to find it.
     let user = match Principal::from_key(&waiting.principal) {
-        Some(Principal::User(id)) => format!(" --user {id}"),
-        _ => String::new(),
+        Some(Principal::User(id)) => crate::service::suggest::UserFlag::of(&id),
+        _ => crate::service::suggest::UserFlag {
+            flag: String::new(),
+            note: String::new(),
+        },
     };
     if waiting.state == "awaiting_site" {
         let sites = waiting
@@ -332,7 +336,8 @@ fn unverified_sentence(integration: &str, waiting: &UnverifiedStatus) -> String 
             .collect::<Vec<_>>()
             .join(", ");
         format!(
-            "{integration}: an authorization of {who} awaits its site choice (its consent reaches {sites}); run jira-auth authorize --integration {integration}{user} --site URL to authorize again on one of them"
+            "{integration}: an authorization of {who} awaits its site choice (its consent reaches {sites}); run jira-auth authorize --integration {integration}{} --site URL to authorize again on one of them{}",
+            user.flag, user.note
         )
     } else {
         format!(
