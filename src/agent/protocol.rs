@@ -260,12 +260,10 @@ pub struct StatusJson {
 
 impl StatusJson {
     pub fn of(report: &StatusReport) -> StatusJson {
-        let mut text = report.json_text();
-        text.push('\n');
         StatusJson {
             needs_reauthorization: report.needs_reauthorization(),
             needs_room: report.needs_room(),
-            text: Bytes::from(text),
+            text: Bytes::from(report.json_text()),
         }
     }
 }
