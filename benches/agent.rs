@@ -410,7 +410,10 @@ fn against_baseline(baseline: &Path, dir: &Path) {
         old.push(elapsed);
         let (elapsed, new_text) = run(ours);
         new.push(elapsed);
-        assert!(old_text == new_text, "status --json printed other bytes than the baseline");
+        assert!(
+            old_text == new_text,
+            "status --json printed other bytes than the baseline"
+        );
     }
     println!(
         "status --json with {TOKEN_SETS} token sets, warm agent, medians of {RUNS} interleaved runs (same bytes printed): baseline {:.1} ms, this build {:.1} ms",
