@@ -41,8 +41,8 @@ pub enum RefreshError {
     #[error(
         "{integration} ({}) must be authorized again: {reason}. Run `jira-auth authorize --integration {integration}{}` (or t then a in the console){}",
         crate::validate::text::sanitize(.principal, 80),
-        user_flag(.principal).flag,
-        user_flag(.principal).note
+        UserFlag::for_principal(.principal).flag,
+        UserFlag::for_principal(.principal).note
     )]
     NeedsReauthorization {
         integration: String,
@@ -98,17 +98,6 @@ fn users_sentence(users: &[String]) -> String {
             users[..SHOWN].join(", "),
             n - SHOWN
         ),
-    }
-}
-
-/// The `--user` of the suggested command: the id whole, or a note where to find it.
-fn user_flag(principal: &str) -> UserFlag {
-    match Principal::from_key(principal) {
-        Some(Principal::User(id)) => UserFlag::of(&id),
-        _ => UserFlag {
-            flag: String::new(),
-            note: String::new(),
-        },
     }
 }
 

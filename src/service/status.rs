@@ -344,13 +344,7 @@ impl StatusReport {
 fn unverified_sentence(integration: &str, waiting: &UnverifiedStatus) -> String {
     let who = describe_principal(&waiting.principal);
     // The id goes into the suggested command whole, or a note says where to find it.
-    let user = match Principal::from_key(&waiting.principal) {
-        Some(Principal::User(id)) => crate::service::suggest::UserFlag::of(&id),
-        _ => crate::service::suggest::UserFlag {
-            flag: String::new(),
-            note: String::new(),
-        },
-    };
+    let user = crate::service::suggest::UserFlag::for_principal(&waiting.principal);
     if waiting.state == "awaiting_site" {
         let sites = waiting
             .sites

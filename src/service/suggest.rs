@@ -2,6 +2,7 @@
 //! shell, so an id goes in whole and shell-quoted, or not at all: a shortened id would name
 //! another user, or none.
 
+use crate::domain::Principal;
 use crate::validate::identifier;
 
 /// The ` --user ID` of a suggested command, and what the sentence must add after the command
@@ -15,6 +16,17 @@ pub struct UserFlag {
 }
 
 impl UserFlag {
+    /// The flag for a principal key (`admin` or `user:ID`): none for the admin.
+    pub fn for_principal(key: &str) -> UserFlag {
+        match Principal::from_key(key) {
+            Some(Principal::User(id)) => UserFlag::of(&id),
+            _ => UserFlag {
+                flag: String::new(),
+                note: String::new(),
+            },
+        }
+    }
+
     pub fn of(id: &str) -> UserFlag {
         // The identifier rule is what a terminal can show and a command accepts: an id that
         // passes it goes in whole. Only a store written by an older build holds others.
@@ -52,6 +64,12 @@ pub fn shell_quoted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_admin_needs_no_flag() {
+        assert_eq!(UserFlag::for_principal("admin").flag, "");
+        assert_eq!(UserFlag::for_principal("user:bob").flag, " --user bob");
+    }
 
     #[test]
     fn a_plain_id_goes_in_bare() {
