@@ -17,7 +17,12 @@ const RUNS: usize = 30;
 const TOKEN_SETS: usize = 10_000;
 
 fn command(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_jira-auth"));
+    command_of(Path::new(env!("CARGO_BIN_EXE_jira-auth")), dir)
+}
+
+/// `program` (this build's binary, or another build's to compare with) on the store in `dir`.
+fn command_of(program: &Path, dir: &Path) -> Command {
+    let mut command = Command::new(program);
     command
         .env("JIRA_AUTH_DATA_DIR", dir.join("data"))
         .env("JIRA_AUTH_KEY_FILE", dir.join("key"))
@@ -347,6 +352,9 @@ fn main() {
         "status --json with {TOKEN_SETS} token sets, warm agent: median of 5 {:.1} ms",
         median_ms(big)
     );
+    if let Some(baseline) = std::env::var_os("JIRA_AUTH_BENCH_BASELINE") {
+        against_baseline(Path::new(&baseline), dir);
+    }
     let user_token: Vec<Duration> = (0..10)
         .map(|_| {
             timed(
@@ -375,7 +383,82 @@ fn main() {
         median_ms(cold_big)
     );
     stop(dir);
+    status_costs(dir);
     store_bench(dir);
+}
+
+/// `status --json` of another build (`JIRA_AUTH_BENCH_BASELINE`, a jira-auth binary older
+/// than this one, so that it is served by this build's warm agent rather than replacing it)
+/// next to this build's, run by run: the client's side alone, on the same agent and machine
+/// noise. Both must print the same bytes.
+fn against_baseline(baseline: &Path, dir: &Path) {
+    let run = |program: &Path| {
+        let started = Instant::now();
+        let output = command_of(program, dir)
+            .args(["status", "--json"])
+            .stdout(Stdio::piped())
+            .output()
+            .expect("spawn");
+        let elapsed = started.elapsed();
+        assert!(output.status.success(), "{program:?} status --json failed");
+        (elapsed, output.stdout)
+    };
+    let ours = Path::new(env!("CARGO_BIN_EXE_jira-auth"));
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let (elapsed, old_text) = run(baseline);
+        old.push(elapsed);
+        let (elapsed, new_text) = run(ours);
+        new.push(elapsed);
+        assert!(
+            old_text == new_text,
+            "status --json printed other bytes than the baseline"
+        );
+    }
+    println!(
+        "status --json with {TOKEN_SETS} token sets, warm agent, medians of {RUNS} interleaved runs (same bytes printed): baseline {:.1} ms, this build {:.1} ms",
+        median_ms(old),
+        median_ms(new)
+    );
+}
+
+/// Where a warm `status --json` over 10,000 token sets spends its time, step by step, on
+/// the store the agent just left: the store's read and the report derived from it, the
+/// report serialized as the `status` reply's JSON and read back by a client (the console's
+/// way), and the pretty text `status --json` prints, which the agent sends as it is.
+fn status_costs(dir: &Path) {
+    use jira_auth::service::status::{self, StatusReport};
+    let paths = StorePaths {
+        data_dir: dir.join("data"),
+        key_file: dir.join("key"),
+    };
+    let store = SledStore::open(&OpenOptions::new(paths, "bench")).expect("open");
+    let median_of_5 = |step: &mut dyn FnMut()| {
+        let times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                step();
+                started.elapsed()
+            })
+            .collect();
+        median_ms(times)
+    };
+    let now = Timestamp::now();
+    let read = median_of_5(&mut || drop(store.token_summaries().expect("summaries")));
+    let report = status::status(&store, now).expect("status");
+    let derive = median_of_5(&mut || drop(status::status(&store, now).expect("status")));
+    let wire = serde_json::to_vec(&report).expect("json");
+    let compact = median_of_5(&mut || drop(serde_json::to_vec(&report).expect("json")));
+    let parse = median_of_5(&mut || {
+        drop(serde_json::from_slice::<StatusReport>(&wire).expect("parse"));
+    });
+    let pretty = report.json_text();
+    let print = median_of_5(&mut || drop(report.json_text()));
+    println!(
+        "status over {TOKEN_SETS} token sets, medians of 5: store read of the summaries {read:.1} ms; the whole report from the store {derive:.1} ms; serialized compact ({} KiB) {compact:.1} ms; parsed back {parse:.1} ms; status --json's text ({} KiB) {print:.1} ms",
+        wire.len() / 1024,
+        pretty.len() / 1024
+    );
 }
 
 /// The store's own costs over 10,000 token sets: opening it (which proves every tree

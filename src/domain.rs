@@ -54,11 +54,15 @@ impl Timestamp {
 
     /// RFC 3339 in UTC, the form used in JSON output and the audit trail.
     pub fn rfc3339(self) -> String {
+        self.rfc3339_display().to_string()
+    }
+
+    /// [`Timestamp::rfc3339`] without the `String`, for writing many of them.
+    pub fn rfc3339_display(self) -> humantime::Rfc3339Timestamp {
         let secs = u64::try_from(self.0).unwrap_or(0);
         humantime::format_rfc3339_seconds(
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs),
         )
-        .to_string()
     }
 }
 

@@ -405,7 +405,7 @@ async fn greet(
     let reader_closed = Arc::clone(&closed);
     tokio::spawn(async move {
         while let Some(Ok(bytes)) = stream.next().await {
-            match serde_json::from_slice::<AgentFrame>(&bytes) {
+            match protocol::decode_agent_frame(&bytes.freeze()) {
                 Ok(AgentFrame::Reply { id, result }) => {
                     if let Some(waiting) = lock(&reader_pending).remove(&id) {
                         let _ = waiting.send(result);

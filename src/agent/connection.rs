@@ -33,8 +33,7 @@ impl Drop for Counted<'_> {
 }
 
 fn encode(frame: &AgentFrame) -> Bytes {
-    // Plain data with string keys: serializing cannot fail.
-    Bytes::from(serde_json::to_vec(frame).unwrap_or_else(|e| unreachable!("frames serialize: {e}")))
+    protocol::encode_agent_frame(frame)
 }
 
 /// Serves one client until it leaves (or is sent away): hello, then requests, each answered

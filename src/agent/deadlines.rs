@@ -59,7 +59,7 @@ pub fn waiting_for(request: &Request) -> &'static str {
         Request::Stop => "the stop request",
         Request::AgentStatus => "the agent's status",
         Request::Subscribe => "the subscription to changes",
-        Request::Status => "the status",
+        Request::Status | Request::StatusJson => "the status",
         Request::SystemApp => "the system app",
         Request::AddProfile { .. } | Request::ReplaceProfile { .. } => "the profile to be saved",
         Request::OpenProfile { .. } | Request::RevealSecret { .. } => "the profile",

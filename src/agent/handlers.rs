@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::protocol::{AgentInfo, DraftWire, RefreshResult, Reply, Request, TokenReply, WireError};
+use super::protocol::{
+    AgentInfo, DraftWire, RefreshResult, Reply, Request, StatusJson, TokenReply, WireError,
+};
 use super::server::Agent;
 use crate::agent_log;
 use crate::domain::Timestamp;
@@ -37,6 +39,17 @@ pub(super) async fn handle(
             .await?;
             agent.overlay_status(&mut report);
             Ok(Reply::Status(report))
+        }
+        Request::StatusJson => {
+            let overlaying = Arc::clone(agent);
+            // Serializing megabytes is store-side work too: off the connections' threads.
+            let status = blocking(agent, move |store| {
+                let mut report = service::status::status(store, Timestamp::now())?;
+                overlaying.overlay_status(&mut report);
+                Ok(StatusJson::of(&report))
+            })
+            .await?;
+            Ok(Reply::StatusJson(status))
         }
         Request::SystemApp => Ok(Reply::SystemApp(
             system_app::load_from_env(&agent.endpoints)
@@ -266,10 +279,9 @@ async fn refresh_now(
         if let Some(name) = &wanted
             && store.integration(name)?.is_none()
         {
-            return Err(crate::service::refresh::RefreshError::NoIntegration {
-                name: name.clone(),
-                existing: store.integrations()?.into_iter().map(|i| i.name).collect(),
-            }
+            return Err(crate::service::refresh::RefreshError::from(
+                crate::service::lookup::NoSuchIntegration::in_store(store, name)?,
+            )
             .into());
         }
         let mut grants: Vec<_> = store

@@ -1,8 +1,11 @@
 //! What travels on the agent's socket: length-delimited frames (a 4-byte big-endian length,
 //! then JSON). The hello frames and the `stop` request are frozen: every build, whatever its
 //! protocol version, reads them the same way, so a client can always ask an agent of another
-//! build to make way.
+//! build to make way. One reply carries raw bytes after its JSON, in the same frame
+//! ([`StatusJson`]): text a client passes through untouched need not be escaped, parsed and
+//! printed again.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::LengthDelimitedCodec;
 
@@ -14,9 +17,9 @@ use crate::service::system_app::SystemAppInfo;
 /// Bumped whenever a request or reply changes shape.
 pub const PROTOCOL_VERSION: u32 = 3;
 
-/// Larger frames are refused: the biggest honest one is a status report of many thousand
-/// token sets, well under this.
-pub const MAX_FRAME: usize = 16 * 1024 * 1024;
+/// Larger frames are refused: the biggest honest one is `status --json`'s text of many
+/// thousand token sets (about 750 bytes each: 10,000 take 7.5 MB), well under this.
+pub const MAX_FRAME: usize = 64 * 1024 * 1024;
 
 pub fn codec() -> LengthDelimitedCodec {
     LengthDelimitedCodec::builder()
@@ -96,6 +99,8 @@ pub enum Request {
     Subscribe,
     /// Every integration, token health and profile (no secret).
     Status,
+    /// The same report as the exact text `status --json` prints ([`StatusJson`]).
+    StatusJson,
     /// What may be shown of this host's system app, or why there is none.
     SystemApp,
     /// Check and save a new profile.
@@ -193,6 +198,7 @@ pub enum Reply {
     },
     AgentStatus(AgentInfo),
     Status(StatusReport),
+    StatusJson(StatusJson),
     SystemApp(Result<SystemAppInfo, String>),
     ProfileSaved {
         name: String,
@@ -236,6 +242,76 @@ pub enum Reply {
     },
     /// The page the receiver answers a callback with.
     Page(ReceiverPage),
+}
+
+/// The status report as `status --json` prints it, and what its exit code needs. The text
+/// travels raw after the reply's JSON in the same frame (see [`encode_agent_frame`]): with
+/// 10,000 users it is megabytes, which a client would otherwise parse and print again.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusJson {
+    /// Some grant can only be revived by a new consent (`status` exits 3).
+    pub needs_reauthorization: bool,
+    /// The disk is full or a grant is held unsaved (`status` exits 4).
+    pub needs_room: bool,
+    /// Pretty JSON and its final newline, byte for byte what `status --json` prints.
+    #[serde(skip)]
+    pub text: Bytes,
+}
+
+impl StatusJson {
+    pub fn of(report: &StatusReport) -> StatusJson {
+        StatusJson {
+            needs_reauthorization: report.needs_reauthorization(),
+            needs_room: report.needs_room(),
+            text: Bytes::from(report.json_text()),
+        }
+    }
+}
+
+impl AgentFrame {
+    /// The raw bytes this frame carries after its JSON.
+    fn tail(&self) -> Option<&Bytes> {
+        match self {
+            AgentFrame::Reply {
+                result: Ok(Reply::StatusJson(status)),
+                ..
+            } => Some(&status.text),
+            _ => None,
+        }
+    }
+}
+
+/// An agent frame's bytes: its JSON, then the raw tail of the one reply that has one.
+pub fn encode_agent_frame(frame: &AgentFrame) -> Bytes {
+    // Plain data with string keys: serializing cannot fail.
+    let mut bytes =
+        serde_json::to_vec(frame).unwrap_or_else(|e| unreachable!("frames serialize: {e}"));
+    if let Some(tail) = frame.tail() {
+        bytes.extend_from_slice(tail);
+    }
+    Bytes::from(bytes)
+}
+
+/// An agent frame read back: one JSON value, then (for [`StatusJson`] only) the raw tail.
+/// Bytes after any other frame's JSON are an error, as a plain JSON read would say.
+pub fn decode_agent_frame(bytes: &Bytes) -> Result<AgentFrame, serde_json::Error> {
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<AgentFrame>();
+    let Some(frame) = values.next() else {
+        // An empty frame: the error a plain read gives it.
+        return serde_json::from_slice::<AgentFrame>(bytes);
+    };
+    let mut frame = frame?;
+    let rest = bytes.slice(values.byte_offset()..);
+    match &mut frame {
+        AgentFrame::Reply {
+            result: Ok(Reply::StatusJson(status)),
+            ..
+        } => status.text = rest,
+        // Whitespace after the JSON is still JSON; anything else is not this protocol.
+        _ if rest.iter().all(u8::is_ascii_whitespace) => {}
+        _ => return serde_json::from_slice::<AgentFrame>(bytes),
+    }
+    Ok(frame)
 }
 
 /// How far back the audit trail goes: what the agent keeps, and its oldest kept event.
@@ -479,6 +555,45 @@ mod tests {
             serde_json::from_slice::<AgentFrame>(&bytes),
             Ok(AgentFrame::Hello(_))
         ));
+    }
+
+    #[test]
+    fn the_status_text_travels_raw_after_its_reply() {
+        let status = StatusJson {
+            needs_reauthorization: true,
+            needs_room: false,
+            text: Bytes::from_static(b"{\n  \"integrations\": []\n}\n"),
+        };
+        let frame = AgentFrame::Reply {
+            id: 9,
+            result: Ok(Reply::StatusJson(status.clone())),
+        };
+        let bytes = encode_agent_frame(&frame);
+        // The text is not escaped into the JSON: it follows it as it is.
+        assert!(
+            bytes.ends_with(b"}{\n  \"integrations\": []\n}\n"),
+            "{bytes:?}"
+        );
+        match decode_agent_frame(&bytes).expect("reads back") {
+            AgentFrame::Reply {
+                id: 9,
+                result: Ok(Reply::StatusJson(back)),
+            } => assert_eq!(back, status),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_the_status_text_may_follow_a_frame() {
+        let plain = encode_agent_frame(&AgentFrame::Changed);
+        assert!(matches!(
+            decode_agent_frame(&plain),
+            Ok(AgentFrame::Changed)
+        ));
+        let mut trailing = plain.to_vec();
+        trailing.extend_from_slice(b"{\"frame\":\"changed\"}");
+        assert!(decode_agent_frame(&Bytes::from(trailing)).is_err());
+        assert!(decode_agent_frame(&Bytes::new()).is_err());
     }
 
     #[test]

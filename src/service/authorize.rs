@@ -53,11 +53,8 @@ pub struct Authorized {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
-    #[error(
-        "there is no integration named {}; set it up first (`jira-auth setup` or the console's set-up screens)",
-        quoted(.0)
-    )]
-    NoIntegration(String),
+    #[error(transparent)]
+    NoIntegration(#[from] super::lookup::NoSuchIntegration),
     #[error(
         "{} is user-authorized: name the end user to authorize for (--user ID, or the console's authorize-for-a-user action)",
         quoted(integration)
@@ -155,9 +152,7 @@ pub fn prepare(
     if let Some(user) = user {
         identifier::user_id(user)?;
     }
-    let found = store
-        .integration(integration)?
-        .ok_or_else(|| AuthorizeError::NoIntegration(integration.to_owned()))?;
+    let found = super::lookup::integration::<AuthorizeError>(store, integration)?;
     let principal = match (found.mode, user) {
         (Mode::PreAuthorized, None) => Principal::Admin,
         (Mode::PreAuthorized, Some(_)) => {

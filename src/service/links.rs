@@ -39,11 +39,8 @@ pub struct Issued {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
-    #[error(
-        "there is no integration named {}; set it up first (`jira-auth setup --mode user-authorized`)",
-        quoted(.0)
-    )]
-    NoIntegration(String),
+    #[error(transparent)]
+    NoIntegration(#[from] super::lookup::NoSuchIntegration),
     #[error(
         "{} is pre-authorized: one token serves everyone, so there are no end-user links; set it up with --mode user-authorized to hand each user a link",
         quoted(.0)
@@ -134,9 +131,7 @@ pub fn prune(store: &dyn Store, now: Timestamp) -> Result<usize, StoreError> {
 }
 
 fn user_authorized(store: &dyn Store, name: &str) -> Result<Integration, LinkError> {
-    let found = store
-        .integration(name)?
-        .ok_or_else(|| LinkError::NoIntegration(name.to_owned()))?;
+    let found = super::lookup::integration::<LinkError>(store, name)?;
     if found.mode != Mode::UserAuthorized {
         return Err(LinkError::NotUserAuthorized(found.name));
     }

@@ -6,10 +6,12 @@ pub mod authorize;
 pub mod draft;
 pub mod format;
 pub mod links;
+pub mod lookup;
 pub mod profiles;
 pub mod refresh;
 pub mod setup;
 pub mod status;
+pub mod suggest;
 pub mod system_app;
 pub mod tokens;
 

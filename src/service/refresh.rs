@@ -9,13 +9,15 @@ use crate::atlassian::errors::ProtocolError;
 use crate::domain::{Event, EventKind, Integration, Mode, Principal, Timestamp, TokenSet};
 use crate::store::{Store, StoreError};
 
+use super::lookup::NoSuchIntegration;
+use super::suggest::UserFlag;
 use super::system_app::SystemApp;
 
 /// Why no token could be handed out. Each message is the sentence a human reads.
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
-    #[error("there is no integration named {name:?}; {}", existing_sentence(.existing))]
-    NoIntegration { name: String, existing: Vec<String> },
+    #[error(transparent)]
+    NoIntegration(#[from] NoSuchIntegration),
     #[error(
         "{integration} is user-authorized: name the end user (--user ID); {}",
         users_sentence(.users)
@@ -37,9 +39,10 @@ pub enum RefreshError {
         users: Vec<String>,
     },
     #[error(
-        "{integration} ({}) must be authorized again: {reason}. Run `jira-auth authorize --integration {integration}{}` (or t then a in the console)",
+        "{integration} ({}) must be authorized again: {reason}. Run `jira-auth authorize --integration {integration}{}` (or t then a in the console){}",
         crate::validate::text::sanitize(.principal, 80),
-        principal_flag(.principal)
+        UserFlag::for_principal(.principal).flag,
+        UserFlag::for_principal(.principal).note
     )]
     NeedsReauthorization {
         integration: String,
@@ -98,14 +101,6 @@ impl RefreshError {
     }
 }
 
-fn existing_sentence(existing: &[String]) -> String {
-    if existing.is_empty() {
-        "none is set up yet (`jira-auth setup`)".to_owned()
-    } else {
-        format!("the integrations are: {}", existing.join(", "))
-    }
-}
-
 fn users_sentence(users: &[String]) -> String {
     const SHOWN: usize = 5;
     match users.len() {
@@ -116,15 +111,6 @@ fn users_sentence(users: &[String]) -> String {
             users[..SHOWN].join(", "),
             n - SHOWN
         ),
-    }
-}
-
-fn principal_flag(principal: &str) -> String {
-    match Principal::from_key(principal) {
-        Some(Principal::User(id)) => {
-            format!(" --user {}", crate::validate::text::sanitize(&id, 80))
-        }
-        _ => String::new(),
     }
 }
 
@@ -158,14 +144,7 @@ pub fn find(
     if let Some(user) = user {
         identifier::user_id(user).map_err(IdentifierError::as_lookup)?;
     }
-    let Some(found) = store.integration(integration)? else {
-        let mut existing: Vec<String> = store.integrations()?.into_iter().map(|i| i.name).collect();
-        existing.sort();
-        return Err(RefreshError::NoIntegration {
-            name: integration.to_owned(),
-            existing,
-        });
-    };
+    let found = super::lookup::integration::<RefreshError>(store, integration)?;
     let users = || -> Result<Vec<String>, RefreshError> {
         let mut users: Vec<String> = store
             .token_summaries()?
@@ -243,12 +222,7 @@ pub fn begin(
     system_app: Result<&SystemApp, String>,
     now: Timestamp,
 ) -> Result<Refreshing, RefreshError> {
-    let found = store
-        .integration(integration)?
-        .ok_or_else(|| RefreshError::NoIntegration {
-            name: integration.to_owned(),
-            existing: Vec::new(),
-        })?;
+    let found = super::lookup::integration::<RefreshError>(store, integration)?;
     let tokens =
         store
             .token_set(integration, principal)?
@@ -394,6 +368,96 @@ mod tests {
         assert!(dead(&no_refresh, now).is_none(), "still valid for an hour");
         assert!(dead(&no_refresh, now.plus_secs(3601)).is_some());
         assert!(dead(&tokens(now), now.plus_secs(91 * 86_400)).is_some());
+    }
+
+    fn store(dir: &std::path::Path) -> crate::store::SledStore {
+        let paths = crate::store::StorePaths {
+            data_dir: dir.join("data"),
+            key_file: dir.join("key"),
+        };
+        crate::store::SledStore::open(&crate::store::OpenOptions::new(paths, "test")).unwrap()
+    }
+
+    fn integration(name: &str) -> Integration {
+        Integration {
+            name: name.into(),
+            mode: Mode::UserAuthorized,
+            app: crate::domain::AppRef::System,
+            enabled: true,
+            updated_at: Timestamp(1_000_000_000),
+        }
+    }
+
+    #[test]
+    fn a_refresh_of_no_such_integration_names_those_that_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let now = Timestamp(1_000_000_000);
+        let none = begin(&store, "nope", &Principal::Admin, Err("none".into()), now)
+            .err()
+            .unwrap();
+        assert!(none.to_string().contains("none is set up yet"), "{none}");
+        store.put_integration(&integration("jira")).unwrap();
+        store.put_integration(&integration("bots")).unwrap();
+        let missing = begin(&store, "nope", &Principal::Admin, Err("none".into()), now)
+            .err()
+            .unwrap();
+        assert_eq!(
+            missing.to_string(),
+            "there is no integration named \"nope\"; the integrations are: bots, jira"
+        );
+        assert_eq!(missing.exit_code(), 2);
+        // `token` finds it the same way, with the same sentence.
+        let found = find(&store, "nope", None).err().unwrap();
+        assert_eq!(found.to_string(), missing.to_string());
+    }
+
+    fn reauthorize(principal: Principal) -> String {
+        RefreshError::NeedsReauthorization {
+            integration: "bots".into(),
+            principal: principal.key(),
+            reason: "Atlassian refused its refresh token".into(),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn the_suggested_command_carries_the_whole_user_id_quoted() {
+        let id = format!("{}'s account", "a".repeat(120));
+        let sentence = reauthorize(Principal::User(id.clone()));
+        let command = format!(
+            "`jira-auth authorize --integration bots --user '{}'\\''s account'`",
+            "a".repeat(120)
+        );
+        assert!(sentence.contains(&command), "{sentence}");
+        assert!(!sentence.contains("take it from"), "{sentence}");
+        let plain = reauthorize(Principal::User("alice@example.com".into()));
+        assert!(
+            plain.contains("`jira-auth authorize --integration bots --user alice@example.com`"),
+            "{plain}"
+        );
+        let admin = reauthorize(Principal::Admin);
+        assert!(
+            admin.contains("`jira-auth authorize --integration bots`"),
+            "{admin}"
+        );
+    }
+
+    #[test]
+    fn an_id_too_long_to_show_is_named_not_cut_in_the_command() {
+        let id = "u".repeat(crate::validate::identifier::MAX_USER_ID + 44);
+        let sentence = reauthorize(Principal::User(id.clone()));
+        assert!(
+            sentence.contains("`jira-auth authorize --integration bots --user ID`"),
+            "{sentence}"
+        );
+        assert!(
+            sentence.contains("too long to show here: take it from `jira-auth status --json`"),
+            "{sentence}"
+        );
+        // Nothing of the id lands inside the command.
+        let command = sentence.split('`').nth(1).unwrap();
+        assert!(!command.contains("uuu"), "{command}");
     }
 
     #[test]

@@ -1,0 +1,140 @@
+//! `status --json` passes the agent's text through: what it prints stays byte for byte what a
+//! client printed when it parsed the report and wrote it out again, and its exit code still
+//! says when a grant needs a new consent (3).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+
+use common::agent::WAIT;
+use common::{NO_SYSTEM_APP, Sandbox, sample_integration, sample_profile, sample_tokens, text};
+use jira_auth::domain::{Mode, Principal, Timestamp};
+use jira_auth::service::status::StatusReport;
+use jira_auth::store::Store;
+use serde_json::{Value, json};
+
+/// A store with a profile, an admin grant and a user-authorized integration whose users
+/// carry text JSON must escape; `dead_user` adds one whose grant needs a new consent.
+fn seeded(dead_user: bool) -> Sandbox {
+    let sandbox = Sandbox::new();
+    let store = sandbox.open();
+    let now = Timestamp::now();
+    store.put_profile(&sample_profile("acme")).expect("profile");
+    store
+        .put_integration(&sample_integration("jira", Some("acme")))
+        .expect("integration");
+    store
+        .put_token_set(&sample_tokens("jira", Principal::Admin, now))
+        .expect("admin grant");
+    let mut bots = sample_integration("bots", None);
+    bots.mode = Mode::UserAuthorized;
+    store.put_integration(&bots).expect("integration");
+    for n in 0..50 {
+        let mut tokens = sample_tokens("bots", Principal::User(format!("user-{n:02}")), now);
+        if n % 7 == 0 {
+            tokens.last_error = Some(format!("Atlassian said \"slow down\" \\ é ✓ (try {n})"));
+        }
+        store.put_token_set(&tokens).expect("user grant");
+    }
+    if dead_user {
+        let mut tokens = sample_tokens("bots", Principal::User("user-dead".into()), now);
+        tokens.reauthorization_required = true;
+        tokens.last_error = Some("Atlassian refused its refresh token (invalid_grant)".into());
+        store.put_token_set(&tokens).expect("dead grant");
+    }
+    sandbox
+}
+
+fn frame(stream: &mut UnixStream, value: &Value) {
+    let body = serde_json::to_vec(value).expect("json");
+    let length = u32::try_from(body.len())
+        .expect("small frame")
+        .to_be_bytes();
+    stream.write_all(&length).expect("write length");
+    stream.write_all(&body).expect("write body");
+}
+
+fn next_frame(stream: &mut UnixStream) -> Value {
+    let mut length = [0u8; 4];
+    stream.read_exact(&mut length).expect("a frame's length");
+    let mut body = vec![0u8; u32::from_be_bytes(length) as usize];
+    stream.read_exact(&mut body).expect("a whole frame");
+    serde_json::from_slice(&body).expect("a JSON frame")
+}
+
+/// What `status --json` printed before the agent sent its text: the `status` request's
+/// report, read into the report type and written pretty, asked on the agent's raw socket.
+fn printed_the_old_way(sandbox: &Sandbox) -> String {
+    let mut stream = UnixStream::connect(sandbox.data_dir().join("agent.sock")).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).expect("read timeout");
+    assert_eq!(next_frame(&mut stream)["frame"], "hello");
+    frame(
+        &mut stream,
+        &json!({"id": 0, "request": {
+            "kind": "hello",
+            "protocol": jira_auth::agent::protocol::PROTOCOL_VERSION,
+            "build": {"version": "test", "stamp": 0},
+            "config": {
+                "key_file": sandbox.key_file().display().to_string(),
+                "auth_base": "https://auth.atlassian.com/",
+                "api_base": "https://api.atlassian.com/",
+                "system_app": NO_SYSTEM_APP,
+            },
+        }}),
+    );
+    let welcome = next_frame(&mut stream);
+    assert!(welcome["result"].get("Ok").is_some(), "{welcome}");
+    frame(
+        &mut stream,
+        &json!({"id": 1, "request": {"kind": "status"}}),
+    );
+    let reply = next_frame(&mut stream);
+    assert_eq!(reply["id"], 1, "{reply}");
+    let report: StatusReport =
+        serde_json::from_value(reply["result"]["Ok"].clone()).expect("a status report");
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&report).expect("pretty")
+    )
+}
+
+#[test]
+fn status_json_prints_the_old_text_byte_for_byte_and_exits_3_for_a_dead_grant() {
+    let sandbox = seeded(true);
+    let out = sandbox.run(&["status", "--json"], "");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    // The agent started by the command still runs: ask it the old way, at the same second.
+    let old = printed_the_old_way(&sandbox);
+    assert_eq!(printed, old, "status --json changed its text");
+    let json: Value = serde_json::from_str(&printed).expect("JSON");
+    assert_eq!(json["integrations"][0]["name"], "bots");
+    assert_eq!(
+        json["integrations"][0]["tokens"].as_array().map(Vec::len),
+        Some(51)
+    );
+    assert!(
+        printed.contains(r#"Atlassian said \"slow down\" \\ é ✓"#),
+        "{printed}"
+    );
+    // The human form keeps its words and its exit code.
+    let out = sandbox.run(&["status"], "");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("user:user-dead: needs_reauthorization"));
+    sandbox.stop_agent();
+}
+
+#[test]
+fn status_json_of_a_healthy_store_exits_0_with_the_same_text() {
+    let sandbox = seeded(false);
+    let out = sandbox.run(&["status", "--json"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), printed_the_old_way(&sandbox));
+    // A store that does not exist still prints the empty report, compact, as before.
+    let empty = Sandbox::new();
+    let out = empty.run(&["status", "--json"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "{\"integrations\":[],\"profiles\":[]}\n");
+    sandbox.stop_agent();
+}
