@@ -400,16 +400,15 @@ pub(super) async fn with_live_token(
         exchanged.integration.clone(),
     );
     let credentials = tokio::task::spawn_blocking(move || {
-        let Some(found) = store.integration(&name)? else {
-            return Err(AuthorizeError::NoIntegration(name));
-        };
+        let found: crate::domain::Integration =
+            crate::service::lookup::integration::<AuthorizeError>(store.as_ref(), &name)?;
         let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
         let (_, app) = crate::service::app::app_of(
             store.as_ref(),
             &found,
             system.as_ref().map_err(Clone::clone),
         )?;
-        Ok(crate::service::app::credentials(&app)?)
+        Ok::<_, AuthorizeError>(crate::service::app::credentials(&app)?)
     })
     .await
     .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
