@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use crate::exit::{Exit, Exits};
 use crate::validate::text::quoted;
 
 pub const AGENT_IDLE: &str = "JIRA_AUTH_AGENT_IDLE";
@@ -112,10 +113,10 @@ pub struct ConfigError {
     pub default: &'static str,
 }
 
-impl ConfigError {
+impl Exits for ConfigError {
     /// Bad input: DESIGN.md's exit 2.
-    pub fn exit_code(&self) -> u8 {
-        2
+    fn exit(&self) -> Exit {
+        Exit::Usage
     }
 }
 
@@ -370,7 +371,7 @@ mod tests {
         ];
         for (name, value, problem) in cases {
             let error = settings(&[(name, value)]).expect_err(&format!("{name}={value}"));
-            assert_eq!(error.exit_code(), 2);
+            assert_eq!(error.exit(), Exit::Usage);
             assert_eq!(error.name, *name);
             let sentence = error.to_string();
             assert!(

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clipboard;
 pub mod config;
 pub mod domain;
+pub mod exit;
 pub mod limits;
 pub mod receiver;
 pub mod service;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use jira_auth::atlassian::Endpoints;
 use jira_auth::cli::{self, Cli, Failure};
+use jira_auth::exit::Exit;
 use jira_auth::tui;
 
 fn main() -> ExitCode {
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
 fn console(cli: &Cli) -> Result<(), Failure> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Failure::new(
-            2,
+            Exit::Usage,
             "the console needs a terminal; for scripts use a command (see jira-auth --help)",
         ));
     }
@@ -51,5 +52,5 @@ fn console(cli: &Cli) -> Result<(), Failure> {
     };
     runtime
         .block_on(tui::run(link, heard, options))
-        .map_err(|e| Failure::new(1, format!("the console stopped: {e}")))
+        .map_err(|e| Failure::new(Exit::Failed, format!("the console stopped: {e}")))
 }

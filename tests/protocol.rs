@@ -4,6 +4,7 @@
 mod common;
 mod support;
 
+use jira_auth::exit::{Exit, Exits};
 use std::time::Duration;
 
 use jira_auth::atlassian::authorize::{AuthorizeRequest, authorization_url, new_state};
@@ -80,7 +81,7 @@ async fn exchange_rotate_and_reuse_kills_the_family() {
     fake.set_leeway(Duration::ZERO);
     let reused = client::refresh(&http, &app, &first).await.unwrap_err();
     assert!(matches!(reused, ProtocolError::RefreshRefused { .. }));
-    assert_eq!(reused.exit_code(), 3);
+    assert_eq!(reused.exit(), Exit::Reauthorize);
     let killed = client::refresh(&http, &app, &second).await.unwrap_err();
     assert!(
         matches!(killed, ProtocolError::RefreshRefused { .. }),
@@ -184,7 +185,7 @@ async fn each_error_class() {
     // The form reached the fake, which went on to spend the code: no "nothing was lost".
     assert!(
         matches!(error, ProtocolError::NoAnswer { .. })
-            && error.exit_code() == 4
+            && error.exit() == Exit::Temporary
             && !error.to_string().contains("nothing was lost"),
         "{error:?}"
     );

@@ -3,6 +3,7 @@
 //! client sent. (The stateful fake Atlassian in `tests/support/` proves the flows; this stub
 //! proves the bytes.)
 
+use jira_auth::exit::{Exit, Exits};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -294,7 +295,7 @@ async fn each_answer_is_classified_over_the_wire() {
     ));
     let error = exchange(&stub).await.unwrap_err();
     assert_eq!(error, ProtocolError::BadClientSecret);
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.exit(), Exit::Usage);
 
     let dead =
         r#"{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}"#;
@@ -304,7 +305,7 @@ async fn each_answer_is_classified_over_the_wire() {
         matches!(error, ProtocolError::RefreshRefused { .. }),
         "{error:?}"
     );
-    assert!(error.needs_reauthorization() && error.exit_code() == 3);
+    assert!(error.needs_reauthorization() && error.exit() == Exit::Reauthorize);
 
     stub.queue(answer(403, r#"{"error":"invalid_grant"}"#));
     let error = exchange(&stub).await.unwrap_err();
@@ -320,7 +321,8 @@ async fn each_answer_is_classified_over_the_wire() {
     });
     let error = refresh(&stub).await.unwrap_err();
     assert!(
-        matches!(error, ProtocolError::Server { status: 500, .. }) && error.exit_code() == 4,
+        matches!(error, ProtocolError::Server { status: 500, .. })
+            && error.exit() == Exit::Temporary,
         "{error:?}"
     );
 
@@ -345,7 +347,8 @@ async fn each_answer_is_classified_over_the_wire() {
     });
     let error = exchange(&stub).await.unwrap_err();
     assert!(
-        matches!(error, ProtocolError::Unexpected { status: 200, .. }) && error.exit_code() == 1,
+        matches!(error, ProtocolError::Unexpected { status: 200, .. })
+            && error.exit() == Exit::Failed,
         "{error:?}"
     );
     assert!(error.to_string().contains("captive portal"));
@@ -401,7 +404,7 @@ async fn a_slow_or_absent_server_is_a_network_error() {
     // The form was sent: whether the code was spent is unknown, and the sentence says so.
     assert!(
         matches!(error, ProtocolError::NoAnswer { .. })
-            && error.exit_code() == 4
+            && error.exit() == Exit::Temporary
             && error.to_string().contains("unknown")
             && !error.to_string().contains("nothing was lost"),
         "{error:?}"

@@ -2,6 +2,7 @@
 
 mod common;
 
+use jira_auth::exit::{Exit, Exits};
 use std::os::unix::fs::PermissionsExt;
 
 use common::*;
@@ -116,7 +117,7 @@ fn a_wrong_key_is_refused_and_the_data_survives() {
         .err()
         .unwrap();
     assert!(matches!(error, StoreError::WrongKey { .. }), "{error}");
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.exit(), Exit::Usage);
 
     std::fs::remove_file(sandbox.key_file()).unwrap();
     let error = SledStore::open(&OpenOptions::new(sandbox.paths(), "test"))
@@ -156,7 +157,7 @@ fn a_busy_store_fails_after_a_short_wait_naming_the_holder() {
     let started = std::time::Instant::now();
     let error = SledStore::open(&options).err().unwrap();
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
-    assert_eq!(error.exit_code(), 4);
+    assert_eq!(error.exit(), Exit::Temporary);
     let sentence = error.to_string();
     assert!(
         sentence.contains(&format!("process {}", std::process::id())),

@@ -15,6 +15,7 @@ use super::protocol::{AttemptView, ListenerView, Reply, WireError};
 use super::server::Agent;
 use crate::callback::CallbackListener;
 use crate::domain::{Principal, Timestamp};
+use crate::exit::Exit;
 use crate::service::authorize::{self, Attempt, AuthorizeError, Grant};
 use crate::service::system_app;
 use crate::store::Exchanged;
@@ -63,7 +64,7 @@ struct Entry {
 
 fn gone() -> WireError {
     WireError::new(
-        2,
+        Exit::Usage,
         "this authorization attempt is over (cancelled, finished, or its client left); start again",
     )
 }
@@ -204,8 +205,7 @@ pub(super) async fn prepare(
 pub(super) async fn await_callback(agent: &Arc<Agent>, id: &str) -> Result<Reply, WireError> {
     let (listener, cancel, listening) = agent.attempts.with(id, |entry| {
         let listener = entry.listener.take().ok_or_else(|| {
-            WireError::new(
-                2,
+            WireError::new(Exit::Usage,
                 "this attempt has no loopback listener (its callback URL is not on this machine, or it is already waiting); paste the redirected URL instead",
             )
         })?;
@@ -215,7 +215,7 @@ pub(super) async fn await_callback(agent: &Arc<Agent>, id: &str) -> Result<Reply
         code = authorize::code_from_listener(listener) => code?,
         () = cancel.cancelled() => return Err(gone()),
         () = listening.cancelled() => {
-            return Err(WireError::new(2, "the code arrived another way; the listener has stopped"));
+            return Err(WireError::new(Exit::Usage, "the code arrived another way; the listener has stopped"));
         }
     };
     agent.attempts.with(id, |entry| {
@@ -226,7 +226,7 @@ pub(super) async fn await_callback(agent: &Arc<Agent>, id: &str) -> Result<Reply
 
 fn exchanged_already() -> WireError {
     WireError::new(
-        2,
+        Exit::Usage,
         "this attempt's code has been exchanged already; choose the site to finish",
     )
 }
@@ -259,8 +259,7 @@ pub(super) async fn exchange(agent: &Arc<Agent>, id: &str) -> Result<Reply, Wire
             (Some(_), _) => None,
             (None, Some(code)) => Some(code.clone()),
             (None, None) => {
-                return Err(WireError::new(
-                    2,
+                return Err(WireError::new(Exit::Usage,
                     "no code has come back for this attempt yet; consent in the browser, then paste the address it was sent to",
                 ));
             }
@@ -471,7 +470,10 @@ pub(super) async fn finish(
 ) -> Result<Reply, WireError> {
     let (grant, cancel) = agent.attempts.with(id, |entry| {
         let grant = entry.grant.clone().ok_or_else(|| {
-            WireError::new(2, "this attempt has no tokens yet: exchange its code first")
+            WireError::new(
+                Exit::Usage,
+                "this attempt has no tokens yet: exchange its code first",
+            )
         })?;
         Ok((grant, entry.cancel.clone()))
     })?;

@@ -2,6 +2,7 @@
 //! reads, and its exit code follows DESIGN.md.
 
 use super::protocol::WireError;
+use crate::exit::{Exit, Exits};
 
 /// Why a client got no answer. The sentence is what a human reads.
 #[derive(Debug, thiserror::Error)]
@@ -34,13 +35,13 @@ pub enum ClientError {
     Impostor { socket: String, uid: u32, own: u32 },
 }
 
-impl ClientError {
-    pub fn exit_code(&self) -> u8 {
+impl Exits for ClientError {
+    fn exit(&self) -> Exit {
         match self {
             ClientError::Agent(e) => e.code,
-            ClientError::Unavailable(_) | ClientError::NotAnswering { .. } => 4,
-            ClientError::NotRunning(_) => 1,
-            ClientError::Impostor { .. } => 2,
+            ClientError::Unavailable(_) | ClientError::NotAnswering { .. } => Exit::Temporary,
+            ClientError::NotRunning(_) => Exit::Failed,
+            ClientError::Impostor { .. } => Exit::Usage,
         }
     }
 }
@@ -56,7 +57,7 @@ mod tests {
             uid: 65534,
             own: 0,
         };
-        assert_eq!(impostor.exit_code(), 2);
+        assert_eq!(impostor.exit(), Exit::Usage);
         assert!(impostor.to_string().contains("served by uid 65534"));
         let silent = ClientError::NotAnswering {
             data_dir: "/d".into(),
@@ -64,7 +65,7 @@ mod tests {
             what: "the status".into(),
             waited_secs: 10,
         };
-        assert_eq!(silent.exit_code(), 4);
+        assert_eq!(silent.exit(), Exit::Temporary);
         assert!(silent.to_string().contains("does not answer (pid 42)"));
         assert!(silent.to_string().contains("kill -CONT 42"));
     }

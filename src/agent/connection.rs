@@ -15,6 +15,7 @@ use super::handlers;
 use super::protocol::{self, AgentFrame, ClientFrame, ClientHello, Request, WireError};
 use super::server::Agent;
 use crate::agent_log;
+use crate::exit::Exit;
 
 /// Counts a connection for as long as it lives.
 struct Counted<'a>(&'a AtomicUsize);
@@ -81,7 +82,7 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
         let refuse = |sentence: &str| {
             let _ = out.send(AgentFrame::Reply {
                 id: 0,
-                result: Err(WireError::new(2, sentence)),
+                result: Err(WireError::new(Exit::Usage, sentence)),
             });
         };
         let bytes = match frame {
@@ -134,7 +135,10 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
                 // Stopping now would lose the grants held in memory: the agent says so and
                 // exits only once they are written.
                 if agent.unsaved_count() > 0 {
-                    reply(Err(WireError::new(4, agent.holding_sentence())));
+                    reply(Err(WireError::new(
+                        Exit::Temporary,
+                        agent.holding_sentence(),
+                    )));
                 } else {
                     reply(Ok(protocol::Reply::Ok));
                 }
@@ -267,7 +271,7 @@ fn check_hello(agent: &Agent, hello: &ClientHello) -> Result<(), WireError> {
     for (what, agent_value, client_value) in differs {
         if agent_value != client_value {
             return Err(WireError::new(
-                2,
+                Exit::Usage,
                 format!(
                     "the agent serving {} runs with {what} = {}, but this command has {}; use the same setting, or stop the agent first (`jira-auth agent stop`)",
                     agent.paths.data_dir().display(),

@@ -12,10 +12,11 @@ use super::protocol::{
 use super::server::Agent;
 use crate::agent_log;
 use crate::domain::Timestamp;
+use crate::exit::Exit;
 use crate::service::draft::ProfileDraft;
 use crate::service::system_app::{self, SystemAppInfo};
 use crate::service::{self, ServiceError};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 pub(super) async fn handle(
     agent: &Arc<Agent>,
@@ -340,28 +341,15 @@ pub(super) async fn blocking<T: Send + 'static>(
     let store = Arc::clone(&agent.store);
     let outcome = tokio::task::spawn_blocking(move || work(store.as_ref()))
         .await
-        .map_err(|e| WireError::new(1, format!("the agent's store worker failed: {e}")))?;
+        .map_err(|e| {
+            WireError::new(
+                Exit::Failed,
+                format!("the agent's store worker failed: {e}"),
+            )
+        })?;
     // A write may have found the disk full: the watcher tells the clients and looks for room.
     if outcome.is_err() && agent.store.disk_full().is_some() {
         agent.disk_wake.notify_one();
     }
     outcome
-}
-
-impl From<ServiceError> for WireError {
-    fn from(e: ServiceError) -> Self {
-        WireError::new(e.exit_code(), e.to_string())
-    }
-}
-
-impl From<StoreError> for WireError {
-    fn from(e: StoreError) -> Self {
-        WireError::new(e.exit_code(), e.to_string())
-    }
-}
-
-impl From<crate::service::authorize::AuthorizeError> for WireError {
-    fn from(e: crate::service::authorize::AuthorizeError) -> Self {
-        WireError::new(e.exit_code(), e.to_string())
-    }
 }

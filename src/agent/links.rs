@@ -11,7 +11,8 @@ use super::protocol::{LinkView, ReceiverPage, Reply, WireError};
 use super::server::Agent;
 use crate::callback::{Callback, Parameters};
 use crate::domain::{LinkOutcome, Timestamp};
-use crate::service::links::{self, LinkError, Redeemable, Refusal, Waited};
+use crate::exit::Exit;
+use crate::service::links::{self, Redeemable, Refusal, Waited};
 use crate::service::system_app;
 use crate::validate::text::sanitize;
 
@@ -22,12 +23,6 @@ const WAIT_RECHECK: Duration = Duration::from_secs(30);
 /// Exchange, sites, `myself` and the store together, inside the claim's budget and well
 /// inside the receiver's own limit, so the page never says "failed" for a grant stored later.
 const COMPLETE_DEADLINE: Duration = Duration::from_secs(20);
-
-impl From<LinkError> for WireError {
-    fn from(e: LinkError) -> Self {
-        WireError::new(e.exit_code(), e.to_string())
-    }
-}
 
 pub(super) async fn issue(
     agent: &Arc<Agent>,
@@ -92,7 +87,7 @@ pub(super) async fn wait(agent: &Arc<Agent>, handle: String) -> Result<Reply, Wi
         .await?;
         match waited {
             Waited::Authorized(sentence) => return Ok(Reply::LinkDone { sentence }),
-            Waited::Over(sentence) => return Err(WireError::new(3, sentence)),
+            Waited::Over(sentence) => return Err(WireError::new(Exit::Reauthorize, sentence)),
             Waited::Pending => {}
         }
         let until = Timestamp::now().secs_until(recheck).max(0) + 1;
@@ -109,7 +104,7 @@ pub(super) async fn wait(agent: &Arc<Agent>, handle: String) -> Result<Reply, Wi
                 },
                 () = &mut nap => break,
                 () = agent.shutdown.cancelled() => {
-                    return Err(WireError::new(4, "the agent stopped while waiting; the link is kept, so wait again"));
+                    return Err(WireError::new(Exit::Temporary, "the agent stopped while waiting; the link is kept, so wait again"));
                 }
             }
         }

@@ -98,7 +98,7 @@ pub fn run(mut options: AgentOptions) -> Result<(), WireError> {
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(error) => {
-            let refused = WireError::new(error.exit_code(), error.to_string());
+            let refused = WireError::from(error);
             notify::Notifier::from_inherited(options.notify).send(&notify::StartNotice::Failed {
                 code: refused.code,
                 sentence: refused.sentence.clone(),

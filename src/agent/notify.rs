@@ -4,6 +4,7 @@
 //! keeps anything of its caller open. This replaces polling for the socket (sccache's
 //! `SCCACHE_STARTUP_NOTIFY` does the same with a socket).
 
+use crate::exit::Exit;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ pub enum StartNotice {
     /// Another agent holds the store and answers on the socket: connect to it.
     Lost,
     /// It cannot serve; the exit code and the sentence say why.
-    Failed { code: u8, sentence: String },
+    Failed { code: Exit, sentence: String },
 }
 
 impl StartNotice {
@@ -28,7 +29,7 @@ impl StartNotice {
             StartNotice::Ready => "ready\n".to_owned(),
             StartNotice::Lost => "lost\n".to_owned(),
             StartNotice::Failed { code, sentence } => {
-                format!("failed {code} {}\n", sentence.replace('\n', " "))
+                format!("failed {} {}\n", code.code(), sentence.replace('\n', " "))
             }
         }
     }
@@ -42,7 +43,7 @@ impl StartNotice {
                 let rest = text.strip_prefix("failed ")?;
                 let (code, sentence) = rest.split_once(' ')?;
                 Some(StartNotice::Failed {
-                    code: code.parse().ok()?,
+                    code: Exit::from(code.parse::<u8>().ok()?),
                     sentence: sentence.to_owned(),
                 })
             }
@@ -144,7 +145,7 @@ mod tests {
             StartNotice::Ready,
             StartNotice::Lost,
             StartNotice::Failed {
-                code: 2,
+                code: Exit::Usage,
                 sentence: "the key file is wrong".into(),
             },
         ] {

@@ -9,6 +9,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio_util::codec::LengthDelimitedCodec;
 
+use crate::exit::{Exit, Exits};
+
 use crate::domain::{Integration, Mode, Site};
 use crate::service::setup::SetupPlan;
 use crate::service::status::StatusReport;
@@ -386,12 +388,19 @@ pub struct RefreshResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{sentence}")]
 pub struct WireError {
-    pub code: u8,
+    pub code: Exit,
     pub sentence: String,
 }
 
+/// Every error crosses the wire as its sentence and its exit code, converted here once.
+impl<E: Exits> From<E> for WireError {
+    fn from(error: E) -> WireError {
+        WireError::new(error.exit(), error.to_string())
+    }
+}
+
 impl WireError {
-    pub fn new(code: u8, sentence: impl Into<String>) -> WireError {
+    pub fn new(code: Exit, sentence: impl Into<String>) -> WireError {
         WireError {
             code,
             sentence: sentence.into(),
@@ -400,7 +409,7 @@ impl WireError {
 
     /// Network trouble, a 5xx, a busy store: the same request may work later.
     pub fn is_temporary(&self) -> bool {
-        self.code == 4
+        self.code.is_temporary()
     }
 }
 

@@ -13,6 +13,7 @@ use super::protocol::WireError;
 use super::server::Agent;
 use crate::agent_log;
 use crate::domain::{Principal, Timestamp, TokenSet};
+use crate::exit::Exit;
 use crate::service::refresh::{self, RefreshError};
 use crate::service::system_app;
 use crate::store::token_key;
@@ -54,8 +55,12 @@ impl Refresher {
             key.clone(),
         ));
         let flight = async move {
-            task.await
-                .unwrap_or_else(|e| Err(WireError::new(1, format!("the refresh task failed: {e}"))))
+            task.await.unwrap_or_else(|e| {
+                Err(WireError::new(
+                    Exit::Failed,
+                    format!("the refresh task failed: {e}"),
+                ))
+            })
         }
         .boxed()
         .shared();
@@ -98,7 +103,7 @@ async fn refresh_once(
         let writing = held.clone();
         blocking(agent, move |store| Ok(writing.write(store)?))
             .await
-            .map_err(|_| WireError::new(4, agent.holding_sentence()))?;
+            .map_err(|_| WireError::new(Exit::Temporary, agent.holding_sentence()))?;
         agent.forget_unsaved(&key, &held);
         agent.changed();
     }
@@ -167,17 +172,11 @@ async fn refresh_once(
                 tokens: *tokens,
                 from,
             });
-            Err(WireError::new(4, agent.holding_sentence()))
+            Err(WireError::new(Exit::Temporary, agent.holding_sentence()))
         }
         Err(error) => Err(error.into()),
     });
     // Success or failure, the stored state changed (tokens, or last_error and an event).
     agent.changed();
     outcome
-}
-
-impl From<RefreshError> for WireError {
-    fn from(e: RefreshError) -> Self {
-        WireError::new(e.exit_code(), e.to_string())
-    }
 }

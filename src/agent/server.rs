@@ -17,6 +17,7 @@ use super::notify::{Notifier, StartNotice};
 use super::protocol::{self, AgentConfig, AgentHello, Build, WireError};
 use crate::agent_log;
 use crate::atlassian::Endpoints;
+use crate::exit::{Exit, Exits};
 use crate::store::{OpenOptions, SledStore, Store, StoreError, StorePaths};
 
 /// How `jira-auth agent` was started.
@@ -140,7 +141,12 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| WireError::new(4, format!("the agent cannot start its runtime: {e}")))?;
+        .map_err(|e| {
+            WireError::new(
+                Exit::Temporary,
+                format!("the agent cannot start its runtime: {e}"),
+            )
+        })?;
     agent_log!(
         "serving {} (protocol {}, version {}){}",
         agent.paths.socket().display(),
@@ -186,14 +192,14 @@ fn start(
         .create(paths.data_dir())
         .map_err(|e| {
             WireError::new(
-                1,
+                Exit::Failed,
                 format!(
                     "cannot create the data directory {}: {e}",
                     paths.data_dir().display()
                 ),
             )
         })?;
-    super::spawn::check_data_dir(&paths).map_err(|e| WireError::new(2, e.to_string()))?;
+    super::spawn::check_data_dir(&paths).map_err(|e| WireError::new(Exit::Usage, e.to_string()))?;
     let Some(store) = win_the_store(&paths, options.accept_rollback)? else {
         return Ok(None);
     };
@@ -202,7 +208,7 @@ fn start(
     let _ = std::fs::remove_file(&socket);
     let listener = std::os::unix::net::UnixListener::bind(&socket).map_err(|e| {
         WireError::new(
-            4,
+            Exit::Temporary,
             format!("the agent cannot listen on {}: {e}", socket.display()),
         )
     })?;
@@ -210,7 +216,7 @@ fn start(
         .and_then(|()| listener.set_nonblocking(true))
         .map_err(|e| {
             WireError::new(
-                4,
+                Exit::Temporary,
                 format!("the agent cannot secure {}: {e}", socket.display()),
             )
         })?;
@@ -237,7 +243,7 @@ fn win_the_store(
                     return Ok(None);
                 }
                 if Instant::now() >= deadline {
-                    return Err(WireError::new(4, error.to_string()));
+                    return Err(WireError::new(Exit::Temporary, error.to_string()));
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -245,7 +251,7 @@ fn win_the_store(
                 if let StoreError::Damaged { reason, .. } = &error {
                     agent_log!("the store is damaged: {reason}");
                 }
-                return Err(WireError::new(error.exit_code(), error.to_string()));
+                return Err(WireError::new(error.exit(), error.to_string()));
             }
         }
     }

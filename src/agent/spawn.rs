@@ -4,6 +4,7 @@
 //! soon as it has said how it went. A caller's captured output therefore closes when the
 //! caller exits, however long the agent lives.
 
+use crate::exit::Exit;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::CommandExt;
@@ -34,7 +35,7 @@ pub enum Started {
     /// An agent (this one or a rival that won the store) should answer on the socket now.
     Serving,
     /// The agent could not serve; its code and sentence.
-    Failed { code: u8, sentence: String },
+    Failed { code: Exit, sentence: String },
     /// It said nothing in time, or died without a word.
     Silent,
 }
@@ -42,7 +43,7 @@ pub enum Started {
 pub fn start(paths: &AgentPaths, deadline: Instant) -> std::io::Result<Started> {
     if let Err(refused) = check_data_dir(paths) {
         return Ok(Started::Failed {
-            code: 2,
+            code: Exit::Usage,
             sentence: refused.to_string(),
         });
     }

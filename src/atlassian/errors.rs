@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use crate::exit::{Exit, Exits};
 use crate::validate::text::sanitize;
 
 /// Which token call failed: the same error code means different things in each.
@@ -114,14 +115,16 @@ impl ProtocolError {
             ProtocolError::RefreshRefused { .. } | ProtocolError::CodeRefused { .. }
         )
     }
+}
 
+impl Exits for ProtocolError {
     /// DESIGN.md's exit codes: 2 bad input, 3 re-authorization needed, 4 temporary, 1 other.
-    pub fn exit_code(&self) -> u8 {
+    fn exit(&self) -> Exit {
         match self {
-            _ if self.is_temporary() => 4,
-            _ if self.needs_reauthorization() => 3,
-            ProtocolError::BadClientSecret | ProtocolError::OAuth { .. } => 2,
-            _ => 1,
+            _ if self.is_temporary() => Exit::Temporary,
+            _ if self.needs_reauthorization() => Exit::Reauthorize,
+            ProtocolError::BadClientSecret | ProtocolError::OAuth { .. } => Exit::Usage,
+            _ => Exit::Failed,
         }
     }
 }
@@ -328,19 +331,22 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_design() {
-        assert_eq!(ProtocolError::Network("timeout".into()).exit_code(), 4);
         assert_eq!(
-            ProtocolError::RefreshRefused { description: None }.exit_code(),
-            3
+            ProtocolError::Network("timeout".into()).exit(),
+            Exit::Temporary
         );
-        assert_eq!(ProtocolError::BadClientSecret.exit_code(), 2);
+        assert_eq!(
+            ProtocolError::RefreshRefused { description: None }.exit(),
+            Exit::Reauthorize
+        );
+        assert_eq!(ProtocolError::BadClientSecret.exit(), Exit::Usage);
         assert_eq!(
             ProtocolError::Unexpected {
                 status: 200,
                 excerpt: String::new()
             }
-            .exit_code(),
-            1
+            .exit(),
+            Exit::Failed
         );
     }
 
@@ -380,7 +386,10 @@ mod tests {
                 "{sentence}"
             );
             assert_eq!(error.outcome_unknown(), !lost_nothing, "{sentence}");
-            assert!(error.is_temporary() && error.exit_code() == 4, "{sentence}");
+            assert!(
+                error.is_temporary() && error.exit() == Exit::Temporary,
+                "{sentence}"
+            );
         }
         let refresh = ProtocolError::NoAnswer {
             during: During::Refresh,
@@ -417,7 +426,7 @@ mod tests {
                 matches!(error, ProtocolError::Server { .. })
                     && error.is_temporary()
                     && !error.needs_reauthorization()
-                    && error.exit_code() == 4,
+                    && error.exit() == Exit::Temporary,
                 "{status} gave {error:?}"
             );
         }
@@ -439,7 +448,7 @@ mod tests {
                     matches!(classified, ProtocolError::Server { .. })
                         && classified.is_temporary()
                         && !classified.needs_reauthorization()
-                        && classified.exit_code() == 4,
+                        && classified.exit() == Exit::Temporary,
                     "{status} {error} gave {classified:?}"
                 );
                 let sentence = classified.to_string();

@@ -7,6 +7,7 @@ use url::Url;
 
 use super::errors::is_temporary_error;
 use super::state::{StateProblem, check_state};
+use crate::exit::{Exit, Exits};
 use crate::validate::text::{clean_paste, sanitize};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -56,14 +57,16 @@ impl RedirectError {
     pub fn is_temporary(&self) -> bool {
         matches!(self, RedirectError::Other { error, .. } if is_temporary_error(error))
     }
+}
 
+impl Exits for RedirectError {
     /// A mismatch or a bad paste is bad input (2); a declined consent needs a new consent (3);
     /// trouble on Atlassian's side is temporary (4).
-    pub fn exit_code(&self) -> u8 {
+    fn exit(&self) -> Exit {
         match self {
-            RedirectError::Declined { .. } => 3,
-            _ if self.is_temporary() => 4,
-            _ => 2,
+            RedirectError::Declined { .. } => Exit::Reauthorize,
+            _ if self.is_temporary() => Exit::Temporary,
+            _ => Exit::Usage,
         }
     }
 }
@@ -190,7 +193,7 @@ mod tests {
             parse_redirect("http://localhost/cb?state=abc123", STATE),
             Err(RedirectError::NoCode)
         );
-        assert_eq!(RedirectError::StateMismatch.exit_code(), 2);
+        assert_eq!(RedirectError::StateMismatch.exit(), Exit::Usage);
     }
 
     #[test]
@@ -219,7 +222,7 @@ mod tests {
                     && sentence.contains("altered"),
                 "{sentence}"
             );
-            assert_eq!(error.exit_code(), 2);
+            assert_eq!(error.exit(), Exit::Usage);
         }
         assert_eq!(
             parse_redirect("http://localhost/cb?code=A&state=abc123&x=1&x=2", STATE).as_deref(),
@@ -243,7 +246,7 @@ mod tests {
             }
         ));
         assert!(declined.to_string().contains("declined"));
-        assert_eq!(declined.exit_code(), 3);
+        assert_eq!(declined.exit(), Exit::Reauthorize);
         let described = parse_redirect(
             "http://localhost/cb?error=access_denied&error_description=User%20did%20not%20authorize&state=abc123",
             STATE,

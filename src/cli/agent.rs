@@ -10,6 +10,7 @@ use crate::store::StorePaths;
 use super::client::{self, unexpected};
 use super::output::to_json;
 use super::{AgentCommand, Client, Failure};
+use crate::exit::Exit;
 
 pub fn run(
     data_dir: Option<&Path>,
@@ -33,7 +34,7 @@ fn serve(
 ) -> Result<(), Failure> {
     if notify_fd.is_some_and(|fd| fd != agent::protocol_notify_fd()) {
         return Err(Failure::new(
-            2,
+            Exit::Usage,
             "--notify-fd is for jira-auth's own start-up of the agent; leave it out",
         ));
     }
@@ -56,7 +57,10 @@ fn status(data_dir: Option<&Path>, json: bool) -> Result<(), Failure> {
         Ok(Reply::AgentStatus(info)) => info,
         Ok(other) => return Err(unexpected(&other)),
         Err(ClientError::NotRunning(dir)) => {
-            return Err(Failure::new(1, format!("no agent is running for {dir}")));
+            return Err(Failure::new(
+                Exit::Failed,
+                format!("no agent is running for {dir}"),
+            ));
         }
         Err(e) => return Err(e.into()),
     };

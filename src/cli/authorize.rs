@@ -13,6 +13,7 @@ use crate::service::authorize::{self, AuthorizeError};
 use super::client::unexpected;
 use super::profile_input::MAX_STDIN;
 use super::{Client, Failure};
+use crate::exit::Exit;
 
 /// How the code comes back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,12 +28,6 @@ pub struct AuthorizeArgs<'a> {
     pub user: Option<&'a str>,
     pub how: Return,
     pub site: Option<&'a str>,
-}
-
-impl From<AuthorizeError> for Failure {
-    fn from(e: AuthorizeError) -> Self {
-        Failure::new(e.exit_code(), e.to_string())
-    }
 }
 
 pub fn run(client: &Client, args: &AuthorizeArgs<'_>) -> Result<(), Failure> {
@@ -82,7 +77,7 @@ fn announce(attempt: &AttemptView, how: Return) -> Result<bool, Failure> {
             true
         }
         (ListenerView::Failed { sentence }, Return::Listen) => {
-            return Err(Failure::new(4, sentence.clone()));
+            return Err(Failure::new(Exit::Temporary, sentence.clone()));
         }
         (ListenerView::Failed { sentence }, _) => {
             eprintln!("{sentence}");
@@ -90,7 +85,7 @@ fn announce(attempt: &AttemptView, how: Return) -> Result<bool, Failure> {
         }
         (ListenerView::NotApplicable, Return::Listen) => {
             return Err(Failure::new(
-                2,
+                Exit::Usage,
                 format!(
                     "--listen needs a loopback callback URL (http://localhost:PORT/...), but {} uses {}; paste the redirected URL instead (--paste)",
                     attempt.app_label, attempt.callback_url
@@ -177,18 +172,18 @@ async fn read_paste() -> Result<String, Failure> {
     })
     .await
     .map_err(|e| Failure {
-        code: 1,
+        code: Exit::Failed,
         message: format!("reading stdin failed: {e}"),
     })?
     .map_err(|e| {
         Failure::new(
-            1,
+            Exit::Failed,
             format!("cannot read the pasted redirect from standard input: {e}"),
         )
     })?;
     let Some(line) = line else {
         return Err(Failure {
-            code: 2,
+            code: Exit::Usage,
             message: "standard input ended before a redirected URL or code arrived".into(),
         });
     };
@@ -199,13 +194,12 @@ async fn read_paste() -> Result<String, Failure> {
 fn paste_text(line: Vec<u8>) -> Result<String, Failure> {
     if line.len() as u64 >= MAX_STDIN && !line.ends_with(b"\n") {
         return Err(Failure::new(
-            2,
+            Exit::Usage,
             "the pasted redirect is longer than 64 KiB, far more than any redirected URL; paste only the address from the browser's address bar (or just the code)",
         ));
     }
     String::from_utf8(line).map_err(|_| {
-        Failure::new(
-            2,
+        Failure::new(Exit::Usage,
             "the pasted redirect is not UTF-8 text; paste the address the browser was sent to (or just the code) as text, from the browser's address bar",
         )
     })
@@ -255,7 +249,7 @@ mod tests {
     #[test]
     fn a_paste_that_is_not_text_or_too_long_is_bad_input() {
         let binary = paste_text(vec![b'c', b'o', 0xc3, 0x28, b'\n']).unwrap_err();
-        assert_eq!(binary.code, 2);
+        assert_eq!(binary.code, Exit::Usage);
         assert!(
             binary
                 .message
@@ -263,7 +257,7 @@ mod tests {
         );
         let endless = vec![b'a'; usize::try_from(MAX_STDIN).unwrap()];
         let long = paste_text(endless).unwrap_err();
-        assert_eq!(long.code, 2);
+        assert_eq!(long.code, Exit::Usage);
         assert!(long.message.contains("longer than 64 KiB"));
         assert_eq!(paste_text(b"code=x\n".to_vec()).unwrap(), "code=x\n");
     }

@@ -9,6 +9,7 @@ use crate::atlassian::Endpoints;
 use crate::store::StorePaths;
 
 use super::Failure;
+use crate::exit::Exit;
 
 pub struct Client {
     pub runtime: tokio::runtime::Runtime,
@@ -62,7 +63,7 @@ pub fn link(data_dir: Option<&Path>) -> Result<AgentLink, Failure> {
 /// reply may be large, and is not this command's to print whole).
 pub fn unexpected(reply: &Reply) -> Failure {
     Failure::new(
-        1,
+        Exit::Failed,
         format!(
             "the agent answered with an unexpected {}; stop it (`jira-auth agent stop`) and try again",
             crate::validate::text::quoted(&format!("{reply:?}"))

@@ -12,6 +12,7 @@ use crate::validate::text::quoted;
 use super::client::unexpected;
 use super::output::{for_terminal, to_json, write_profiles, write_status};
 use super::{Client, Failure};
+use crate::exit::Exit;
 
 /// The status of a store that does not exist: empty, and said so.
 fn absent(client: &Client, json: bool, empty_json: &str) -> Result<(), Failure> {
@@ -50,10 +51,10 @@ pub fn status(client: &Client, json: bool) -> Result<(), Failure> {
 /// by itself).
 fn status_exit(needs_reauthorization: bool, needs_room: bool) -> Result<(), Failure> {
     if needs_reauthorization {
-        return Err(Failure::quiet(3));
+        return Err(Failure::quiet(Exit::Reauthorize));
     }
     if needs_room {
-        return Err(Failure::quiet(4));
+        return Err(Failure::quiet(Exit::Temporary));
     }
     Ok(())
 }
@@ -67,7 +68,7 @@ pub fn token(
 ) -> Result<(), Failure> {
     if !client.store_exists() {
         // Nothing to hand out, and nothing to create: an unknown integration (2).
-        return Err(Failure::new(2, client.nothing_configured()));
+        return Err(Failure::new(Exit::Usage, client.nothing_configured()));
     }
     let request = Request::Token {
         integration: integration.to_owned(),
@@ -98,7 +99,7 @@ pub fn token(
 
 pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failure> {
     if !client.store_exists() {
-        return Err(Failure::new(2, client.nothing_configured()));
+        return Err(Failure::new(Exit::Usage, client.nothing_configured()));
     }
     let request = Request::Refresh {
         integration,
@@ -113,7 +114,7 @@ pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failu
         return Ok(());
     }
     let now = Timestamp::now();
-    let mut worst: Option<u8> = None;
+    let mut worst: Option<Exit> = None;
     for result in &results {
         let who = format!("{} {}", result.integration, result.principal);
         match &result.outcome {
@@ -125,8 +126,8 @@ pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failu
                 eprintln!("{}", for_terminal(&format!("{who}: {}", e.sentence)));
                 worst = Some(match worst {
                     // A dead grant is what someone must act on; temporary trouble is the least.
-                    Some(3) => 3,
-                    Some(code) if e.code == 4 => code,
+                    Some(Exit::Reauthorize) => Exit::Reauthorize,
+                    Some(code) if e.code.is_temporary() => code,
                     _ => e.code,
                 });
             }

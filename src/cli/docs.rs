@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 
 use super::{Cli, EXAMPLES, Failure};
+use crate::exit::Exit;
 
 /// The variables that change where jira-auth looks or how it behaves: the man page's
 /// ENVIRONMENT section (README's Environment table says the same for readers of the repo).
@@ -92,7 +93,7 @@ pub fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
 pub fn write_man_pages(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
     let cannot = |e: std::io::Error| {
         Failure::new(
-            1,
+            Exit::Failed,
             format!(
                 "cannot write the man pages into {}: {e}; pass a directory you can write",
                 dir.display()

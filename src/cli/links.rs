@@ -16,6 +16,7 @@ use crate::validate::text::sanitize;
 use super::client::unexpected;
 use super::output::to_json;
 use super::{Client, Failure};
+use crate::exit::Exit;
 
 pub struct LinkArgs<'a> {
     pub integration: &'a str,
@@ -27,7 +28,7 @@ pub struct LinkArgs<'a> {
 
 pub fn link(client: &Client, args: &LinkArgs<'_>) -> Result<(), Failure> {
     if !client.store_exists() {
-        return Err(Failure::new(2, client.nothing_configured()));
+        return Err(Failure::new(Exit::Usage, client.nothing_configured()));
     }
     let view = match client.call(Request::Link {
         integration: args.integration.to_owned(),
@@ -104,7 +105,7 @@ pub struct ServeArgs {
 
 pub fn serve(client: Client, args: ServeArgs) -> Result<(), Failure> {
     if !client.store_exists() {
-        return Err(Failure::new(2, client.nothing_configured()));
+        return Err(Failure::new(Exit::Usage, client.nothing_configured()));
     }
     // Reach the agent before listening: a store that does not open fails here, plainly.
     client.call(Request::AgentStatus)?;
@@ -120,5 +121,5 @@ pub fn serve(client: Client, args: ServeArgs) -> Result<(), Failure> {
                 "jira-auth serve: listening on {address}; callbacks on each user-authorized integration's callback path, health on {HEALTH_PATH}"
             );
         }))
-        .map_err(|e| Failure::new(4, e.to_string()))
+        .map_err(|e| Failure::new(Exit::Temporary, e.to_string()))
 }

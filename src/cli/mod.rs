@@ -19,10 +19,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::agent::ClientError;
 use crate::domain::Mode;
-use crate::service::ServiceError;
-use crate::store::StoreError;
+use crate::exit::{Exit, Exits};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -327,11 +325,11 @@ pub fn parse() -> Cli {
 #[derive(Debug)]
 pub struct Failure {
     pub message: String,
-    pub code: u8,
+    pub code: Exit,
 }
 
 impl Failure {
-    pub fn new(code: u8, message: impl Into<String>) -> Failure {
+    pub fn new(code: Exit, message: impl Into<String>) -> Failure {
         Failure {
             code,
             message: message.into(),
@@ -339,7 +337,7 @@ impl Failure {
     }
 
     /// An exit code whose reasons were printed already.
-    pub fn quiet(code: u8) -> Failure {
+    pub fn quiet(code: Exit) -> Failure {
         Failure::new(code, "")
     }
 
@@ -350,28 +348,17 @@ impl Failure {
     }
 }
 
-impl From<ServiceError> for Failure {
-    fn from(e: ServiceError) -> Self {
-        Failure::new(e.exit_code(), e.to_string())
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Self {
-        Failure::new(e.exit_code(), e.to_string())
-    }
-}
-
-impl From<ClientError> for Failure {
-    fn from(e: ClientError) -> Self {
-        Failure::new(e.exit_code(), e.to_string())
+/// Every error becomes a command's failure as its sentence and its exit code, here once.
+impl<E: Exits> From<E> for Failure {
+    fn from(error: E) -> Failure {
+        Failure::new(error.exit(), error.to_string())
     }
 }
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
         // A closed pipe (`| head`) is not worth a message, but it is not success either.
-        Failure::new(1, format!("cannot write the output: {e}"))
+        Failure::new(Exit::Failed, format!("cannot write the output: {e}"))
     }
 }
 

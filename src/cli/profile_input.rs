@@ -6,6 +6,7 @@ use crate::domain::Secret;
 use crate::service::draft::ProfileDraft;
 
 use super::{Failure, ProfileAddArgs};
+use crate::exit::Exit;
 
 /// The draft `profile add` describes: defaults, then the generated URL, then explicit flags.
 pub(super) fn profile_draft(
@@ -16,7 +17,7 @@ pub(super) fn profile_draft(
     draft.name = args.name.clone();
     if let Some(url) = &args.from_url {
         let generated = crate::validate::generated::parse(url, endpoints).ok_or_else(|| Failure {
-            code: 2,
+            code: Exit::Usage,
             message: "--from-url is not a generated authorization URL (it needs client_id and redirect_uri); copy it again from your app's Authorization page".into(),
         })?;
         draft.apply_generated(&generated);
@@ -59,7 +60,7 @@ fn read_secret() -> Result<Secret, Failure> {
     };
     read.map_err(|e| {
         Failure::new(
-            1,
+            Exit::Failed,
             format!("cannot read the client secret from standard input: {e}"),
         )
     })?;
@@ -67,7 +68,7 @@ fn read_secret() -> Result<Secret, Failure> {
     let text = text.trim_end_matches(['\n', '\r']).to_owned();
     if text.trim().is_empty() {
         return Err(Failure {
-            code: 2,
+            code: Exit::Usage,
             message: "Client secret: nothing arrived on standard input. Pipe it in, e.g. `printf %s \"$SECRET\" | jira-auth profile add ... --client-secret-stdin` (step v).".into(),
         });
     }
@@ -77,8 +78,7 @@ fn read_secret() -> Result<Secret, Failure> {
 /// The secret's bytes as text. The message never shows them: they may be the secret.
 fn secret_text(bytes: Vec<u8>) -> Result<String, Failure> {
     String::from_utf8(bytes).map_err(|_| {
-        Failure::new(
-            2,
+        Failure::new(Exit::Usage,
             "the client secret on standard input is not UTF-8 text; pipe in the Secret exactly as your app's Settings page shows it (step v), e.g. `printf %s \"$SECRET\" | jira-auth profile add ... --client-secret-stdin`",
         )
     })
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn bytes_that_are_not_text_are_bad_input() {
         let refused = secret_text(vec![b'A', 0xff, 0xfe, b'B']).unwrap_err();
-        assert_eq!(refused.code, 2);
+        assert_eq!(refused.code, Exit::Usage);
         assert!(
             refused
                 .message

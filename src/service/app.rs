@@ -9,6 +9,7 @@ use crate::store::{Store, StoreError};
 use crate::validate::text::quoted;
 
 use super::system_app::SystemApp;
+use crate::exit::{Exit, Exits};
 
 /// Why an integration's app cannot be used. Each message is the sentence a human reads.
 #[derive(Debug, thiserror::Error)]
@@ -26,11 +27,11 @@ pub enum AppError {
     Store(#[from] StoreError),
 }
 
-impl AppError {
-    pub fn exit_code(&self) -> u8 {
+impl Exits for AppError {
+    fn exit(&self) -> Exit {
         match self {
-            AppError::Store(e) => e.exit_code(),
-            _ => 2,
+            AppError::Store(e) => e.exit(),
+            _ => Exit::Usage,
         }
     }
 }

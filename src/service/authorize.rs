@@ -19,6 +19,7 @@ use crate::validate::text::quoted;
 use crate::validate::{IdentifierError, identifier};
 
 use super::system_app::SystemApp;
+use crate::exit::{Exit, Exits};
 
 /// Everything about one authorization attempt that must survive until the code is back.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,7 +102,7 @@ impl AuthorizeError {
     pub fn is_temporary(&self) -> bool {
         match self {
             AuthorizeError::Protocol(e) => e.is_temporary(),
-            AuthorizeError::Store(e) => e.exit_code() == 4,
+            AuthorizeError::Store(e) => e.exit().is_temporary(),
             AuthorizeError::Listener(_) => true,
             AuthorizeError::Redirect(e) => e.is_temporary(),
             _ => false,
@@ -115,18 +116,20 @@ impl AuthorizeError {
         !self.is_temporary()
             && !matches!(self, AuthorizeError::Store(_) | AuthorizeError::Unstored(_))
     }
+}
 
+impl Exits for AuthorizeError {
     /// DESIGN.md's exit codes.
-    pub fn exit_code(&self) -> u8 {
+    fn exit(&self) -> Exit {
         match self {
-            AuthorizeError::Protocol(e) => e.exit_code(),
-            AuthorizeError::Store(e) => e.exit_code(),
-            AuthorizeError::Redirect(e) => e.exit_code(),
-            AuthorizeError::App(e) => e.exit_code(),
-            AuthorizeError::Listener(_) => 4,
-            AuthorizeError::Unstored(_) => 1,
-            AuthorizeError::NoRefreshToken { .. } | AuthorizeError::NoSites => 3,
-            _ => 2,
+            AuthorizeError::Protocol(e) => e.exit(),
+            AuthorizeError::Store(e) => e.exit(),
+            AuthorizeError::Redirect(e) => e.exit(),
+            AuthorizeError::App(e) => e.exit(),
+            AuthorizeError::Listener(_) => Exit::Temporary,
+            AuthorizeError::Unstored(_) => Exit::Failed,
+            AuthorizeError::NoRefreshToken { .. } | AuthorizeError::NoSites => Exit::Reauthorize,
+            _ => Exit::Usage,
         }
     }
 }
@@ -534,11 +537,11 @@ mod tests {
     #[test]
     fn an_error_answer_from_the_listener_means_what_it_means_in_a_paste() {
         let declined = AuthorizeError::from(denied("access_denied".into(), None));
-        assert_eq!(declined.exit_code(), 3);
+        assert_eq!(declined.exit(), Exit::Reauthorize);
         assert!(!declined.is_temporary());
         for error in ["server_error", "temporarily_unavailable"] {
             let busy = AuthorizeError::from(denied(error.into(), Some("busy".into())));
-            assert_eq!(busy.exit_code(), 4, "{error}");
+            assert_eq!(busy.exit(), Exit::Temporary, "{error}");
             assert!(busy.is_temporary(), "{error}");
             let sentence = busy.to_string();
             assert!(
@@ -547,7 +550,7 @@ mod tests {
             );
         }
         let refused = AuthorizeError::from(denied("invalid_scope".into(), None));
-        assert_eq!(refused.exit_code(), 2);
+        assert_eq!(refused.exit(), Exit::Usage);
         assert!(!refused.is_temporary());
     }
 

@@ -14,6 +14,7 @@ use crate::validate::{IdentifierError, identifier};
 
 use super::authorize::{self, Attempt};
 use super::system_app::SystemApp;
+use crate::exit::{Exit, Exits};
 
 /// How long a link lives when the caller does not say.
 pub const DEFAULT_TTL_SECS: i64 = 30 * 60;
@@ -60,12 +61,12 @@ pub enum LinkError {
     Store(#[from] StoreError),
 }
 
-impl LinkError {
-    pub fn exit_code(&self) -> u8 {
+impl Exits for LinkError {
+    fn exit(&self) -> Exit {
         match self {
-            LinkError::Store(e) => e.exit_code(),
-            LinkError::App(e) => e.exit_code(),
-            _ => 2,
+            LinkError::Store(e) => e.exit(),
+            LinkError::App(e) => e.exit(),
+            _ => Exit::Usage,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod suggest;
 pub mod system_app;
 pub mod tokens;
 
+use crate::exit::{Exit, Exits};
 use crate::store::StoreError;
 use crate::validate::text::quoted;
 use crate::validate::{Finding, IdentifierError};
@@ -55,17 +56,17 @@ pub enum ServiceError {
     },
 }
 
-impl ServiceError {
-    pub fn exit_code(&self) -> u8 {
+impl Exits for ServiceError {
+    fn exit(&self) -> Exit {
         match self {
-            ServiceError::Store(e) => e.exit_code(),
+            ServiceError::Store(e) => e.exit(),
             ServiceError::Invalid(_)
             | ServiceError::Refused(_)
             | ServiceError::Identifier(_)
             | ServiceError::SystemAppUnavailable(_)
             | ServiceError::ProfileExists(_)
             | ServiceError::ProfileNotFound(_)
-            | ServiceError::ProfileInUse { .. } => 2,
+            | ServiceError::ProfileInUse { .. } => Exit::Usage,
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::store::{Store, StoreError};
 use super::lookup::NoSuchIntegration;
 use super::suggest::UserFlag;
 use super::system_app::SystemApp;
+use crate::exit::{Exit, Exits};
 
 /// Why no token could be handed out. Each message is the sentence a human reads.
 #[derive(Debug, thiserror::Error)]
@@ -88,15 +89,17 @@ pub enum RefreshError {
     },
 }
 
-impl RefreshError {
-    pub fn exit_code(&self) -> u8 {
+impl Exits for RefreshError {
+    fn exit(&self) -> Exit {
         match self {
-            RefreshError::Unsaved { .. } | RefreshError::Superseded { .. } => 4,
-            RefreshError::NeedsReauthorization { .. } | RefreshError::NotAuthorized { .. } => 3,
-            RefreshError::Protocol { error, .. } => error.exit_code(),
-            RefreshError::Store(e) => e.exit_code(),
-            RefreshError::App(e) => e.exit_code(),
-            _ => 2,
+            RefreshError::Unsaved { .. } | RefreshError::Superseded { .. } => Exit::Temporary,
+            RefreshError::NeedsReauthorization { .. } | RefreshError::NotAuthorized { .. } => {
+                Exit::Reauthorize
+            }
+            RefreshError::Protocol { error, .. } => error.exit(),
+            RefreshError::Store(e) => e.exit(),
+            RefreshError::App(e) => e.exit(),
+            _ => Exit::Usage,
         }
     }
 }
@@ -362,7 +365,7 @@ mod tests {
         assert!(dead(&tokens(now), now).is_none());
         let mut refused = tokens(now);
         refused.reauthorization_required = true;
-        assert_eq!(dead(&refused, now).unwrap().exit_code(), 3);
+        assert_eq!(dead(&refused, now).unwrap().exit(), Exit::Reauthorize);
         let mut no_refresh = tokens(now);
         no_refresh.refresh_token = None;
         assert!(dead(&no_refresh, now).is_none(), "still valid for an hour");
@@ -406,7 +409,7 @@ mod tests {
             missing.to_string(),
             "there is no integration named \"nope\"; the integrations are: bots, jira"
         );
-        assert_eq!(missing.exit_code(), 2);
+        assert_eq!(missing.exit(), Exit::Usage);
         // `token` finds it the same way, with the same sentence.
         let found = find(&store, "nope", None).err().unwrap();
         assert_eq!(found.to_string(), missing.to_string());

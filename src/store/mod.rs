@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use crate::domain::{
     Event, Integration, Link, Principal, Profile, Timestamp, TokenSet, TokenSummary,
 };
+use crate::exit::{Exit, Exits};
 
 pub use holder::Holder;
 pub use paths::StorePaths;
@@ -136,20 +137,20 @@ pub enum StoreError {
     NotPrivate(#[from] NotPrivate),
 }
 
-impl StoreError {
+impl Exits for StoreError {
     /// DESIGN.md's exit codes: a busy store is temporary (4); a key or schema that does not
     /// fit is the caller's to fix (2); anything else is a plain failure (1).
-    pub fn exit_code(&self) -> u8 {
+    fn exit(&self) -> Exit {
         match self {
-            StoreError::Busy { .. } | StoreError::DiskFull { .. } => 4,
+            StoreError::Busy { .. } | StoreError::DiskFull { .. } => Exit::Temporary,
             StoreError::WrongKey { .. }
             | StoreError::KeyMissing { .. }
             | StoreError::KeyMalformed { .. }
             | StoreError::KeyExposed { .. }
             | StoreError::KeyInsideDataDir { .. }
             | StoreError::NotPrivate(_)
-            | StoreError::SchemaTooNew { .. } => 2,
-            _ => 1,
+            | StoreError::SchemaTooNew { .. } => Exit::Usage,
+            _ => Exit::Failed,
         }
     }
 }

@@ -174,6 +174,7 @@ fn parse_hex_key(text: &str) -> Option<[u8; KEY_LEN]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::{Exit, Exits};
 
     #[test]
     fn sealed_values_open_only_with_their_key_and_context() {
@@ -216,7 +217,7 @@ mod tests {
         fs::set_permissions(&path, fs::Permissions::from_mode(0o620)).unwrap();
         let refused = read_key(&path).unwrap_err();
         assert!(matches!(refused, StoreError::NotPrivate(_)), "{refused}");
-        assert_eq!(refused.exit_code(), 2);
+        assert_eq!(refused.exit(), Exit::Usage);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         fs::set_permissions(path.parent().unwrap(), fs::Permissions::from_mode(0o777)).unwrap();
         let refused = read_key(&path).unwrap_err();

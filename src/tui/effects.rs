@@ -16,6 +16,7 @@ use super::message::{
 use crate::agent::protocol::{DraftWire, ListenerView, Reply, Request};
 use crate::agent::{AgentLink, ClientError, Notice};
 use crate::clipboard::{Clipboard, ClipboardEnv, CopyRoute};
+use crate::exit::{Exit, Exits};
 use crate::service::authorize::ssh_forward_hint;
 
 pub struct EffectRunner {
@@ -303,7 +304,9 @@ impl EffectRunner {
                         Ok(Reply::CodeArrived) => ListenerEnd::Code,
                         Ok(other) => ListenerEnd::Stopped(unexpected(&other)),
                         // 3: the user declined; a new consent is the way on.
-                        Err(e) if e.exit_code() == 3 => ListenerEnd::Declined(sentence(&e)),
+                        Err(e) if e.exit() == Exit::Reauthorize => {
+                            ListenerEnd::Declined(sentence(&e))
+                        }
                         Err(e) => ListenerEnd::Stopped(sentence(&e)),
                     }))
                 });
@@ -394,7 +397,7 @@ impl EffectRunner {
 
 /// A failed authorization step, with the effect that retries it when a retry can help.
 fn failure(error: &ClientError, retry: Effect) -> StepFailure {
-    let temporary = error.exit_code() == 4;
+    let temporary = error.exit().is_temporary();
     StepFailure {
         sentence: sentence(error),
         retry: temporary.then(|| Box::new(retry)),
