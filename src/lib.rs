@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod exit;
 pub mod limits;
+pub mod log;
 pub mod receiver;
 pub mod service;
 pub mod store;

@@ -24,6 +24,7 @@ use super::{Claim, Holder, Store, StoreError, StorePaths};
 
 mod events;
 mod open;
+mod summaries;
 #[cfg(test)]
 mod tests;
 mod write;
@@ -140,6 +141,8 @@ pub struct SledStore {
     /// Debug builds only: while this file exists, every write fails as a full disk would
     /// (`JIRA_AUTH_TEST_FULL_DISK_FLAG`), so tests can land the failure between the checks.
     full_disk_flag: Option<std::path::PathBuf>,
+    /// The token summaries as last read, while no write changed them.
+    summaries: summaries::Summaries,
     // Dropped last: removes the holder file once the store is closed.
     _holder: Holder,
 }
@@ -218,6 +221,7 @@ impl SledStore {
             generation,
             full_disk_flag: full_disk_flag(),
             wedged: std::sync::atomic::AtomicBool::new(false),
+            summaries: summaries::Summaries::default(),
             _holder: holder,
         })
     }
@@ -354,11 +358,13 @@ impl Store for SledStore {
     }
 
     fn token_summaries(&self) -> Result<Vec<TokenSummary>, StoreError> {
-        self.with(|inner| {
-            all::<TokenRecord>(&inner.tokens, "token set")?
-                .into_iter()
-                .map(TokenRecord::summary)
-                .collect()
+        self.summaries.get(|| {
+            self.with(|inner| {
+                all::<TokenRecord>(&inner.tokens, "token set")?
+                    .into_iter()
+                    .map(TokenRecord::summary)
+                    .collect()
+            })
         })
     }
 

@@ -1,7 +1,7 @@
 //! The exchanged tree: replaced only by a newer exchange, ended only by its own id, sealed to its record.
 
 use super::*;
-use crate::domain::{Mode, Secret};
+use crate::domain::{Mode, Secret, TokenSet};
 use std::path::Path;
 
 fn store(dir: &Path) -> SledStore {
@@ -97,4 +97,32 @@ fn an_exchanges_tokens_are_sealed_to_it() {
         store.exchanged("support", &Principal::User("alice".into())),
         Err(StoreError::Unsealable { .. })
     ));
+}
+
+#[test]
+fn the_kept_summaries_follow_every_write_to_the_token_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let now = Timestamp(1_700_000_000);
+    let mut tokens = TokenSet::sample(now);
+    store.put_token_set(&tokens).unwrap();
+    assert_eq!(store.token_summaries().unwrap(), vec![tokens.summary()]);
+    // A rotation, a conditional write and a removal each show at the next read.
+    tokens.rotated_at = now.plus_secs(60);
+    store.put_token_set(&tokens).unwrap();
+    assert_eq!(store.token_summaries().unwrap(), vec![tokens.summary()]);
+    let mut next = tokens.clone();
+    next.rotated_at = now.plus_secs(120);
+    assert!(
+        store
+            .put_token_set_if(&next, tokens.refresh_token.as_ref())
+            .unwrap()
+    );
+    assert_eq!(store.token_summaries().unwrap(), vec![next.summary()]);
+    assert!(
+        store
+            .remove_token_set(&next.integration, &next.principal)
+            .unwrap()
+    );
+    assert_eq!(store.token_summaries().unwrap(), vec![]);
 }
