@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# How many places each rule issue 17 names is written in, in the src/ of a checkout
+# (default: this one). Rerun: `bash scripts/rules.sh [DIR]`. A count of places, not a proof:
+# each line is a grep anyone can read below.
+set -u
+cd "${1:-$(dirname "$0")/..}/src" || exit 1
+count() { printf '%-64s %s\n' "$1" "$(eval "$2" | wc -l)"; }
+nontest() { grep -v -E '(^|/)tests?(\.rs|/)|proptests|#\[test\]'; }
+count "exit codes as bare numbers (Failure/WireError/quiet, code:)" \
+  "grep -rnE '(Failure::new|WireError::new|Failure::quiet)\(\s*[0-4]\b|\bcode: [0-4],' . | nontest"
+count "exit codes as bare numbers in exit-code matches (=> N)" \
+  "grep -rnE -A12 'fn exit_code\(&self\) -> u8' . | grep -E '=> [0-4],'"
+count "error-to-code conversions (two generic ones are the goal)" \
+  "grep -rnE '(WireError|Failure)::new\((e|error)\.(exit_code|exit)\(\), (e|error)\.to_string\(\)\)' ."
+count "copies of 'unexpected reply'" "grep -rn 'fn unexpected' ."
+count "faces matching raw replies (Reply:: in cli, tui, receiver, main)" \
+  "grep -rn 'Reply::' cli tui receiver main.rs"
+count "'no such integration' sentences built" \
+  "grep -rnE 'no integration named|NoIntegration \{|NoIntegration\(' . | nontest"
+count "Principal::from_key outside domain and store records" \
+  "grep -rn 'Principal::from_key' . | grep -v -E '^\./(domain|store/)' | nontest"
+count "system app loads in the agent (load_from_env)" \
+  "grep -rn 'load_from_env' agent"
+count "places that choose a lifetime when Atlassian omits expires_in" \
+  "grep -rn 'expires_in' . | grep 'unwrap_or' | nontest"
+count "distinct caps given to sanitize()" \
+  "grep -rhoE 'sanitize\([^()]*(\([^()]*\))?[^()]*, *[0-9_]+\)' . | grep -oE '[0-9_]+\)$' | sort -u"
+count "'30 minutes' written beside DEFAULT_TTL_SECS" "grep -rn '30 minutes' . | nontest"
+count "files writing Atlassian's auth host (outside validate)" \
+  "grep -rln 'auth\.atlassian\.com' . | grep -v -E '^\./validate/' | nontest"
+count "token state words (\"expiring\" spelled)" "grep -rn '=> \"expiring\"' . | nontest"
