@@ -71,7 +71,7 @@ fn token_prints_a_live_token_alone_and_json_for_the_api() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("no integration named \"nope\"") && stderr.contains("jira"),
+        stderr.contains("no integration named \"nope\"; the integrations are: jira"),
         "names the integration that exists: {stderr}"
     );
     assert!(out.stdout.is_empty(), "nothing on stdout on failure");
@@ -98,6 +98,12 @@ fn token_prints_a_live_token_alone_and_json_for_the_api() {
     assert!(world.accepts(&fresh));
     let out = world.run(&["refresh", "--integration", "nope"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    // The refresh path once said "none is set up yet" here, with one set up.
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no integration named \"nope\"; the integrations are: jira"),
+        "{stderr}"
+    );
 }
 
 #[test]
