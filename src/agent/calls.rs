@@ -6,10 +6,10 @@
 use crate::agent::client::AgentLink;
 use crate::agent::client_error::ClientError;
 use crate::agent::protocol::{
-    AgentInfo, AttemptView, DraftWire, EventTrail, LinkView, ReceiverPage, RefreshResult, Reply,
-    Request, StatusJson, TokenReply,
+    AgentInfo, AttemptView, DraftWire, EventTrail, LinkView, ListenerView, ReceiverPage,
+    RefreshResult, Reply, Request, StatusJson, TokenReply,
 };
-use crate::domain::{Event, Integration, Site};
+use crate::domain::{Event, Integration, Site, Timestamp};
 use crate::service::draft::ProfileDraft;
 use crate::service::setup::SetupPlan;
 use crate::service::status::StatusReport;
@@ -306,6 +306,45 @@ impl AgentLink {
     }
 }
 
+// What both faces say of an answer, worded here once.
+
+impl RefreshResult {
+    /// One grant's refresh as the CLI and the console say it: "jira admin: refreshed; the
+    /// access token is good for 1h 0m", or "jira admin: " and why it failed.
+    pub fn sentence(&self, now: Timestamp) -> Result<String, String> {
+        let who = format!("{} {}", self.integration, self.principal);
+        match &self.outcome {
+            Ok(expires_at) => Ok(format!(
+                "{who}: refreshed; the access token is good for {}",
+                crate::service::format::duration(now.secs_until(*expires_at))
+            )),
+            Err(e) => Err(format!("{who}: {}", e.sentence)),
+        }
+    }
+}
+
+/// What comes before the `ssh -L` command of [`AttemptView::ssh_hint`], in both faces.
+pub const SSH_HINT_LEAD: &str = "Over SSH, first run on your laptop: ";
+
+impl AttemptView {
+    /// The `ssh -L` command that brings the browser's callback to this attempt's listener,
+    /// when this process runs over SSH and the listener is up.
+    pub fn ssh_hint(&self) -> Option<String> {
+        match self.listener {
+            ListenerView::Listening { port } => crate::service::authorize::ssh_forward_hint(port),
+            _ => None,
+        }
+    }
+}
+
+/// What the console says once a grant's tokens are deleted: the grant itself lives on at
+/// Atlassian until the user revokes it there.
+pub fn tokens_deleted(integration: &str, principal: &str) -> String {
+    format!(
+        "Deleted the token of {integration} for {principal}. Revoke the grant on Atlassian's side too (the user's account settings, Connected apps)."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +357,28 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the agent answered with an unexpected \"Ok\"; stop it (`jira-auth agent stop`) and try again"
+        );
+    }
+
+    #[test]
+    fn a_refresh_is_worded_with_its_grant_either_way() {
+        let now = Timestamp::now();
+        let mut result = RefreshResult {
+            integration: "jira".into(),
+            principal: "admin".into(),
+            outcome: Ok(now.plus_secs(3600)),
+        };
+        assert_eq!(
+            result.sentence(now),
+            Ok("jira admin: refreshed; the access token is good for 1h 0m".into())
+        );
+        result.outcome = Err(crate::agent::protocol::WireError::new(
+            Exit::Reauthorize,
+            "Atlassian refused the refresh token",
+        ));
+        assert_eq!(
+            result.sentence(now),
+            Err("jira admin: Atlassian refused the refresh token".into())
         );
     }
 }

@@ -26,7 +26,7 @@ use super::protocol::{
 use super::spawn::{self, Started};
 use super::{AgentPaths, START_TIMEOUT};
 use crate::store::Holder;
-pub use calls::{Configured, Events, SavedProfile, StoredProfile};
+pub use calls::{Configured, Events, SSH_HINT_LEAD, SavedProfile, StoredProfile, tokens_deleted};
 
 /// What a subscribed client hears besides replies.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::agent::AgentLink;
+use crate::agent::client::SSH_HINT_LEAD;
 use crate::agent::protocol::{AttemptView, ListenerView};
 use crate::domain::Site;
 use crate::service::authorize::{self, AuthorizeError};
@@ -53,10 +54,10 @@ fn announce(attempt: &AttemptView, how: Return) -> Result<bool, Failure> {
     );
     eprintln!("{}", attempt.url);
     let listening = match (&attempt.listener, how) {
-        (ListenerView::Listening { port }, _) => {
+        (ListenerView::Listening { .. }, _) => {
             eprintln!("Waiting for the browser on {}", attempt.callback_url);
-            if let Some(hint) = authorize::ssh_forward_hint(*port) {
-                eprintln!("Over SSH, forward the port first, on your laptop: {hint}");
+            if let Some(hint) = attempt.ssh_hint() {
+                eprintln!("{SSH_HINT_LEAD}{hint}");
             }
             true
         }

@@ -94,21 +94,17 @@ pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failu
     let now = Timestamp::now();
     let mut worst: Option<Exit> = None;
     for result in &results {
-        let who = format!("{} {}", result.integration, result.principal);
-        match &result.outcome {
-            Ok(expires_at) => eprintln!(
-                "{who}: refreshed; the access token is good for {}",
-                crate::service::format::duration(now.secs_until(*expires_at))
-            ),
-            Err(e) => {
-                eprintln!("{}", for_terminal(&format!("{who}: {}", e.sentence)));
-                worst = Some(match worst {
-                    // A dead grant is what someone must act on; temporary trouble is the least.
-                    Some(Exit::Reauthorize) => Exit::Reauthorize,
-                    Some(code) if e.code.is_temporary() => code,
-                    _ => e.code,
-                });
-            }
+        match result.sentence(now) {
+            Ok(refreshed) => eprintln!("{refreshed}"),
+            Err(failed) => eprintln!("{}", for_terminal(&failed)),
+        }
+        if let Err(e) = &result.outcome {
+            worst = Some(match worst {
+                // A dead grant is what someone must act on; temporary trouble is the least.
+                Some(Exit::Reauthorize) => Exit::Reauthorize,
+                Some(code) if e.code.is_temporary() => code,
+                _ => e.code,
+            });
         }
     }
     match worst {

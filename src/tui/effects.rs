@@ -14,11 +14,11 @@ use super::browser;
 use super::message::{
     Effect, EventsPage, IssuedLink, ListenerEnd, Msg, Outcome, Prepared, StepFailure,
 };
-use crate::agent::protocol::ListenerView;
+use crate::agent::client::tokens_deleted;
 use crate::agent::{AgentLink, ClientError, Notice};
 use crate::clipboard::{Clipboard, ClipboardEnv, CopyRoute};
+use crate::domain::Timestamp;
 use crate::exit::{Exit, Exits};
-use crate::service::authorize::ssh_forward_hint;
 
 pub struct EffectRunner {
     link: Arc<AgentLink>,
@@ -103,16 +103,8 @@ impl EffectRunner {
                     |link| async move { link.refresh(Some(integration), Some(principal)).await },
                     |result| {
                         Msg::Done(Outcome::GrantRefreshed(said(result).and_then(|results| {
-                            match results.into_iter().next() {
-                                Some(result) => match result.outcome {
-                                    Ok(expires_at) => Ok(format!(
-                                        "Refreshed {} {}; the access token expires at {}.",
-                                        result.integration,
-                                        result.principal,
-                                        expires_at.rfc3339()
-                                    )),
-                                    Err(e) => Err(e.sentence),
-                                },
+                            match results.first() {
+                                Some(result) => result.sentence(Timestamp::now()),
                                 None => Err("that token set is gone".into()),
                             }
                         })))
@@ -123,9 +115,7 @@ impl EffectRunner {
                 integration,
                 principal,
             } => {
-                let done = format!(
-                    "Deleted the token of {integration} for {principal}. Revoke the grant on Atlassian's side too (the user's account settings, Connected apps)."
-                );
+                let done = tokens_deleted(&integration, &principal);
                 self.request(
                     |link| async move { link.delete_tokens(&integration, &principal).await },
                     move |result| Msg::Done(Outcome::TokensDeleted(said(result).map(|()| done))),
@@ -133,7 +123,7 @@ impl EffectRunner {
             }
             Effect::IssueLink { integration, user } => {
                 let ttl_secs = crate::service::links::DEFAULT_TTL_SECS;
-                let issued_at = crate::domain::Timestamp::now();
+                let issued_at = Timestamp::now();
                 self.request(
                     |link| async move { link.link(&integration, &user, ttl_secs).await },
                     move |result| {
@@ -253,10 +243,7 @@ impl EffectRunner {
                     |link| async move { link.prepare(&integration, user.as_deref(), true).await },
                     |result| {
                         Msg::Done(Outcome::AuthorizePrepared(said(result).map(|attempt| {
-                            let ssh_hint = match attempt.listener {
-                                ListenerView::Listening { port } => ssh_forward_hint(port),
-                                _ => None,
-                            };
+                            let ssh_hint = attempt.ssh_hint();
                             Box::new(Prepared { attempt, ssh_hint })
                         })))
                     },
