@@ -1,11 +1,18 @@
 //! Where the environment becomes settings: every jira-auth variable that holds a duration or
 //! a number is read here, once, and checked against its range. A value that does not parse or
 //! lies outside its range is refused with a sentence naming the variable, the value, the range
-//! and an example (exit 2); it is never replaced by the default in silence.
+//! and an example (exit 2); it is never replaced by the default in silence. Where this
+//! process's store, key and Atlassian are ([`Setup`]) is resolved here too, once, from
+//! `--data-dir` and the environment: the faces reach the agent through it and import neither
+//! `store` nor `atlassian`.
 
 use std::ffi::OsString;
 use std::ops::RangeInclusive;
+use std::path::Path;
 use std::time::Duration;
+
+pub use crate::atlassian::Endpoints;
+pub use crate::store::StorePaths;
 
 use crate::exit::{Exit, Exits};
 use crate::validate::text::quoted;
@@ -17,6 +24,45 @@ pub const EVENTS_KEEP: &str = "JIRA_AUTH_EVENTS_KEEP";
 pub const EVENTS_MAX: &str = "JIRA_AUTH_EVENTS_MAX";
 
 const DAY: u64 = 86_400;
+
+/// Which kind of store holds the data. Only sled today; a second backend is chosen here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    #[default]
+    Sled,
+}
+
+/// Where this process's store, key file and Atlassian are: resolved once from `--data-dir`
+/// (clap already merged `JIRA_AUTH_DATA_DIR` into it) and the environment
+/// (`JIRA_AUTH_KEY_FILE`, the Atlassian overrides).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setup {
+    /// The data directory and the key file.
+    pub paths: StorePaths,
+    pub endpoints: Endpoints,
+    pub backend: Backend,
+}
+
+impl Setup {
+    /// Resolves the paths (failing without a home directory to default to) and the endpoints.
+    pub fn resolve(data_dir: Option<&Path>) -> Result<Setup, crate::store::StoreError> {
+        Ok(Setup {
+            paths: StorePaths::resolve(data_dir)?,
+            endpoints: Endpoints::from_env(),
+            backend: Backend::Sled,
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.paths.data_dir
+    }
+
+    /// Whether there is a store to ask about: one that exists, or one that lived here and is
+    /// gone (the agent then refuses it with the sentence, rather than "nothing configured").
+    pub fn store_exists(&self) -> bool {
+        self.paths.database().exists() || crate::store::vanished(&self.paths).is_some()
+    }
+}
 
 /// How long an agent started on demand stays without clients before it exits.
 pub const DEFAULT_AGENT_IDLE: Duration = Duration::from_secs(10 * 60);

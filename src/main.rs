@@ -5,8 +5,9 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use jira_auth::atlassian::Endpoints;
+use jira_auth::agent::AgentLink;
 use jira_auth::cli::{self, Cli, Failure};
+use jira_auth::config::Setup;
 use jira_auth::exit::Exit;
 use jira_auth::tui;
 
@@ -38,17 +39,18 @@ fn console(cli: &Cli) -> Result<(), Failure> {
         .enable_all()
         .build()?;
     let (notices, heard) = tokio::sync::mpsc::unbounded_channel();
-    let link = Arc::new(cli::client::link(cli.data_dir.as_deref())?.subscribed(notices));
+    let setup = Setup::resolve(cli.data_dir.as_deref())?;
+    let link = Arc::new(AgentLink::for_setup(&setup).subscribed(notices));
     // Connect before taking over the terminal: a wrong key or an agent that cannot start
     // is a sentence and an exit code on a normal screen.
     runtime.block_on(link.connection())?;
     let options = tui::ConsoleOptions {
-        endpoints: Endpoints::from_env(),
         // Drawn in the help overlay: a path may hold bytes a terminal acts on.
         data_dir: jira_auth::validate::text::sanitize(
-            &link.paths().data_dir().display().to_string(),
+            &setup.data_dir().display().to_string(),
             4000,
         ),
+        endpoints: setup.endpoints,
     };
     runtime
         .block_on(tui::run(link, heard, options))

@@ -13,6 +13,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
 pub use super::client_error::ClientError;
+// The typed calls; the file sits beside this one, `agent::calls` in all but name.
+#[path = "calls.rs"]
+mod calls;
 use super::deadlines::{self, Patience};
 pub use super::opening::answers;
 use super::opening::{Opening, Wire, encode, not_answering, open, stop_and_wait};
@@ -23,6 +26,7 @@ use super::protocol::{
 use super::spawn::{self, Started};
 use super::{AgentPaths, START_TIMEOUT};
 use crate::store::Holder;
+pub use calls::{Configured, Events, SSH_HINT_LEAD, SavedProfile, StoredProfile, tokens_deleted};
 
 /// What a subscribed client hears besides replies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,6 +165,13 @@ impl AgentLink {
             current: tokio::sync::Mutex::new(None),
             had_connection: AtomicBool::new(false),
         }
+    }
+
+    /// The link to the agent of the store `setup` names, configured as this process is (the
+    /// agent must agree with it).
+    pub fn for_setup(setup: &crate::config::Setup) -> AgentLink {
+        let config = super::config_from_env(&setup.paths, &setup.endpoints);
+        AgentLink::new(AgentPaths::new(setup.paths.clone()), config)
     }
 
     /// Never start an agent: for `agent status` and `agent stop`.

@@ -33,6 +33,17 @@ pub enum ClientError {
         "the agent socket {socket} is served by uid {uid}, not by this user (uid {own}): another user may be posing as jira-auth's agent, so nothing was sent to it. Check who made it (`ls -l {socket}`), remove it, and try again"
     )]
     Impostor { socket: String, uid: u32, own: u32 },
+    /// The agent answered with a reply of another kind than the request `asked` for: a bug,
+    /// said plainly (and shortly: the reply may be large, and is not the client's to show
+    /// whole). Built in one place, the typed calls (`calls.rs`).
+    #[error(
+        "the agent answered with an unexpected {reply}; stop it (`jira-auth agent stop`) and try again"
+    )]
+    Unexpected {
+        asked: &'static str,
+        /// The reply, quoted and cut short.
+        reply: String,
+    },
 }
 
 impl Exits for ClientError {
@@ -40,7 +51,7 @@ impl Exits for ClientError {
         match self {
             ClientError::Agent(e) => e.code,
             ClientError::Unavailable(_) | ClientError::NotAnswering { .. } => Exit::Temporary,
-            ClientError::NotRunning(_) => Exit::Failed,
+            ClientError::NotRunning(_) | ClientError::Unexpected { .. } => Exit::Failed,
             ClientError::Impostor { .. } => Exit::Usage,
         }
     }

@@ -3,11 +3,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::agent::protocol::{Reply, Request};
 use crate::agent::{self, AgentOptions, ClientError};
-use crate::store::StorePaths;
+use crate::config::Setup;
 
-use super::client::{self, unexpected};
 use super::output::to_json;
 use super::{AgentCommand, Client, Failure};
 use crate::exit::Exit;
@@ -39,7 +37,7 @@ fn serve(
         ));
     }
     let options = AgentOptions {
-        paths: StorePaths::resolve(data_dir)?,
+        paths: Setup::resolve(data_dir)?.paths,
         // How long comes from JIRA_AUTH_AGENT_IDLE, checked with the agent's other settings.
         idle_exit: on_demand.then_some(agent::DEFAULT_IDLE),
         notify: notify_fd.is_some(),
@@ -49,13 +47,9 @@ fn serve(
 }
 
 fn status(data_dir: Option<&Path>, json: bool) -> Result<(), Failure> {
-    let client = Client::with_link(client::link(data_dir)?.without_start())?;
-    let info = match client
-        .runtime
-        .block_on(client.link.call(Request::AgentStatus))
-    {
-        Ok(Reply::AgentStatus(info)) => info,
-        Ok(other) => return Err(unexpected(&other)),
+    let client = Client::without_start(data_dir)?;
+    let info = match client.runtime.block_on(client.link.agent_status()) {
+        Ok(info) => info,
         Err(ClientError::NotRunning(dir)) => {
             return Err(Failure::new(
                 Exit::Failed,
@@ -87,8 +81,8 @@ fn status(data_dir: Option<&Path>, json: bool) -> Result<(), Failure> {
 }
 
 fn stop(data_dir: Option<&Path>) -> Result<(), Failure> {
-    let client = Client::with_link(client::link(data_dir)?.without_start())?;
-    let stopped = client.runtime.block_on(client.link.stop_agent())?;
+    let client = Client::without_start(data_dir)?;
+    let stopped = client.block_on(client.link.stop_agent())?;
     eprintln!(
         "{}",
         if stopped {

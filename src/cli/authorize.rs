@@ -6,11 +6,11 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::agent::AgentLink;
-use crate::agent::protocol::{AttemptView, ListenerView, Reply, Request};
+use crate::agent::client::SSH_HINT_LEAD;
+use crate::agent::protocol::{AttemptView, ListenerView};
 use crate::domain::Site;
 use crate::service::authorize::{self, AuthorizeError};
 
-use super::client::unexpected;
 use super::profile_input::MAX_STDIN;
 use super::{Client, Failure};
 use crate::exit::Exit;
@@ -35,30 +35,15 @@ pub fn run(client: &Client, args: &AuthorizeArgs<'_>) -> Result<(), Failure> {
 }
 
 async fn authorize(link: &AgentLink, args: &AuthorizeArgs<'_>) -> Result<(), Failure> {
-    let prepare = Request::Prepare {
-        integration: args.integration.to_owned(),
-        user: args.user.map(str::to_owned),
-        listen: args.how != Return::Paste,
-    };
-    let attempt = match link.call(prepare).await? {
-        Reply::Prepared(attempt) => attempt,
-        other => return Err(unexpected(&other)),
-    };
+    let listen = args.how != Return::Paste;
+    let attempt = link.prepare(args.integration, args.user, listen).await?;
     let listening = announce(&attempt, args.how)?;
     let sites = receive_and_exchange(link, &attempt, args.how, listening).await?;
     let site = pick_site(&sites, args.site)?;
     eprintln!("Checking access to {}…", site.url);
-    let finish = Request::Finish {
-        attempt: attempt.id.clone(),
-        site: site.id,
-    };
-    match link.call(finish).await? {
-        Reply::Authorized { sentence } => {
-            eprintln!("{sentence}");
-            Ok(())
-        }
-        other => Err(unexpected(&other)),
-    }
+    let sentence = link.finish(&attempt.id, &site.id).await?;
+    eprintln!("{sentence}");
+    Ok(())
 }
 
 /// Prints the URL and how the code can come back; `true` when the listener is up.
@@ -69,10 +54,10 @@ fn announce(attempt: &AttemptView, how: Return) -> Result<bool, Failure> {
     );
     eprintln!("{}", attempt.url);
     let listening = match (&attempt.listener, how) {
-        (ListenerView::Listening { port }, _) => {
+        (ListenerView::Listening { .. }, _) => {
             eprintln!("Waiting for the browser on {}", attempt.callback_url);
-            if let Some(hint) = authorize::ssh_forward_hint(*port) {
-                eprintln!("Over SSH, forward the port first, on your laptop: {hint}");
+            if let Some(hint) = attempt.ssh_hint() {
+                eprintln!("{SSH_HINT_LEAD}{hint}");
             }
             true
         }
@@ -116,39 +101,28 @@ async fn receive_and_exchange(
     };
     let arrived = async {
         if listening {
-            let request = Request::AwaitCallback {
-                attempt: attempt.id.clone(),
-            };
-            link.call(request).await.map_err(Failure::from)
+            link.await_callback(&attempt.id)
+                .await
+                .map_err(Failure::from)
         } else {
             std::future::pending().await
         }
     };
     let pasted = tokio::select! {
         line = pasted => Some(line?),
-        reply = arrived => match reply? {
-            Reply::CodeArrived => None,
-            other => return Err(unexpected(&other)),
-        },
+        arrived = arrived => {
+            arrived?;
+            None
+        }
     };
     match pasted {
         Some(pasted) => {
-            let redeem = Request::Redeem {
-                attempt: attempt.id.clone(),
-                pasted,
-            };
-            link.call(redeem).await?;
+            link.redeem(&attempt.id, pasted).await?;
         }
         None => eprintln!("The browser came back."),
     }
     eprintln!("Exchanging the code…");
-    let exchange = Request::Exchange {
-        attempt: attempt.id.clone(),
-    };
-    match link.call(exchange).await? {
-        Reply::Sites { sites } => Ok(sites),
-        other => Err(unexpected(&other)),
-    }
+    Ok(link.exchange(&attempt.id).await?)
 }
 
 /// One line from stdin: the redirected URL or a bare code. Blocking stdin is read on the

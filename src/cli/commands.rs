@@ -2,14 +2,13 @@
 
 use std::io::Write;
 
-use crate::agent::protocol::{DraftWire, Reply, Request};
+use crate::agent::client::{Configured, SavedProfile};
 use crate::domain::{AppRef, Mode, Timestamp};
 use crate::service::draft::ProfileDraft;
 use crate::service::setup::SetupPlan;
 
 use crate::validate::text::quoted;
 
-use super::client::unexpected;
 use super::output::{for_terminal, to_json, write_profiles, write_status};
 use super::{Client, Failure};
 use crate::exit::Exit;
@@ -31,17 +30,11 @@ pub fn status(client: &Client, json: bool) -> Result<(), Failure> {
     if json {
         // The agent sends the text itself: with 10,000 users, parsing megabytes of JSON only
         // to print them again would be most of this command's time.
-        let status = match client.call(Request::StatusJson)? {
-            Reply::StatusJson(status) => status,
-            other => return Err(unexpected(&other)),
-        };
+        let status = client.block_on(client.link.status_json())?;
         out.write_all(&status.text)?;
         return status_exit(status.needs_reauthorization, status.needs_room);
     }
-    let report = match client.call(Request::Status)? {
-        Reply::Status(report) => report,
-        other => return Err(unexpected(&other)),
-    };
+    let report = client.block_on(client.link.status())?;
     write_status(&mut out, &report, Timestamp::now())?;
     status_exit(report.needs_reauthorization(), report.needs_room())
 }
@@ -70,18 +63,10 @@ pub fn token(
         // Nothing to hand out, and nothing to create: an unknown integration (2).
         return Err(Failure::new(Exit::Usage, client.nothing_configured()));
     }
-    let request = Request::Token {
-        integration: integration.to_owned(),
-        user: user.map(str::to_owned),
-        min_valid,
-    };
-    let token = match client.call(request)? {
-        Reply::Token(token) => token,
-        other => return Err(unexpected(&other)),
-    };
+    let token = client.block_on(client.link.token(integration, user, min_valid))?;
     let mut out = std::io::stdout().lock();
     if json {
-        let endpoints = crate::atlassian::Endpoints::from_env();
+        let endpoints = &client.setup.endpoints;
         let cloud_id = token.site.as_ref().map(|s| s.id.clone());
         let body = serde_json::json!({
             "access_token": token.access_token,
@@ -101,14 +86,7 @@ pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failu
     if !client.store_exists() {
         return Err(Failure::new(Exit::Usage, client.nothing_configured()));
     }
-    let request = Request::Refresh {
-        integration,
-        principal: None,
-    };
-    let results = match client.call(request)? {
-        Reply::Refreshed { results } => results,
-        other => return Err(unexpected(&other)),
-    };
+    let results = client.block_on(client.link.refresh(integration, None))?;
     if results.is_empty() {
         eprintln!("Nothing to refresh: no grant is stored yet.");
         return Ok(());
@@ -116,21 +94,17 @@ pub fn refresh(client: &Client, integration: Option<String>) -> Result<(), Failu
     let now = Timestamp::now();
     let mut worst: Option<Exit> = None;
     for result in &results {
-        let who = format!("{} {}", result.integration, result.principal);
-        match &result.outcome {
-            Ok(expires_at) => eprintln!(
-                "{who}: refreshed; the access token is good for {}",
-                crate::service::format::duration(now.secs_until(*expires_at))
-            ),
-            Err(e) => {
-                eprintln!("{}", for_terminal(&format!("{who}: {}", e.sentence)));
-                worst = Some(match worst {
-                    // A dead grant is what someone must act on; temporary trouble is the least.
-                    Some(Exit::Reauthorize) => Exit::Reauthorize,
-                    Some(code) if e.code.is_temporary() => code,
-                    _ => e.code,
-                });
-            }
+        match result.sentence(now) {
+            Ok(refreshed) => eprintln!("{refreshed}"),
+            Err(failed) => eprintln!("{}", for_terminal(&failed)),
+        }
+        if let Err(e) = &result.outcome {
+            worst = Some(match worst {
+                // A dead grant is what someone must act on; temporary trouble is the least.
+                Some(Exit::Reauthorize) => Exit::Reauthorize,
+                Some(code) if e.code.is_temporary() => code,
+                _ => e.code,
+            });
         }
     }
     match worst {
@@ -150,13 +124,10 @@ pub fn setup(
         mode,
         app: profile.map_or(AppRef::System, |name| AppRef::Custom(name.to_owned())),
     };
-    let (integration, removed_tokens) = match client.call(Request::Setup { plan })? {
-        Reply::Configured {
-            integration,
-            removed_tokens,
-        } => (integration, removed_tokens),
-        other => return Err(unexpected(&other)),
-    };
+    let Configured {
+        integration,
+        removed_tokens,
+    } = client.block_on(client.link.setup(plan))?;
     if removed_tokens > 0 {
         eprintln!(
             "Removed {removed_tokens} token set(s) issued for the previous app or mode; they must authorize again."
@@ -177,10 +148,7 @@ pub fn profile_list(client: &Client, json: bool) -> Result<(), Failure> {
     if !client.store_exists() {
         return absent(client, json, "[]");
     }
-    let report = match client.call(Request::Status)? {
-        Reply::Status(report) => report,
-        other => return Err(unexpected(&other)),
-    };
+    let report = client.block_on(client.link.status())?;
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", to_json(&report.profiles))?;
@@ -191,17 +159,11 @@ pub fn profile_list(client: &Client, json: bool) -> Result<(), Failure> {
 }
 
 pub fn profile_add(client: &Client, draft: &ProfileDraft) -> Result<(), Failure> {
-    let request = Request::AddProfile {
-        draft: DraftWire::of(draft),
-    };
-    let (name, callback_url, remarks) = match client.call(request)? {
-        Reply::ProfileSaved {
-            name,
-            callback_url,
-            remarks,
-        } => (name, callback_url, remarks),
-        other => return Err(unexpected(&other)),
-    };
+    let SavedProfile {
+        name,
+        callback_url,
+        remarks,
+    } = client.block_on(client.link.add_profile(draft))?;
     for remark in remarks {
         eprintln!("{}", for_terminal(&remark));
     }
@@ -213,13 +175,7 @@ pub fn profile_add(client: &Client, draft: &ProfileDraft) -> Result<(), Failure>
 }
 
 pub fn profile_rm(client: &Client, name: &str) -> Result<(), Failure> {
-    match client.call(Request::RemoveProfile {
-        name: name.to_owned(),
-    })? {
-        Reply::Ok => {
-            eprintln!("Deleted the profile {}.", quoted(name));
-            Ok(())
-        }
-        other => Err(unexpected(&other)),
-    }
+    client.block_on(client.link.remove_profile(name))?;
+    eprintln!("Deleted the profile {}.", quoted(name));
+    Ok(())
 }

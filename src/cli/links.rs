@@ -8,15 +8,14 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use crate::agent::ClientError;
-use crate::agent::protocol::{LinkView, Reply, Request};
+use crate::agent::protocol::LinkView;
 use crate::domain::Timestamp;
 use crate::receiver::{self, HEALTH_PATH};
 use crate::validate::text::sanitize;
 
-use super::client::unexpected;
 use super::output::to_json;
 use super::{Client, Failure};
-use crate::exit::Exit;
+use crate::exit::{Exit, Exits};
 
 pub struct LinkArgs<'a> {
     pub integration: &'a str,
@@ -30,14 +29,8 @@ pub fn link(client: &Client, args: &LinkArgs<'_>) -> Result<(), Failure> {
     if !client.store_exists() {
         return Err(Failure::new(Exit::Usage, client.nothing_configured()));
     }
-    let view = match client.call(Request::Link {
-        integration: args.integration.to_owned(),
-        user: args.user.to_owned(),
-        ttl_secs: i64::try_from(args.ttl.as_secs()).unwrap_or(i64::MAX),
-    })? {
-        Reply::Link(view) => view,
-        other => return Err(unexpected(&other)),
-    };
+    let ttl_secs = i64::try_from(args.ttl.as_secs()).unwrap_or(i64::MAX);
+    let view = client.block_on(client.link.link(args.integration, args.user, ttl_secs))?;
     {
         let mut out = std::io::stdout().lock();
         if args.json {
@@ -77,13 +70,14 @@ fn wait(client: &Client, view: &LinkView) -> Result<String, Failure> {
     loop {
         match client
             .runtime
-            .block_on(client.link.call(Request::AwaitLink {
-                handle: view.handle.clone(),
-            })) {
-            Ok(Reply::LinkDone { sentence }) => return Ok(sentence),
-            Ok(other) => return Err(unexpected(&other)),
-            Err(ClientError::Agent(error)) if !error.is_temporary() => {
-                return Err(ClientError::Agent(error).into());
+            .block_on(client.link.await_link(&view.handle))
+        {
+            Ok(sentence) => return Ok(sentence),
+            // A refusal, or a reply of another kind: asking again changes nothing.
+            Err(error @ (ClientError::Agent(_) | ClientError::Unexpected { .. }))
+                if !error.exit().is_temporary() =>
+            {
+                return Err(error.into());
             }
             Err(error) if Timestamp::now() < view.expires_at.plus_secs(5) => {
                 eprintln!(
@@ -108,8 +102,8 @@ pub fn serve(client: Client, args: ServeArgs) -> Result<(), Failure> {
         return Err(Failure::new(Exit::Usage, client.nothing_configured()));
     }
     // Reach the agent before listening: a store that does not open fails here, plainly.
-    client.call(Request::AgentStatus)?;
-    let Client { runtime, link } = client;
+    client.block_on(client.link.agent_status())?;
+    let Client { runtime, link, .. } = client;
     let options = receiver::Options {
         bind: args.bind,
         trust_proxy: args.trust_proxy,

@@ -472,7 +472,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
         }
         Command::Profile(ProfileCommand::Add(args)) => {
             // Read the secret before any agent work, so a bad stdin fails fast.
-            let draft = profile_draft(args, &crate::atlassian::Endpoints::from_env())?;
+            let draft = profile_draft(args, &crate::config::Endpoints::from_env())?;
             commands::profile_add(&Client::new(data_dir)?, &draft)
         }
         Command::Profile(ProfileCommand::Rm { name }) => {

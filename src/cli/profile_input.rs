@@ -1,7 +1,7 @@
 //! What `profile add` reads: the draft from its flags (and a generated URL), and the client
 //! secret from stdin, never argv, where `ps` and shell history would keep it.
 
-use crate::atlassian::Endpoints;
+use crate::config::Endpoints;
 use crate::domain::Secret;
 use crate::service::draft::ProfileDraft;
 

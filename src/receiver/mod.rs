@@ -26,7 +26,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
 
-use crate::agent::protocol::{Reply, Request as AgentRequest};
 use crate::agent::{AgentLink, ClientError};
 use crate::callback::target_url;
 use crate::domain::Timestamp;
@@ -316,13 +315,12 @@ async fn route(
         return (path, health(shared).await);
     }
     let query = target.query().unwrap_or_default().to_owned();
-    let call = shared.agent.call(AgentRequest::Callback {
-        path: path.clone(),
-        query,
-    });
+    let call = shared.agent.callback(&path, &query);
     let response = match timeout(ANSWER_LIMIT, call).await {
-        Ok(Ok(Reply::Page(page))) => pages::of(&page),
-        Ok(Ok(_)) => unavailable("the agent gave an unexpected answer"),
+        Ok(Ok(page)) => pages::of(&page),
+        Ok(Err(ClientError::Unexpected { .. })) => {
+            unavailable("the agent gave an unexpected answer")
+        }
         Ok(Err(ClientError::Agent(error))) => {
             log(format_args!(
                 "the agent could not complete a callback: {error}"
@@ -353,12 +351,7 @@ fn has_body(request: &Request<Incoming>) -> bool {
 }
 
 async fn health(shared: &Shared) -> Response<String> {
-    match timeout(
-        Duration::from_secs(5),
-        shared.agent.call(AgentRequest::AgentStatus),
-    )
-    .await
-    {
+    match timeout(Duration::from_secs(5), shared.agent.agent_status()).await {
         Ok(Ok(_)) => {
             let mut response = Response::new("ok\n".to_owned());
             response.headers_mut().insert(

@@ -4,7 +4,7 @@
 use crossterm::event::KeyEvent;
 
 use crate::agent::Notice;
-use crate::atlassian::Endpoints;
+use crate::config::Endpoints;
 use crate::domain::Timestamp;
 use crate::service::status::StatusReport;
 

@@ -3,6 +3,7 @@
 //! stays here, on the loop's thread: one long-lived handle (X11 forgets a copy when its owner
 //! goes), and OSC 52 bytes must not interleave with a frame being drawn.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,11 +14,11 @@ use super::browser;
 use super::message::{
     Effect, EventsPage, IssuedLink, ListenerEnd, Msg, Outcome, Prepared, StepFailure,
 };
-use crate::agent::protocol::{DraftWire, ListenerView, Reply, Request};
+use crate::agent::client::tokens_deleted;
 use crate::agent::{AgentLink, ClientError, Notice};
 use crate::clipboard::{Clipboard, ClipboardEnv, CopyRoute};
+use crate::domain::Timestamp;
 use crate::exit::{Exit, Exits};
-use crate::service::authorize::ssh_forward_hint;
 
 pub struct EffectRunner {
     link: Arc<AgentLink>,
@@ -33,11 +34,9 @@ fn sentence(error: &ClientError) -> String {
     error.to_string()
 }
 
-fn unexpected(reply: &Reply) -> String {
-    format!(
-        "the agent answered with an unexpected {}",
-        crate::validate::text::quoted(&format!("{reply:?}"))
-    )
+/// A call's answer for a screen: the value, or the sentence of why not.
+fn said<T>(result: Result<T, ClientError>) -> Result<T, String> {
+    result.map_err(|e| sentence(&e))
 }
 
 impl EffectRunner {
@@ -51,135 +50,103 @@ impl EffectRunner {
         }
     }
 
-    /// Runs one request on a task; `answer` turns its result into the message to send.
-    fn request(
+    /// Runs one call on a task; `answer` turns its result into the message to send.
+    fn request<T, F>(
         &self,
-        request: Request,
-        answer: impl FnOnce(Result<Reply, ClientError>) -> Msg + Send + 'static,
-    ) -> JoinHandle<()> {
-        let link = Arc::clone(&self.link);
+        call: impl FnOnce(Arc<AgentLink>) -> F,
+        answer: impl FnOnce(Result<T, ClientError>) -> Msg + Send + 'static,
+    ) -> JoinHandle<()>
+    where
+        F: Future<Output = Result<T, ClientError>> + Send + 'static,
+    {
+        let call = call(Arc::clone(&self.link));
         let sender = self.sender.clone();
         tokio::spawn(async move {
-            let result = link.call(request).await;
+            let result = call.await;
             let _ = sender.send(answer(result));
         })
     }
 
     /// Like `request`, for an authorization call that Esc must be able to abort.
-    fn tracked(
+    fn tracked<T, F>(
         &mut self,
-        request: Request,
-        answer: impl FnOnce(Result<Reply, ClientError>) -> Msg + Send + 'static,
-    ) {
+        call: impl FnOnce(Arc<AgentLink>) -> F,
+        answer: impl FnOnce(Result<T, ClientError>) -> Msg + Send + 'static,
+    ) where
+        F: Future<Output = Result<T, ClientError>> + Send + 'static,
+    {
         self.calls.retain(|h| !h.is_finished());
-        let handle = self.request(request, answer);
+        let handle = self.request(call, answer);
         self.calls.push(handle);
-    }
-
-    /// A request whose answer nobody waits for.
-    fn tell(&self, request: Request) {
-        let link = Arc::clone(&self.link);
-        tokio::spawn(async move {
-            let _ = link.call(request).await;
-        });
     }
 
     pub fn spawn(&mut self, effect: Effect) {
         match effect {
             Effect::LoadStatus => {
-                self.request(Request::Status, |result| {
-                    Msg::StatusLoaded(match result {
-                        Ok(Reply::Status(report)) => Ok(report),
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    })
-                });
+                self.request(
+                    |link| async move { link.status().await },
+                    |result| Msg::StatusLoaded(said(result)),
+                );
             }
             Effect::LoadSystemApp => {
-                self.request(Request::SystemApp, |result| {
-                    Msg::SystemAppLoaded(match result {
-                        Ok(Reply::SystemApp(app)) => app,
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    })
-                });
+                self.request(
+                    |link| async move { link.system_app().await },
+                    |result| Msg::SystemAppLoaded(said(result).and_then(|app| app)),
+                );
             }
             Effect::Reconnect => self.reconnect(),
             Effect::RefreshGrant {
                 integration,
                 principal,
             } => {
-                let request = Request::Refresh {
-                    integration: Some(integration),
-                    principal: Some(principal),
-                };
-                self.request(request, |result| {
-                    Msg::Done(Outcome::GrantRefreshed(match result {
-                        Ok(Reply::Refreshed { results }) => match results.into_iter().next() {
-                            Some(result) => match result.outcome {
-                                Ok(expires_at) => Ok(format!(
-                                    "Refreshed {} {}; the access token expires at {}.",
-                                    result.integration,
-                                    result.principal,
-                                    expires_at.rfc3339()
-                                )),
-                                Err(e) => Err(e.sentence),
-                            },
-                            None => Err("that token set is gone".into()),
-                        },
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    }))
-                });
+                self.request(
+                    |link| async move { link.refresh(Some(integration), Some(principal)).await },
+                    |result| {
+                        Msg::Done(Outcome::GrantRefreshed(said(result).and_then(|results| {
+                            match results.first() {
+                                Some(result) => result.sentence(Timestamp::now()),
+                                None => Err("that token set is gone".into()),
+                            }
+                        })))
+                    },
+                );
             }
             Effect::DeleteTokens {
                 integration,
                 principal,
             } => {
-                let said = format!(
-                    "Deleted the token of {integration} for {principal}. Revoke the grant on Atlassian's side too (the user's account settings, Connected apps)."
+                let done = tokens_deleted(&integration, &principal);
+                self.request(
+                    |link| async move { link.delete_tokens(&integration, &principal).await },
+                    move |result| Msg::Done(Outcome::TokensDeleted(said(result).map(|()| done))),
                 );
-                let request = Request::DeleteTokens {
-                    integration,
-                    principal,
-                };
-                self.request(request, move |result| {
-                    Msg::Done(Outcome::TokensDeleted(match result {
-                        Ok(Reply::Ok) => Ok(said),
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    }))
-                });
             }
             Effect::IssueLink { integration, user } => {
-                let request = Request::Link {
-                    integration,
-                    user,
-                    ttl_secs: crate::service::links::DEFAULT_TTL_SECS,
-                };
-                let issued_at = crate::domain::Timestamp::now();
-                self.request(request, move |result| {
-                    Msg::Done(Outcome::LinkIssued(match result {
-                        Ok(Reply::Link(view)) => Ok(IssuedLink {
+                let ttl_secs = crate::service::links::DEFAULT_TTL_SECS;
+                let issued_at = Timestamp::now();
+                self.request(
+                    |link| async move { link.link(&integration, &user, ttl_secs).await },
+                    move |result| {
+                        Msg::Done(Outcome::LinkIssued(said(result).map(|view| IssuedLink {
                             integration: view.integration,
                             user: view.user,
                             url: view.url,
                             issued_at,
                             expires_at: view.expires_at,
-                        }),
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    }))
-                });
+                        })))
+                    },
+                );
             }
             Effect::LoadEvents { limit } => {
-                self.request(Request::Events { limit }, |result| {
-                    Msg::Done(Outcome::EventsLoaded(match result {
-                        Ok(Reply::Events { events, trail }) => Ok(EventsPage { events, trail }),
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    }))
-                });
+                self.request(
+                    |link| async move { link.events(limit).await },
+                    |result| {
+                        Msg::Done(Outcome::EventsLoaded(said(result).map(|page| EventsPage {
+                            events: page.events,
+                            trail: page.trail,
+                        })))
+                    },
+                );
             }
             Effect::Copy { text, what } => {
                 let report = self.clipboard.copy(&text, &mut std::io::stdout());
@@ -205,71 +172,64 @@ impl EffectRunner {
 
     /// Profiles and integrations.
     fn configure(&mut self, effect: Effect) {
-        let saved = |result: Result<Reply, ClientError>| match result {
-            Ok(Reply::ProfileSaved { name, .. }) => Ok(name),
-            Ok(other) => Err(unexpected(&other)),
-            Err(e) => Err(sentence(&e)),
-        };
         match effect {
             Effect::SaveProfile {
                 draft,
                 original,
                 keep_secret,
             } => {
-                let draft = DraftWire::of(&draft);
-                let request = match original {
-                    Some(original) => Request::ReplaceProfile {
-                        original,
-                        draft,
-                        keep_secret,
+                self.request(
+                    |link| async move {
+                        match original {
+                            Some(original) => {
+                                link.replace_profile(&original, &draft, keep_secret).await
+                            }
+                            None => link.add_profile(&draft).await,
+                        }
                     },
-                    None => Request::AddProfile { draft },
-                };
-                self.request(request, move |r| Msg::Done(Outcome::ProfileSaved(saved(r))));
+                    |result| Msg::Done(Outcome::ProfileSaved(said(result).map(|saved| saved.name))),
+                );
             }
             Effect::RevealSecret { name } => {
-                self.request(Request::RevealSecret { name }, |result| {
-                    Msg::Done(Outcome::SecretRevealed(match result {
-                        Ok(Reply::Secret { value }) => Ok(value),
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    }))
-                });
+                self.request(
+                    |link| async move { link.reveal_secret(&name).await },
+                    |result| Msg::Done(Outcome::SecretRevealed(said(result))),
+                );
             }
             Effect::OpenProfile { name, mode } => {
-                self.request(Request::OpenProfile { name }, move |result| {
-                    let (draft, stored_secret) = match result {
-                        Ok(Reply::Profile { draft, has_secret }) => {
-                            (Ok(Box::new(draft.into_draft())), has_secret)
-                        }
-                        Ok(other) => (Err(unexpected(&other)), false),
-                        Err(e) => (Err(sentence(&e)), false),
-                    };
-                    Msg::Done(Outcome::ProfileOpened {
-                        draft,
-                        mode,
-                        stored_secret,
-                    })
-                });
+                self.request(
+                    |link| async move { link.open_profile(&name).await },
+                    move |result| {
+                        let (draft, stored_secret) = match result {
+                            Ok(stored) => (Ok(Box::new(stored.draft)), stored.has_secret),
+                            Err(e) => (Err(sentence(&e)), false),
+                        };
+                        Msg::Done(Outcome::ProfileOpened {
+                            draft,
+                            mode,
+                            stored_secret,
+                        })
+                    },
+                );
             }
             Effect::DeleteProfile { name } => {
                 let deleted = name.clone();
-                self.request(Request::RemoveProfile { name }, move |result| {
-                    Msg::Done(Outcome::ProfileDeleted(match result {
-                        Ok(Reply::Ok) => Ok(deleted),
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    }))
-                });
+                self.request(
+                    |link| async move { link.remove_profile(&name).await },
+                    move |result| {
+                        Msg::Done(Outcome::ProfileDeleted(said(result).map(|()| deleted)))
+                    },
+                );
             }
             Effect::SaveIntegration { plan } => {
-                self.request(Request::Setup { plan }, |result| {
-                    Msg::Done(Outcome::IntegrationSaved(match result {
-                        Ok(Reply::Configured { integration, .. }) => Ok(integration.name),
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    }))
-                });
+                self.request(
+                    |link| async move { link.setup(plan).await },
+                    |result| {
+                        Msg::Done(Outcome::IntegrationSaved(
+                            said(result).map(|configured| configured.integration.name),
+                        ))
+                    },
+                );
             }
             _ => {}
         }
@@ -279,89 +239,73 @@ impl EffectRunner {
     fn authorize(&mut self, effect: Effect) {
         match effect {
             Effect::PrepareAuthorize { integration, user } => {
-                let request = Request::Prepare {
-                    integration,
-                    user,
-                    listen: true,
-                };
-                self.tracked(request, |result| {
-                    Msg::Done(Outcome::AuthorizePrepared(match result {
-                        Ok(Reply::Prepared(attempt)) => {
-                            let ssh_hint = match attempt.listener {
-                                ListenerView::Listening { port } => ssh_forward_hint(port),
-                                _ => None,
-                            };
-                            Ok(Box::new(Prepared { attempt, ssh_hint }))
-                        }
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    }))
-                });
+                self.tracked(
+                    |link| async move { link.prepare(&integration, user.as_deref(), true).await },
+                    |result| {
+                        Msg::Done(Outcome::AuthorizePrepared(said(result).map(|attempt| {
+                            let ssh_hint = attempt.ssh_hint();
+                            Box::new(Prepared { attempt, ssh_hint })
+                        })))
+                    },
+                );
             }
             Effect::AwaitCallback { attempt } => {
-                self.tracked(Request::AwaitCallback { attempt }, |result| {
-                    Msg::Done(Outcome::CodeReceived(match result {
-                        Ok(Reply::CodeArrived) => ListenerEnd::Code,
-                        Ok(other) => ListenerEnd::Stopped(unexpected(&other)),
-                        // 3: the user declined; a new consent is the way on.
-                        Err(e) if e.exit() == Exit::Reauthorize => {
-                            ListenerEnd::Declined(sentence(&e))
-                        }
-                        Err(e) => ListenerEnd::Stopped(sentence(&e)),
-                    }))
-                });
+                self.tracked(
+                    |link| async move { link.await_callback(&attempt).await },
+                    |result| {
+                        Msg::Done(Outcome::CodeReceived(match result {
+                            Ok(()) => ListenerEnd::Code,
+                            // 3: the user declined; a new consent is the way on.
+                            Err(e) if e.exit() == Exit::Reauthorize => {
+                                ListenerEnd::Declined(sentence(&e))
+                            }
+                            Err(e) => ListenerEnd::Stopped(sentence(&e)),
+                        }))
+                    },
+                );
             }
             Effect::SubmitPaste { attempt, text } => {
-                let request = Request::Redeem {
-                    attempt,
-                    pasted: text,
-                };
-                self.tracked(request, |result| {
-                    Msg::Done(Outcome::PasteChecked(match result {
-                        Ok(Reply::Ok) => Ok(()),
-                        Ok(other) => Err(unexpected(&other)),
-                        Err(e) => Err(sentence(&e)),
-                    }))
-                });
+                self.tracked(
+                    |link| async move { link.redeem(&attempt, text).await },
+                    |result| Msg::Done(Outcome::PasteChecked(said(result))),
+                );
             }
             Effect::Exchange { attempt } => {
                 let retry = Effect::Exchange {
                     attempt: attempt.clone(),
                 };
-                self.tracked(Request::Exchange { attempt }, move |result| {
-                    Msg::Done(Outcome::Exchanged(match result {
-                        Ok(Reply::Sites { sites }) => Ok(sites),
-                        Ok(other) => Err(StepFailure {
-                            sentence: unexpected(&other),
-                            retry: None,
-                        }),
-                        Err(e) => Err(failure(&e, retry)),
-                    }))
-                });
+                self.tracked(
+                    |link| async move { link.exchange(&attempt).await },
+                    move |result| {
+                        Msg::Done(Outcome::Exchanged(result.map_err(|e| failure(&e, retry))))
+                    },
+                );
             }
             Effect::FinishAuthorize { attempt, site } => {
                 let retry = Effect::FinishAuthorize {
                     attempt: attempt.clone(),
                     site: site.clone(),
                 };
-                self.tracked(Request::Finish { attempt, site }, move |result| {
-                    Msg::Done(Outcome::AuthorizeFinished(match result {
-                        Ok(Reply::Authorized { sentence }) => Ok(sentence),
-                        Ok(other) => Err(StepFailure {
-                            sentence: unexpected(&other),
-                            retry: None,
-                        }),
-                        Err(e) => Err(failure(&e, retry)),
-                    }))
-                });
+                self.tracked(
+                    |link| async move { link.finish(&attempt, &site).await },
+                    move |result| {
+                        Msg::Done(Outcome::AuthorizeFinished(
+                            result.map_err(|e| failure(&e, retry)),
+                        ))
+                    },
+                );
             }
             Effect::CancelAuthorize { attempt } => {
                 for call in self.calls.drain(..) {
                     call.abort();
                 }
                 if let Some(attempt) = attempt {
-                    // The agent drops the attempt and frees the listener's port.
-                    self.tell(Request::Cancel { attempt });
+                    // The agent drops the attempt and frees the listener's port; nobody
+                    // waits for the answer.
+                    let link = Arc::clone(&self.link);
+                    tokio::spawn(async move {
+                        let _ = link.cancel(&attempt).await;
+                    });
                 }
             }
             _ => {}

@@ -17,7 +17,7 @@ use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::view::view;
 use crate::agent::{AgentLink, Notice};
-use crate::atlassian::Endpoints;
+use crate::config::Endpoints;
 use crate::domain::Timestamp;
 
 /// What the console needs from `main`.

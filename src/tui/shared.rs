@@ -1,7 +1,7 @@
 //! The state every screen may read: the last status report, the status line, the theme, the
 //! clock and what this host offers.
 
-use crate::atlassian::Endpoints;
+use crate::config::Endpoints;
 use crate::domain::Timestamp;
 use crate::service::status::StatusReport;
 use crate::service::system_app::SystemAppInfo;
