@@ -3,32 +3,21 @@
 //! (which never leave the agent). An attempt belongs to the connection that began it and
 //! ends with it, so a client that dies frees its port and forgets its code. The tokens do
 //! not go with it: they are stored the moment the token endpoint answers, and an exchange
-//! no attempt holds any more is finished by [`super::resume`].
+//! no attempt holds any more is finished by the resume (`resume.rs`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
-use super::handlers::blocking;
 use super::protocol::{AttemptView, ListenerView, Reply, WireError};
-use super::server::Agent;
-use crate::callback::CallbackListener;
+use super::state::blocking;
+use super::state::{Agent, Attempts, Entry};
 use crate::domain::{Principal, Timestamp};
 use crate::exit::Exit;
 use crate::service::authorize::{self, Attempt, AuthorizeError, Grant};
 use crate::service::system_app;
 use crate::store::Exchanged;
-
-#[derive(Default)]
-pub(super) struct Attempts {
-    entries: Mutex<HashMap<String, Entry>>,
-    /// Stored exchanges an end user's callback is verifying right now (by id).
-    completing: Mutex<std::collections::HashSet<String>>,
-    /// Code exchanges between the token call and their stored answer: the agent does not
-    /// stop while one is (the code is spent the moment Atlassian answers).
-    exchanging: std::sync::atomic::AtomicUsize,
-}
 
 /// Counts one exchange in flight for as long as it lives.
 struct Exchanging<'a>(&'a std::sync::atomic::AtomicUsize);
@@ -44,22 +33,6 @@ impl Drop for Exchanging<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
-}
-
-struct Entry {
-    owner: u64,
-    attempt: Attempt,
-    listener: Option<CallbackListener>,
-    /// The code from the listener or a paste, until an exchange spends it. Kept after a
-    /// temporary failure so that a retry can use it again.
-    code: Option<String>,
-    /// What the code bought, as stored (unverified); then with the sites it reaches.
-    exchanged: Option<Exchanged>,
-    grant: Option<Grant>,
-    /// Cancels everything of the attempt (Esc, the client leaving).
-    cancel: CancellationToken,
-    /// Cancels only the listener's wait: the code came back another way.
-    listening: CancellationToken,
 }
 
 fn gone() -> WireError {

@@ -13,7 +13,7 @@ use tokio_util::codec::Framed;
 
 use super::handlers;
 use super::protocol::{self, AgentFrame, ClientFrame, ClientHello, Request, WireError};
-use super::server::Agent;
+use super::state::Agent;
 use crate::agent_log;
 use crate::exit::Exit;
 

@@ -5,45 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::handlers::blocking;
-use super::server::Agent;
+use super::state::blocking;
+use super::state::{Agent, Held};
 use crate::agent_log;
-use crate::domain::TokenSet;
 use crate::service::status::StatusReport;
 use crate::store::token_key;
 
 /// How often a full disk is looked at again.
 const LOOK_AGAIN: Duration = Duration::from_secs(2);
-
-/// A rotated grant the store could not take: the only copy of its refresh token, and the
-/// refresh token it replaced (it is written only onto that grant, never over a newer one).
-#[derive(Clone, Debug)]
-pub(crate) struct Held {
-    pub tokens: TokenSet,
-    pub from: Option<crate::domain::Secret>,
-}
-
-impl Held {
-    /// Writes the held grant where it still belongs; `false` when the grant was deleted or
-    /// replaced meanwhile (nothing written: the held rotation is no longer anyone's).
-    pub fn write(&self, store: &dyn crate::store::Store) -> Result<bool, crate::store::StoreError> {
-        let written = store.put_token_set_if(&self.tokens, self.from.as_ref())?;
-        store.refresh_done(&self.tokens.integration, &self.tokens.principal)?;
-        Ok(written)
-    }
-
-    fn same_rotation(&self, other: &Held) -> bool {
-        self.tokens
-            .refresh_token
-            .as_ref()
-            .map(crate::domain::Secret::expose)
-            == other
-                .tokens
-                .refresh_token
-                .as_ref()
-                .map(crate::domain::Secret::expose)
-    }
-}
 
 impl Agent {
     fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Held>> {

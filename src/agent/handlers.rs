@@ -9,10 +9,9 @@ use std::sync::atomic::Ordering;
 use super::protocol::{
     AgentInfo, DraftWire, RefreshResult, Reply, Request, StatusJson, TokenReply, WireError,
 };
-use super::server::Agent;
+use super::state::{Agent, blocking};
 use crate::agent_log;
 use crate::domain::Timestamp;
-use crate::exit::Exit;
 use crate::service::draft::ProfileDraft;
 use crate::service::system_app::{self, SystemAppInfo};
 use crate::service::{self, ServiceError};
@@ -331,25 +330,4 @@ fn with_stored_secret(
         draft.client_secret = stored.client_secret;
     }
     Ok(draft)
-}
-
-/// Runs store work on the blocking pool.
-pub(super) async fn blocking<T: Send + 'static>(
-    agent: &Arc<Agent>,
-    work: impl FnOnce(&dyn Store) -> Result<T, WireError> + Send + 'static,
-) -> Result<T, WireError> {
-    let store = Arc::clone(&agent.store);
-    let outcome = tokio::task::spawn_blocking(move || work(store.as_ref()))
-        .await
-        .map_err(|e| {
-            WireError::new(
-                Exit::Failed,
-                format!("the agent's store worker failed: {e}"),
-            )
-        })?;
-    // A write may have found the disk full: the watcher tells the clients and looks for room.
-    if outcome.is_err() && agent.store.disk_full().is_some() {
-        agent.disk_wake.notify_one();
-    }
-    outcome
 }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::handlers::blocking;
-use super::server::Agent;
+use super::state::Agent;
+use super::state::blocking;
 use crate::agent_log;
 use crate::domain::{Principal, Timestamp};
 use crate::service::refresh::{self, Due};

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::handlers::blocking;
 use super::protocol::{LinkView, ReceiverPage, Reply, WireError};
-use super::server::Agent;
+use super::state::Agent;
+use super::state::blocking;
 use crate::callback::{Callback, Parameters};
 use crate::domain::{LinkOutcome, Timestamp};
 use crate::exit::Exit;

@@ -2,15 +2,13 @@
 //! and it runs on its own task to the end even when every caller has gone, because Atlassian
 //! disables the old refresh token the moment it answers and the new one must reach the store.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
 
-use super::handlers::blocking;
 use super::protocol::WireError;
-use super::server::Agent;
+use super::state::blocking;
+use super::state::{Agent, Flight, Refresher};
 use crate::agent_log;
 use crate::domain::{Principal, Timestamp, TokenSet};
 use crate::exit::Exit;
@@ -18,21 +16,7 @@ use crate::service::refresh::{self, RefreshError};
 use crate::service::system_app;
 use crate::store::token_key;
 
-type Flight = Shared<BoxFuture<'static, Result<TokenSet, WireError>>>;
-
-#[derive(Default)]
-pub(super) struct Refresher {
-    flights: Mutex<HashMap<String, Flight>>,
-}
-
 impl Refresher {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Flight>> {
-        // Each critical section is one map insert or remove: a poisoned lock holds a sound map.
-        self.flights
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Refreshes the grant, or joins the refresh already under way. With `min_valid`, a
     /// token that another refresh made fresh in the meantime is returned as it is.
     pub fn refresh(
@@ -168,7 +152,7 @@ async fn refresh_once(
             ..
         }) => {
             agent_log!("a rotated refresh token could not be written: {error}");
-            agent.hold_unsaved(super::disk::Held {
+            agent.hold_unsaved(super::state::Held {
                 tokens: *tokens,
                 from,
             });

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::handlers::blocking;
 use super::protocol::WireError;
-use super::server::Agent;
+use super::state::Agent;
+use super::state::blocking;
 use crate::domain::{Mode, Site, Timestamp, TokenSet};
 use crate::service::authorize::{self, AuthorizeError};
 use crate::service::links;
