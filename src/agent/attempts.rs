@@ -11,12 +11,11 @@ use std::sync::{Arc, MutexGuard};
 use tokio_util::sync::CancellationToken;
 
 use super::protocol::{AttemptView, ListenerView, Reply, WireError};
-use super::state::blocking;
 use super::state::{Agent, Attempts, Entry};
+use super::state::{blocking, serving};
 use crate::domain::{Principal, Timestamp};
 use crate::exit::Exit;
 use crate::service::authorize::{self, Attempt, AuthorizeError, Grant};
-use crate::service::system_app;
 use crate::store::Exchanged;
 
 /// Counts one exchange in flight for as long as it lives.
@@ -120,9 +119,9 @@ pub(super) async fn prepare(
     user: Option<String>,
     listen: bool,
 ) -> Result<Reply, WireError> {
-    let endpoints = agent.endpoints.clone();
-    let attempt = blocking(agent, move |store| {
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
+    let attempt = serving(agent, move |service| {
+        let store = service.store();
+        let system = service.system_app_or_reason();
         Ok(authorize::prepare(
             store,
             &integration,
@@ -276,7 +275,7 @@ pub(super) async fn exchange(agent: &Arc<Agent>, id: &str) -> Result<Reply, Wire
         Err(error) => return Err(end_on_permanent(agent, &exchanged, error).await),
     };
     let sites = tokio::select! {
-        sites = authorize::find_sites(agent.http(), &agent.endpoints, &exchanged) => sites,
+        sites = authorize::find_sites(agent.http(), agent.service.endpoints(), &exchanged) => sites,
         () = cancel.cancelled() => return Err(gone()),
     };
     let sites = match sites {
@@ -366,17 +365,13 @@ pub(super) async fn with_live_token(
     if now.secs_until(expires) > RENEW_BEFORE_SECS.min(lifetime / 4) {
         return Ok(Some(exchanged));
     }
-    let (store, endpoints, name) = (
-        Arc::clone(&agent.store),
-        agent.endpoints.clone(),
-        exchanged.integration.clone(),
-    );
+    let (service, name) = (Arc::clone(&agent.service), exchanged.integration.clone());
     let credentials = tokio::task::spawn_blocking(move || {
         let found: crate::domain::Integration =
-            crate::service::lookup::integration::<AuthorizeError>(store.as_ref(), &name)?;
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
+            crate::service::lookup::integration::<AuthorizeError>(service.store(), &name)?;
+        let system = service.system_app_or_reason();
         let (_, app) = crate::service::app::app_of(
-            store.as_ref(),
+            service.store(),
             &found,
             system.as_ref().map_err(Clone::clone),
         )?;
@@ -398,7 +393,7 @@ pub(super) async fn with_live_token(
     if let Some(rotated) = grant.refresh_token {
         renewed.refresh_token = Some(rotated);
     }
-    let (store, writing) = (Arc::clone(&agent.store), renewed.clone());
+    let (store, writing) = (Arc::clone(agent.service.shared_store()), renewed.clone());
     let kept = tokio::task::spawn_blocking(move || store.update_exchanged(&writing))
         .await
         .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
@@ -475,7 +470,7 @@ pub(super) async fn finish(
         })?;
     }
     let myself = tokio::select! {
-        myself = authorize::verify(agent.http(), &agent.endpoints, &exchanged, &site) => myself,
+        myself = authorize::verify(agent.http(), agent.service.endpoints(), &exchanged, &site) => myself,
         () = cancel.cancelled() => return Err(gone()),
     };
     let myself = match myself {

@@ -35,7 +35,7 @@ impl Agent {
 
     /// [`crate::store::Store::room_for_outcome`], waking the watcher when there is none.
     pub fn room_for_outcome(&self) -> Result<(), crate::store::StoreError> {
-        let room = self.store.room_for_outcome();
+        let room = self.service.store().room_for_outcome();
         if room.is_err() {
             self.disk_wake.notify_one();
         }
@@ -71,7 +71,7 @@ impl Agent {
     /// Status as the store tells it, with what only the agent knows: grants held unsaved
     /// (never "valid": their newest refresh token is not durable) and a full disk.
     pub fn overlay_status(&self, report: &mut StatusReport) {
-        report.disk_full = self.store.disk_full();
+        report.disk_full = self.service.store().disk_full();
         if report.disk_full.is_some() {
             // Whoever found the disk full, the watcher looks for room until there is some.
             self.disk_wake.notify_one();
@@ -103,7 +103,7 @@ impl Agent {
 pub(super) async fn watch(agent: Arc<Agent>) {
     let mut was_full = false;
     loop {
-        let full = agent.store.disk_full().is_some();
+        let full = agent.service.store().disk_full().is_some();
         if full != was_full {
             // Consoles reload the status, which says the disk is full (or no longer).
             agent.changed();

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use super::protocol::{LinkView, ReceiverPage, Reply, WireError};
 use super::state::Agent;
-use super::state::blocking;
+use super::state::{blocking, serving};
 use crate::callback::{Callback, Parameters};
 use crate::domain::{LinkOutcome, Timestamp};
 use crate::exit::Exit;
 use crate::service::links::{self, Redeemable, Refusal, Waited};
-use crate::service::system_app;
 use crate::validate::text::sanitize;
 
 /// How often handing out links also sweeps out the long-expired ones.
@@ -30,7 +29,6 @@ pub(super) async fn issue(
     user: String,
     ttl_secs: i64,
 ) -> Result<Reply, WireError> {
-    let endpoints = agent.endpoints.clone();
     // Old links are swept at most every few minutes: a sweep reads every link, and a bot may
     // hand out thousands in a burst.
     let now = Timestamp::now();
@@ -45,11 +43,12 @@ pub(super) async fn issue(
                 std::sync::atomic::Ordering::SeqCst,
             )
             .is_ok();
-    let issued = blocking(agent, move |store| {
+    let issued = serving(agent, move |service| {
+        let store = service.store();
         if sweep {
             links::prune(store, now)?;
         }
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
+        let system = service.system_app_or_reason();
         Ok(links::issue(
             store,
             &integration,
@@ -121,10 +120,10 @@ async fn routes(agent: &Arc<Agent>) -> Result<Arc<links::Routes>, WireError> {
     if let Some(routes) = cached {
         return Ok(routes);
     }
-    let endpoints = agent.endpoints.clone();
     let routes = Arc::new(
-        blocking(agent, move |store| {
-            let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
+        serving(agent, move |service| {
+            let store = service.store();
+            let system = service.system_app_or_reason();
             Ok(links::callback_routes(
                 store,
                 system.as_ref().map_err(Clone::clone),
@@ -149,11 +148,11 @@ pub(super) async fn callback(
     if served.is_empty() {
         return Ok(Reply::Page(ReceiverPage::NotFound));
     }
-    let endpoints = agent.endpoints.clone();
     let serving_since = Timestamp::now()
         .plus_secs(-i64::try_from(agent.started.elapsed().as_secs()).unwrap_or(i64::MAX));
-    let judged = blocking(agent, move |store| {
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
+    let judged = serving(agent, move |service| {
+        let store = service.store();
+        let system = service.system_app_or_reason();
         let system = system.as_ref().map_err(Clone::clone);
         let parameters = match Parameters::read(&query) {
             Ok(parameters) => parameters,

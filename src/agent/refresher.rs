@@ -8,12 +8,11 @@ use futures_util::FutureExt;
 
 use super::protocol::WireError;
 use super::state::blocking;
-use super::state::{Agent, Flight, Refresher};
+use super::state::{Agent, Flight, Refresher, serving};
 use crate::agent_log;
 use crate::domain::{Principal, Timestamp, TokenSet};
 use crate::exit::Exit;
 use crate::service::refresh::{self, RefreshError};
-use crate::service::system_app;
 use crate::store::token_key;
 
 impl Refresher {
@@ -69,11 +68,6 @@ async fn run(
     outcome
 }
 
-enum Start {
-    Fresh(Box<TokenSet>),
-    Refresh(Box<refresh::Refreshing>),
-}
-
 async fn refresh_once(
     agent: &Arc<Agent>,
     integration: String,
@@ -91,28 +85,20 @@ async fn refresh_once(
         agent.forget_unsaved(&key, &held);
         agent.changed();
     }
-    let endpoints = agent.endpoints.clone();
-    let start = blocking(agent, move |store| {
-        let now = Timestamp::now();
-        if let Some(min_valid) = min_valid
-            && let Some(tokens) = store.token_set(&integration, &principal)?
-            && !refresh::wants_refresh(&tokens, now, min_valid)
-        {
-            return Ok(Start::Fresh(Box::new(tokens)));
-        }
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
-        Ok(Start::Refresh(Box::new(refresh::begin(
-            store,
+    let start = serving(agent, move |service| {
+        Ok(refresh::begin(
+            service.store(),
             &integration,
             &principal,
-            system.as_ref().map_err(Clone::clone),
-            now,
-        )?)))
+            min_valid,
+            || service.system_app_or_reason(),
+            Timestamp::now(),
+        )?)
     })
     .await?;
     let refreshing = match start {
-        Start::Fresh(tokens) => return Ok(*tokens),
-        Start::Refresh(refreshing) => *refreshing,
+        refresh::Start::Fresh(tokens) => return Ok(*tokens),
+        refresh::Start::Refresh(refreshing) => *refreshing,
     };
     let (integration, principal) = (
         refreshing.tokens.integration.clone(),

@@ -161,16 +161,18 @@ async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verifi
     };
     let sites = match exchanged.sites.clone() {
         Some(sites) => sites,
-        None => match authorize::find_sites(agent.http(), &agent.endpoints, &exchanged).await {
-            Ok(sites) => {
-                exchanged.sites = Some(sites.clone());
-                if !update(agent, &exchanged).await? {
-                    return Ok(Verified::Gone);
+        None => {
+            match authorize::find_sites(agent.http(), agent.service.endpoints(), &exchanged).await {
+                Ok(sites) => {
+                    exchanged.sites = Some(sites.clone());
+                    if !update(agent, &exchanged).await? {
+                        return Ok(Verified::Gone);
+                    }
+                    sites
                 }
-                sites
+                Err(error) => return failed(agent, &exchanged, &error).await,
             }
-            Err(error) => return failed(agent, &exchanged, &error).await,
-        },
+        }
     };
     let asked = exchanged.clone();
     let choice = blocking(agent, move |store| {
@@ -209,10 +211,11 @@ async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verifi
         Ok(None) => return Ok(Verified::Gone),
         Err(error) => return failed(agent, &exchanged, &error).await,
     };
-    let myself = match authorize::verify(agent.http(), &agent.endpoints, &exchanged, &site).await {
-        Ok(myself) => myself,
-        Err(error) => return failed(agent, &exchanged, &error).await,
-    };
+    let myself =
+        match authorize::verify(agent.http(), agent.service.endpoints(), &exchanged, &site).await {
+            Ok(myself) => myself,
+            Err(error) => return failed(agent, &exchanged, &error).await,
+        };
     let finishing = exchanged.clone();
     let done = blocking(agent, move |store| {
         // A user id keeps the Atlassian account it was first granted by: a link forwarded

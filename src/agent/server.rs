@@ -57,9 +57,8 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         agent_log!("{note}");
     }
     let agent = Arc::new(Agent {
-        store: Arc::new(store),
         config: super::config_from_env(&options.paths, &endpoints),
-        endpoints,
+        service: Arc::new(crate::service::Context::new(Arc::new(store), endpoints)),
         hello: AgentHello {
             protocol: advertised_protocol(),
             build: Build::current(),

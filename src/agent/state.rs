@@ -15,19 +15,19 @@ use tokio_util::sync::CancellationToken;
 
 use super::paths::AgentPaths;
 use super::protocol::{AgentConfig, AgentHello, WireError};
-use crate::atlassian::Endpoints;
 use crate::callback::CallbackListener;
 use crate::domain::TokenSet;
 use crate::exit::Exit;
+use crate::service::Context;
 use crate::service::authorize::{Attempt, Grant};
 use crate::store::{Exchanged, Store};
 
 /// Everything the agent's connections share.
 pub(super) struct Agent {
-    pub store: Arc<dyn Store>,
+    /// The store, the endpoints and the system app: what every use case runs against.
+    pub service: Arc<Context>,
     pub paths: AgentPaths,
     pub config: AgentConfig,
-    pub endpoints: Endpoints,
     pub hello: AgentHello,
     pub started: Instant,
     pub idle_exit: Option<Duration>,
@@ -76,13 +76,13 @@ impl Agent {
     }
 }
 
-/// Runs store work on the blocking pool.
-pub(super) async fn blocking<T: Send + 'static>(
+/// Runs a use case on the blocking pool (sled blocks).
+pub(super) async fn serving<T: Send + 'static>(
     agent: &Arc<Agent>,
-    work: impl FnOnce(&dyn Store) -> Result<T, WireError> + Send + 'static,
+    work: impl FnOnce(&Context) -> Result<T, WireError> + Send + 'static,
 ) -> Result<T, WireError> {
-    let store = Arc::clone(&agent.store);
-    let outcome = tokio::task::spawn_blocking(move || work(store.as_ref()))
+    let service = Arc::clone(&agent.service);
+    let outcome = tokio::task::spawn_blocking(move || work(&service))
         .await
         .map_err(|e| {
             WireError::new(
@@ -91,10 +91,18 @@ pub(super) async fn blocking<T: Send + 'static>(
             )
         })?;
     // A write may have found the disk full: the watcher tells the clients and looks for room.
-    if outcome.is_err() && agent.store.disk_full().is_some() {
+    if outcome.is_err() && agent.service.store().disk_full().is_some() {
         agent.disk_wake.notify_one();
     }
     outcome
+}
+
+/// Runs store work on the blocking pool: what the background tasks do below the use cases.
+pub(super) async fn blocking<T: Send + 'static>(
+    agent: &Arc<Agent>,
+    work: impl FnOnce(&dyn Store) -> Result<T, WireError> + Send + 'static,
+) -> Result<T, WireError> {
+    serving(agent, move |service| work(service.store())).await
 }
 
 /// A rotated grant the store could not take: the only copy of its refresh token, and the

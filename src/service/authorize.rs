@@ -18,6 +18,7 @@ use crate::store::{Exchanged, Store, StoreError};
 use crate::validate::text::quoted;
 use crate::validate::{IdentifierError, identifier};
 
+use super::principal::Mismatch;
 use super::system_app::SystemApp;
 use crate::exit::{Exit, Exits};
 
@@ -156,20 +157,13 @@ pub fn prepare(
         identifier::user_id(user)?;
     }
     let found = super::lookup::integration::<AuthorizeError>(store, integration)?;
-    let principal = match (found.mode, user) {
-        (Mode::PreAuthorized, None) => Principal::Admin,
-        (Mode::PreAuthorized, Some(_)) => {
-            return Err(AuthorizeError::UserNotApplicable {
-                integration: found.name,
-            });
+    let principal = super::principal::of(found.mode, user).map_err(|mismatch| {
+        let integration = found.name.clone();
+        match mismatch {
+            Mismatch::UserNotApplicable => AuthorizeError::UserNotApplicable { integration },
+            Mismatch::UserNeeded => AuthorizeError::UserNeeded { integration },
         }
-        (Mode::UserAuthorized, Some(id)) => Principal::User(id.to_owned()),
-        (Mode::UserAuthorized, None) => {
-            return Err(AuthorizeError::UserNeeded {
-                integration: found.name,
-            });
-        }
-    };
+    })?;
     let (app_label, app) = super::app::app_of(store, &found, system_app)?;
     let renewing = store.token_set(&found.name, &principal)?.is_some();
     Ok(attempt_for(
@@ -424,12 +418,11 @@ pub fn finish(
 /// when Atlassian issued the tokens and the consent's 365 days began.
 fn token_set_of(exchanged: &Exchanged, site: &Site, myself: &Myself) -> TokenSet {
     let at = exchanged.exchanged_at;
-    let expires_in = exchanged.expires_in.unwrap_or(3600);
     TokenSet {
         integration: exchanged.integration.clone(),
         principal: exchanged.principal.clone(),
         access_token: exchanged.access_token.clone(),
-        access_expires_at: at.plus_secs(i64::try_from(expires_in).unwrap_or(i64::MAX)),
+        access_expires_at: at.plus_secs(super::refresh::access_lifetime(exchanged.expires_in)),
         refresh_token: exchanged.refresh_token.clone(),
         consented_at: at,
         rotated_at: at,

@@ -3,10 +3,12 @@
 
 pub mod app;
 pub mod authorize;
+pub mod context;
 pub mod draft;
 pub mod format;
 pub mod links;
 pub mod lookup;
+pub mod principal;
 pub mod profiles;
 pub mod refresh;
 pub mod setup;
@@ -14,6 +16,8 @@ pub mod status;
 pub mod suggest;
 pub mod system_app;
 pub mod tokens;
+
+pub use context::Context;
 
 use crate::exit::{Exit, Exits};
 use crate::store::StoreError;

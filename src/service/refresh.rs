@@ -10,6 +10,7 @@ use crate::domain::{Event, EventKind, Integration, Mode, Principal, Timestamp, T
 use crate::store::{Store, StoreError};
 
 use super::lookup::NoSuchIntegration;
+use super::principal::Mismatch;
 use super::suggest::UserFlag;
 use super::system_app::SystemApp;
 use crate::exit::{Exit, Exits};
@@ -117,22 +118,34 @@ fn users_sentence(users: &[String]) -> String {
     }
 }
 
+/// An access token's lifetime in seconds, from the token endpoint's `expires_in`. When
+/// Atlassian leaves it out (or sends more than fits), the token is taken to last an hour,
+/// the lifetime Atlassian documents for its access tokens: assuming less costs at most an
+/// early refresh, while assuming more (the `i64::MAX` of an earlier reading) would hand out
+/// an expired token as valid and never refresh it.
+pub fn access_lifetime(expires_in: Option<u64>) -> i64 {
+    expires_in
+        .and_then(|secs| i64::try_from(secs).ok())
+        .unwrap_or(ASSUMED_LIFETIME_SECS)
+}
+
+/// The lifetime of an access token whose `expires_in` is missing: see [`access_lifetime`].
+pub const ASSUMED_LIFETIME_SECS: i64 = 3600;
+
 /// Which token set `user` names in `integration`.
 pub fn principal_for(
     integration: &Integration,
     user: Option<&str>,
 ) -> Result<Principal, RefreshError> {
-    match (integration.mode, user) {
-        (Mode::PreAuthorized, None) => Ok(Principal::Admin),
-        (Mode::PreAuthorized, Some(_)) => Err(RefreshError::UserNotApplicable {
+    super::principal::of(integration.mode, user).map_err(|mismatch| match mismatch {
+        Mismatch::UserNotApplicable => RefreshError::UserNotApplicable {
             integration: integration.name.clone(),
-        }),
-        (Mode::UserAuthorized, Some(id)) => Ok(Principal::User(id.to_owned())),
-        (Mode::UserAuthorized, None) => Err(RefreshError::UserNeeded {
+        },
+        Mismatch::UserNeeded => RefreshError::UserNeeded {
             integration: integration.name.clone(),
             users: Vec::new(),
-        }),
-    }
+        },
+    })
 }
 
 /// The token set `user` names, as stored, with the sentence when there is none.
@@ -217,21 +230,35 @@ pub struct Refreshing {
     pub credentials: AppCredentials,
 }
 
-/// Step 1: the token set, its app, and the check that it can be refreshed at all.
+/// Where a refresh starts: the grant is fresh enough already, or here is what refreshing it
+/// needs.
+pub enum Start {
+    Fresh(Box<TokenSet>),
+    Refresh(Box<Refreshing>),
+}
+
+/// Step 1: the grant as stored now (one read of the token set, one of the integration), and
+/// the check that it can be refreshed at all. With `min_valid`, a token that another refresh
+/// made fresh in the meantime is returned as it is. The system app is asked for only when
+/// the grant's app is needed.
 pub fn begin(
     store: &dyn Store,
     integration: &str,
     principal: &Principal,
-    system_app: Result<&SystemApp, String>,
+    min_valid: Option<i64>,
+    system_app: impl FnOnce() -> Result<SystemApp, String>,
     now: Timestamp,
-) -> Result<Refreshing, RefreshError> {
+) -> Result<Start, RefreshError> {
+    let stored = store.token_set(integration, principal)?;
+    if let (Some(min_valid), Some(tokens)) = (min_valid, &stored)
+        && !wants_refresh(tokens, now, min_valid)
+    {
+        return Ok(Start::Fresh(Box::new(tokens.clone())));
+    }
     let found = super::lookup::integration::<RefreshError>(store, integration)?;
-    let tokens =
-        store
-            .token_set(integration, principal)?
-            .ok_or_else(|| RefreshError::NotAuthorized {
-                integration: integration.to_owned(),
-            })?;
+    let tokens = stored.ok_or_else(|| RefreshError::NotAuthorized {
+        integration: integration.to_owned(),
+    })?;
     if let Some(error) = dead(&tokens, now) {
         return Err(error);
     }
@@ -244,11 +271,12 @@ pub fn begin(
                     .into(),
         });
     }
-    let (_, app) = super::app::app_of(store, &found, system_app)?;
-    Ok(Refreshing {
+    let system = system_app();
+    let (_, app) = super::app::app_of(store, &found, system.as_ref().map_err(Clone::clone))?;
+    Ok(Start::Refresh(Box::new(Refreshing {
         credentials: super::app::credentials(&app)?,
         tokens,
-    })
+    })))
 }
 
 /// Step 2: Atlassian rotates the refresh token and issues a new access token.
@@ -290,7 +318,7 @@ pub fn record(
     };
     match result {
         Ok(grant) => {
-            let lifetime = i64::try_from(grant.expires_in.unwrap_or(3600)).unwrap_or(3600);
+            let lifetime = access_lifetime(grant.expires_in);
             tokens.access_token = grant.access_token;
             tokens.access_expires_at = now.plus_secs(lifetime);
             if let Some(rotated) = grant.refresh_token {
@@ -396,15 +424,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store(dir.path());
         let now = Timestamp(1_000_000_000);
-        let none = begin(&store, "nope", &Principal::Admin, Err("none".into()), now)
-            .err()
-            .unwrap();
+        let none = begin(
+            &store,
+            "nope",
+            &Principal::Admin,
+            None,
+            || Err("none".into()),
+            now,
+        )
+        .err()
+        .unwrap();
         assert!(none.to_string().contains("none is set up yet"), "{none}");
         store.put_integration(&integration("jira")).unwrap();
         store.put_integration(&integration("bots")).unwrap();
-        let missing = begin(&store, "nope", &Principal::Admin, Err("none".into()), now)
-            .err()
-            .unwrap();
+        let missing = begin(
+            &store,
+            "nope",
+            &Principal::Admin,
+            None,
+            || Err("none".into()),
+            now,
+        )
+        .err()
+        .unwrap();
         assert_eq!(
             missing.to_string(),
             "there is no integration named \"nope\"; the integrations are: bots, jira"

@@ -1,0 +1,242 @@
+//! What every use case runs against: the store, the endpoints, and the system app, read once
+//! and read again only when its file changes. One method per use case, with typed inputs:
+//! the agent parses a request's strings once, at its edge, and calls the method; the rules
+//! (a name checked before it is used, a stored secret kept by an edit, revoking withdrawing
+//! links) live here, not in the agent's dispatcher.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::atlassian::Endpoints;
+use crate::domain::{Event, Integration, Principal, Profile, Timestamp, TokenSet};
+use crate::store::Store;
+use crate::validate::{Finding, IdentifierError, identifier};
+
+use super::ServiceError;
+use super::draft::ProfileDraft;
+use super::refresh::RefreshError;
+use super::setup::{SetupPlan, SetupResult};
+use super::status::StatusReport;
+use super::system_app::{self, SystemApp, SystemAppError};
+
+/// The store, the endpoints and the system app every use case needs.
+pub struct Context {
+    store: Arc<dyn Store>,
+    endpoints: Endpoints,
+    system_app: Mutex<Option<Loaded>>,
+}
+
+/// The system app as last read, and the file it was read from.
+struct Loaded {
+    stamp: Stamp,
+    app: Result<SystemApp, SystemAppError>,
+}
+
+/// What tells a rewritten file from the one read: its path, and its inode, length and times
+/// (`None` while it cannot be looked at: missing, or its directory unreadable).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Stamp {
+    path: PathBuf,
+    file: Option<(u64, u64, i64, i64, i64, i64)>,
+}
+
+impl Stamp {
+    fn now() -> Stamp {
+        let path = system_app::path_from_env();
+        let file = std::fs::metadata(&path).ok().map(|m| {
+            (
+                m.ino(),
+                m.len(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec(),
+            )
+        });
+        Stamp { path, file }
+    }
+}
+
+/// The stored profile as the edit form opens it: its secret stays behind until revealed.
+pub struct OpenedProfile {
+    pub draft: ProfileDraft,
+    pub has_secret: bool,
+}
+
+/// The newest events, and what the trail keeps.
+pub struct Events {
+    pub events: Vec<Event>,
+    pub oldest: Option<Timestamp>,
+}
+
+/// The most events one request returns.
+const MAX_EVENTS: usize = 10_000;
+
+impl Context {
+    pub fn new(store: Arc<dyn Store>, endpoints: Endpoints) -> Context {
+        Context {
+            store,
+            endpoints,
+            system_app: Mutex::new(None),
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn shared_store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// The system app, read and checked once per version of its file: one `stat` per call,
+    /// the TOML read and validated again only when the file changed (or appeared, or went).
+    pub fn system_app(&self) -> Result<SystemApp, SystemAppError> {
+        let stamp = Stamp::now();
+        let mut loaded = self
+            .system_app
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match loaded.as_ref() {
+            Some(held) if held.stamp == stamp => held.app.clone(),
+            _ => {
+                let app = system_app::load(&stamp.path, &self.endpoints);
+                *loaded = Some(Loaded {
+                    stamp,
+                    app: app.clone(),
+                });
+                app
+            }
+        }
+    }
+
+    /// The system app, or the sentence that says why there is none: what the use cases that
+    /// may pick it take.
+    pub fn system_app_or_reason(&self) -> Result<SystemApp, String> {
+        self.system_app().map_err(|e| e.to_string())
+    }
+
+    pub fn status(&self, now: Timestamp) -> Result<StatusReport, ServiceError> {
+        Ok(super::status::status(self.store(), now)?)
+    }
+
+    pub fn add_profile(
+        &self,
+        draft: &ProfileDraft,
+        now: Timestamp,
+    ) -> Result<(Profile, Vec<Finding>), ServiceError> {
+        super::profiles::add(self.store(), draft, &self.endpoints, now)
+    }
+
+    /// Saves an edited profile over `original`. An edit that leaves the secret empty keeps
+    /// the stored one when `keep_secret` (the form never held it); the name to replace is
+    /// checked before it is used to find that secret.
+    pub fn replace_profile(
+        &self,
+        original: &str,
+        mut draft: ProfileDraft,
+        keep_secret: bool,
+        now: Timestamp,
+    ) -> Result<Profile, ServiceError> {
+        identifier::profile_name(original).map_err(IdentifierError::as_lookup)?;
+        if keep_secret
+            && draft.client_secret.is_empty()
+            && let Some(stored) = self.store.profile(original)?
+        {
+            draft.client_secret = stored.client_secret;
+        }
+        super::profiles::replace(self.store(), original, &draft, &self.endpoints, now)
+    }
+
+    /// The stored profile for the edit form, without its secret.
+    pub fn open_profile(&self, name: &str) -> Result<OpenedProfile, ServiceError> {
+        let profile = super::profiles::get(self.store(), name)?;
+        let mut draft = ProfileDraft::from_profile(&profile);
+        draft.client_secret = crate::domain::Secret::new(String::new());
+        Ok(OpenedProfile {
+            draft,
+            has_secret: !profile.client_secret.is_empty(),
+        })
+    }
+
+    /// The stored profile's client secret, for the reveal key.
+    pub fn reveal_secret(&self, name: &str) -> Result<String, ServiceError> {
+        let profile = super::profiles::get(self.store(), name)?;
+        Ok(profile.client_secret.expose().to_owned())
+    }
+
+    pub fn remove_profile(&self, name: &str) -> Result<(), ServiceError> {
+        super::profiles::remove(self.store(), name)
+    }
+
+    pub fn setup(&self, plan: &SetupPlan, now: Timestamp) -> Result<SetupResult, ServiceError> {
+        let system = self.system_app_or_reason();
+        super::setup::apply(
+            self.store(),
+            plan,
+            system.as_ref().map_err(Clone::clone),
+            now,
+        )
+    }
+
+    /// The newest `limit` events (at most [`MAX_EVENTS`]) and the oldest one kept.
+    pub fn events(&self, limit: usize) -> Result<Events, ServiceError> {
+        Ok(Events {
+            events: self.store.events(limit.min(MAX_EVENTS))?,
+            oldest: self.store.oldest_event()?,
+        })
+    }
+
+    /// Deletes a token set. A link handed out before the revocation must not grant again:
+    /// an end user's links are withdrawn with their token.
+    pub fn delete_tokens(
+        &self,
+        integration: &str,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        super::tokens::delete(self.store(), integration, principal, now)?;
+        if let Principal::User(user) = principal {
+            super::links::withdraw(self.store(), integration, user, now)?;
+        }
+        Ok(())
+    }
+
+    /// The integration and the token set `user` names in it, as stored (one read of each).
+    pub fn find_token(
+        &self,
+        integration: &str,
+        user: Option<&str>,
+    ) -> Result<(Integration, TokenSet), RefreshError> {
+        super::refresh::find(self.store(), integration, user)
+    }
+
+    /// The grants a refresh request names (every one when neither is named), sorted. A
+    /// principal of `Some(None)` is a key that names no grant: it matches none.
+    pub fn refresh_targets(
+        &self,
+        integration: Option<&str>,
+        principal: Option<Option<&Principal>>,
+    ) -> Result<Vec<(String, Principal)>, RefreshError> {
+        if let Some(name) = integration
+            && self.store.integration(name)?.is_none()
+        {
+            return Err(super::lookup::NoSuchIntegration::in_store(self.store(), name)?.into());
+        }
+        let mut grants: Vec<_> = self
+            .store
+            .token_summaries()?
+            .into_iter()
+            .filter(|t| integration.is_none_or(|name| t.integration == name))
+            .filter(|t| principal.is_none_or(|p| p == Some(&t.principal)))
+            .map(|t| (t.integration, t.principal))
+            .collect();
+        grants.sort();
+        Ok(grants)
+    }
+}
