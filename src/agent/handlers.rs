@@ -13,6 +13,7 @@ use super::protocol::{
 use super::state::{Agent, serving};
 use crate::agent_log;
 use crate::domain::{Principal, Timestamp};
+use crate::service::setup::SetupPlan;
 use crate::service::system_app::SystemAppInfo;
 
 pub(super) async fn handle(
@@ -48,23 +49,8 @@ pub(super) async fn handle(
             agent_log!("connection {connection}: revealed a profile's client secret on request");
             Ok(Reply::Secret { value })
         }
-        Request::RemoveProfile { name } => {
-            let removing = serving(agent, move |service| {
-                service.remove_profile(&name)?;
-                Ok(Reply::Ok)
-            });
-            changing(agent, removing).await
-        }
-        Request::Setup { plan } => {
-            let configuring = serving(agent, move |service| {
-                let result = service.setup(&plan, Timestamp::now())?;
-                Ok(Reply::Configured {
-                    integration: result.integration,
-                    removed_tokens: result.removed_tokens,
-                })
-            });
-            changing(agent, configuring).await
-        }
+        Request::RemoveProfile { name } => changing(agent, remove_profile(agent, name)).await,
+        Request::Setup { plan } => changing(agent, setup(agent, plan)).await,
         Request::Prepare {
             integration,
             user,
@@ -93,14 +79,7 @@ pub(super) async fn handle(
         Request::DeleteTokens {
             integration,
             principal,
-        } => {
-            let deleting = serving(agent, move |service| {
-                let principal = crate::service::tokens::principal(&principal)?;
-                service.delete_tokens(&integration, &principal, Timestamp::now())?;
-                Ok(Reply::Ok)
-            });
-            changing(agent, deleting).await
-        }
+        } => changing(agent, delete_tokens(agent, integration, principal)).await,
         Request::Link {
             integration,
             user,
@@ -180,6 +159,38 @@ async fn replace_profile(
             callback_url: profile.callback_url,
             remarks: Vec::new(),
         })
+    })
+    .await
+}
+
+async fn remove_profile(agent: &Arc<Agent>, name: String) -> Result<Reply, WireError> {
+    serving(agent, move |service| {
+        service.remove_profile(&name)?;
+        Ok(Reply::Ok)
+    })
+    .await
+}
+
+async fn setup(agent: &Arc<Agent>, plan: SetupPlan) -> Result<Reply, WireError> {
+    serving(agent, move |service| {
+        let result = service.setup(&plan, Timestamp::now())?;
+        Ok(Reply::Configured {
+            integration: result.integration,
+            removed_tokens: result.removed_tokens,
+        })
+    })
+    .await
+}
+
+async fn delete_tokens(
+    agent: &Arc<Agent>,
+    integration: String,
+    principal: String,
+) -> Result<Reply, WireError> {
+    serving(agent, move |service| {
+        let principal = crate::service::tokens::principal(&principal)?;
+        service.delete_tokens(&integration, &principal, Timestamp::now())?;
+        Ok(Reply::Ok)
     })
     .await
 }
