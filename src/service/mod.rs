@@ -11,6 +11,7 @@ pub mod lookup;
 pub mod principal;
 pub mod profiles;
 pub mod refresh;
+pub mod resume;
 pub mod setup;
 pub mod status;
 pub mod suggest;
