@@ -148,9 +148,46 @@ pub(super) async fn callback(
     if served.is_empty() {
         return Ok(Reply::Page(ReceiverPage::NotFound));
     }
+    let judged = judge(agent, served, query).await?;
+    let (redeemed, answer) = match judged {
+        Ok(found) => found,
+        Err(page) => return Ok(Reply::Page(page)),
+    };
+    let (outcome, page) = match answer {
+        Callback::Denied { error, description } if error == "access_denied" => (
+            LinkOutcome::Declined,
+            ReceiverPage::Declined {
+                detail: description,
+            },
+        ),
+        Callback::Denied { error, description } => {
+            let sentence = format!(
+                "Atlassian answered {error}{}. Ask for a new link and try again.",
+                description.map(|d| format!(": {d}")).unwrap_or_default()
+            );
+            failed(sentence, false)
+        }
+        Callback::Code(code) => return Ok(Reply::Page(exchange(agent, redeemed, code).await)),
+    };
+    let settled = redeemed.clone();
+    blocking(agent, move |store| {
+        Ok(links::settle(store, &settled, outcome)?)
+    })
+    .await?;
+    let _ = agent.links_settled.send(redeemed.digest.clone());
+    Ok(Reply::Page(page))
+}
+
+/// The receiver's request judged before anything is spent: the link it redeems and the
+/// browser's answer, or the page that refuses it.
+async fn judge(
+    agent: &Arc<Agent>,
+    served: Vec<String>,
+    query: String,
+) -> Result<Result<(Redeemable, Callback), ReceiverPage>, WireError> {
     let serving_since = Timestamp::now()
         .plus_secs(-i64::try_from(agent.started.elapsed().as_secs()).unwrap_or(i64::MAX));
-    let judged = serving(agent, move |service| {
+    serving(agent, move |service| {
         let store = service.store();
         let system = service.system_app_or_reason();
         let system = system.as_ref().map_err(Clone::clone);
@@ -180,63 +217,38 @@ pub(super) async fn callback(
             Err(refusal) => Ok(Err(refused(refusal.to_string()))),
         }
     })
-    .await?;
-    let (redeemed, answer) = match judged {
-        Ok(found) => found,
-        Err(page) => return Ok(Reply::Page(page)),
-    };
-    let (outcome, page) = match answer {
-        Callback::Denied { error, description } if error == "access_denied" => (
-            LinkOutcome::Declined,
-            ReceiverPage::Declined {
-                detail: description,
-            },
-        ),
-        Callback::Denied { error, description } => {
-            let sentence = format!(
-                "Atlassian answered {error}{}. Ask for a new link and try again.",
-                description.map(|d| format!(": {d}")).unwrap_or_default()
-            );
-            failed(sentence, false)
+    .await
+}
+
+/// A code for a redeemed link, exchanged: the page says how far it got by the deadline.
+async fn exchange(agent: &Arc<Agent>, redeemed: Redeemable, code: String) -> ReceiverPage {
+    // Its own task: a deadline (or the receiver hanging up) must not cut the
+    // exchange between Atlassian's answer and the store; it settles the link itself.
+    let completing = tokio::spawn(complete(Arc::clone(agent), redeemed.clone(), code));
+    match tokio::time::timeout(COMPLETE_DEADLINE, completing).await {
+        Ok(Ok(page)) => page,
+        Ok(Err(e)) => {
+            failed(
+                format!("jira-auth could not complete the authorization: {e}"),
+                true,
+            )
+            .1
         }
-        Callback::Code(code) => {
-            // Its own task: a deadline (or the receiver hanging up) must not cut the
-            // exchange between Atlassian's answer and the store; it settles the link itself.
-            let completing = tokio::spawn(complete(Arc::clone(agent), redeemed.clone(), code));
-            let page = match tokio::time::timeout(COMPLETE_DEADLINE, completing).await {
-                Ok(Ok(page)) => page,
-                Ok(Err(e)) => {
-                    failed(
-                        format!("jira-auth could not complete the authorization: {e}"),
-                        true,
-                    )
-                    .1
-                }
-                Err(_) => {
-                    let digest = redeemed.digest.clone();
-                    let link = redeemed.link.clone();
-                    ReceiverPage::Completing {
-                        integration: redeemed.attempt.integration.clone(),
-                        user: sanitize(&redeemed.link.user, 256),
-                        // Either way the task goes on; this only says how far it got.
-                        stored: blocking(agent, move |store| {
-                            Ok(links::exchange_stored_for(store, &digest, &link)?)
-                        })
-                        .await
-                        .unwrap_or(false),
-                    }
-                }
-            };
-            return Ok(Reply::Page(page));
+        Err(_) => {
+            let digest = redeemed.digest.clone();
+            let link = redeemed.link.clone();
+            ReceiverPage::Completing {
+                integration: redeemed.attempt.integration.clone(),
+                user: sanitize(&redeemed.link.user, 256),
+                // Either way the task goes on; this only says how far it got.
+                stored: blocking(agent, move |store| {
+                    Ok(links::exchange_stored_for(store, &digest, &link)?)
+                })
+                .await
+                .unwrap_or(false),
+            }
         }
-    };
-    let settled = redeemed.clone();
-    blocking(agent, move |store| {
-        Ok(links::settle(store, &settled, outcome)?)
-    })
-    .await?;
-    let _ = agent.links_settled.send(redeemed.digest.clone());
-    Ok(Reply::Page(page))
+    }
 }
 
 /// The page for a spent link, from what its first visit left.

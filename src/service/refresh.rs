@@ -379,6 +379,55 @@ pub fn wants_refresh(tokens: &TokenSet, now: Timestamp, min_valid: i64) -> bool 
     now.secs_until(tokens.access_expires_at) < min_valid
 }
 
+/// A grant the keep-alive is to refresh, and when.
+pub struct Pending {
+    pub at: Timestamp,
+    pub due: Due,
+    pub integration: String,
+    pub principal: Principal,
+}
+
+/// Every grant the keep-alive is to refresh, soonest first. A refresh the last agent began
+/// and never recorded comes first: Atlassian may have rotated the token, and the old one
+/// works only within the reuse leeway (one whose grant was deleted since is let go).
+pub fn keepalive_due(store: &dyn Store, rotate_after: i64) -> Result<Vec<Pending>, StoreError> {
+    let modes: std::collections::HashMap<String, Mode> = store
+        .integrations()?
+        .into_iter()
+        .map(|i| (i.name, i.mode))
+        .collect();
+    let mut interrupted = Vec::new();
+    for (integration, principal, at) in store.refreshes_interrupted()? {
+        if store.token_set(&integration, &principal)?.is_none() {
+            // Deleted since: nothing left to claim.
+            store.refresh_done(&integration, &principal)?;
+        } else {
+            interrupted.push(Pending {
+                at,
+                due: Due::AccessExpiring,
+                integration,
+                principal,
+            });
+        }
+    }
+    let mut pending: Vec<Pending> = store
+        .token_summaries()?
+        .into_iter()
+        .filter_map(|tokens| {
+            let mode = *modes.get(&tokens.integration)?;
+            let (at, due) = keepalive_at(&tokens, mode, rotate_after)?;
+            Some(Pending {
+                at,
+                due,
+                integration: tokens.integration,
+                principal: tokens.principal,
+            })
+        })
+        .collect();
+    pending.sort_by_key(|p| (p.at, p.due));
+    Ok(interrupted.into_iter().chain(pending).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
