@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::protocol::{AttemptView, ListenerView, Reply, WireError};
 use super::state::{Agent, Attempts, Entry};
 use super::state::{blocking, serving};
+use crate::callback::{self, Callback, CallbackError, CallbackListener};
 use crate::domain::{Principal, Timestamp};
 use crate::exit::Exit;
 use crate::service::authorize::{self, Attempt, AuthorizeError, Grant};
@@ -130,7 +131,7 @@ pub(super) async fn prepare(
         )?)
     })
     .await?;
-    let (listener, view) = match listen.then(|| authorize::listen(&attempt)) {
+    let (listener, view) = match listen.then(|| bind(&attempt)) {
         Some(binding) => match binding.await {
             Some(Ok(listener)) => {
                 let port = listener.port();
@@ -174,6 +175,36 @@ pub(super) async fn prepare(
     Ok(Reply::Prepared(reply))
 }
 
+/// The loopback listener for the attempt's callback URL, when that URL is on this machine.
+async fn bind(attempt: &Attempt) -> Option<Result<CallbackListener, AuthorizeError>> {
+    let target = callback::loopback_target(&attempt.app.callback_url)?;
+    Some(
+        callback::bind(&target, attempt.state.clone())
+            .await
+            .map_err(listener_failed),
+    )
+}
+
+/// Step 2 of an authorization, by the loopback listener: waits for the browser's redirect
+/// (bounded by [`callback::DEFAULT_TIMEOUT`]); an error answer means what it means in a
+/// paste.
+async fn code_from_listener(listener: CallbackListener) -> Result<String, AuthorizeError> {
+    match listener
+        .wait(callback::DEFAULT_TIMEOUT)
+        .await
+        .map_err(listener_failed)?
+    {
+        Callback::Code(code) => Ok(code),
+        Callback::Denied { error, description } => {
+            Err(authorize::denied(error, description).into())
+        }
+    }
+}
+
+fn listener_failed(error: CallbackError) -> AuthorizeError {
+    AuthorizeError::Listener(error.to_string())
+}
+
 pub(super) async fn await_callback(agent: &Arc<Agent>, id: &str) -> Result<Reply, WireError> {
     let (listener, cancel, listening) = agent.attempts.with(id, |entry| {
         let listener = entry.listener.take().ok_or_else(|| {
@@ -184,7 +215,7 @@ pub(super) async fn await_callback(agent: &Arc<Agent>, id: &str) -> Result<Reply
         Ok((listener, entry.cancel.clone(), entry.listening.clone()))
     })?;
     let code = tokio::select! {
-        code = authorize::code_from_listener(listener) => code?,
+        code = code_from_listener(listener) => code?,
         () = cancel.cancelled() => return Err(gone()),
         () = listening.cancelled() => {
             return Err(WireError::new(Exit::Usage, "the code arrived another way; the listener has stopped"));

@@ -12,7 +12,6 @@ use crate::atlassian::client::{self, TokenGrant};
 use crate::atlassian::errors::ProtocolError;
 use crate::atlassian::redirect::{self, RedirectError};
 use crate::atlassian::resources::{self, Myself};
-use crate::callback::{self, Callback, CallbackError, CallbackListener};
 use crate::domain::{Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet};
 use crate::store::{Exchanged, Store, StoreError};
 use crate::validate::text::quoted;
@@ -85,8 +84,10 @@ pub enum AuthorizeError {
     Identifier(#[from] IdentifierError),
     #[error(transparent)]
     Redirect(#[from] RedirectError),
-    #[error(transparent)]
-    Listener(#[from] CallbackError),
+    /// The loopback listener could not listen, or heard nothing in time (the agent's
+    /// sentence: it owns the listener).
+    #[error("{0}")]
+    Listener(String),
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
     #[error(transparent)]
@@ -473,19 +474,10 @@ pub fn code_from_paste(pasted: &str, attempt: &Attempt) -> Result<String, Author
     Ok(redirect::parse_redirect(pasted, &attempt.state)?)
 }
 
-/// Step 2, by the loopback listener: waits for the browser's redirect (bounded by
-/// [`callback::DEFAULT_TIMEOUT`]); an error answer means what it means in a paste.
-pub async fn code_from_listener(listener: CallbackListener) -> Result<String, AuthorizeError> {
-    match listener.wait(callback::DEFAULT_TIMEOUT).await? {
-        Callback::Code(code) => Ok(code),
-        Callback::Denied { error, description } => Err(denied(error, description).into()),
-    }
-}
-
 /// An `error=` answer from the browser: `access_denied` is a declined consent (RFC 6749
 /// 4.1.2.1); anything else is Atlassian's to explain, `server_error` and
 /// `temporarily_unavailable` being temporary.
-fn denied(error: String, description: Option<String>) -> RedirectError {
+pub fn denied(error: String, description: Option<String>) -> RedirectError {
     if error == "access_denied" {
         RedirectError::Declined { error, description }
     } else {
@@ -493,18 +485,9 @@ fn denied(error: String, description: Option<String>) -> RedirectError {
     }
 }
 
-/// The loopback listener for the attempt's callback URL, when that URL is on this machine.
-pub async fn listen(attempt: &Attempt) -> Option<Result<CallbackListener, AuthorizeError>> {
-    let target = callback::loopback_target(&attempt.app.callback_url)?;
-    Some(
-        callback::bind(&target, attempt.state.clone())
-            .await
-            .map_err(AuthorizeError::from),
-    )
-}
-
 /// The `ssh -L` line that carries a laptop browser to the listener's `port`, when this
-/// process runs in an SSH session.
+/// process runs in an SSH session. Kept for the console, which names it here; the one
+/// import of `callback` left in the service (the console can import it from there).
 pub use crate::callback::ssh_forward_hint_from_env as ssh_forward_hint;
 
 /// What both faces say when an authorization is done.
