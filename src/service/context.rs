@@ -24,7 +24,13 @@ use super::system_app::{self, SystemApp, SystemAppError};
 pub struct Context {
     store: Arc<dyn Store>,
     endpoints: Endpoints,
+    /// Where the system app's file is (`JIRA_AUTH_SYSTEM_APP`, read once: the agent's
+    /// environment does not change, and its hello names the same path).
+    system_app_path: PathBuf,
     system_app: Mutex<Option<Loaded>>,
+    /// How many times the file was read and checked.
+    #[cfg(test)]
+    loads: std::sync::atomic::AtomicUsize,
 }
 
 /// The system app as last read, and the file it was read from.
@@ -42,9 +48,8 @@ struct Stamp {
 }
 
 impl Stamp {
-    fn now() -> Stamp {
-        let path = system_app::path_from_env();
-        let file = std::fs::metadata(&path).ok().map(|m| {
+    fn of(path: &std::path::Path) -> Stamp {
+        let file = std::fs::metadata(path).ok().map(|m| {
             (
                 m.ino(),
                 m.len(),
@@ -54,7 +59,10 @@ impl Stamp {
                 m.ctime_nsec(),
             )
         });
-        Stamp { path, file }
+        Stamp {
+            path: path.to_owned(),
+            file,
+        }
     }
 }
 
@@ -74,11 +82,23 @@ pub struct Events {
 const MAX_EVENTS: usize = 10_000;
 
 impl Context {
+    /// The context of this process: the system app where `JIRA_AUTH_SYSTEM_APP` says.
     pub fn new(store: Arc<dyn Store>, endpoints: Endpoints) -> Context {
+        Context::with_system_app_at(store, endpoints, system_app::path_from_env())
+    }
+
+    pub fn with_system_app_at(
+        store: Arc<dyn Store>,
+        endpoints: Endpoints,
+        system_app_path: PathBuf,
+    ) -> Context {
         Context {
             store,
             endpoints,
+            system_app_path,
             system_app: Mutex::new(None),
+            #[cfg(test)]
+            loads: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -97,7 +117,7 @@ impl Context {
     /// The system app, read and checked once per version of its file: one `stat` per call,
     /// the TOML read and validated again only when the file changed (or appeared, or went).
     pub fn system_app(&self) -> Result<SystemApp, SystemAppError> {
-        let stamp = Stamp::now();
+        let stamp = Stamp::of(&self.system_app_path);
         let mut loaded = self
             .system_app
             .lock()
@@ -105,6 +125,8 @@ impl Context {
         match loaded.as_ref() {
             Some(held) if held.stamp == stamp => held.app.clone(),
             _ => {
+                #[cfg(test)]
+                self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let app = system_app::load(&stamp.path, &self.endpoints);
                 *loaded = Some(Loaded {
                     stamp,
@@ -238,5 +260,70 @@ impl Context {
             .collect();
         grants.sort();
         Ok(grants)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{OpenOptions, SledStore, StorePaths};
+
+    const APP: &str = r#"
+name = "Acme Jira connector"
+client_id = "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56"
+client_secret = "s3cret-s3cret"
+callback_url = "https://jira-auth.acme.example/callback"
+scopes = ["read:jira-work", "offline_access"]
+"#;
+
+    fn context(dir: &std::path::Path) -> Context {
+        let paths = StorePaths {
+            data_dir: dir.join("data"),
+            key_file: dir.join("key"),
+        };
+        let store = SledStore::open(&OpenOptions::new(paths, "test")).unwrap();
+        Context::with_system_app_at(
+            Arc::new(store),
+            Endpoints::default(),
+            dir.join("system-app.toml"),
+        )
+    }
+
+    fn loads(context: &Context) -> usize {
+        context.loads.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn the_system_app_is_read_once_per_version_of_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let context = context(dir.path());
+        let missing = context.system_app().unwrap_err();
+        assert!(
+            matches!(missing, SystemAppError::Missing { .. }),
+            "{missing}"
+        );
+        assert!(context.system_app().is_err());
+        assert_eq!(loads(&context), 1, "a missing file is not looked for twice");
+
+        let path = dir.path().join("system-app.toml");
+        std::fs::write(&path, APP).unwrap();
+        assert_eq!(context.system_app().unwrap().name, "Acme Jira connector");
+        for _ in 0..5 {
+            context.system_app().unwrap();
+        }
+        assert_eq!(loads(&context), 2, "one read for the file as it is");
+
+        // Rewritten (another file put in its place, as deployment tools do): read again.
+        let next = dir.path().join("next.toml");
+        std::fs::write(&next, APP.replace("Acme Jira connector", "Beta")).unwrap();
+        std::fs::rename(&next, &path).unwrap();
+        assert_eq!(context.system_app().unwrap().name, "Beta");
+        assert_eq!(loads(&context), 3);
+
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(
+            context.system_app(),
+            Err(SystemAppError::Missing { .. })
+        ));
     }
 }
