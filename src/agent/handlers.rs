@@ -248,7 +248,13 @@ async fn token(
     {
         agent
             .refresher
-            .refresh(agent, &found.name, &tokens.principal, Some(min_valid))
+            .refresh(
+                agent,
+                &found.name,
+                &tokens.principal,
+                Some(min_valid),
+                Some(found.clone()),
+            )
             .await?
     } else {
         tokens
@@ -278,7 +284,7 @@ async fn refresh_now(
     for (integration, principal) in grants {
         let outcome = agent
             .refresher
-            .refresh(agent, &integration, &principal, None)
+            .refresh(agent, &integration, &principal, None, None)
             .await
             .map(|tokens| tokens.access_expires_at);
         results.push(RefreshResult {

@@ -95,7 +95,7 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
             }
             let result = agent
                 .refresher
-                .refresh(&agent, &item.integration, &item.principal, None)
+                .refresh(&agent, &item.integration, &item.principal, None, None)
                 .await;
             refreshed = true;
             match result {

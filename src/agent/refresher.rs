@@ -10,20 +10,24 @@ use super::protocol::WireError;
 use super::state::blocking;
 use super::state::{Agent, Flight, Refresher, serving};
 use crate::agent_log;
-use crate::domain::{Principal, Timestamp, TokenSet};
+use crate::domain::{Integration, Principal, Timestamp, TokenSet};
 use crate::exit::Exit;
 use crate::service::refresh::{self, RefreshError};
 use crate::store::token_key;
 
 impl Refresher {
     /// Refreshes the grant, or joins the refresh already under way. With `min_valid`, a
-    /// token that another refresh made fresh in the meantime is returned as it is.
+    /// token that another refresh made fresh in the meantime is returned as it is. `found`
+    /// is the integration when the caller has just read it (a new flight does not read it
+    /// again); the token set is always read again inside the flight, the one place where no
+    /// other refresh of the grant can be under way.
     pub fn refresh(
         &self,
         agent: &Arc<Agent>,
         integration: &str,
         principal: &Principal,
         min_valid: Option<i64>,
+        found: Option<Integration>,
     ) -> Flight {
         let key = token_key(integration, principal);
         let mut flights = self.lock();
@@ -35,6 +39,7 @@ impl Refresher {
             integration.to_owned(),
             principal.clone(),
             min_valid,
+            found,
             key.clone(),
         ));
         let flight = async move {
@@ -61,9 +66,10 @@ async fn run(
     integration: String,
     principal: Principal,
     min_valid: Option<i64>,
+    found: Option<Integration>,
     key: String,
 ) -> Result<TokenSet, WireError> {
-    let outcome = refresh_once(&agent, integration, principal, min_valid).await;
+    let outcome = refresh_once(&agent, integration, principal, min_valid, found).await;
     agent.refresher.lock().remove(&key);
     outcome
 }
@@ -73,6 +79,7 @@ async fn refresh_once(
     integration: String,
     principal: Principal,
     min_valid: Option<i64>,
+    found: Option<Integration>,
 ) -> Result<TokenSet, WireError> {
     let key = token_key(&integration, &principal);
     // A rotation held in memory (the disk was full) holds the only live refresh token: it is
@@ -91,6 +98,7 @@ async fn refresh_once(
             &integration,
             &principal,
             min_valid,
+            found,
             || service.system_app_or_reason(),
             Timestamp::now(),
         )?)

@@ -237,15 +237,16 @@ pub enum Start {
     Refresh(Box<Refreshing>),
 }
 
-/// Step 1: the grant as stored now (one read of the token set, one of the integration), and
-/// the check that it can be refreshed at all. With `min_valid`, a token that another refresh
-/// made fresh in the meantime is returned as it is. The system app is asked for only when
-/// the grant's app is needed.
+/// Step 1: the grant as stored now (one read of the token set, and one of the integration
+/// unless the caller `found` it already), and the check that it can be refreshed at all.
+/// With `min_valid`, a token that another refresh made fresh in the meantime is returned as
+/// it is. The system app is asked for only when the grant's app is needed.
 pub fn begin(
     store: &dyn Store,
     integration: &str,
     principal: &Principal,
     min_valid: Option<i64>,
+    found: Option<Integration>,
     system_app: impl FnOnce() -> Result<SystemApp, String>,
     now: Timestamp,
 ) -> Result<Start, RefreshError> {
@@ -255,7 +256,10 @@ pub fn begin(
     {
         return Ok(Start::Fresh(Box::new(tokens.clone())));
     }
-    let found = super::lookup::integration::<RefreshError>(store, integration)?;
+    let found = match found {
+        Some(found) => found,
+        None => super::lookup::integration::<RefreshError>(store, integration)?,
+    };
     let tokens = stored.ok_or_else(|| RefreshError::NotAuthorized {
         integration: integration.to_owned(),
     })?;
@@ -478,6 +482,7 @@ mod tests {
             "nope",
             &Principal::Admin,
             None,
+            None,
             || Err("none".into()),
             now,
         )
@@ -490,6 +495,7 @@ mod tests {
             &store,
             "nope",
             &Principal::Admin,
+            None,
             None,
             || Err("none".into()),
             now,
