@@ -387,7 +387,7 @@ pub(super) async fn with_live_token(
     exchanged: Exchanged,
 ) -> Result<Option<Exchanged>, AuthorizeError> {
     let now = Timestamp::now();
-    let lifetime = i64::try_from(exchanged.expires_in.unwrap_or(3600)).unwrap_or(3600);
+    let lifetime = crate::service::refresh::access_lifetime(exchanged.expires_in);
     let expires = exchanged.exchanged_at.plus_secs(lifetime);
     let Some(refresh_token) = exchanged.refresh_token.clone() else {
         return Ok(Some(exchanged));
@@ -418,7 +418,7 @@ pub(super) async fn with_live_token(
     let mut renewed = exchanged;
     // The record's times count from the consent: the new token's life is told from there.
     let since = renewed.exchanged_at.secs_until(now).max(0);
-    let life = i64::try_from(grant.expires_in.unwrap_or(3600)).unwrap_or(3600);
+    let life = crate::service::refresh::access_lifetime(grant.expires_in);
     renewed.expires_in = u64::try_from(since.saturating_add(life)).ok();
     renewed.access_token = grant.access_token;
     if let Some(rotated) = grant.refresh_token {

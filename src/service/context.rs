@@ -268,13 +268,11 @@ mod tests {
     use super::*;
     use crate::store::{OpenOptions, SledStore, StorePaths};
 
-    const APP: &str = r#"
-name = "Acme Jira connector"
-client_id = "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56"
-client_secret = "s3cret-s3cret"
-callback_url = "https://jira-auth.acme.example/callback"
-scopes = ["read:jira-work", "offline_access"]
-"#;
+    fn example() -> String {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/system-app.example.toml");
+        std::fs::read_to_string(path).unwrap()
+    }
 
     fn context(dir: &std::path::Path) -> Context {
         let paths = StorePaths {
@@ -306,7 +304,7 @@ scopes = ["read:jira-work", "offline_access"]
         assert_eq!(loads(&context), 1, "a missing file is not looked for twice");
 
         let path = dir.path().join("system-app.toml");
-        std::fs::write(&path, APP).unwrap();
+        std::fs::write(&path, example()).unwrap();
         assert_eq!(context.system_app().unwrap().name, "Acme Jira connector");
         for _ in 0..5 {
             context.system_app().unwrap();
@@ -315,7 +313,7 @@ scopes = ["read:jira-work", "offline_access"]
 
         // Rewritten (another file put in its place, as deployment tools do): read again.
         let next = dir.path().join("next.toml");
-        std::fs::write(&next, APP.replace("Acme Jira connector", "Beta")).unwrap();
+        std::fs::write(&next, example().replace("Acme Jira connector", "Beta")).unwrap();
         std::fs::rename(&next, &path).unwrap();
         assert_eq!(context.system_app().unwrap().name, "Beta");
         assert_eq!(loads(&context), 3);

@@ -477,31 +477,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = store(dir.path());
         let now = Timestamp(1_000_000_000);
-        let none = begin(
-            &store,
-            "nope",
-            &Principal::Admin,
-            None,
-            None,
-            || Err("none".into()),
-            now,
-        )
-        .err()
-        .unwrap();
+        let begin_nope = || {
+            begin(
+                &store,
+                "nope",
+                &Principal::Admin,
+                None,
+                None,
+                || Err("none".into()),
+                now,
+            )
+            .err()
+            .unwrap()
+        };
+        let none = begin_nope();
         assert!(none.to_string().contains("none is set up yet"), "{none}");
         store.put_integration(&integration("jira")).unwrap();
         store.put_integration(&integration("bots")).unwrap();
-        let missing = begin(
-            &store,
-            "nope",
-            &Principal::Admin,
-            None,
-            None,
-            || Err("none".into()),
-            now,
-        )
-        .err()
-        .unwrap();
+        let missing = begin_nope();
         assert_eq!(
             missing.to_string(),
             "there is no integration named \"nope\"; the integrations are: bots, jira"
@@ -592,7 +585,11 @@ pub fn keepalive_at(
     let access = (mode == Mode::PreAuthorized).then(|| {
         // Refresh when a quarter of the lifetime or 5 minutes remain, whichever is less.
         let lifetime = tokens.rotated_at.secs_until(tokens.access_expires_at);
-        let lifetime = if lifetime > 0 { lifetime } else { 3600 };
+        let lifetime = if lifetime > 0 {
+            lifetime
+        } else {
+            ASSUMED_LIFETIME_SECS
+        };
         tokens.access_expires_at.plus_secs(-(lifetime / 4).min(300))
     });
     match access {
