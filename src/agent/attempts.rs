@@ -121,14 +121,7 @@ pub(super) async fn prepare(
     listen: bool,
 ) -> Result<Reply, WireError> {
     let attempt = serving(agent, move |service| {
-        let store = service.store();
-        let system = service.system_app_or_reason();
-        Ok(authorize::prepare(
-            store,
-            &integration,
-            user.as_deref(),
-            system.as_ref().map_err(Clone::clone),
-        )?)
+        Ok(service.prepare_attempt(&integration, user.as_deref())?)
     })
     .await?;
     let (listener, view) = match listen.then(|| bind(&attempt)) {
@@ -397,19 +390,9 @@ pub(super) async fn with_live_token(
         return Ok(Some(exchanged));
     }
     let (service, name) = (Arc::clone(&agent.service), exchanged.integration.clone());
-    let credentials = tokio::task::spawn_blocking(move || {
-        let found: crate::domain::Integration =
-            crate::service::lookup::integration::<AuthorizeError>(service.store(), &name)?;
-        let system = service.system_app_or_reason();
-        let (_, app) = crate::service::app::app_of(
-            service.store(),
-            &found,
-            system.as_ref().map_err(Clone::clone),
-        )?;
-        Ok::<_, AuthorizeError>(crate::service::app::credentials(&app)?)
-    })
-    .await
-    .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
+    let credentials = tokio::task::spawn_blocking(move || service.credentials_of(&name))
+        .await
+        .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
     agent.room_for_outcome()?;
     // Atlassian rotates the refresh token as it answers: counted like an exchange in flight.
     let _in_flight = Exchanging::begin(&agent.attempts.exchanging);

@@ -44,19 +44,7 @@ pub(super) async fn issue(
             )
             .is_ok();
     let issued = serving(agent, move |service| {
-        let store = service.store();
-        if sweep {
-            links::prune(store, now)?;
-        }
-        let system = service.system_app_or_reason();
-        Ok(links::issue(
-            store,
-            &integration,
-            &user,
-            ttl_secs,
-            system.as_ref().map_err(Clone::clone),
-            Timestamp::now(),
-        )?)
+        Ok(service.issue_link(&integration, &user, ttl_secs, sweep, now)?)
     })
     .await?;
     crate::agent_log!(
@@ -120,17 +108,7 @@ async fn routes(agent: &Arc<Agent>) -> Result<Arc<links::Routes>, WireError> {
     if let Some(routes) = cached {
         return Ok(routes);
     }
-    let routes = Arc::new(
-        serving(agent, move |service| {
-            let store = service.store();
-            let system = service.system_app_or_reason();
-            Ok(links::callback_routes(
-                store,
-                system.as_ref().map_err(Clone::clone),
-            )?)
-        })
-        .await?,
-    );
+    let routes = Arc::new(serving(agent, move |service| Ok(service.callback_routes()?)).await?);
     *agent
         .routes
         .lock()
@@ -189,8 +167,6 @@ async fn judge(
         .plus_secs(-i64::try_from(agent.started.elapsed().as_secs()).unwrap_or(i64::MAX));
     serving(agent, move |service| {
         let store = service.store();
-        let system = service.system_app_or_reason();
-        let system = system.as_ref().map_err(Clone::clone);
         let parameters = match Parameters::read(&query) {
             Ok(parameters) => parameters,
             Err(parameter) => return Ok(Err(refused(altered(parameter)))),
@@ -205,7 +181,7 @@ async fn judge(
                     .to_owned(),
             )));
         };
-        match links::redeem(store, &state, &served, system, Timestamp::now())? {
+        match service.redeem_link(&state, &served, Timestamp::now())? {
             Ok(redeemed) => Ok(Ok((redeemed, answer))),
             // A second visit (a reload after an interruption) hears how the first ended.
             Err(Refusal::Used) => Ok(Err(after_use(links::after_use(

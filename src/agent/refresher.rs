@@ -93,15 +93,7 @@ async fn refresh_once(
         agent.changed();
     }
     let start = serving(agent, move |service| {
-        Ok(refresh::begin(
-            service.store(),
-            &integration,
-            &principal,
-            min_valid,
-            found,
-            || service.system_app_or_reason(),
-            Timestamp::now(),
-        )?)
+        Ok(service.begin_refresh(&integration, &principal, min_valid, found, Timestamp::now())?)
     })
     .await?;
     let refreshing = match start {

@@ -9,13 +9,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::atlassian::Endpoints;
+use crate::atlassian::client::AppCredentials;
 use crate::domain::{Event, Integration, Principal, Profile, Timestamp, TokenSet};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::validate::{Finding, IdentifierError, identifier};
 
 use super::ServiceError;
+use super::authorize::{Attempt, AuthorizeError};
 use super::draft::ProfileDraft;
-use super::refresh::RefreshError;
+use super::links::{Issued, LinkError, Redeemable, Refusal, Routes};
+use super::refresh::{RefreshError, Start};
 use super::setup::{SetupPlan, SetupResult};
 use super::status::StatusReport;
 use super::system_app::{self, SystemApp, SystemAppError};
@@ -260,6 +263,97 @@ impl Context {
             .collect();
         grants.sort();
         Ok(grants)
+    }
+
+    /// An authorization attempt for `integration` (and `user`, when it is user-authorized).
+    pub fn prepare_attempt(
+        &self,
+        integration: &str,
+        user: Option<&str>,
+    ) -> Result<Attempt, AuthorizeError> {
+        let system = self.system_app_or_reason();
+        super::authorize::prepare(
+            self.store(),
+            integration,
+            user,
+            system.as_ref().map_err(Clone::clone),
+        )
+    }
+
+    /// What the token endpoint needs from the app `integration` authorizes with.
+    pub fn credentials_of(&self, integration: &str) -> Result<AppCredentials, AuthorizeError> {
+        let found = super::lookup::integration::<AuthorizeError>(self.store(), integration)?;
+        let system = self.system_app_or_reason();
+        let (_, app) =
+            super::app::app_of(self.store(), &found, system.as_ref().map_err(Clone::clone))?;
+        Ok(super::app::credentials(&app)?)
+    }
+
+    /// Step 1 of a refresh (see [`super::refresh::begin`]), with this context's system app.
+    pub fn begin_refresh(
+        &self,
+        integration: &str,
+        principal: &Principal,
+        min_valid: Option<i64>,
+        found: Option<Integration>,
+        now: Timestamp,
+    ) -> Result<Start, RefreshError> {
+        super::refresh::begin(
+            self.store(),
+            integration,
+            principal,
+            min_valid,
+            found,
+            || self.system_app_or_reason(),
+            now,
+        )
+    }
+
+    /// A link for an end user of `integration`; with `sweep`, the long-expired links go
+    /// first.
+    pub fn issue_link(
+        &self,
+        integration: &str,
+        user: &str,
+        ttl_secs: i64,
+        sweep: bool,
+        now: Timestamp,
+    ) -> Result<Issued, LinkError> {
+        if sweep {
+            super::links::prune(self.store(), now)?;
+        }
+        let system = self.system_app_or_reason();
+        super::links::issue(
+            self.store(),
+            integration,
+            user,
+            ttl_secs,
+            system.as_ref().map_err(Clone::clone),
+            Timestamp::now(),
+        )
+    }
+
+    /// Which integration each callback path serves.
+    pub fn callback_routes(&self) -> Result<Routes, StoreError> {
+        let system = self.system_app_or_reason();
+        super::links::callback_routes(self.store(), system.as_ref().map_err(Clone::clone))
+    }
+
+    /// The link a receiver's `state` redeems, among the integrations its path `served`.
+    pub fn redeem_link(
+        &self,
+        state: &str,
+        served: &[String],
+        now: Timestamp,
+    ) -> Result<Result<Redeemable, Refusal>, LinkError> {
+        let system = self.system_app_or_reason();
+        super::links::redeem(
+            self.store(),
+            state,
+            served,
+            system.as_ref().map_err(Clone::clone),
+            now,
+        )
     }
 }
 
