@@ -17,7 +17,7 @@ use super::protocol::WireError;
 use super::state::Agent;
 use super::state::blocking;
 use crate::domain::{Timestamp, TokenSet};
-use crate::service::authorize::{self, AuthorizeError};
+use crate::service::authorize::{self, AuthorizeError, Authorized};
 use crate::service::links;
 use crate::service::resume::{self, Finished, SiteChoice, Standing};
 use crate::store::Exchanged;
@@ -155,21 +155,24 @@ async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verifi
     match finished {
         Finished::AccountChanged(sentence) => end(agent, &exchanged, sentence).await,
         Finished::Superseded => Ok(Verified::Gone),
-        Finished::Done(done) => {
-            agent.changed();
-            agent.keepalive_wake.notify_one();
-            crate::agent_log!(
-                "authorized {} for {} on {}",
-                done.tokens.integration,
-                match done.tokens.principal {
-                    crate::domain::Principal::Admin => "admin",
-                    crate::domain::Principal::User(_) => "a user",
-                },
-                done.site.url
-            );
-            Ok(Verified::Done(Box::new(done.tokens)))
-        }
+        Finished::Done(done) => Ok(authorized(agent, *done)),
     }
+}
+
+/// A token set stored: every client hears of it, and the keep-alive looks at it.
+fn authorized(agent: &Agent, done: Authorized) -> Verified {
+    agent.changed();
+    agent.keepalive_wake.notify_one();
+    crate::agent_log!(
+        "authorized {} for {} on {}",
+        done.tokens.integration,
+        match done.tokens.principal {
+            crate::domain::Principal::Admin => "admin",
+            crate::domain::Principal::User(_) => "a user",
+        },
+        done.site.url
+    );
+    Verified::Done(Box::new(done.tokens))
 }
 
 async fn update(agent: &Arc<Agent>, exchanged: &Exchanged) -> Result<bool, WireError> {
