@@ -21,3 +21,22 @@ pub fn of(mode: Mode, user: Option<&str>) -> Result<Principal, Mismatch> {
         (Mode::UserAuthorized, None) => Err(Mismatch::UserNeeded),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_mode_takes_a_user_or_none() {
+        assert_eq!(of(Mode::PreAuthorized, None), Ok(Principal::Admin));
+        assert_eq!(
+            of(Mode::PreAuthorized, Some("kim")),
+            Err(Mismatch::UserNotApplicable)
+        );
+        assert_eq!(
+            of(Mode::UserAuthorized, Some("kim")),
+            Ok(Principal::User("kim".into()))
+        );
+        assert_eq!(of(Mode::UserAuthorized, None), Err(Mismatch::UserNeeded));
+    }
+}

@@ -473,6 +473,14 @@ mod tests {
     }
 
     #[test]
+    fn an_access_token_without_a_usable_lifetime_is_taken_to_last_an_hour() {
+        assert_eq!(access_lifetime(Some(600)), 600);
+        assert_eq!(access_lifetime(None), ASSUMED_LIFETIME_SECS);
+        // More than fits is not "forever": such a token would never be refreshed.
+        assert_eq!(access_lifetime(Some(u64::MAX)), ASSUMED_LIFETIME_SECS);
+    }
+
+    #[test]
     fn a_refresh_of_no_such_integration_names_those_that_exist() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(dir.path());
