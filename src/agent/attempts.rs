@@ -3,32 +3,21 @@
 //! (which never leave the agent). An attempt belongs to the connection that began it and
 //! ends with it, so a client that dies frees its port and forgets its code. The tokens do
 //! not go with it: they are stored the moment the token endpoint answers, and an exchange
-//! no attempt holds any more is finished by [`super::resume`].
+//! no attempt holds any more is finished by the resume (`resume.rs`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
-use super::handlers::blocking;
 use super::protocol::{AttemptView, ListenerView, Reply, WireError};
-use super::server::Agent;
-use crate::callback::CallbackListener;
+use super::state::{Agent, Attempts, Entry};
+use super::state::{blocking, serving};
+use crate::callback::{self, Callback, CallbackError, CallbackListener};
 use crate::domain::{Principal, Timestamp};
 use crate::exit::Exit;
 use crate::service::authorize::{self, Attempt, AuthorizeError, Grant};
-use crate::service::system_app;
 use crate::store::Exchanged;
-
-#[derive(Default)]
-pub(super) struct Attempts {
-    entries: Mutex<HashMap<String, Entry>>,
-    /// Stored exchanges an end user's callback is verifying right now (by id).
-    completing: Mutex<std::collections::HashSet<String>>,
-    /// Code exchanges between the token call and their stored answer: the agent does not
-    /// stop while one is (the code is spent the moment Atlassian answers).
-    exchanging: std::sync::atomic::AtomicUsize,
-}
 
 /// Counts one exchange in flight for as long as it lives.
 struct Exchanging<'a>(&'a std::sync::atomic::AtomicUsize);
@@ -44,22 +33,6 @@ impl Drop for Exchanging<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
-}
-
-struct Entry {
-    owner: u64,
-    attempt: Attempt,
-    listener: Option<CallbackListener>,
-    /// The code from the listener or a paste, until an exchange spends it. Kept after a
-    /// temporary failure so that a retry can use it again.
-    code: Option<String>,
-    /// What the code bought, as stored (unverified); then with the sites it reaches.
-    exchanged: Option<Exchanged>,
-    grant: Option<Grant>,
-    /// Cancels everything of the attempt (Esc, the client leaving).
-    cancel: CancellationToken,
-    /// Cancels only the listener's wait: the code came back another way.
-    listening: CancellationToken,
 }
 
 fn gone() -> WireError {
@@ -147,18 +120,11 @@ pub(super) async fn prepare(
     user: Option<String>,
     listen: bool,
 ) -> Result<Reply, WireError> {
-    let endpoints = agent.endpoints.clone();
-    let attempt = blocking(agent, move |store| {
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
-        Ok(authorize::prepare(
-            store,
-            &integration,
-            user.as_deref(),
-            system.as_ref().map_err(Clone::clone),
-        )?)
+    let attempt = serving(agent, move |service| {
+        Ok(service.prepare_attempt(&integration, user.as_deref())?)
     })
     .await?;
-    let (listener, view) = match listen.then(|| authorize::listen(&attempt)) {
+    let (listener, view) = match listen.then(|| bind(&attempt)) {
         Some(binding) => match binding.await {
             Some(Ok(listener)) => {
                 let port = listener.port();
@@ -202,6 +168,36 @@ pub(super) async fn prepare(
     Ok(Reply::Prepared(reply))
 }
 
+/// The loopback listener for the attempt's callback URL, when that URL is on this machine.
+async fn bind(attempt: &Attempt) -> Option<Result<CallbackListener, AuthorizeError>> {
+    let target = callback::loopback_target(&attempt.app.callback_url)?;
+    Some(
+        callback::bind(&target, attempt.state.clone())
+            .await
+            .map_err(listener_failed),
+    )
+}
+
+/// Step 2 of an authorization, by the loopback listener: waits for the browser's redirect
+/// (bounded by [`callback::DEFAULT_TIMEOUT`]); an error answer means what it means in a
+/// paste.
+async fn code_from_listener(listener: CallbackListener) -> Result<String, AuthorizeError> {
+    match listener
+        .wait(callback::DEFAULT_TIMEOUT)
+        .await
+        .map_err(listener_failed)?
+    {
+        Callback::Code(code) => Ok(code),
+        Callback::Denied { error, description } => {
+            Err(authorize::denied(error, description).into())
+        }
+    }
+}
+
+fn listener_failed(error: CallbackError) -> AuthorizeError {
+    AuthorizeError::Listener(error.to_string())
+}
+
 pub(super) async fn await_callback(agent: &Arc<Agent>, id: &str) -> Result<Reply, WireError> {
     let (listener, cancel, listening) = agent.attempts.with(id, |entry| {
         let listener = entry.listener.take().ok_or_else(|| {
@@ -212,7 +208,7 @@ pub(super) async fn await_callback(agent: &Arc<Agent>, id: &str) -> Result<Reply
         Ok((listener, entry.cancel.clone(), entry.listening.clone()))
     })?;
     let code = tokio::select! {
-        code = authorize::code_from_listener(listener) => code?,
+        code = code_from_listener(listener) => code?,
         () = cancel.cancelled() => return Err(gone()),
         () = listening.cancelled() => {
             return Err(WireError::new(Exit::Usage, "the code arrived another way; the listener has stopped"));
@@ -303,7 +299,7 @@ pub(super) async fn exchange(agent: &Arc<Agent>, id: &str) -> Result<Reply, Wire
         Err(error) => return Err(end_on_permanent(agent, &exchanged, error).await),
     };
     let sites = tokio::select! {
-        sites = authorize::find_sites(agent.http(), &agent.endpoints, &exchanged) => sites,
+        sites = authorize::find_sites(agent.http(), agent.service.endpoints(), &exchanged) => sites,
         () = cancel.cancelled() => return Err(gone()),
     };
     let sites = match sites {
@@ -384,7 +380,7 @@ pub(super) async fn with_live_token(
     exchanged: Exchanged,
 ) -> Result<Option<Exchanged>, AuthorizeError> {
     let now = Timestamp::now();
-    let lifetime = i64::try_from(exchanged.expires_in.unwrap_or(3600)).unwrap_or(3600);
+    let lifetime = crate::service::refresh::access_lifetime(exchanged.expires_in);
     let expires = exchanged.exchanged_at.plus_secs(lifetime);
     let Some(refresh_token) = exchanged.refresh_token.clone() else {
         return Ok(Some(exchanged));
@@ -393,24 +389,10 @@ pub(super) async fn with_live_token(
     if now.secs_until(expires) > RENEW_BEFORE_SECS.min(lifetime / 4) {
         return Ok(Some(exchanged));
     }
-    let (store, endpoints, name) = (
-        Arc::clone(&agent.store),
-        agent.endpoints.clone(),
-        exchanged.integration.clone(),
-    );
-    let credentials = tokio::task::spawn_blocking(move || {
-        let found: crate::domain::Integration =
-            crate::service::lookup::integration::<AuthorizeError>(store.as_ref(), &name)?;
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
-        let (_, app) = crate::service::app::app_of(
-            store.as_ref(),
-            &found,
-            system.as_ref().map_err(Clone::clone),
-        )?;
-        Ok::<_, AuthorizeError>(crate::service::app::credentials(&app)?)
-    })
-    .await
-    .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
+    let (service, name) = (Arc::clone(&agent.service), exchanged.integration.clone());
+    let credentials = tokio::task::spawn_blocking(move || service.credentials_of(&name))
+        .await
+        .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
     agent.room_for_outcome()?;
     // Atlassian rotates the refresh token as it answers: counted like an exchange in flight.
     let _in_flight = Exchanging::begin(&agent.attempts.exchanging);
@@ -419,13 +401,13 @@ pub(super) async fn with_live_token(
     let mut renewed = exchanged;
     // The record's times count from the consent: the new token's life is told from there.
     let since = renewed.exchanged_at.secs_until(now).max(0);
-    let life = i64::try_from(grant.expires_in.unwrap_or(3600)).unwrap_or(3600);
+    let life = crate::service::refresh::access_lifetime(grant.expires_in);
     renewed.expires_in = u64::try_from(since.saturating_add(life)).ok();
     renewed.access_token = grant.access_token;
     if let Some(rotated) = grant.refresh_token {
         renewed.refresh_token = Some(rotated);
     }
-    let (store, writing) = (Arc::clone(&agent.store), renewed.clone());
+    let (store, writing) = (Arc::clone(agent.service.shared_store()), renewed.clone());
     let kept = tokio::task::spawn_blocking(move || store.update_exchanged(&writing))
         .await
         .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
@@ -502,7 +484,7 @@ pub(super) async fn finish(
         })?;
     }
     let myself = tokio::select! {
-        myself = authorize::verify(agent.http(), &agent.endpoints, &exchanged, &site) => myself,
+        myself = authorize::verify(agent.http(), agent.service.endpoints(), &exchanged, &site) => myself,
         () = cancel.cancelled() => return Err(gone()),
     };
     let myself = match myself {

@@ -13,7 +13,7 @@ use tokio_util::codec::Framed;
 
 use super::handlers;
 use super::protocol::{self, AgentFrame, ClientFrame, ClientHello, Request, WireError};
-use super::server::Agent;
+use super::state::Agent;
 use crate::agent_log;
 use crate::exit::Exit;
 
@@ -36,6 +36,9 @@ impl Drop for Counted<'_> {
 fn encode(frame: &AgentFrame) -> Bytes {
     protocol::encode_agent_frame(frame)
 }
+
+/// What the connection sends its client through: the writer task drains it in order.
+type Out = mpsc::UnboundedSender<AgentFrame>;
 
 /// Serves one client until it leaves (or is sent away): hello, then requests, each answered
 /// on its own task so a slow one never holds up the rest.
@@ -64,49 +67,11 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
     // work that changes something finishes whatever happens to the client.
     let gone = tokio_util::sync::CancellationToken::new();
     let hello_by = tokio::time::Instant::now() + HELLO_WAIT;
-    loop {
-        // A connection that never says hello would hold a descriptor and keep an agent
-        // started on demand from its idle exit, for as long as its peer pleased.
-        let next = if greeted {
-            frames.next().await
-        } else if let Ok(next) = tokio::time::timeout_at(hello_by, frames.next()).await {
-            next
-        } else {
-            agent_log!(
-                "connection {id}: no hello within {} s, closing it",
-                HELLO_WAIT.as_secs()
-            );
-            break;
-        };
-        let Some(frame) = next else { break };
-        let refuse = |sentence: &str| {
-            let _ = out.send(AgentFrame::Reply {
-                id: 0,
-                result: Err(WireError::new(Exit::Usage, sentence)),
-            });
-        };
-        let bytes = match frame {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                agent_log!("connection {id}: unreadable frame ({e}), closing it");
-                refuse(&format!(
-                    "the frame could not be read ({e}); frames are at most {} bytes",
-                    protocol::MAX_FRAME
-                ));
-                break;
-            }
-        };
-        let Ok(ClientFrame {
-            id: request_id,
-            request,
-        }) = serde_json::from_slice(&bytes)
-        else {
-            agent_log!("connection {id}: malformed or unknown request, closing it");
-            refuse(
-                "malformed or unknown request: this agent speaks another protocol, or the client is not jira-auth",
-            );
-            break;
-        };
+    while let Some(ClientFrame {
+        id: request_id,
+        request,
+    }) = next_request(&mut frames, (!greeted).then_some(hello_by), id, &out).await
+    {
         let reply = |result| {
             let _ = out.send(AgentFrame::Reply {
                 id: request_id,
@@ -117,68 +82,24 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
             Request::Hello(hello) => {
                 let result = check_hello(&agent, &hello);
                 greeted = result.is_ok();
-                reply(result.map(|()| {
-                    protocol::Reply::Welcome {
-                        notes: std::mem::take(
-                            &mut *agent
-                                .notes
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner),
-                        ),
-                    }
-                }));
+                reply(result.map(|()| welcome(&agent)));
             }
             // Frozen and allowed before hello: a client of another protocol must be able to
             // ask this agent to make way.
-            Request::Stop => {
-                agent_log!("stop requested by connection {id}");
-                // Stopping now would lose the grants held in memory: the agent says so and
-                // exits only once they are written.
-                if agent.unsaved_count() > 0 {
-                    reply(Err(WireError::new(
-                        Exit::Temporary,
-                        agent.holding_sentence(),
-                    )));
-                } else {
-                    reply(Ok(protocol::Reply::Ok));
-                }
-                agent.shutdown.cancel();
-            }
+            Request::Stop => reply(stop(&agent, id)),
             _ if !greeted => {
-                refuse("say hello first");
+                refuse(&out, "say hello first");
                 break;
             }
             Request::Subscribe => {
                 let changes = agent.changes.subscribe();
-                let out = out.clone();
                 if let Some(old) = subscription.take() {
                     old.abort();
                 }
-                subscription = Some(tokio::spawn(forward_changes(changes, out)));
+                subscription = Some(tokio::spawn(forward_changes(changes, out.clone())));
                 reply(Ok(protocol::Reply::Ok));
             }
-            request => {
-                let agent = Arc::clone(&agent);
-                let out = out.clone();
-                let abandoned = matches!(request, Request::AwaitLink { .. }).then(|| gone.clone());
-                agent.busy.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let handled = handlers::handle(&agent, id, request);
-                    let result = match abandoned {
-                        Some(gone) => tokio::select! {
-                            result = handled => Some(result),
-                            () = gone.cancelled() => None,
-                        },
-                        None => Some(handled.await),
-                    };
-                    agent.busy.fetch_sub(1, Ordering::SeqCst);
-                    let Some(result) = result else { return };
-                    let _ = out.send(AgentFrame::Reply {
-                        id: request_id,
-                        result,
-                    });
-                });
-            }
+            request => answer(&agent, id, request_id, request, out.clone(), &gone),
         }
     }
     // The client is gone (or was sent away): whatever it was authorizing or waiting on goes
@@ -190,6 +111,119 @@ pub(super) async fn serve(agent: Arc<Agent>, stream: UnixStream) {
     }
     drop(out);
     let _ = writer.await;
+}
+
+/// The client's next request; `None` when the connection closes: the client left, its frame
+/// could not be read or understood (it is told why), or it said no hello by `hello_by`
+/// (`None` once it has).
+async fn next_request(
+    frames: &mut (impl futures_util::Stream<Item = std::io::Result<bytes::BytesMut>> + Unpin),
+    hello_by: Option<tokio::time::Instant>,
+    id: u64,
+    out: &Out,
+) -> Option<ClientFrame> {
+    // A connection that never says hello would hold a descriptor and keep an agent started
+    // on demand from its idle exit, for as long as its peer pleased.
+    let next = match hello_by {
+        None => frames.next().await,
+        Some(hello_by) => {
+            if let Ok(next) = tokio::time::timeout_at(hello_by, frames.next()).await {
+                next
+            } else {
+                agent_log!(
+                    "connection {id}: no hello within {} s, closing it",
+                    HELLO_WAIT.as_secs()
+                );
+                return None;
+            }
+        }
+    };
+    let bytes = match next? {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            agent_log!("connection {id}: unreadable frame ({e}), closing it");
+            refuse(
+                out,
+                &format!(
+                    "the frame could not be read ({e}); frames are at most {} bytes",
+                    protocol::MAX_FRAME
+                ),
+            );
+            return None;
+        }
+    };
+    let Ok(frame) = serde_json::from_slice(&bytes) else {
+        agent_log!("connection {id}: malformed or unknown request, closing it");
+        refuse(
+            out,
+            "malformed or unknown request: this agent speaks another protocol, or the client is not jira-auth",
+        );
+        return None;
+    };
+    Some(frame)
+}
+
+/// An error reply to no request in particular, before the connection closes.
+fn refuse(out: &Out, sentence: &str) {
+    let _ = out.send(AgentFrame::Reply {
+        id: 0,
+        result: Err(WireError::new(Exit::Usage, sentence)),
+    });
+}
+
+/// The answer to a hello that agreed: what opening the store fixed, for the first client.
+fn welcome(agent: &Agent) -> protocol::Reply {
+    protocol::Reply::Welcome {
+        notes: std::mem::take(
+            &mut *agent
+                .notes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ),
+    }
+}
+
+/// A stop asked for. Stopping now would lose the grants held in memory: the agent says so
+/// and exits only once they are written.
+fn stop(agent: &Agent, id: u64) -> Result<protocol::Reply, WireError> {
+    agent_log!("stop requested by connection {id}");
+    let answer = if agent.unsaved_count() > 0 {
+        Err(WireError::new(Exit::Temporary, agent.holding_sentence()))
+    } else {
+        Ok(protocol::Reply::Ok)
+    };
+    agent.shutdown.cancel();
+    answer
+}
+
+/// Answers one request on its own task. A wait on a link ends when its client leaves.
+fn answer(
+    agent: &Arc<Agent>,
+    id: u64,
+    request_id: u64,
+    request: Request,
+    out: Out,
+    gone: &tokio_util::sync::CancellationToken,
+) {
+    let agent = Arc::clone(agent);
+    let abandoned = matches!(request, Request::AwaitLink { .. }).then(|| gone.clone());
+    agent.busy.fetch_add(1, Ordering::SeqCst);
+    tokio::spawn(async move {
+        let handled = handlers::handle(&agent, id, request);
+        let result = match abandoned {
+            Some(gone) => tokio::select! {
+                result = handled => Some(result),
+                () = gone.cancelled() => None,
+            },
+            None => Some(handled.await),
+        };
+        agent.busy.fetch_sub(1, Ordering::SeqCst);
+        let Some(result) = result else { return };
+        let _ = out.send(AgentFrame::Reply {
+            id: request_id,
+            result,
+        });
+    });
 }
 
 /// How long a new connection may take to say hello (a client sends it at once).

@@ -5,45 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::handlers::blocking;
-use super::server::Agent;
+use super::state::blocking;
+use super::state::{Agent, Held};
 use crate::agent_log;
-use crate::domain::TokenSet;
 use crate::service::status::StatusReport;
 use crate::store::token_key;
 
 /// How often a full disk is looked at again.
 const LOOK_AGAIN: Duration = Duration::from_secs(2);
-
-/// A rotated grant the store could not take: the only copy of its refresh token, and the
-/// refresh token it replaced (it is written only onto that grant, never over a newer one).
-#[derive(Clone, Debug)]
-pub(crate) struct Held {
-    pub tokens: TokenSet,
-    pub from: Option<crate::domain::Secret>,
-}
-
-impl Held {
-    /// Writes the held grant where it still belongs; `false` when the grant was deleted or
-    /// replaced meanwhile (nothing written: the held rotation is no longer anyone's).
-    pub fn write(&self, store: &dyn crate::store::Store) -> Result<bool, crate::store::StoreError> {
-        let written = store.put_token_set_if(&self.tokens, self.from.as_ref())?;
-        store.refresh_done(&self.tokens.integration, &self.tokens.principal)?;
-        Ok(written)
-    }
-
-    fn same_rotation(&self, other: &Held) -> bool {
-        self.tokens
-            .refresh_token
-            .as_ref()
-            .map(crate::domain::Secret::expose)
-            == other
-                .tokens
-                .refresh_token
-                .as_ref()
-                .map(crate::domain::Secret::expose)
-    }
-}
 
 impl Agent {
     fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Held>> {
@@ -66,7 +35,7 @@ impl Agent {
 
     /// [`crate::store::Store::room_for_outcome`], waking the watcher when there is none.
     pub fn room_for_outcome(&self) -> Result<(), crate::store::StoreError> {
-        let room = self.store.room_for_outcome();
+        let room = self.service.store().room_for_outcome();
         if room.is_err() {
             self.disk_wake.notify_one();
         }
@@ -102,7 +71,7 @@ impl Agent {
     /// Status as the store tells it, with what only the agent knows: grants held unsaved
     /// (never "valid": their newest refresh token is not durable) and a full disk.
     pub fn overlay_status(&self, report: &mut StatusReport) {
-        report.disk_full = self.store.disk_full();
+        report.disk_full = self.service.store().disk_full();
         if report.disk_full.is_some() {
             // Whoever found the disk full, the watcher looks for room until there is some.
             self.disk_wake.notify_one();
@@ -134,7 +103,7 @@ impl Agent {
 pub(super) async fn watch(agent: Arc<Agent>) {
     let mut was_full = false;
     loop {
-        let full = agent.store.disk_full().is_some();
+        let full = agent.service.store().disk_full().is_some();
         if full != was_full {
             // Consoles reload the status, which says the disk is full (or no longer).
             agent.changed();

@@ -1,22 +1,20 @@
-//! The answer to each request: the use cases of `service/`, run against the store this agent
-//! owns. sled blocks, so store work runs on the blocking pool; every change is announced to
-//! the subscribed clients. Clients are not trusted: every identifier a request carries goes
-//! through the service, which checks it by the one rule of `validate::identifier`.
+//! The answer to each request: the request's strings parsed once, the use case of
+//! `service::Context` run on the blocking pool (sled blocks), the answer shaped for the wire,
+//! and every change announced to the subscribed clients. The rules live in the service;
+//! clients are not trusted, and every identifier a request carries goes through it.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::protocol::{
-    AgentInfo, DraftWire, RefreshResult, Reply, Request, StatusJson, TokenReply, WireError,
+    AgentInfo, DraftWire, EventTrail, RefreshResult, Reply, Request, StatusJson, TokenReply,
+    WireError,
 };
-use super::server::Agent;
+use super::state::{Agent, serving};
 use crate::agent_log;
-use crate::domain::Timestamp;
-use crate::exit::Exit;
-use crate::service::draft::ProfileDraft;
-use crate::service::system_app::{self, SystemAppInfo};
-use crate::service::{self, ServiceError};
-use crate::store::Store;
+use crate::domain::{Principal, Timestamp};
+use crate::service::setup::SetupPlan;
+use crate::service::system_app::SystemAppInfo;
 
 pub(super) async fn handle(
     agent: &Arc<Agent>,
@@ -24,141 +22,35 @@ pub(super) async fn handle(
     request: Request,
 ) -> Result<Reply, WireError> {
     match request {
-        Request::AgentStatus => Ok(Reply::AgentStatus(AgentInfo {
-            pid: agent.hello.pid,
-            version: agent.hello.build.version.clone(),
-            protocol: agent.hello.protocol,
-            uptime_secs: agent.started.elapsed().as_secs(),
-            clients: agent.clients.load(Ordering::SeqCst),
-            data_dir: agent.paths.data_dir().display().to_string(),
-            idle_exit_secs: agent.idle_exit.map(|d| d.as_secs()),
-        })),
+        Request::AgentStatus => Ok(Reply::AgentStatus(agent_info(agent))),
         Request::Status => {
-            let mut report = blocking(agent, |store| {
-                Ok(service::status::status(store, Timestamp::now())?)
-            })
-            .await?;
+            let mut report =
+                serving(agent, |service| Ok(service.status(Timestamp::now())?)).await?;
             agent.overlay_status(&mut report);
             Ok(Reply::Status(report))
         }
-        Request::StatusJson => {
-            let overlaying = Arc::clone(agent);
-            // Serializing megabytes is store-side work too: off the connections' threads.
-            let status = blocking(agent, move |store| {
-                let mut report = service::status::status(store, Timestamp::now())?;
-                overlaying.overlay_status(&mut report);
-                Ok(StatusJson::of(&report))
-            })
-            .await?;
-            Ok(Reply::StatusJson(status))
-        }
+        Request::StatusJson => status_json(agent).await,
         Request::SystemApp => Ok(Reply::SystemApp(
-            system_app::load_from_env(&agent.endpoints)
+            agent
+                .service
+                .system_app()
                 .map(|app| SystemAppInfo::of(&app))
                 .map_err(|e| e.to_string()),
         )),
-        Request::AddProfile { draft } => {
-            let endpoints = agent.endpoints.clone();
-            let reply = blocking(agent, move |store| {
-                let (profile, remarks) = service::profiles::add(
-                    store,
-                    &draft.into_draft(),
-                    &endpoints,
-                    Timestamp::now(),
-                )?;
-                Ok(Reply::ProfileSaved {
-                    name: profile.name,
-                    callback_url: profile.callback_url,
-                    remarks: remarks
-                        .iter()
-                        .map(|f| format!("{}: {f}", f.severity.as_str()))
-                        .collect(),
-                })
-            })
-            .await?;
-            agent.changed();
-            Ok(reply)
-        }
+        Request::AddProfile { draft } => changing(agent, add_profile(agent, draft)).await,
         Request::ReplaceProfile {
             original,
             draft,
             keep_secret,
-        } => {
-            let endpoints = agent.endpoints.clone();
-            let reply = blocking(agent, move |store| {
-                // The name to replace is checked before it is used to find the secret.
-                crate::validate::identifier::profile_name(&original)
-                    .map_err(|e| ServiceError::from(e.as_lookup()))?;
-                let draft = with_stored_secret(store, &original, draft, keep_secret)?;
-                let profile = service::profiles::replace(
-                    store,
-                    &original,
-                    &draft,
-                    &endpoints,
-                    Timestamp::now(),
-                )?;
-                Ok(Reply::ProfileSaved {
-                    name: profile.name,
-                    callback_url: profile.callback_url,
-                    remarks: Vec::new(),
-                })
-            })
-            .await?;
-            agent.changed();
-            Ok(reply)
-        }
-        Request::OpenProfile { name } => {
-            blocking(agent, move |store| {
-                let profile = service::profiles::get(store, &name)?;
-                let mut draft = DraftWire::of(&ProfileDraft::from_profile(&profile));
-                // The form shows that a secret is stored; the value waits for a reveal.
-                draft.client_secret.clear();
-                Ok(Reply::Profile {
-                    draft,
-                    has_secret: !profile.client_secret.is_empty(),
-                })
-            })
-            .await
-        }
+        } => changing(agent, replace_profile(agent, original, draft, keep_secret)).await,
+        Request::OpenProfile { name } => open_profile(agent, name).await,
         Request::RevealSecret { name } => {
-            let reply = blocking(agent, move |store| {
-                let profile = service::profiles::get(store, &name)?;
-                Ok(Reply::Secret {
-                    value: profile.client_secret.expose().to_owned(),
-                })
-            })
-            .await?;
+            let value = serving(agent, move |service| Ok(service.reveal_secret(&name)?)).await?;
             agent_log!("connection {connection}: revealed a profile's client secret on request");
-            Ok(reply)
+            Ok(Reply::Secret { value })
         }
-        Request::RemoveProfile { name } => {
-            blocking(agent, move |store| {
-                service::profiles::remove(store, &name)?;
-                Ok(Reply::Ok)
-            })
-            .await?;
-            agent.changed();
-            Ok(Reply::Ok)
-        }
-        Request::Setup { plan } => {
-            let endpoints = agent.endpoints.clone();
-            let reply = blocking(agent, move |store| {
-                let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
-                let result = service::setup::apply(
-                    store,
-                    &plan,
-                    system.as_ref().map_err(Clone::clone),
-                    Timestamp::now(),
-                )?;
-                Ok(Reply::Configured {
-                    integration: result.integration,
-                    removed_tokens: result.removed_tokens,
-                })
-            })
-            .await?;
-            agent.changed();
-            Ok(reply)
-        }
+        Request::RemoveProfile { name } => changing(agent, remove_profile(agent, name)).await,
+        Request::Setup { plan } => changing(agent, setup(agent, plan)).await,
         Request::Prepare {
             integration,
             user,
@@ -183,39 +75,11 @@ pub(super) async fn handle(
             integration,
             principal,
         } => refresh_now(agent, integration, principal).await,
-        Request::Events { limit } => {
-            let retention = super::settings().retention;
-            blocking(agent, move |store| {
-                Ok(Reply::Events {
-                    events: store.events(limit.min(10_000))?,
-                    trail: Some(super::protocol::EventTrail {
-                        keep_secs: retention.keep.as_secs(),
-                        max_events: retention.max_events,
-                        oldest: store.oldest_event()?,
-                    }),
-                })
-            })
-            .await
-        }
+        Request::Events { limit } => events(agent, limit).await,
         Request::DeleteTokens {
             integration,
             principal,
-        } => {
-            blocking(agent, move |store| {
-                let now = Timestamp::now();
-                service::tokens::delete(store, &integration, &principal, now)?;
-                // A link handed out before the revocation must not grant again.
-                if let Some(crate::domain::Principal::User(user)) =
-                    crate::domain::Principal::from_key(&principal)
-                {
-                    crate::service::links::withdraw(store, &integration, &user, now)?;
-                }
-                Ok(())
-            })
-            .await?;
-            agent.changed();
-            Ok(Reply::Ok)
-        }
+        } => changing(agent, delete_tokens(agent, integration, principal)).await,
         Request::Link {
             integration,
             user,
@@ -228,18 +92,144 @@ pub(super) async fn handle(
     }
 }
 
+/// A use case that changes the store: once it went through, every subscriber hears of it.
+async fn changing(
+    agent: &Agent,
+    work: impl Future<Output = Result<Reply, WireError>>,
+) -> Result<Reply, WireError> {
+    let reply = work.await?;
+    agent.changed();
+    Ok(reply)
+}
+
+fn agent_info(agent: &Agent) -> AgentInfo {
+    AgentInfo {
+        pid: agent.hello.pid,
+        version: agent.hello.build.version.clone(),
+        protocol: agent.hello.protocol,
+        uptime_secs: agent.started.elapsed().as_secs(),
+        clients: agent.clients.load(Ordering::SeqCst),
+        data_dir: agent.paths.data_dir().display().to_string(),
+        idle_exit_secs: agent.idle_exit.map(|d| d.as_secs()),
+    }
+}
+
+async fn status_json(agent: &Arc<Agent>) -> Result<Reply, WireError> {
+    let overlaying = Arc::clone(agent);
+    // Serializing megabytes is store-side work too: off the connections' threads.
+    let status = serving(agent, move |service| {
+        let mut report = service.status(Timestamp::now())?;
+        overlaying.overlay_status(&mut report);
+        Ok(StatusJson::of(&report))
+    })
+    .await?;
+    Ok(Reply::StatusJson(status))
+}
+
+async fn add_profile(agent: &Arc<Agent>, draft: DraftWire) -> Result<Reply, WireError> {
+    serving(agent, move |service| {
+        let (profile, remarks) = service.add_profile(&draft.into_draft(), Timestamp::now())?;
+        Ok(Reply::ProfileSaved {
+            name: profile.name,
+            callback_url: profile.callback_url,
+            remarks: remarks
+                .iter()
+                .map(|f| format!("{}: {f}", f.severity.as_str()))
+                .collect(),
+        })
+    })
+    .await
+}
+
+async fn replace_profile(
+    agent: &Arc<Agent>,
+    original: String,
+    draft: DraftWire,
+    keep_secret: bool,
+) -> Result<Reply, WireError> {
+    serving(agent, move |service| {
+        let profile = service.replace_profile(
+            &original,
+            draft.into_draft(),
+            keep_secret,
+            Timestamp::now(),
+        )?;
+        Ok(Reply::ProfileSaved {
+            name: profile.name,
+            callback_url: profile.callback_url,
+            remarks: Vec::new(),
+        })
+    })
+    .await
+}
+
+async fn remove_profile(agent: &Arc<Agent>, name: String) -> Result<Reply, WireError> {
+    serving(agent, move |service| {
+        service.remove_profile(&name)?;
+        Ok(Reply::Ok)
+    })
+    .await
+}
+
+async fn setup(agent: &Arc<Agent>, plan: SetupPlan) -> Result<Reply, WireError> {
+    serving(agent, move |service| {
+        let result = service.setup(&plan, Timestamp::now())?;
+        Ok(Reply::Configured {
+            integration: result.integration,
+            removed_tokens: result.removed_tokens,
+        })
+    })
+    .await
+}
+
+async fn delete_tokens(
+    agent: &Arc<Agent>,
+    integration: String,
+    principal: String,
+) -> Result<Reply, WireError> {
+    serving(agent, move |service| {
+        let principal = crate::service::tokens::principal(&principal)?;
+        service.delete_tokens(&integration, &principal, Timestamp::now())?;
+        Ok(Reply::Ok)
+    })
+    .await
+}
+
+async fn open_profile(agent: &Arc<Agent>, name: String) -> Result<Reply, WireError> {
+    serving(agent, move |service| {
+        let opened = service.open_profile(&name)?;
+        Ok(Reply::Profile {
+            draft: DraftWire::of(&opened.draft),
+            has_secret: opened.has_secret,
+        })
+    })
+    .await
+}
+
+async fn events(agent: &Arc<Agent>, limit: usize) -> Result<Reply, WireError> {
+    let retention = super::settings().retention;
+    serving(agent, move |service| {
+        let found = service.events(limit)?;
+        Ok(Reply::Events {
+            events: found.events,
+            trail: Some(EventTrail {
+                keep_secs: retention.keep.as_secs(),
+                max_events: retention.max_events,
+                oldest: found.oldest,
+            }),
+        })
+    })
+    .await
+}
+
 async fn token(
     agent: &Arc<Agent>,
     integration: String,
     user: Option<String>,
     min_valid: i64,
 ) -> Result<Reply, WireError> {
-    let (found, tokens) = blocking(agent, move |store| {
-        Ok(crate::service::refresh::find(
-            store,
-            &integration,
-            user.as_deref(),
-        )?)
+    let (found, tokens) = serving(agent, move |service| {
+        Ok(service.find_token(&integration, user.as_deref())?)
     })
     .await?;
     let now = Timestamp::now();
@@ -258,7 +248,13 @@ async fn token(
     {
         agent
             .refresher
-            .refresh(agent, &found.name, &tokens.principal, Some(min_valid))
+            .refresh(
+                agent,
+                &found.name,
+                &tokens.principal,
+                Some(min_valid),
+                Some(found.clone()),
+            )
             .await?
     } else {
         tokens
@@ -275,36 +271,20 @@ async fn refresh_now(
     integration: Option<String>,
     principal: Option<String>,
 ) -> Result<Reply, WireError> {
-    let wanted = integration.clone();
-    let grants = blocking(agent, move |store| {
-        if let Some(name) = &wanted
-            && store.integration(name)?.is_none()
-        {
-            return Err(crate::service::refresh::RefreshError::from(
-                crate::service::lookup::NoSuchIntegration::in_store(store, name)?,
-            )
-            .into());
-        }
-        let mut grants: Vec<_> = store
-            .token_summaries()?
-            .into_iter()
-            .filter(|t| wanted.as_ref().is_none_or(|name| &t.integration == name))
-            .filter(|t| {
-                principal
-                    .as_ref()
-                    .is_none_or(|key| &t.principal.key() == key)
-            })
-            .map(|t| (t.integration, t.principal))
-            .collect();
-        grants.sort();
-        Ok(grants)
+    // A key that names no grant matches none (it is not refused: the answer is empty).
+    let principal = principal.map(|key| Principal::from_key(&key));
+    let grants = serving(agent, move |service| {
+        Ok(service.refresh_targets(
+            integration.as_deref(),
+            principal.as_ref().map(Option::as_ref),
+        )?)
     })
     .await?;
     let mut results = Vec::with_capacity(grants.len());
     for (integration, principal) in grants {
         let outcome = agent
             .refresher
-            .refresh(agent, &integration, &principal, None)
+            .refresh(agent, &integration, &principal, None, None)
             .await
             .map(|tokens| tokens.access_expires_at);
         results.push(RefreshResult {
@@ -314,42 +294,4 @@ async fn refresh_now(
         });
     }
     Ok(Reply::Refreshed { results })
-}
-
-/// An edit that leaves the secret empty keeps the stored one: the form never held it.
-fn with_stored_secret(
-    store: &dyn Store,
-    original: &str,
-    draft: DraftWire,
-    keep_secret: bool,
-) -> Result<ProfileDraft, WireError> {
-    let mut draft = draft.into_draft();
-    if keep_secret
-        && draft.client_secret.is_empty()
-        && let Some(stored) = store.profile(original)?
-    {
-        draft.client_secret = stored.client_secret;
-    }
-    Ok(draft)
-}
-
-/// Runs store work on the blocking pool.
-pub(super) async fn blocking<T: Send + 'static>(
-    agent: &Arc<Agent>,
-    work: impl FnOnce(&dyn Store) -> Result<T, WireError> + Send + 'static,
-) -> Result<T, WireError> {
-    let store = Arc::clone(&agent.store);
-    let outcome = tokio::task::spawn_blocking(move || work(store.as_ref()))
-        .await
-        .map_err(|e| {
-            WireError::new(
-                Exit::Failed,
-                format!("the agent's store worker failed: {e}"),
-            )
-        })?;
-    // A write may have found the disk full: the watcher tells the clients and looks for room.
-    if outcome.is_err() && agent.store.disk_full().is_some() {
-        agent.disk_wake.notify_one();
-    }
-    outcome
 }

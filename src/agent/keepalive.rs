@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::handlers::blocking;
-use super::server::Agent;
+use super::state::Agent;
+use super::state::blocking;
 use crate::agent_log;
-use crate::domain::{Principal, Timestamp};
-use crate::service::refresh::{self, Due};
+use crate::domain::Timestamp;
+use crate::service::refresh;
 
 /// The longest the keep-alive sleeps without looking again.
 const LOOK_AGAIN: Duration = Duration::from_secs(60);
@@ -45,11 +45,15 @@ impl Pace {
     }
 }
 
-struct Pending {
-    at: Timestamp,
-    due: Due,
-    integration: String,
-    principal: Principal,
+/// How long a grant whose refresh failed waits. Temporary trouble is retried soon, then
+/// less often; anything else (a wrong secret, a profile gone) waits the longest, so a broken
+/// grant never loops.
+fn retry_delay(error: &super::protocol::WireError, previous: Option<Duration>) -> Duration {
+    match previous {
+        _ if !error.is_temporary() => BACKOFF_MAX,
+        Some(previous) => (previous * 2).min(BACKOFF_MAX),
+        None => BACKOFF_START,
+    }
 }
 
 /// Runs until the agent stops.
@@ -60,47 +64,7 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
     let mut backoff: HashMap<String, (Instant, Duration)> = HashMap::new();
     loop {
         let scan = blocking(&agent, move |store| {
-            let modes: HashMap<String, crate::domain::Mode> = store
-                .integrations()?
-                .into_iter()
-                .map(|i| (i.name, i.mode))
-                .collect();
-            // A refresh the last agent began and never recorded comes first: Atlassian may
-            // have rotated the token, and the old one works only within the reuse leeway.
-            let mut interrupted = Vec::new();
-            for (integration, principal, at) in store.refreshes_interrupted()? {
-                if store.token_set(&integration, &principal)?.is_none() {
-                    // Deleted since: nothing left to claim.
-                    store.refresh_done(&integration, &principal)?;
-                } else {
-                    interrupted.push((integration, principal, at));
-                }
-            }
-            let interrupted: Vec<Pending> = interrupted
-                .into_iter()
-                .map(|(integration, principal, at)| Pending {
-                    at,
-                    due: Due::AccessExpiring,
-                    integration,
-                    principal,
-                })
-                .collect();
-            let mut pending: Vec<Pending> = store
-                .token_summaries()?
-                .into_iter()
-                .filter_map(|tokens| {
-                    let mode = *modes.get(&tokens.integration)?;
-                    let (at, due) = refresh::keepalive_at(&tokens, mode, rotate_after)?;
-                    Some(Pending {
-                        at,
-                        due,
-                        integration: tokens.integration,
-                        principal: tokens.principal,
-                    })
-                })
-                .collect();
-            pending.sort_by_key(|p| (p.at, p.due));
-            Ok(interrupted.into_iter().chain(pending).collect::<Vec<_>>())
+            Ok(refresh::keepalive_due(store, rotate_after)?)
         })
         .await;
         let pending = match scan {
@@ -131,7 +95,7 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
             }
             let result = agent
                 .refresher
-                .refresh(&agent, &item.integration, &item.principal, None)
+                .refresh(&agent, &item.integration, &item.principal, None, None)
                 .await;
             refreshed = true;
             match result {
@@ -139,13 +103,7 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
                     backoff.remove(&key);
                 }
                 Err(e) => {
-                    // Temporary trouble is retried soon; anything else (a wrong secret, a
-                    // profile gone) waits the longest, so a broken grant never loops.
-                    let delay = match backoff.get(&key) {
-                        _ if !e.is_temporary() => BACKOFF_MAX,
-                        Some((_, previous)) => (*previous * 2).min(BACKOFF_MAX),
-                        None => BACKOFF_START,
-                    };
+                    let delay = retry_delay(&e, backoff.get(&key).map(|(_, previous)| *previous));
                     backoff.insert(key, (Instant::now() + delay, delay));
                     agent_log!(
                         "keep-alive: {} is tried again in {}: {e}",

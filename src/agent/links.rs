@@ -6,14 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::handlers::blocking;
 use super::protocol::{LinkView, ReceiverPage, Reply, WireError};
-use super::server::Agent;
+use super::state::Agent;
+use super::state::{blocking, serving};
 use crate::callback::{Callback, Parameters};
 use crate::domain::{LinkOutcome, Timestamp};
 use crate::exit::Exit;
 use crate::service::links::{self, Redeemable, Refusal, Waited};
-use crate::service::system_app;
 use crate::validate::text::sanitize;
 
 /// How often handing out links also sweeps out the long-expired ones.
@@ -30,7 +29,6 @@ pub(super) async fn issue(
     user: String,
     ttl_secs: i64,
 ) -> Result<Reply, WireError> {
-    let endpoints = agent.endpoints.clone();
     // Old links are swept at most every few minutes: a sweep reads every link, and a bot may
     // hand out thousands in a burst.
     let now = Timestamp::now();
@@ -45,19 +43,8 @@ pub(super) async fn issue(
                 std::sync::atomic::Ordering::SeqCst,
             )
             .is_ok();
-    let issued = blocking(agent, move |store| {
-        if sweep {
-            links::prune(store, now)?;
-        }
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
-        Ok(links::issue(
-            store,
-            &integration,
-            &user,
-            ttl_secs,
-            system.as_ref().map_err(Clone::clone),
-            Timestamp::now(),
-        )?)
+    let issued = serving(agent, move |service| {
+        Ok(service.issue_link(&integration, &user, ttl_secs, sweep, now)?)
     })
     .await?;
     crate::agent_log!(
@@ -121,17 +108,7 @@ async fn routes(agent: &Arc<Agent>) -> Result<Arc<links::Routes>, WireError> {
     if let Some(routes) = cached {
         return Ok(routes);
     }
-    let endpoints = agent.endpoints.clone();
-    let routes = Arc::new(
-        blocking(agent, move |store| {
-            let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
-            Ok(links::callback_routes(
-                store,
-                system.as_ref().map_err(Clone::clone),
-            )?)
-        })
-        .await?,
-    );
+    let routes = Arc::new(serving(agent, move |service| Ok(service.callback_routes()?)).await?);
     *agent
         .routes
         .lock()
@@ -149,39 +126,7 @@ pub(super) async fn callback(
     if served.is_empty() {
         return Ok(Reply::Page(ReceiverPage::NotFound));
     }
-    let endpoints = agent.endpoints.clone();
-    let serving_since = Timestamp::now()
-        .plus_secs(-i64::try_from(agent.started.elapsed().as_secs()).unwrap_or(i64::MAX));
-    let judged = blocking(agent, move |store| {
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
-        let system = system.as_ref().map_err(Clone::clone);
-        let parameters = match Parameters::read(&query) {
-            Ok(parameters) => parameters,
-            Err(parameter) => return Ok(Err(refused(altered(parameter)))),
-        };
-        let Some(state) = parameters.state.clone() else {
-            return Ok(Err(refused(Refusal::Unknown.to_string())));
-        };
-        // Judged before the link is spent: a request with nothing in it spends nothing.
-        let Some(answer) = parameters.callback() else {
-            return Ok(Err(refused(
-                "This address carries neither an authorization code nor an error. Use the link exactly as Atlassian sent you back."
-                    .to_owned(),
-            )));
-        };
-        match links::redeem(store, &state, &served, system, Timestamp::now())? {
-            Ok(redeemed) => Ok(Ok((redeemed, answer))),
-            // A second visit (a reload after an interruption) hears how the first ended.
-            Err(Refusal::Used) => Ok(Err(after_use(links::after_use(
-                store,
-                &state,
-                Timestamp::now(),
-                serving_since,
-            )?))),
-            Err(refusal) => Ok(Err(refused(refusal.to_string()))),
-        }
-    })
-    .await?;
+    let judged = judge(agent, served, query).await?;
     let (redeemed, answer) = match judged {
         Ok(found) => found,
         Err(page) => return Ok(Reply::Page(page)),
@@ -200,36 +145,7 @@ pub(super) async fn callback(
             );
             failed(sentence, false)
         }
-        Callback::Code(code) => {
-            // Its own task: a deadline (or the receiver hanging up) must not cut the
-            // exchange between Atlassian's answer and the store; it settles the link itself.
-            let completing = tokio::spawn(complete(Arc::clone(agent), redeemed.clone(), code));
-            let page = match tokio::time::timeout(COMPLETE_DEADLINE, completing).await {
-                Ok(Ok(page)) => page,
-                Ok(Err(e)) => {
-                    failed(
-                        format!("jira-auth could not complete the authorization: {e}"),
-                        true,
-                    )
-                    .1
-                }
-                Err(_) => {
-                    let digest = redeemed.digest.clone();
-                    let link = redeemed.link.clone();
-                    ReceiverPage::Completing {
-                        integration: redeemed.attempt.integration.clone(),
-                        user: sanitize(&redeemed.link.user, 256),
-                        // Either way the task goes on; this only says how far it got.
-                        stored: blocking(agent, move |store| {
-                            Ok(links::exchange_stored_for(store, &digest, &link)?)
-                        })
-                        .await
-                        .unwrap_or(false),
-                    }
-                }
-            };
-            return Ok(Reply::Page(page));
-        }
+        Callback::Code(code) => return Ok(Reply::Page(exchange(agent, redeemed, code).await)),
     };
     let settled = redeemed.clone();
     blocking(agent, move |store| {
@@ -238,6 +154,77 @@ pub(super) async fn callback(
     .await?;
     let _ = agent.links_settled.send(redeemed.digest.clone());
     Ok(Reply::Page(page))
+}
+
+/// The receiver's request judged before anything is spent: the link it redeems and the
+/// browser's answer, or the page that refuses it.
+async fn judge(
+    agent: &Arc<Agent>,
+    served: Vec<String>,
+    query: String,
+) -> Result<Result<(Redeemable, Callback), ReceiverPage>, WireError> {
+    let serving_since = Timestamp::now()
+        .plus_secs(-i64::try_from(agent.started.elapsed().as_secs()).unwrap_or(i64::MAX));
+    serving(agent, move |service| {
+        let store = service.store();
+        let parameters = match Parameters::read(&query) {
+            Ok(parameters) => parameters,
+            Err(parameter) => return Ok(Err(refused(altered(parameter)))),
+        };
+        let Some(state) = parameters.state.clone() else {
+            return Ok(Err(refused(Refusal::Unknown.to_string())));
+        };
+        // Judged before the link is spent: a request with nothing in it spends nothing.
+        let Some(answer) = parameters.callback() else {
+            return Ok(Err(refused(
+                "This address carries neither an authorization code nor an error. Use the link exactly as Atlassian sent you back."
+                    .to_owned(),
+            )));
+        };
+        match service.redeem_link(&state, &served, Timestamp::now())? {
+            Ok(redeemed) => Ok(Ok((redeemed, answer))),
+            // A second visit (a reload after an interruption) hears how the first ended.
+            Err(Refusal::Used) => Ok(Err(after_use(links::after_use(
+                store,
+                &state,
+                Timestamp::now(),
+                serving_since,
+            )?))),
+            Err(refusal) => Ok(Err(refused(refusal.to_string()))),
+        }
+    })
+    .await
+}
+
+/// A code for a redeemed link, exchanged: the page says how far it got by the deadline.
+async fn exchange(agent: &Arc<Agent>, redeemed: Redeemable, code: String) -> ReceiverPage {
+    // Its own task: a deadline (or the receiver hanging up) must not cut the
+    // exchange between Atlassian's answer and the store; it settles the link itself.
+    let completing = tokio::spawn(complete(Arc::clone(agent), redeemed.clone(), code));
+    match tokio::time::timeout(COMPLETE_DEADLINE, completing).await {
+        Ok(Ok(page)) => page,
+        Ok(Err(e)) => {
+            failed(
+                format!("jira-auth could not complete the authorization: {e}"),
+                true,
+            )
+            .1
+        }
+        Err(_) => {
+            let digest = redeemed.digest.clone();
+            let link = redeemed.link.clone();
+            ReceiverPage::Completing {
+                integration: redeemed.attempt.integration.clone(),
+                user: sanitize(&redeemed.link.user, 256),
+                // Either way the task goes on; this only says how far it got.
+                stored: blocking(agent, move |store| {
+                    Ok(links::exchange_stored_for(store, &digest, &link)?)
+                })
+                .await
+                .unwrap_or(false),
+            }
+        }
+    }
 }
 
 /// The page for a spent link, from what its first visit left.

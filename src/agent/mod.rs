@@ -15,6 +15,7 @@ mod links;
 pub mod log;
 mod notify;
 mod opening;
+mod paths;
 mod peer;
 pub mod protocol;
 mod refresher;
@@ -22,8 +23,8 @@ mod resume;
 mod retention;
 mod server;
 mod spawn;
+mod state;
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -32,43 +33,16 @@ use crate::config::Settings;
 use crate::store::StorePaths;
 
 pub use client::{AgentLink, ClientError, Notice};
+pub use paths::{AgentPaths, LOG_NAME, SOCKET_NAME};
 pub use protocol::{AgentConfig, WireError};
 pub use server::AgentOptions;
 pub(crate) use server::stop_on_signal;
 
-/// The socket, inside the data directory (0700), so only its owner can reach it.
-pub const SOCKET_NAME: &str = "agent.sock";
-/// The log of an agent started on demand (one started by hand logs to stderr).
-pub const LOG_NAME: &str = "agent.log";
 /// How long an agent started on demand stays without clients before it exits.
 pub const DEFAULT_IDLE: Duration = crate::config::DEFAULT_AGENT_IDLE;
 pub const IDLE_VAR: &str = crate::config::AGENT_IDLE;
 /// How long a client waits for an agent it started before it gives up.
 pub const START_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Where one store's agent lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AgentPaths {
-    pub store: StorePaths,
-}
-
-impl AgentPaths {
-    pub fn new(store: StorePaths) -> AgentPaths {
-        AgentPaths { store }
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.store.data_dir
-    }
-
-    pub fn socket(&self) -> PathBuf {
-        self.store.data_dir.join(SOCKET_NAME)
-    }
-
-    pub fn log(&self) -> PathBuf {
-        self.store.data_dir.join(LOG_NAME)
-    }
-}
 
 /// The descriptor a starting client hands the start-up pipe over at.
 pub fn protocol_notify_fd() -> i32 {

@@ -11,9 +11,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::UnixStream;
 use tokio_util::codec::{Framed, LengthDelimitedCodec};
 
-use super::AgentPaths;
 use super::client_error::ClientError;
 use super::deadlines;
+use super::paths::AgentPaths;
 use super::protocol::{self, AgentFrame, AgentHello, ClientFrame, Request};
 
 /// An agent that took the connection but let its greeting wait: the holder file named `pid`.

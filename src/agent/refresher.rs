@@ -2,45 +2,32 @@
 //! and it runs on its own task to the end even when every caller has gone, because Atlassian
 //! disables the old refresh token the moment it answers and the new one must reach the store.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
 
-use super::handlers::blocking;
 use super::protocol::WireError;
-use super::server::Agent;
+use super::state::blocking;
+use super::state::{Agent, Flight, Refresher, serving};
 use crate::agent_log;
-use crate::domain::{Principal, Timestamp, TokenSet};
+use crate::domain::{Integration, Principal, Timestamp, TokenSet};
 use crate::exit::Exit;
 use crate::service::refresh::{self, RefreshError};
-use crate::service::system_app;
 use crate::store::token_key;
 
-type Flight = Shared<BoxFuture<'static, Result<TokenSet, WireError>>>;
-
-#[derive(Default)]
-pub(super) struct Refresher {
-    flights: Mutex<HashMap<String, Flight>>,
-}
-
 impl Refresher {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Flight>> {
-        // Each critical section is one map insert or remove: a poisoned lock holds a sound map.
-        self.flights
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Refreshes the grant, or joins the refresh already under way. With `min_valid`, a
-    /// token that another refresh made fresh in the meantime is returned as it is.
+    /// token that another refresh made fresh in the meantime is returned as it is. `found`
+    /// is the integration when the caller has just read it (a new flight does not read it
+    /// again); the token set is always read again inside the flight, the one place where no
+    /// other refresh of the grant can be under way.
     pub fn refresh(
         &self,
         agent: &Arc<Agent>,
         integration: &str,
         principal: &Principal,
         min_valid: Option<i64>,
+        found: Option<Integration>,
     ) -> Flight {
         let key = token_key(integration, principal);
         let mut flights = self.lock();
@@ -52,6 +39,7 @@ impl Refresher {
             integration.to_owned(),
             principal.clone(),
             min_valid,
+            found,
             key.clone(),
         ));
         let flight = async move {
@@ -78,16 +66,12 @@ async fn run(
     integration: String,
     principal: Principal,
     min_valid: Option<i64>,
+    found: Option<Integration>,
     key: String,
 ) -> Result<TokenSet, WireError> {
-    let outcome = refresh_once(&agent, integration, principal, min_valid).await;
+    let outcome = refresh_once(&agent, integration, principal, min_valid, found).await;
     agent.refresher.lock().remove(&key);
     outcome
-}
-
-enum Start {
-    Fresh(Box<TokenSet>),
-    Refresh(Box<refresh::Refreshing>),
 }
 
 async fn refresh_once(
@@ -95,6 +79,7 @@ async fn refresh_once(
     integration: String,
     principal: Principal,
     min_valid: Option<i64>,
+    found: Option<Integration>,
 ) -> Result<TokenSet, WireError> {
     let key = token_key(&integration, &principal);
     // A rotation held in memory (the disk was full) holds the only live refresh token: it is
@@ -107,28 +92,13 @@ async fn refresh_once(
         agent.forget_unsaved(&key, &held);
         agent.changed();
     }
-    let endpoints = agent.endpoints.clone();
-    let start = blocking(agent, move |store| {
-        let now = Timestamp::now();
-        if let Some(min_valid) = min_valid
-            && let Some(tokens) = store.token_set(&integration, &principal)?
-            && !refresh::wants_refresh(&tokens, now, min_valid)
-        {
-            return Ok(Start::Fresh(Box::new(tokens)));
-        }
-        let system = system_app::load_from_env(&endpoints).map_err(|e| e.to_string());
-        Ok(Start::Refresh(Box::new(refresh::begin(
-            store,
-            &integration,
-            &principal,
-            system.as_ref().map_err(Clone::clone),
-            now,
-        )?)))
+    let start = serving(agent, move |service| {
+        Ok(service.begin_refresh(&integration, &principal, min_valid, found, Timestamp::now())?)
     })
     .await?;
     let refreshing = match start {
-        Start::Fresh(tokens) => return Ok(*tokens),
-        Start::Refresh(refreshing) => *refreshing,
+        refresh::Start::Fresh(tokens) => return Ok(*tokens),
+        refresh::Start::Refresh(refreshing) => *refreshing,
     };
     let (integration, principal) = (
         refreshing.tokens.integration.clone(),
@@ -168,7 +138,7 @@ async fn refresh_once(
             ..
         }) => {
             agent_log!("a rotated refresh token could not be written: {error}");
-            agent.hold_unsaved(super::disk::Held {
+            agent.hold_unsaved(super::state::Held {
                 tokens: *tokens,
                 from,
             });

@@ -13,12 +13,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::handlers::blocking;
 use super::protocol::WireError;
-use super::server::Agent;
-use crate::domain::{Mode, Site, Timestamp, TokenSet};
-use crate::service::authorize::{self, AuthorizeError};
+use super::state::Agent;
+use super::state::blocking;
+use crate::domain::{Timestamp, TokenSet};
+use crate::service::authorize::{self, AuthorizeError, Authorized};
 use crate::service::links;
+use crate::service::resume::{self, Finished, SiteChoice, Standing};
 use crate::store::Exchanged;
 
 /// How often the resume looks for exchanges that were left (by a client that went away).
@@ -40,50 +41,6 @@ pub(super) enum Verified {
     Retry(String),
     /// A newer exchange replaced this one, or someone else finished it.
     Gone,
-}
-
-/// Where a resumed exchange is stored, from what is known without a person.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SiteChoice {
-    Site(Site),
-    Await,
-    Refuse(String),
-}
-
-/// The site of a resumed exchange: for an end user, the rule of their integration (the site
-/// its first consent fixed, see [`links::site_for_user`]); for the admin, the only site, or
-/// the one the grant being replaced is on; otherwise a person chooses.
-pub fn choose_on_resume(
-    mode: Mode,
-    sites: &[Site],
-    previous: Option<&Site>,
-    for_user: Option<Result<Site, String>>,
-) -> SiteChoice {
-    match (mode, for_user) {
-        (Mode::UserAuthorized, Some(Ok(site))) => SiteChoice::Site(site),
-        (Mode::UserAuthorized, Some(Err(sentence))) => SiteChoice::Refuse(sentence),
-        _ => match sites {
-            [] => SiteChoice::Refuse(AuthorizeError::NoSites.to_string()),
-            [only] => SiteChoice::Site(only.clone()),
-            _ => previous
-                .and_then(|p| sites.iter().find(|s| s.id == p.id))
-                .cloned()
-                .map_or(SiteChoice::Await, SiteChoice::Site),
-        },
-    }
-}
-
-/// Whether `tokens` already holds what `exchanged` bought (an agent stored the token set and
-/// died before removing the record), or something newer: either way nothing is left to do.
-pub fn already_stored(tokens: &TokenSet, exchanged: &Exchanged) -> bool {
-    tokens.access_token.expose() == exchanged.access_token.expose()
-        || tokens
-            .refresh_token
-            .as_ref()
-            .zip(exchanged.refresh_token.as_ref())
-            .is_some_and(|(a, b)| a.expose() == b.expose())
-        // Refreshed since it was stored, its tokens differ but its consent time names it.
-        || tokens.consented_at >= exchanged.exchanged_at
 }
 
 /// The delay before try `tries + 1` after a temporary failure.
@@ -129,30 +86,10 @@ pub(super) async fn verify_exchange(
 
 async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verified, WireError> {
     let looked = exchanged.clone();
-    let (current, same_setup) = blocking(agent, move |store| {
-        let same_setup = store
-            .integration(&looked.integration)?
-            .is_some_and(|i| i.mode == looked.mode);
-        Ok((
-            store.token_set(&looked.integration, &looked.principal)?,
-            same_setup,
-        ))
-    })
-    .await?;
-    if !same_setup {
-        let sentence = format!(
-            "the integration {} was removed or changed its mode before this authorization was verified, so nothing was stored",
-            crate::validate::text::quoted(&exchanged.integration)
-        );
-        return end(agent, &exchanged, sentence).await;
-    }
-    if let Some(tokens) = current.filter(|t| already_stored(t, &exchanged)) {
-        let done = exchanged.clone();
-        blocking(agent, move |store| {
-            Ok(store.remove_exchanged(&done.integration, &done.principal, &done.id)?)
-        })
-        .await?;
-        return Ok(Verified::Done(Box::new(tokens)));
+    match blocking(agent, move |store| Ok(resume::standing(store, &looked)?)).await? {
+        Standing::Changed(sentence) => return end(agent, &exchanged, sentence).await,
+        Standing::Stored(tokens) => return Ok(Verified::Done(tokens)),
+        Standing::Pending => {}
     }
     let mut exchanged = match super::attempts::with_live_token(agent, exchanged.clone()).await {
         Ok(Some(live)) => live,
@@ -161,32 +98,22 @@ async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verifi
     };
     let sites = match exchanged.sites.clone() {
         Some(sites) => sites,
-        None => match authorize::find_sites(agent.http(), &agent.endpoints, &exchanged).await {
-            Ok(sites) => {
-                exchanged.sites = Some(sites.clone());
-                if !update(agent, &exchanged).await? {
-                    return Ok(Verified::Gone);
+        None => {
+            match authorize::find_sites(agent.http(), agent.service.endpoints(), &exchanged).await {
+                Ok(sites) => {
+                    exchanged.sites = Some(sites.clone());
+                    if !update(agent, &exchanged).await? {
+                        return Ok(Verified::Gone);
+                    }
+                    sites
                 }
-                sites
+                Err(error) => return failed(agent, &exchanged, &error).await,
             }
-            Err(error) => return failed(agent, &exchanged, &error).await,
-        },
+        }
     };
     let asked = exchanged.clone();
     let choice = blocking(agent, move |store| {
-        let previous = store
-            .token_set(&asked.integration, &asked.principal)?
-            .and_then(|t| t.site);
-        let for_user = match asked.mode {
-            Mode::UserAuthorized => Some(links::site_for_user(store, &asked.integration, &sites)?),
-            Mode::PreAuthorized => None,
-        };
-        Ok(choose_on_resume(
-            asked.mode,
-            &sites,
-            previous.as_ref(),
-            for_user,
-        ))
+        Ok(resume::site_choice(store, &asked, &sites)?)
     })
     .await?;
     let site = match choice {
@@ -209,56 +136,43 @@ async fn verify_steps(agent: &Arc<Agent>, exchanged: Exchanged) -> Result<Verifi
         Ok(None) => return Ok(Verified::Gone),
         Err(error) => return failed(agent, &exchanged, &error).await,
     };
-    let myself = match authorize::verify(agent.http(), &agent.endpoints, &exchanged, &site).await {
-        Ok(myself) => myself,
-        Err(error) => return failed(agent, &exchanged, &error).await,
-    };
+    let myself =
+        match authorize::verify(agent.http(), agent.service.endpoints(), &exchanged, &site).await {
+            Ok(myself) => myself,
+            Err(error) => return failed(agent, &exchanged, &error).await,
+        };
     let finishing = exchanged.clone();
-    let done = blocking(agent, move |store| {
-        // A user id keeps the Atlassian account it was first granted by: a link forwarded
-        // to someone else must not swap whose Jira the bot acts as.
-        if let Some(sentence) = links::account_changed_for(
-            store,
-            &finishing.integration,
-            &finishing.principal,
-            &myself.account_id,
-        )? {
-            return Ok(Err(sentence));
-        }
-        // Replaced while Atlassian answered: the newer exchange is the one to finish.
-        let still = store
-            .exchanged(&finishing.integration, &finishing.principal)?
-            .is_some_and(|e| e.id == finishing.id);
-        if !still {
-            return Ok(Ok(None));
-        }
-        Ok(Ok(Some(authorize::finish(
+    let finished = blocking(agent, move |store| {
+        Ok(resume::finish(
             store,
             &finishing,
             site,
             myself,
             Timestamp::now(),
-        )?)))
+        )?)
     })
     .await?;
-    match done {
-        Err(sentence) => end(agent, &exchanged, sentence).await,
-        Ok(None) => Ok(Verified::Gone),
-        Ok(Some(done)) => {
-            agent.changed();
-            agent.keepalive_wake.notify_one();
-            crate::agent_log!(
-                "authorized {} for {} on {}",
-                done.tokens.integration,
-                match done.tokens.principal {
-                    crate::domain::Principal::Admin => "admin",
-                    crate::domain::Principal::User(_) => "a user",
-                },
-                done.site.url
-            );
-            Ok(Verified::Done(Box::new(done.tokens)))
-        }
+    match finished {
+        Finished::AccountChanged(sentence) => end(agent, &exchanged, sentence).await,
+        Finished::Superseded => Ok(Verified::Gone),
+        Finished::Done(done) => Ok(authorized(agent, *done)),
     }
+}
+
+/// A token set stored: every client hears of it, and the keep-alive looks at it.
+fn authorized(agent: &Agent, done: Authorized) -> Verified {
+    agent.changed();
+    agent.keepalive_wake.notify_one();
+    crate::agent_log!(
+        "authorized {} for {} on {}",
+        done.tokens.integration,
+        match done.tokens.principal {
+            crate::domain::Principal::Admin => "admin",
+            crate::domain::Principal::User(_) => "a user",
+        },
+        done.site.url
+    );
+    Verified::Done(Box::new(done.tokens))
 }
 
 async fn update(agent: &Arc<Agent>, exchanged: &Exchanged) -> Result<bool, WireError> {
@@ -380,102 +294,6 @@ async fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Principal, Secret};
-
-    fn site(id: &str) -> Site {
-        Site {
-            id: id.into(),
-            url: format!("https://{id}.atlassian.net"),
-            name: id.into(),
-        }
-    }
-
-    #[test]
-    fn a_resumed_admin_exchange_takes_the_only_site_or_the_one_it_replaces() {
-        let (a, b) = (site("acme"), site("beta"));
-        let pre = Mode::PreAuthorized;
-        assert_eq!(
-            choose_on_resume(pre, std::slice::from_ref(&a), None, None),
-            SiteChoice::Site(a.clone())
-        );
-        let both = [a.clone(), b.clone()];
-        assert_eq!(choose_on_resume(pre, &both, None, None), SiteChoice::Await);
-        assert_eq!(
-            choose_on_resume(pre, &both, Some(&b), None),
-            SiteChoice::Site(b.clone())
-        );
-        // A previous site the new consent does not reach decides nothing.
-        assert_eq!(
-            choose_on_resume(pre, &both, Some(&site("gamma")), None),
-            SiteChoice::Await
-        );
-        assert!(matches!(
-            choose_on_resume(pre, &[], None, None),
-            SiteChoice::Refuse(_)
-        ));
-    }
-
-    #[test]
-    fn a_resumed_user_exchange_follows_its_integrations_site_rule() {
-        let (a, b) = (site("acme"), site("beta"));
-        let user = Mode::UserAuthorized;
-        assert_eq!(
-            choose_on_resume(user, &[a.clone(), b.clone()], None, Some(Ok(b.clone()))),
-            SiteChoice::Site(b)
-        );
-        assert_eq!(
-            choose_on_resume(user, &[a], None, Some(Err("elsewhere".into()))),
-            SiteChoice::Refuse("elsewhere".into())
-        );
-    }
-
-    fn exchanged(at: Timestamp) -> Exchanged {
-        Exchanged {
-            id: "x".into(),
-            integration: "jira".into(),
-            principal: Principal::Admin,
-            mode: Mode::PreAuthorized,
-            renewing: false,
-            app_label: "the profile \"acme\"".into(),
-            app_scopes: vec![],
-            access_token: Secret::new("at-new"),
-            expires_in: Some(3600),
-            refresh_token: Some(Secret::new("rt-new")),
-            granted_scopes: vec![],
-            exchanged_at: at,
-            link: None,
-            sites: None,
-            tries: 0,
-            last_error: None,
-            awaiting_site: false,
-        }
-    }
-
-    fn tokens(access: &str, refresh: &str, consented_at: Timestamp) -> TokenSet {
-        TokenSet {
-            access_token: Secret::new(access),
-            refresh_token: Some(Secret::new(refresh)),
-            ..TokenSet::sample(consented_at)
-        }
-    }
-
-    #[test]
-    fn a_token_set_written_before_the_crash_is_not_written_again() {
-        let at = Timestamp(1_700_000_000);
-        let new = exchanged(at);
-        assert!(already_stored(&tokens("at-new", "rt-old", at), &new));
-        // Refreshed since it was stored: the consent time still names it.
-        assert!(already_stored(&tokens("at-2", "rt-2", at), &new));
-        assert!(already_stored(
-            &tokens("at-3", "rt-3", at.plus_secs(5)),
-            &new
-        ));
-        // The grant being replaced: older, other tokens.
-        assert!(!already_stored(
-            &tokens("at-old", "rt-old", at.plus_secs(-60)),
-            &new
-        ));
-    }
 
     #[test]
     fn retries_back_off_to_a_ceiling() {

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::handlers::blocking;
-use super::server::Agent;
+use super::state::Agent;
+use super::state::blocking;
 use crate::agent_log;
 use crate::config::Retention;
 use crate::domain::Timestamp;

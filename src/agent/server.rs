@@ -11,14 +11,14 @@ use tokio::net::UnixListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::AgentPaths;
-use super::attempts::Attempts;
 use super::notify::{Notifier, StartNotice};
-use super::protocol::{self, AgentConfig, AgentHello, Build, WireError};
+use super::paths::AgentPaths;
+use super::protocol::{self, AgentHello, Build, WireError};
+use super::state::{Agent, Attempts, Refresher};
 use crate::agent_log;
 use crate::atlassian::Endpoints;
 use crate::exit::{Exit, Exits};
-use crate::store::{OpenOptions, SledStore, Store, StoreError, StorePaths};
+use crate::store::{OpenOptions, SledStore, StoreError, StorePaths};
 
 /// How `jira-auth agent` was started.
 #[derive(Clone, Debug)]
@@ -30,60 +30,6 @@ pub struct AgentOptions {
     pub notify: bool,
     /// Open a rolled-back store after all (`--accept-rollback`).
     pub accept_rollback: bool,
-}
-
-/// Everything the agent's connections share.
-pub(super) struct Agent {
-    pub store: Arc<dyn Store>,
-    pub paths: AgentPaths,
-    pub config: AgentConfig,
-    pub endpoints: Endpoints,
-    pub hello: AgentHello,
-    pub started: Instant,
-    pub idle_exit: Option<Duration>,
-    pub clients: AtomicUsize,
-    /// Requests being answered: an agent with work in hand is not idle.
-    pub busy: AtomicUsize,
-    pub changes: broadcast::Sender<()>,
-    pub attempts: Attempts,
-    pub refresher: super::refresher::Refresher,
-    /// Wakes the keep-alive when a grant was added (it sleeps until the next one is due).
-    pub keepalive_wake: tokio::sync::Notify,
-    /// The handle of each link as it is settled, for the callers waiting on one.
-    pub links_settled: broadcast::Sender<String>,
-    /// Which integration each callback path serves, worked out once per store change:
-    /// every stray request to the receiver would otherwise unseal every profile.
-    pub routes: std::sync::Mutex<Option<Arc<crate::service::links::Routes>>>,
-    /// When old links were last swept out (seconds since the epoch).
-    pub links_pruned: std::sync::atomic::AtomicI64,
-    pub shutdown: CancellationToken,
-    /// What opening the store fixed, for the first client that says hello.
-    pub notes: std::sync::Mutex<Vec<String>>,
-    pub next_connection: AtomicU64,
-    /// Rotated grants the store could not take (a full disk), by grant key: the only copy of
-    /// each until `disk::watch` writes it. The agent does not exit while one is held.
-    pub unsaved: std::sync::Mutex<std::collections::HashMap<String, super::disk::Held>>,
-    /// Wakes `disk::watch` when the disk may have filled or a grant is held unsaved.
-    pub disk_wake: tokio::sync::Notify,
-    http: OnceLock<reqwest::Client>,
-}
-
-impl Agent {
-    /// The HTTP client, built on first use: most requests never go to Atlassian, and
-    /// building it (TLS roots) is the slowest part of a cold start.
-    pub fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(crate::atlassian::client::http_client)
-    }
-
-    /// Tells every subscribed client that the store changed.
-    pub fn changed(&self) {
-        // A profile's callback URL or an integration's mode may have moved.
-        *self
-            .routes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        let _ = self.changes.send(());
-    }
 }
 
 /// Runs the agent to the end. `Err` carries the exit code and the sentence for the log.
@@ -111,9 +57,8 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         agent_log!("{note}");
     }
     let agent = Arc::new(Agent {
-        store: Arc::new(store),
         config: super::config_from_env(&options.paths, &endpoints),
-        endpoints,
+        service: Arc::new(crate::service::Context::new(Arc::new(store), endpoints)),
         hello: AgentHello {
             protocol: advertised_protocol(),
             build: Build::current(),
@@ -126,7 +71,7 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         busy: AtomicUsize::new(0),
         changes: broadcast::channel(16).0,
         attempts: Attempts::default(),
-        refresher: super::refresher::Refresher::default(),
+        refresher: Refresher::default(),
         keepalive_wake: tokio::sync::Notify::new(),
         links_settled: broadcast::channel(1024).0,
         routes: std::sync::Mutex::new(None),

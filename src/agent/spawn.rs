@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use super::notify::{self, NOTIFY_FD, StartNotice};
-use super::{AgentPaths, LOG_NAME, SOCKET_NAME};
+use super::paths::{AgentPaths, LOG_NAME, SOCKET_NAME};
 use crate::store::{Expected, NotPrivate};
 
 /// What the agent keeps in the data directory beside the store's own files.

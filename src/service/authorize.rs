@@ -12,12 +12,12 @@ use crate::atlassian::client::{self, TokenGrant};
 use crate::atlassian::errors::ProtocolError;
 use crate::atlassian::redirect::{self, RedirectError};
 use crate::atlassian::resources::{self, Myself};
-use crate::callback::{self, Callback, CallbackError, CallbackListener};
 use crate::domain::{Event, EventKind, Mode, Principal, Profile, Site, Timestamp, TokenSet};
 use crate::store::{Exchanged, Store, StoreError};
 use crate::validate::text::quoted;
 use crate::validate::{IdentifierError, identifier};
 
+use super::principal::Mismatch;
 use super::system_app::SystemApp;
 use crate::exit::{Exit, Exits};
 
@@ -84,8 +84,10 @@ pub enum AuthorizeError {
     Identifier(#[from] IdentifierError),
     #[error(transparent)]
     Redirect(#[from] RedirectError),
-    #[error(transparent)]
-    Listener(#[from] CallbackError),
+    /// The loopback listener could not listen, or heard nothing in time (the agent's
+    /// sentence: it owns the listener).
+    #[error("{0}")]
+    Listener(String),
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
     #[error(transparent)]
@@ -156,20 +158,13 @@ pub fn prepare(
         identifier::user_id(user)?;
     }
     let found = super::lookup::integration::<AuthorizeError>(store, integration)?;
-    let principal = match (found.mode, user) {
-        (Mode::PreAuthorized, None) => Principal::Admin,
-        (Mode::PreAuthorized, Some(_)) => {
-            return Err(AuthorizeError::UserNotApplicable {
-                integration: found.name,
-            });
+    let principal = super::principal::of(found.mode, user).map_err(|mismatch| {
+        let integration = found.name.clone();
+        match mismatch {
+            Mismatch::UserNotApplicable => AuthorizeError::UserNotApplicable { integration },
+            Mismatch::UserNeeded => AuthorizeError::UserNeeded { integration },
         }
-        (Mode::UserAuthorized, Some(id)) => Principal::User(id.to_owned()),
-        (Mode::UserAuthorized, None) => {
-            return Err(AuthorizeError::UserNeeded {
-                integration: found.name,
-            });
-        }
-    };
+    })?;
     let (app_label, app) = super::app::app_of(store, &found, system_app)?;
     let renewing = store.token_set(&found.name, &principal)?.is_some();
     Ok(attempt_for(
@@ -424,12 +419,11 @@ pub fn finish(
 /// when Atlassian issued the tokens and the consent's 365 days began.
 fn token_set_of(exchanged: &Exchanged, site: &Site, myself: &Myself) -> TokenSet {
     let at = exchanged.exchanged_at;
-    let expires_in = exchanged.expires_in.unwrap_or(3600);
     TokenSet {
         integration: exchanged.integration.clone(),
         principal: exchanged.principal.clone(),
         access_token: exchanged.access_token.clone(),
-        access_expires_at: at.plus_secs(i64::try_from(expires_in).unwrap_or(i64::MAX)),
+        access_expires_at: at.plus_secs(super::refresh::access_lifetime(exchanged.expires_in)),
         refresh_token: exchanged.refresh_token.clone(),
         consented_at: at,
         rotated_at: at,
@@ -480,19 +474,10 @@ pub fn code_from_paste(pasted: &str, attempt: &Attempt) -> Result<String, Author
     Ok(redirect::parse_redirect(pasted, &attempt.state)?)
 }
 
-/// Step 2, by the loopback listener: waits for the browser's redirect (bounded by
-/// [`callback::DEFAULT_TIMEOUT`]); an error answer means what it means in a paste.
-pub async fn code_from_listener(listener: CallbackListener) -> Result<String, AuthorizeError> {
-    match listener.wait(callback::DEFAULT_TIMEOUT).await? {
-        Callback::Code(code) => Ok(code),
-        Callback::Denied { error, description } => Err(denied(error, description).into()),
-    }
-}
-
 /// An `error=` answer from the browser: `access_denied` is a declined consent (RFC 6749
 /// 4.1.2.1); anything else is Atlassian's to explain, `server_error` and
 /// `temporarily_unavailable` being temporary.
-fn denied(error: String, description: Option<String>) -> RedirectError {
+pub fn denied(error: String, description: Option<String>) -> RedirectError {
     if error == "access_denied" {
         RedirectError::Declined { error, description }
     } else {
@@ -500,18 +485,9 @@ fn denied(error: String, description: Option<String>) -> RedirectError {
     }
 }
 
-/// The loopback listener for the attempt's callback URL, when that URL is on this machine.
-pub async fn listen(attempt: &Attempt) -> Option<Result<CallbackListener, AuthorizeError>> {
-    let target = callback::loopback_target(&attempt.app.callback_url)?;
-    Some(
-        callback::bind(&target, attempt.state.clone())
-            .await
-            .map_err(AuthorizeError::from),
-    )
-}
-
 /// The `ssh -L` line that carries a laptop browser to the listener's `port`, when this
-/// process runs in an SSH session.
+/// process runs in an SSH session. Kept for the clients that name it here; the one import
+/// of `callback` left in the service (they can import it from `callback` itself).
 pub use crate::callback::ssh_forward_hint_from_env as ssh_forward_hint;
 
 /// What both faces say when an authorization is done.

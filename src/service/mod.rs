@@ -3,17 +3,22 @@
 
 pub mod app;
 pub mod authorize;
+pub mod context;
 pub mod draft;
 pub mod format;
 pub mod links;
 pub mod lookup;
+pub mod principal;
 pub mod profiles;
 pub mod refresh;
+pub mod resume;
 pub mod setup;
 pub mod status;
 pub mod suggest;
 pub mod system_app;
 pub mod tokens;
+
+pub use context::Context;
 
 use crate::exit::{Exit, Exits};
 use crate::store::StoreError;

@@ -10,6 +10,7 @@ use crate::domain::{Event, EventKind, Integration, Mode, Principal, Timestamp, T
 use crate::store::{Store, StoreError};
 
 use super::lookup::NoSuchIntegration;
+use super::principal::Mismatch;
 use super::suggest::UserFlag;
 use super::system_app::SystemApp;
 use crate::exit::{Exit, Exits};
@@ -117,22 +118,34 @@ fn users_sentence(users: &[String]) -> String {
     }
 }
 
+/// An access token's lifetime in seconds, from the token endpoint's `expires_in`. When
+/// Atlassian leaves it out (or sends more than fits), the token is taken to last an hour,
+/// the lifetime Atlassian documents for its access tokens: assuming less costs at most an
+/// early refresh, while assuming more (the `i64::MAX` of an earlier reading) would hand out
+/// an expired token as valid and never refresh it.
+pub fn access_lifetime(expires_in: Option<u64>) -> i64 {
+    expires_in
+        .and_then(|secs| i64::try_from(secs).ok())
+        .unwrap_or(ASSUMED_LIFETIME_SECS)
+}
+
+/// The lifetime of an access token whose `expires_in` is missing: see [`access_lifetime`].
+pub const ASSUMED_LIFETIME_SECS: i64 = 3600;
+
 /// Which token set `user` names in `integration`.
 pub fn principal_for(
     integration: &Integration,
     user: Option<&str>,
 ) -> Result<Principal, RefreshError> {
-    match (integration.mode, user) {
-        (Mode::PreAuthorized, None) => Ok(Principal::Admin),
-        (Mode::PreAuthorized, Some(_)) => Err(RefreshError::UserNotApplicable {
+    super::principal::of(integration.mode, user).map_err(|mismatch| match mismatch {
+        Mismatch::UserNotApplicable => RefreshError::UserNotApplicable {
             integration: integration.name.clone(),
-        }),
-        (Mode::UserAuthorized, Some(id)) => Ok(Principal::User(id.to_owned())),
-        (Mode::UserAuthorized, None) => Err(RefreshError::UserNeeded {
+        },
+        Mismatch::UserNeeded => RefreshError::UserNeeded {
             integration: integration.name.clone(),
             users: Vec::new(),
-        }),
-    }
+        },
+    })
 }
 
 /// The token set `user` names, as stored, with the sentence when there is none.
@@ -217,21 +230,39 @@ pub struct Refreshing {
     pub credentials: AppCredentials,
 }
 
-/// Step 1: the token set, its app, and the check that it can be refreshed at all.
+/// Where a refresh starts: the grant is fresh enough already, or here is what refreshing it
+/// needs.
+pub enum Start {
+    Fresh(Box<TokenSet>),
+    Refresh(Box<Refreshing>),
+}
+
+/// Step 1: the grant as stored now (one read of the token set, and one of the integration
+/// unless the caller `found` it already), and the check that it can be refreshed at all.
+/// With `min_valid`, a token that another refresh made fresh in the meantime is returned as
+/// it is. The system app is asked for only when the grant's app is needed.
 pub fn begin(
     store: &dyn Store,
     integration: &str,
     principal: &Principal,
-    system_app: Result<&SystemApp, String>,
+    min_valid: Option<i64>,
+    found: Option<Integration>,
+    system_app: impl FnOnce() -> Result<SystemApp, String>,
     now: Timestamp,
-) -> Result<Refreshing, RefreshError> {
-    let found = super::lookup::integration::<RefreshError>(store, integration)?;
-    let tokens =
-        store
-            .token_set(integration, principal)?
-            .ok_or_else(|| RefreshError::NotAuthorized {
-                integration: integration.to_owned(),
-            })?;
+) -> Result<Start, RefreshError> {
+    let stored = store.token_set(integration, principal)?;
+    if let (Some(min_valid), Some(tokens)) = (min_valid, &stored)
+        && !wants_refresh(tokens, now, min_valid)
+    {
+        return Ok(Start::Fresh(Box::new(tokens.clone())));
+    }
+    let found = match found {
+        Some(found) => found,
+        None => super::lookup::integration::<RefreshError>(store, integration)?,
+    };
+    let tokens = stored.ok_or_else(|| RefreshError::NotAuthorized {
+        integration: integration.to_owned(),
+    })?;
     if let Some(error) = dead(&tokens, now) {
         return Err(error);
     }
@@ -244,11 +275,12 @@ pub fn begin(
                     .into(),
         });
     }
-    let (_, app) = super::app::app_of(store, &found, system_app)?;
-    Ok(Refreshing {
+    let system = system_app();
+    let (_, app) = super::app::app_of(store, &found, system.as_ref().map_err(Clone::clone))?;
+    Ok(Start::Refresh(Box::new(Refreshing {
         credentials: super::app::credentials(&app)?,
         tokens,
-    })
+    })))
 }
 
 /// Step 2: Atlassian rotates the refresh token and issues a new access token.
@@ -290,7 +322,7 @@ pub fn record(
     };
     match result {
         Ok(grant) => {
-            let lifetime = i64::try_from(grant.expires_in.unwrap_or(3600)).unwrap_or(3600);
+            let lifetime = access_lifetime(grant.expires_in);
             tokens.access_token = grant.access_token;
             tokens.access_expires_at = now.plus_secs(lifetime);
             if let Some(rotated) = grant.refresh_token {
@@ -351,6 +383,55 @@ pub fn wants_refresh(tokens: &TokenSet, now: Timestamp, min_valid: i64) -> bool 
     now.secs_until(tokens.access_expires_at) < min_valid
 }
 
+/// A grant the keep-alive is to refresh, and when.
+pub struct Pending {
+    pub at: Timestamp,
+    pub due: Due,
+    pub integration: String,
+    pub principal: Principal,
+}
+
+/// Every grant the keep-alive is to refresh, soonest first. A refresh the last agent began
+/// and never recorded comes first: Atlassian may have rotated the token, and the old one
+/// works only within the reuse leeway (one whose grant was deleted since is let go).
+pub fn keepalive_due(store: &dyn Store, rotate_after: i64) -> Result<Vec<Pending>, StoreError> {
+    let modes: std::collections::HashMap<String, Mode> = store
+        .integrations()?
+        .into_iter()
+        .map(|i| (i.name, i.mode))
+        .collect();
+    let mut interrupted = Vec::new();
+    for (integration, principal, at) in store.refreshes_interrupted()? {
+        if store.token_set(&integration, &principal)?.is_none() {
+            // Deleted since: nothing left to claim.
+            store.refresh_done(&integration, &principal)?;
+        } else {
+            interrupted.push(Pending {
+                at,
+                due: Due::AccessExpiring,
+                integration,
+                principal,
+            });
+        }
+    }
+    let mut pending: Vec<Pending> = store
+        .token_summaries()?
+        .into_iter()
+        .filter_map(|tokens| {
+            let mode = *modes.get(&tokens.integration)?;
+            let (at, due) = keepalive_at(&tokens, mode, rotate_after)?;
+            Some(Pending {
+                at,
+                due,
+                integration: tokens.integration,
+                principal: tokens.principal,
+            })
+        })
+        .collect();
+    pending.sort_by_key(|p| (p.at, p.due));
+    Ok(interrupted.into_iter().chain(pending).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,19 +473,36 @@ mod tests {
     }
 
     #[test]
+    fn an_access_token_without_a_usable_lifetime_is_taken_to_last_an_hour() {
+        assert_eq!(access_lifetime(Some(600)), 600);
+        assert_eq!(access_lifetime(None), ASSUMED_LIFETIME_SECS);
+        // More than fits is not "forever": such a token would never be refreshed.
+        assert_eq!(access_lifetime(Some(u64::MAX)), ASSUMED_LIFETIME_SECS);
+    }
+
+    #[test]
     fn a_refresh_of_no_such_integration_names_those_that_exist() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(dir.path());
         let now = Timestamp(1_000_000_000);
-        let none = begin(&store, "nope", &Principal::Admin, Err("none".into()), now)
+        let begin_nope = || {
+            begin(
+                &store,
+                "nope",
+                &Principal::Admin,
+                None,
+                None,
+                || Err("none".into()),
+                now,
+            )
             .err()
-            .unwrap();
+            .unwrap()
+        };
+        let none = begin_nope();
         assert!(none.to_string().contains("none is set up yet"), "{none}");
         store.put_integration(&integration("jira")).unwrap();
         store.put_integration(&integration("bots")).unwrap();
-        let missing = begin(&store, "nope", &Principal::Admin, Err("none".into()), now)
-            .err()
-            .unwrap();
+        let missing = begin_nope();
         assert_eq!(
             missing.to_string(),
             "there is no integration named \"nope\"; the integrations are: bots, jira"
@@ -495,7 +593,11 @@ pub fn keepalive_at(
     let access = (mode == Mode::PreAuthorized).then(|| {
         // Refresh when a quarter of the lifetime or 5 minutes remain, whichever is less.
         let lifetime = tokens.rotated_at.secs_until(tokens.access_expires_at);
-        let lifetime = if lifetime > 0 { lifetime } else { 3600 };
+        let lifetime = if lifetime > 0 {
+            lifetime
+        } else {
+            ASSUMED_LIFETIME_SECS
+        };
         tokens.access_expires_at.plus_secs(-(lifetime / 4).min(300))
     });
     match access {

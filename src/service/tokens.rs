@@ -6,22 +6,28 @@ use crate::store::Store;
 
 use super::ServiceError;
 
-/// Deletes the token set of `principal` (a key: `admin` or `user:ID`) in `integration`.
+/// The token set a key (`admin` or `user:ID`) names: a request's key parsed once, at the
+/// agent's edge.
+pub fn principal(key: &str) -> Result<Principal, ServiceError> {
+    Principal::from_key(key)
+        .ok_or_else(|| ServiceError::Refused(format!("{key:?} names no token set")))
+}
+
+/// Deletes the token set of `who` in `integration`.
 pub fn delete(
     store: &dyn Store,
     integration: &str,
-    principal: &str,
+    who: &Principal,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    let who = Principal::from_key(principal)
-        .ok_or_else(|| ServiceError::Refused(format!("{principal:?} names no token set")))?;
+    let principal = who.key();
     // A consent exchanged and not yet verified is this grant too: the resume must not bring
     // back what the admin deleted.
-    let pending = match store.exchanged(integration, &who)? {
-        Some(exchanged) => store.remove_exchanged(integration, &who, &exchanged.id)?,
+    let pending = match store.exchanged(integration, who)? {
+        Some(exchanged) => store.remove_exchanged(integration, who, &exchanged.id)?,
         None => false,
     };
-    if !store.remove_token_set(integration, &who)? && !pending {
+    if !store.remove_token_set(integration, who)? && !pending {
         return Err(ServiceError::Refused(format!(
             "{integration} has no token for {principal} (deleted already?)"
         )));
@@ -29,7 +35,7 @@ pub fn delete(
     store.append_event(&Event {
         at: now,
         integration: integration.to_owned(),
-        principal: Some(who.key()),
+        principal: Some(principal),
         kind: EventKind::Deleted,
         outcome: "deleted in jira-auth; revoke the grant on Atlassian's side too (account settings, Connected apps)".into(),
     })?;
@@ -86,17 +92,17 @@ mod tests {
             })
             .unwrap();
         store.put_exchanged(&pending("kim")).unwrap();
-        delete(&store, "jira", "user:kim", now).unwrap();
+        delete(&store, "jira", &kim, now).unwrap();
         assert!(store.token_set("jira", &kim).unwrap().is_none());
         assert!(store.exchanged("jira", &kim).unwrap().is_none());
 
         // A user whose only grant is a consent still being verified can be deleted too.
         store.put_exchanged(&pending("lee")).unwrap();
-        delete(&store, "jira", "user:lee", now).unwrap();
         let lee = Principal::User("lee".into());
+        delete(&store, "jira", &lee, now).unwrap();
         assert!(store.exchanged("jira", &lee).unwrap().is_none());
         assert!(
-            delete(&store, "jira", "user:lee", now).is_err(),
+            delete(&store, "jira", &lee, now).is_err(),
             "deleted already"
         );
     }
