@@ -331,7 +331,7 @@ impl AttemptView {
     /// when this process runs over SSH and the listener is up.
     pub fn ssh_hint(&self) -> Option<String> {
         match self.listener {
-            ListenerView::Listening { port } => crate::service::authorize::ssh_forward_hint(port),
+            ListenerView::Listening { port } => crate::callback::ssh_forward_hint_from_env(port),
             _ => None,
         }
     }

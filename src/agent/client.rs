@@ -13,20 +13,17 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
 pub use super::client_error::ClientError;
-// The typed calls; the file sits beside this one, `agent::calls` in all but name.
-#[path = "calls.rs"]
-mod calls;
+use super::deadlines::START_TIMEOUT;
 use super::deadlines::{self, Patience};
 pub use super::opening::answers;
 use super::opening::{Opening, Wire, encode, not_answering, open, stop_and_wait};
+use super::paths::AgentPaths;
 use super::protocol::{
     self, AgentConfig, AgentFrame, AgentHello, Build, ClientFrame, ClientHello, Reply, Request,
     WireError,
 };
 use super::spawn::{self, Started};
-use super::{AgentPaths, START_TIMEOUT};
 use crate::store::Holder;
-pub use calls::{Configured, Events, SSH_HINT_LEAD, SavedProfile, StoredProfile, tokens_deleted};
 
 /// What a subscribed client hears besides replies.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,8 @@ use std::time::Duration;
 use super::protocol::Request;
 use crate::atlassian::client::CALL_TIMEOUT;
 
+/// How long a client waits for an agent it started before it gives up.
+pub const START_TIMEOUT: Duration = Duration::from_secs(5);
 /// The agent's greeting on a fresh connection (it is sent before anything is read).
 pub const GREETING: Duration = Duration::from_secs(3);
 /// A request the agent answers from its store or memory.

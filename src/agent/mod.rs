@@ -3,6 +3,7 @@
 //! database; the console, the commands and the receiver are its clients.
 
 mod attempts;
+mod calls;
 pub mod client;
 mod client_error;
 mod connection;
@@ -32,6 +33,7 @@ use crate::atlassian::Endpoints;
 use crate::config::Settings;
 use crate::store::StorePaths;
 
+pub use calls::{Configured, Events, SSH_HINT_LEAD, SavedProfile, StoredProfile, tokens_deleted};
 pub use client::{AgentLink, ClientError, Notice};
 pub use paths::{AgentPaths, LOG_NAME, SOCKET_NAME};
 pub use protocol::{AgentConfig, WireError};
@@ -41,8 +43,7 @@ pub(crate) use server::stop_on_signal;
 /// How long an agent started on demand stays without clients before it exits.
 pub const DEFAULT_IDLE: Duration = crate::config::DEFAULT_AGENT_IDLE;
 pub const IDLE_VAR: &str = crate::config::AGENT_IDLE;
-/// How long a client waits for an agent it started before it gives up.
-pub const START_TIMEOUT: Duration = Duration::from_secs(5);
+pub use deadlines::START_TIMEOUT;
 
 /// The descriptor a starting client hands the start-up pipe over at.
 pub fn protocol_notify_fd() -> i32 {

@@ -176,7 +176,7 @@ fn win_the_store(
     accept_rollback: bool,
 ) -> Result<Option<SledStore>, WireError> {
     // Shorter than the client's wait, so the client hears the reason rather than a timeout.
-    let deadline = Instant::now() + super::START_TIMEOUT * 3 / 5;
+    let deadline = Instant::now() + super::deadlines::START_TIMEOUT * 3 / 5;
     let mut options = OpenOptions::new(paths.store.clone(), "jira-auth agent");
     options.busy_wait = Duration::ZERO;
     options.accept_rollback = accept_rollback;

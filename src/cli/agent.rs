@@ -6,8 +6,10 @@ use std::path::Path;
 use crate::agent::{self, AgentOptions, ClientError};
 use crate::config::Setup;
 
+use super::args::AgentCommand;
+use super::client::Client;
+use super::failure::Failure;
 use super::output::to_json;
-use super::{AgentCommand, Client, Failure};
 use crate::exit::Exit;
 
 pub fn run(

@@ -6,13 +6,14 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use crate::agent::AgentLink;
-use crate::agent::client::SSH_HINT_LEAD;
+use crate::agent::SSH_HINT_LEAD;
 use crate::agent::protocol::{AttemptView, ListenerView};
 use crate::domain::Site;
 use crate::service::authorize::{self, AuthorizeError};
 
+use super::client::Client;
+use super::failure::Failure;
 use super::profile_input::MAX_STDIN;
-use super::{Client, Failure};
 use crate::exit::Exit;
 
 /// How the code comes back.
@@ -21,6 +22,17 @@ pub enum Return {
     Paste,
     Listen,
     Both,
+}
+
+impl Return {
+    /// From `--paste` and `--listen`: neither means both ways at once.
+    pub fn of(paste: bool, listen: bool) -> Return {
+        match (paste, listen) {
+            (true, _) => Return::Paste,
+            (_, true) => Return::Listen,
+            _ => Return::Both,
+        }
+    }
 }
 
 pub struct AuthorizeArgs<'a> {

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::agent::{AgentLink, ClientError};
 use crate::config::Setup;
 
-use super::Failure;
+use super::failure::Failure;
 
 pub struct Client {
     pub runtime: tokio::runtime::Runtime,

@@ -2,15 +2,16 @@
 
 use std::io::Write;
 
-use crate::agent::client::{Configured, SavedProfile};
+use crate::agent::{Configured, SavedProfile};
 use crate::domain::{AppRef, Mode, Timestamp};
 use crate::service::draft::ProfileDraft;
 use crate::service::setup::SetupPlan;
 
 use crate::validate::text::quoted;
 
+use super::client::Client;
+use super::failure::Failure;
 use super::output::{for_terminal, to_json, write_profiles, write_status};
-use super::{Client, Failure};
 use crate::exit::Exit;
 
 /// The status of a store that does not exist: empty, and said so.

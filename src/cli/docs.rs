@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 
-use super::{Cli, EXAMPLES, Failure};
+use super::args::{Cli, EXAMPLES};
+use super::failure::Failure;
 use crate::exit::Exit;
 
 /// The variables that change where jira-auth looks or how it behaves: the man page's
@@ -85,6 +86,16 @@ pub fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&script)?;
     stdout.flush()?;
+    Ok(())
+}
+
+/// `jira-auth manpages DIR`: writes the pages and prints each one's path.
+pub fn print_man_pages(dir: &Path) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    for page in write_man_pages(dir)? {
+        writeln!(stdout, "{}", page.display())?;
+    }
     Ok(())
 }
 

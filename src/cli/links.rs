@@ -13,8 +13,9 @@ use crate::domain::Timestamp;
 use crate::receiver::{self, HEALTH_PATH};
 use crate::validate::text::sanitize;
 
+use super::client::Client;
+use super::failure::Failure;
 use super::output::to_json;
-use super::{Client, Failure};
 use crate::exit::{Exit, Exits};
 
 pub struct LinkArgs<'a> {

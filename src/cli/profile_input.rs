@@ -5,7 +5,8 @@ use crate::config::Endpoints;
 use crate::domain::Secret;
 use crate::service::draft::ProfileDraft;
 
-use super::{Failure, ProfileAddArgs};
+use super::args::ProfileAddArgs;
+use super::failure::Failure;
 use crate::exit::Exit;
 
 /// The draft `profile add` describes: defaults, then the generated URL, then explicit flags.

@@ -485,11 +485,6 @@ pub fn denied(error: String, description: Option<String>) -> RedirectError {
     }
 }
 
-/// The `ssh -L` line that carries a laptop browser to the listener's `port`, when this
-/// process runs in an SSH session. Kept for the clients that name it here; the one import
-/// of `callback` left in the service (they can import it from `callback` itself).
-pub use crate::callback::ssh_forward_hint_from_env as ssh_forward_hint;
-
 /// What both faces say when an authorization is done.
 pub fn authorized_sentence(done: &Authorized) -> String {
     let whose = match &done.tokens.principal {

@@ -14,7 +14,7 @@ use super::browser;
 use super::message::{
     Effect, EventsPage, IssuedLink, ListenerEnd, Msg, Outcome, Prepared, StepFailure,
 };
-use crate::agent::client::tokens_deleted;
+use crate::agent::tokens_deleted;
 use crate::agent::{AgentLink, ClientError, Notice};
 use crate::clipboard::{Clipboard, ClipboardEnv, CopyRoute};
 use crate::domain::Timestamp;

@@ -1,0 +1,307 @@
+//! The command line's definition: clap's derive types, the examples in `--help`, and the
+//! parse that prints a refusal safely.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::domain::Mode;
+
+pub(super) const EXAMPLES: &str = "\
+Examples:
+  jira-auth                                   open the console
+  jira-auth --data-dir /srv/jira-auth         open the console on another store
+  printf %s \"$SECRET\" | jira-auth profile add --name acme \\
+      --client-id Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56 --client-secret-stdin \\
+      --scopes \"read:jira-work write:jira-work offline_access\"
+  jira-auth setup --mode pre-authorized --profile acme
+  jira-auth authorize                         URL on stderr; paste the redirect or let the
+                                              loopback listener catch it
+  jira-auth authorize --integration support --user alice@example.com --paste
+  jira-auth profile list --json
+  jira-auth status --json | jq '.integrations[].tokens[].state'
+  jira-auth link --integration support --user U024BE7LH --wait
+                                              a personal link for an end user; returns once
+                                              they have authorized (exit 3: expired or declined)
+  jira-auth serve --bind 127.0.0.1:8717 --trust-proxy 127.0.0.1
+                                              the callback receiver, behind an HTTPS proxy
+  jira-auth agent status                      the agent that owns the store (started on demand)
+
+Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 re-authorization needed,
+4 temporary failure (network, server, no agent reachable): retry later.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jira-auth",
+    version,
+    about = "Set up and keep alive the OAuth 2.0 authorization of a Jira Cloud integration",
+    long_about = "Set up and keep alive the OAuth 2.0 (3LO) authorization of a Jira Cloud integration.\n\nWithout a command, opens the console. The commands below are for scripts.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// Where the database lives [default: the platform data directory]
+    #[arg(long, global = true, env = "JIRA_AUTH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage authorization profiles (your own Atlassian apps)
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Configure an integration: how Jira is authorized and through which app
+    #[command(group(clap::ArgGroup::new("app").required(true).args(["system", "profile"])))]
+    Setup {
+        /// The integration to configure (1-64 letters, digits, - _ ., not starting with -)
+        #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+        integration: String,
+        /// pre-authorized: one token for everyone, authorized now; user-authorized: a token per end user
+        #[arg(long, value_enum)]
+        mode: ModeArg,
+        /// Use this installation's preconfigured app (the system app file)
+        #[arg(long)]
+        system: bool,
+        /// Use an authorization profile (your own Atlassian app)
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+    },
+    /// Authorize an integration: prints the URL to open, takes the code back, stores the token
+    #[command(group(clap::ArgGroup::new("return").args(["paste", "listen"])))]
+    Authorize {
+        /// The integration to authorize
+        #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+        integration: String,
+        /// The end user to authorize for (user-authorized integrations): their id as your system
+        /// knows it, 1-256 characters of visible text
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
+        /// Read the redirected URL (or the bare code) from stdin only
+        #[arg(long)]
+        paste: bool,
+        /// Wait only on the loopback callback listener
+        #[arg(long)]
+        listen: bool,
+        /// The Jira site to keep when the token reaches several (URL, host, name or cloud id)
+        #[arg(long, value_name = "URL_OR_ID")]
+        site: Option<String>,
+    },
+    /// Show every integration, its tokens' health and the profiles (no secrets)
+    Status {
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an access token for scripts: only the token on stdout, refreshed first when needed
+    Token {
+        /// The integration whose token to print
+        #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+        integration: String,
+        /// The end user whose token to print (user-authorized integrations)
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
+        /// Refresh first when the token has fewer seconds than this left
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        min_valid: u32,
+        /// Print {access_token, expires_at, cloud_id, site_url, api_base} as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refresh now: the grants of one integration, or every grant
+    #[command(group(clap::ArgGroup::new("which").args(["integration", "all"])))]
+    Refresh {
+        /// The integration whose grants to refresh [default: jira]
+        #[arg(long, value_name = "NAME")]
+        integration: Option<String>,
+        /// Refresh every grant of every integration
+        #[arg(long)]
+        all: bool,
+    },
+    /// Print a personal authorization link for one end user of a user-authorized integration
+    #[command(
+        long_about = "Print a personal authorization link for one end user of a user-authorized integration. \
+The link's state is unguessable, bound to the user and the integration, works once and expires (30 \
+minutes unless --ttl says otherwise). The user's consent comes back to `jira-auth serve`, which stores \
+their token; `token --user ID` then prints it."
+    )]
+    Link {
+        /// The user-authorized integration
+        #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+        integration: String,
+        /// The end user: their id as your system knows it (a chat id, an email), 1-256
+        /// characters of visible text
+        #[arg(long, value_name = "ID")]
+        user: String,
+        /// How long the link works: 1m to 7d, e.g. 30m, 2h
+        #[arg(long, default_value = "30m", value_parser = parse_ttl, value_name = "DURATION")]
+        ttl: std::time::Duration,
+        /// Print {url, user, expires_at} as JSON
+        #[arg(long)]
+        json: bool,
+        /// Then wait until the user's grant is stored (exit 0), or the link expires or is
+        /// declined (exit 3)
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Run the callback receiver end users' consent comes back to (behind an HTTPS proxy)
+    #[command(
+        long_about = "Run the callback receiver for end users. Register its public URL (your HTTPS reverse \
+proxy in front of --bind) as the callback URL of the user-authorized integration's app. It answers that \
+path and /healthz only, checks each link's state before anything reaches Atlassian, stores the user's \
+token through the agent, and shows the user a plain page. Logs go to stderr, without query strings."
+    )]
+    Serve {
+        /// The address to listen on, e.g. 127.0.0.1:8717 behind a proxy on the same host
+        #[arg(long, value_name = "ADDR:PORT")]
+        bind: std::net::SocketAddr,
+        /// A proxy whose X-Forwarded-For is believed (repeat for several)
+        #[arg(long, value_name = "ADDR")]
+        trust_proxy: Vec<std::net::IpAddr>,
+        /// Requests per minute one client address may make
+        #[arg(long, default_value = "60", value_name = "N")]
+        rate_limit: std::num::NonZeroU32,
+    },
+    /// Run the agent that owns the store and serves every other jira-auth process
+    #[command(
+        long_about = "Run the agent that owns the store: it alone opens the database and the sealing key, and \
+serves the console and every command over a Unix socket in the data directory. Clients start one on \
+demand (it then exits after JIRA_AUTH_AGENT_IDLE, default 10m, without clients); run by hand or by a \
+service manager it stays until stopped."
+    )]
+    Agent {
+        #[command(subcommand)]
+        command: Option<AgentCommand>,
+        /// Started by a client: exit when idle (JIRA_AUTH_AGENT_IDLE)
+        #[arg(long, hide = true)]
+        on_demand: bool,
+        /// The start-up notice pipe a starting client handed over
+        #[arg(long, hide = true, value_name = "FD")]
+        notify_fd: Option<i32>,
+        /// Open a store older than the generation kept beside the key (a log cut short, an old
+        /// backup put back), after saying so in the log; grants rotated since that copy was
+        /// made will need re-authorization
+        #[arg(long)]
+        accept_rollback: bool,
+    },
+    /// Print a shell completion script on stdout (see the README for where it goes)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write one man page per command into DIR (for packaging: scripts/package.sh)
+    #[command(hide = true)]
+    Manpages {
+        /// Where to write the pages (created if missing)
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Show the running agent: pid, version, uptime, clients (exit 1 when none runs)
+    Status {
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the running agent (exit 0 also when none ran)
+    Stop,
+}
+
+/// `30m`, `2h`, `1d`: humantime's durations.
+fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{e}; write a duration such as 30m, 2h or 1d"))
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ModeArg {
+    PreAuthorized,
+    UserAuthorized,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(mode: ModeArg) -> Mode {
+        match mode {
+            ModeArg::PreAuthorized => Mode::PreAuthorized,
+            ModeArg::UserAuthorized => Mode::UserAuthorized,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Create a profile from your Atlassian app; the secret is read from stdin, never argv
+    #[command(
+        after_help = "Atlassian's standard URLs are the defaults. --from-url takes the developer console's \
+generated authorization URL and fills client id, scopes and callback URL from it; explicit flags win."
+    )]
+    Add(ProfileAddArgs),
+    /// List the authorization profiles
+    List {
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a profile (refused while an integration uses it)
+    Rm {
+        /// The profile's name
+        name: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProfileAddArgs {
+    /// A short name for the profile (1-64 letters, digits, - _ ., not starting with -)
+    #[arg(long)]
+    pub name: String,
+    /// The app's Client ID (Settings page of your app, step iv)
+    #[arg(long, required_unless_present = "from_url")]
+    pub client_id: Option<String>,
+    /// Read the client secret from standard input (step v); it never appears in argv
+    #[arg(long, required = true)]
+    pub client_secret_stdin: bool,
+    /// Authorization URL [default: https://auth.atlassian.com/authorize?audience=api.atlassian.com]
+    #[arg(long, value_name = "URL")]
+    pub auth_url: Option<String>,
+    /// Token request URL [default: https://auth.atlassian.com/oauth/token]
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+    /// Refresh token URL [default: the token URL]
+    #[arg(long, value_name = "URL")]
+    pub refresh_url: Option<String>,
+    /// Scopes, separated by spaces or commas (step ix)
+    #[arg(
+        long,
+        value_name = "\"S1 S2 ...\"",
+        required_unless_present = "from_url"
+    )]
+    pub scopes: Option<String>,
+    /// The callback URL registered in your app (step vi) [default: http://localhost:8717/callback]
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
+    /// The authorization URL generated by Atlassian's developer console (step vii-x)
+    #[arg(long, value_name = "GENERATED_URL")]
+    pub from_url: Option<String>,
+}
+
+/// The command line, parsed. clap echoes a refused argument as it was given, escape
+/// sequences and all, so a refusal holding anything a terminal would act on is printed
+/// sanitized, line by line, instead (with clap's exit code: 2 for bad usage).
+pub fn parse() -> Cli {
+    Cli::try_parse().unwrap_or_else(|error| {
+        let plain = error.render().to_string();
+        if crate::validate::text::is_printable(&plain) {
+            error.exit()
+        }
+        let lines: Vec<String> = plain
+            .lines()
+            .map(|line| crate::validate::text::sanitize(line, 200))
+            .collect();
+        eprintln!("{}", lines.join("\n"));
+        std::process::exit(error.exit_code())
+    })
+}
