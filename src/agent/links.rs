@@ -21,7 +21,8 @@ const PRUNE_EVERY_SECS: i64 = 300;
 const WAIT_RECHECK: Duration = Duration::from_secs(30);
 /// Exchange, sites, `myself` and the store together, inside the claim's budget and well
 /// inside the receiver's own limit, so the page never says "failed" for a grant stored later.
-const COMPLETE_DEADLINE: Duration = Duration::from_secs(20);
+const COMPLETE_DEADLINE: Duration =
+    Duration::from_secs(crate::service::links::COMPLETE_DEADLINE_SECS);
 
 pub(super) async fn issue(
     agent: &Arc<Agent>,

@@ -43,7 +43,7 @@ const HEAD_LIMIT: usize = 8 * 1024;
 /// A callback URL with code and state is a few hundred bytes.
 const TARGET_LIMIT: usize = 4 * 1024;
 /// The agent's exchange with Atlassian included.
-const ANSWER_LIMIT: Duration = Duration::from_secs(30);
+const ANSWER_LIMIT: Duration = Duration::from_secs(crate::service::links::RECEIVER_ANSWER_SECS);
 /// A proxy keeps connections open for its next requests; none lives longer than this.
 const CONNECTION_LIMIT: Duration = Duration::from_secs(60);
 /// Client allowances kept at most; past this (a flood from many addresses), new addresses

@@ -21,9 +21,21 @@ pub const DEFAULT_TTL_SECS: i64 = 30 * 60;
 /// Long enough to be read in a chat, short enough that a forgotten link dies.
 pub const MIN_TTL_SECS: i64 = 60;
 pub const MAX_TTL_SECS: i64 = 7 * 24 * 3600;
+/// How long the receiver waits for the agent's answer to one callback (the exchange with
+/// Atlassian included) before its page says the agent did not answer.
+pub const RECEIVER_ANSWER_SECS: u64 = 30;
 /// The most a callback may take from claiming its link to settling it (the exchange, the
-/// sites, `myself` and the store); past it, a claim that never settled was interrupted.
-pub const COMPLETE_BUDGET_SECS: i64 = 25;
+/// sites, `myself` and the store); past it, a claim that never settled was interrupted. Inside
+/// the receiver's wait, so no page gives up on a claim that is still live.
+pub const COMPLETE_BUDGET_SECS: i64 = RECEIVER_ANSWER_SECS as i64 - 5;
+/// The agent's own limit on completing a callback: inside the claim's budget, so the page
+/// never says "failed" for a grant stored later.
+pub const COMPLETE_DEADLINE_SECS: u64 = COMPLETE_BUDGET_SECS as u64 - 5;
+// The order is the rule; the numbers only serve it.
+const _: () = assert!(
+    COMPLETE_DEADLINE_SECS < COMPLETE_BUDGET_SECS as u64
+        && (COMPLETE_BUDGET_SECS as u64) < RECEIVER_ANSWER_SECS
+);
 /// Expired links are kept this long so that a late click hears "expired", not "unknown".
 const KEEP_EXPIRED_SECS: i64 = 24 * 3600;
 
@@ -48,7 +60,8 @@ pub enum LinkError {
     )]
     NotUserAuthorized(String),
     #[error(
-        "--ttl must be between 1 minute and 7 days (a link lives 30 minutes when not told); {secs} seconds is outside that"
+        "--ttl must be between 1 minute and 7 days (a link lives {} minutes when not told); {secs} seconds is outside that",
+        DEFAULT_TTL_SECS / 60
     )]
     Ttl { secs: i64 },
     #[error("there is no link with this state; hand the user a new one with `jira-auth link`")]
