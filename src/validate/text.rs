@@ -5,7 +5,7 @@
 use std::iter::Peekable;
 use std::str::Chars;
 
-use super::MAX_INPUT;
+use super::finding::MAX_INPUT;
 
 const ESCAPE: char = '\u{1b}';
 const BELL: char = '\u{07}';
