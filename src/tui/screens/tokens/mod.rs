@@ -111,7 +111,9 @@ pub fn help_rows() -> Vec<(&'static str, &'static str)> {
 /// The words for a principal key: "admin (everyone)" or the user id.
 fn who(principal: &str) -> String {
     match Principal::from_key(principal) {
-        Some(Principal::User(id)) => crate::validate::text::sanitize(&id, 64),
+        Some(Principal::User(id)) => {
+            crate::validate::text::sanitize(&id, crate::validate::text::ID_CAP)
+        }
         _ => "admin (everyone)".to_owned(),
     }
 }
