@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::domain::{Mode, Principal, TokenState};
+use crate::domain::{Mode, Principal};
 use crate::service::status::{IntegrationStatus, TokenStatus};
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
@@ -125,11 +125,10 @@ impl TokensScreen {
         let screen = TokensScreen::default();
         let visible = screen.visible(shared);
         let rank = |entry: &Entry<'_>| match entry.token.state {
-            TokenState::NeedsReauthorization | TokenState::Unsaved => 0,
+            state if state.is_dead() => 0,
             _ if entry.token.last_error.is_some() => 1,
-            TokenState::Expired => 2,
-            TokenState::Expiring => 3,
-            TokenState::Valid => 4,
+            // Expired 2, Expiring 3, Valid 4.
+            state => 4 - state.severity(),
         };
         let selected = visible
             .iter()

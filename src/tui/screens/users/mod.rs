@@ -18,8 +18,6 @@ use crate::validate::text::{ID_CAP, sanitize};
 
 mod view;
 
-use super::tokens::view::state_word;
-
 /// A user id is at most 256 characters (the identifier rule); the field holds a paste's worth.
 const USER_FIELD_CAP: usize = 1024;
 
@@ -188,7 +186,7 @@ impl UsersScreen {
                             &t.principal[5..],
                             t.account.as_ref().map_or("", |a| a.name.as_str()),
                             t.site.as_ref().map_or("", |s| s.url.as_str()),
-                            state_word(t.state),
+                            t.state.word(),
                         ],
                     )
             })

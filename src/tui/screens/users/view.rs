@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 use crate::domain::Principal;
 use crate::service::format;
 use crate::service::status::TokenStatus;
-use crate::tui::screens::tokens::view::{access_left, state_style, state_word};
+use crate::tui::screens::tokens::view::access_left;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{fit, wrap_words};
@@ -137,8 +137,8 @@ impl UsersScreen {
             let mut cells = vec![
                 Cell::from(fitted(&user_of(&token.principal), 0)),
                 Cell::from(Span::styled(
-                    state_word(token.state),
-                    state_style(token.state, theme),
+                    token.state.word(),
+                    theme.token_state(token.state),
                 )),
                 Cell::from(access_left(token, now)),
             ];
