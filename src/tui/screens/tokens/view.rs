@@ -130,10 +130,7 @@ impl TokensScreen {
     }
 }
 
-pub(in crate::tui::screens) fn access_left(
-    token: &TokenStatus,
-    now: crate::domain::Timestamp,
-) -> String {
+pub(crate) fn access_left(token: &TokenStatus, now: crate::domain::Timestamp) -> String {
     let left = now.secs_until(token.access_expires_at);
     if left <= 0 {
         "expired".to_owned()
