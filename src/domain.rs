@@ -329,6 +329,31 @@ impl TokenState {
             TokenState::Unsaved => "unsaved",
         }
     }
+
+    /// The state's word in a table cell: the scriptable word, except that a dead grant says
+    /// what to do about it.
+    pub fn word(self) -> &'static str {
+        match self {
+            TokenState::NeedsReauthorization => "re-authorize",
+            other => other.as_str(),
+        }
+    }
+
+    /// How bad the state is, from Valid (0) to Unsaved (4): the order "the worst" is taken in.
+    pub fn severity(self) -> u8 {
+        match self {
+            TokenState::Valid => 0,
+            TokenState::Expiring => 1,
+            TokenState::Expired => 2,
+            TokenState::NeedsReauthorization => 3,
+            TokenState::Unsaved => 4,
+        }
+    }
+
+    /// Refreshing cannot help: the grant needs the person, or the disk needs room.
+    pub fn is_dead(self) -> bool {
+        self.severity() >= TokenState::NeedsReauthorization.severity()
+    }
 }
 
 /// What a grant's health is judged from; [`TokenSet`] and [`TokenSummary`] both have it.

@@ -220,9 +220,11 @@ fn network_reason(error: &HttpClientError<reqwest::Error>) -> String {
                 reason = inner.to_string();
                 source = inner.source();
             }
-            crate::validate::text::sanitize(&reason, 200)
+            crate::validate::text::sanitize(&reason, crate::validate::text::URL_CAP)
         }
-        other => crate::validate::text::sanitize(&other.to_string(), 200),
+        other => {
+            crate::validate::text::sanitize(&other.to_string(), crate::validate::text::URL_CAP)
+        }
     }
 }
 

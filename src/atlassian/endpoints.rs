@@ -6,7 +6,7 @@ use url::Url;
 
 use crate::validate::{AuthServer, Origins};
 
-pub const AUTH_BASE: &str = "https://auth.atlassian.com";
+pub use crate::validate::AUTH_BASE;
 pub const API_BASE: &str = "https://api.atlassian.com";
 pub const AUTH_OVERRIDE_VAR: &str = "JIRA_AUTH_ATLASSIAN_AUTH_URL";
 pub const API_OVERRIDE_VAR: &str = "JIRA_AUTH_ATLASSIAN_API_URL";

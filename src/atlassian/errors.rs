@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::exit::{Exit, Exits};
-use crate::validate::text::sanitize;
+use crate::validate::text::{ID_CAP, SENTENCE_CAP, sanitize};
 
 /// Which token call failed: the same error code means different things in each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,9 +159,9 @@ pub fn classify(status: u16, body: &[u8], during: During) -> ProtocolError {
             error,
             error_description,
         }) => {
-            let error = sanitize(&error, 64);
+            let error = sanitize(&error, ID_CAP);
             let description = error_description
-                .map(|d| sanitize(&d, 300))
+                .map(|d| sanitize(&d, SENTENCE_CAP))
                 .filter(|d| !d.is_empty());
             match (error.as_str(), during) {
                 (code, _) if is_temporary_error(code) => ProtocolError::Server {

@@ -8,7 +8,7 @@ use url::Url;
 use super::errors::is_temporary_error;
 use super::state::{StateProblem, check_state};
 use crate::exit::{Exit, Exits};
-use crate::validate::text::{clean_paste, sanitize};
+use crate::validate::text::{ID_CAP, SENTENCE_CAP, clean_paste, sanitize};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RedirectError {
@@ -89,13 +89,13 @@ pub fn parse_redirect(input: &str, expected_state: &str) -> Result<String, Redir
     let get = |key: &str| {
         url::form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == key)
-            .map(|(_, v)| sanitize(&v, 300))
+            .map(|(_, v)| sanitize(&v, SENTENCE_CAP))
     };
     // An `error=` answer is judged by its state too: a forged denial must not end the attempt.
     if let Some(error) = get("error") {
         check_state(expected_state, get("state").as_deref())?;
         let description = get("error_description").filter(|d| !d.is_empty());
-        let error = sanitize(&error, 64);
+        let error = sanitize(&error, ID_CAP);
         return Err(if error == "access_denied" {
             RedirectError::Declined { error, description }
         } else {

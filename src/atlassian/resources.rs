@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::Endpoints;
 use super::errors::{ProtocolError, excerpt, is_temporary_status};
 use crate::domain::{Secret, Site};
-use crate::validate::text::sanitize;
+use crate::validate::text::{ACCOUNT_CAP, ID_CAP, NAME_CAP, URL_CAP, sanitize};
 
 /// One entry of `accessible-resources`. Liberal: unknown fields ignored, optional ones missing.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -73,9 +73,9 @@ pub fn jira_sites(resources: &[Resource]) -> Vec<Site> {
                 .any(|s| s.contains("jira") || s.contains("servicedesk"))
     }) {
         let site = Site {
-            id: sanitize(&resource.id, 64),
-            url: sanitize(&resource.url, 200),
-            name: sanitize(&resource.name, 80),
+            id: sanitize(&resource.id, ID_CAP),
+            url: sanitize(&resource.url, URL_CAP),
+            name: sanitize(&resource.name, NAME_CAP),
         };
         if !sites.iter().any(|s| s.id == site.id && s.url == site.url) {
             sites.push(site);
@@ -99,9 +99,9 @@ pub async fn myself(
                     excerpt: excerpt(&body),
                 })?;
             Ok(Myself {
-                account_id: sanitize(&parsed.account_id, 128),
-                display_name: sanitize(&parsed.display_name, 80),
-                email: parsed.email.map(|e| sanitize(&e, 128)),
+                account_id: sanitize(&parsed.account_id, ACCOUNT_CAP),
+                display_name: sanitize(&parsed.display_name, NAME_CAP),
+                email: parsed.email.map(|e| sanitize(&e, ACCOUNT_CAP)),
             })
         }
         401 | 403 => Err(ProtocolError::ApiUnauthorized),

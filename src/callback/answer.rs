@@ -7,10 +7,7 @@ use url::Url;
 use super::Callback;
 use crate::atlassian::redirect::repeated_parameter;
 use crate::atlassian::state::check_state;
-use crate::validate::text::sanitize;
-
-const ERROR_CAP: usize = 64;
-const DESCRIPTION_CAP: usize = 300;
+use crate::validate::text::{ID_CAP, SENTENCE_CAP, sanitize};
 
 /// What one request amounts to, and so which page the browser gets.
 #[derive(Debug, PartialEq, Eq)]
@@ -96,10 +93,10 @@ impl Parameters {
         if let Some(error) = self.error {
             let description = self
                 .description
-                .map(|text| sanitize(&text, DESCRIPTION_CAP))
+                .map(|text| sanitize(&text, SENTENCE_CAP))
                 .filter(|text| !text.is_empty());
             return Some(Callback::Denied {
-                error: sanitize(&error, ERROR_CAP),
+                error: sanitize(&error, ID_CAP),
                 description,
             });
         }

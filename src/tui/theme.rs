@@ -3,6 +3,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::domain::TokenState;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {
     pub color: bool,
@@ -55,6 +57,16 @@ impl Theme {
     pub fn bad(self) -> Style {
         self.paint(Color::Red, Modifier::BOLD)
             .add_modifier(Modifier::BOLD)
+    }
+
+    /// A token state's colour: good when valid, a warning while refreshing helps, bad when it
+    /// cannot.
+    pub fn token_state(self, state: TokenState) -> Style {
+        match state {
+            TokenState::Valid => self.good(),
+            TokenState::Expiring | TokenState::Expired => self.warn(),
+            TokenState::NeedsReauthorization | TokenState::Unsaved => self.bad(),
+        }
     }
 
     pub fn selected(self) -> Style {

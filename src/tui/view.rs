@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::App;
 use super::screens::help;
-use crate::validate::text::sanitize;
+use crate::validate::text::{LINE_CAP, sanitize};
 
 /// Below this the layout cannot show a form and its checklist; say so instead of garbling.
 pub const MIN_WIDTH: u16 = 60;
@@ -33,11 +33,11 @@ pub fn view(app: &App, frame: &mut Frame) {
         .shared
         .banner
         .as_ref()
-        .map(|text| Line::styled(format!(" ⚠ {}", sanitize(text, 1000)), theme.banner()));
+        .map(|text| Line::styled(format!(" ⚠ {}", sanitize(text, LINE_CAP)), theme.banner()));
     let footer_line = match &app.shared.status {
         // Every sentence the console shows passes here: local text (a path) included.
         Some(status) => Line::styled(
-            format!(" {}", sanitize(&status.text, 1000)),
+            format!(" {}", sanitize(&status.text, LINE_CAP)),
             if status.error {
                 theme.bad()
             } else {

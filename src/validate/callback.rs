@@ -4,9 +4,9 @@
 
 use url::{Host, Url};
 
+use super::finding::{Checked, Field, Finding, oversized};
 use super::origin::{decode_if_wholly_encoded, raw_authority};
 use super::text::{clean_paste, quote};
-use super::{Checked, Field, Finding, oversized};
 
 const FIELD: Field = Field::CallbackUrl;
 

@@ -7,9 +7,39 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use super::scopes::is_well_formed;
-
 const BUILTIN_TOML: &str = include_str!("../../assets/scopes.toml");
+
+/// The scope that makes Atlassian issue a refresh token; a pre-authorized profile needs it.
+pub const OFFLINE_ACCESS: &str = "offline_access";
+/// No real scope comes close; a longer "scope" is a paste of something else.
+const MAX_SCOPE_LEN: usize = 128;
+
+/// `^[a-z]+(:[a-z0-9.-]+)+$` (each part after the first starting with a letter or digit), or
+/// `offline_access`. Granular names have dots (`read:issue.changelog:jira`), classic ones
+/// hyphens (`read:servicedesk-request`).
+pub fn is_well_formed(name: &str) -> bool {
+    if name == OFFLINE_ACCESS {
+        return true;
+    }
+    if name.len() > MAX_SCOPE_LEN {
+        return false;
+    }
+    let mut parts = name.split(':');
+    let action_ok = parts
+        .next()
+        .is_some_and(|action| !action.is_empty() && action.bytes().all(|b| b.is_ascii_lowercase()));
+    let mut rest = parts.peekable();
+    action_ok
+        && rest.peek().is_some()
+        && rest.all(|part| {
+            part.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        })
+}
 
 /// Where a scope comes from, as the developer console groups them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]

@@ -2,8 +2,9 @@
 //! (atlassian-3lo.md): an unusual shape is a Warning, never an Error; whitespace inside a value
 //! is an Error, because it can only come from a bad copy. No message ever repeats the secret.
 
+use super::finding::{Checked, Field, Finding, oversized};
+use super::identifier;
 use super::text::{clean_paste, quote};
-use super::{Checked, Field, Finding, identifier, oversized};
 use crate::domain::Secret;
 
 pub use super::identifier::MAX_NAME;

@@ -5,13 +5,15 @@
 use url::Url;
 use url::form_urlencoded::Serializer;
 
+use super::callback::callback_url;
 use super::catalog::Catalog;
+use super::credentials::client_id;
+use super::finding::{Checked, Field, Finding, MAX_INPUT, Severity};
 use super::origin::decode_if_wholly_encoded;
+use super::scopes::{scopes, split};
+use super::site::Origins;
 use super::text::{clean_paste, percent_decode};
-use super::{
-    Checked, Field, Finding, MAX_INPUT, Origins, callback_url, client_id, scopes,
-    urls::authorization_url,
-};
+use super::urls::authorization_url;
 
 /// What a generated authorization URL holds. Each value is its check's normalized value when
 /// the check passed, or the cleaned pasted text otherwise (so a form can show it for fixing);
@@ -29,9 +31,7 @@ pub struct GeneratedUrl {
 impl GeneratedUrl {
     /// True when no check found an Error: every value can be used as it is.
     pub fn is_ok(&self) -> bool {
-        self.findings
-            .iter()
-            .all(|f| f.severity != super::Severity::Error)
+        self.findings.iter().all(|f| f.severity != Severity::Error)
     }
 }
 
@@ -84,12 +84,9 @@ pub fn parse_with(input: &str, origins: &Origins, catalog: &Catalog) -> Option<G
 
     Some(GeneratedUrl {
         client_id: id.value.unwrap_or_else(|| clean_paste(&pasted_client_id)),
-        scopes: scopes.value.unwrap_or_else(|| {
-            pasted_scopes
-                .as_deref()
-                .map(super::scopes::split)
-                .unwrap_or_default()
-        }),
+        scopes: scopes
+            .value
+            .unwrap_or_else(|| pasted_scopes.as_deref().map(split).unwrap_or_default()),
         callback_url: callback
             .value
             .unwrap_or_else(|| clean_paste(&pasted_callback)),
@@ -124,7 +121,6 @@ fn base_of(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::Severity;
 
     const ID: &str = "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56";
     const AUTHORIZE: &str = "https://auth.atlassian.com/authorize?audience=api.atlassian.com";

@@ -2,16 +2,14 @@
 //! `%20`, `+`), folded to one of each, checked for form (Error) and against the catalog
 //! (Warning), with Atlassian's advice to stay under 50.
 
-use super::catalog::Catalog;
-use super::text::{percent_decode, quote, sanitize};
-use super::{Checked, Field, Finding, oversized};
+pub use super::catalog::{OFFLINE_ACCESS, is_well_formed};
 
-/// The scope that makes Atlassian issue a refresh token; a pre-authorized profile needs it.
-pub const OFFLINE_ACCESS: &str = "offline_access";
+use super::catalog::Catalog;
+use super::finding::{Checked, Field, Finding, oversized};
+use super::text::{percent_decode, quote, sanitize};
+
 /// Atlassian's recommended ceiling of scopes per app.
 pub const RECOMMENDED_MAX: usize = 50;
-/// No real scope comes close; a longer "scope" is a paste of something else.
-const MAX_SCOPE_LEN: usize = 128;
 /// How many names a finding lists before it says "and N more".
 const LISTED: usize = 5;
 
@@ -111,33 +109,6 @@ pub fn scopes(input: &str, catalog: &Catalog) -> Checked<Vec<String>> {
 /// The names in a pasted list, first occurrence of each, in order, well-formed or not.
 pub fn split(input: &str) -> Vec<String> {
     split_counting(input).0
-}
-
-/// `^[a-z]+(:[a-z0-9.-]+)+$` (each part after the first starting with a letter or digit), or
-/// `offline_access`. Granular names have dots (`read:issue.changelog:jira`), classic ones
-/// hyphens (`read:servicedesk-request`).
-pub fn is_well_formed(name: &str) -> bool {
-    if name == OFFLINE_ACCESS {
-        return true;
-    }
-    if name.len() > MAX_SCOPE_LEN {
-        return false;
-    }
-    let mut parts = name.split(':');
-    let action_ok = parts
-        .next()
-        .is_some_and(|action| !action.is_empty() && action.bytes().all(|b| b.is_ascii_lowercase()));
-    let mut rest = parts.peekable();
-    action_ok
-        && rest.peek().is_some()
-        && rest.all(|part| {
-            part.bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-        })
 }
 
 /// Names in order of first appearance, and the names that appeared again.

@@ -6,7 +6,11 @@ use url::{Host, Url};
 
 use super::origin::raw_authority;
 use super::text::quote;
-use super::urls::AUTH_HOST;
+
+/// Atlassian's authorization server: the origin of `/authorize` and `/oauth/token`.
+pub const AUTH_BASE: &str = "https://auth.atlassian.com";
+/// Its host, the only production host an authorization profile's URLs may name.
+pub const AUTH_HOST: &str = AUTH_BASE.split_at("https://".len()).1;
 
 /// The two URLs of an authorization server that a profile names.
 #[derive(Clone, Debug, PartialEq, Eq)]

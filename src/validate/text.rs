@@ -5,7 +5,7 @@
 use std::iter::Peekable;
 use std::str::Chars;
 
-use super::MAX_INPUT;
+use super::finding::MAX_INPUT;
 
 const ESCAPE: char = '\u{1b}';
 const BELL: char = '\u{07}';
@@ -15,6 +15,22 @@ const C1_CSI: char = '\u{9b}';
 const C1_OSC: char = '\u{9d}';
 const C1_STRINGS: [char; 4] = ['\u{90}', '\u{98}', '\u{9e}', '\u{9f}'];
 const C1_ST: char = '\u{9c}';
+
+/// How much of an outside value [`sanitize`] keeps, by what the value is. An identifier:
+/// an integration, a user id, an OAuth error code, a resource id.
+pub const ID_CAP: usize = 64;
+/// A person's or a thing's display name.
+pub const NAME_CAP: usize = 80;
+/// An account id or an e-mail address.
+pub const ACCOUNT_CAP: usize = 128;
+/// A URL or a file path.
+pub const URL_CAP: usize = 200;
+/// One sentence from outside: an error's description, an event's outcome.
+pub const SENTENCE_CAP: usize = 300;
+/// One line on a status bar or banner.
+pub const LINE_CAP: usize = 1000;
+/// Several lines: a log message, a note.
+pub const BLOCK_CAP: usize = 4000;
 
 /// Text that is safe to draw: no escape sequences, no control characters, no bidi controls
 /// (which can make a terminal show `moc.live` as `evil.com`) or other invisible formatting, at

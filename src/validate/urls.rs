@@ -4,14 +4,12 @@
 
 use url::Url;
 
+use super::finding::{Checked, Field, Finding, oversized, step_hint};
 use super::origin::decode_if_wholly_encoded;
 use super::site::site;
-use super::site::{AuthServer, Origins};
+use super::site::{AUTH_HOST, AuthServer, Origins};
 use super::text::{clean_paste, percent_decode, quote};
-use super::{Checked, Field, Finding, oversized, step_hint};
 
-/// Atlassian's authorization server, the only production host these URLs may name.
-pub const AUTH_HOST: &str = "auth.atlassian.com";
 /// The audience Jira's API needs on the authorization URL.
 pub const AUDIENCE: &str = "api.atlassian.com";
 

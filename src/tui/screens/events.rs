@@ -228,14 +228,20 @@ impl EventsScreen {
                 let ago = crate::service::format::duration(event.at.secs_until(now));
                 let who = format!(
                     "{} {}",
-                    crate::validate::text::sanitize(&event.integration, 64),
+                    crate::validate::text::sanitize(
+                        &event.integration,
+                        crate::validate::text::ID_CAP
+                    ),
                     event
                         .principal
                         .as_deref()
-                        .map(|p| crate::validate::text::sanitize(p, 64))
+                        .map(|p| crate::validate::text::sanitize(p, crate::validate::text::ID_CAP))
                         .unwrap_or_default()
                 );
-                let outcome = crate::validate::text::sanitize(&event.outcome, 300);
+                let outcome = crate::validate::text::sanitize(
+                    &event.outcome,
+                    crate::validate::text::SENTENCE_CAP,
+                );
                 let rest = format!("{} · {outcome}", who.trim_end());
                 let mut lines = Vec::new();
                 for (n, part) in wrap_words(&rest, room).into_iter().enumerate() {

@@ -431,14 +431,10 @@ fn token_summary(
 ) -> (String, ratatui::style::Style) {
     let now = shared.now;
     let tokens = &integration.tokens;
-    let Some(worst) = tokens.iter().map(|t| t.state).max_by_key(|s| severity(*s)) else {
+    let Some(worst) = tokens.iter().map(|t| t.state).max_by_key(|s| s.severity()) else {
         return ("not authorized".to_owned(), theme.dim());
     };
-    let style = match worst {
-        TokenState::Valid => theme.good(),
-        TokenState::Expiring | TokenState::Expired => theme.warn(),
-        TokenState::NeedsReauthorization | TokenState::Unsaved => theme.bad(),
-    };
+    let style = theme.token_state(worst);
     if let [only] = tokens.as_slice() {
         let text = match only.state {
             TokenState::Valid | TokenState::Expiring => {
@@ -465,16 +461,6 @@ fn token_summary(
         format!("{} users · {dead} {verb} re-authorization", tokens.len())
     };
     (text, style)
-}
-
-fn severity(state: TokenState) -> u8 {
-    match state {
-        TokenState::Valid => 0,
-        TokenState::Expiring => 1,
-        TokenState::Expired => 2,
-        TokenState::NeedsReauthorization => 3,
-        TokenState::Unsaved => 4,
-    }
 }
 
 fn render_profiles(report: &StatusReport, theme: Theme, frame: &mut Frame, area: Rect) {

@@ -8,9 +8,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
 
+use super::text_field::TextField;
 use crate::tui::keymap::{self, Binding, Footer, Hint, Key};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::TextField;
 use crate::validate::{Catalog, ScopeEntry, scopes};
 
 #[derive(Clone, Debug)]
@@ -217,7 +217,7 @@ impl ScopePicker {
             .keys(KEYS, &[Up, Down, Toggle, SelectClassic, Enter, Done])
             .line();
         // The key line folds onto a second row rather than being cut.
-        let key_rows = super::wrap_words(&line, usize::from(inner.width)).len();
+        let key_rows = super::fit::wrap_words(&line, usize::from(inner.width)).len();
         let [query, list, note, keys] = Layout::vertical([
             Constraint::Length(3),
             Constraint::Fill(1),
@@ -247,8 +247,8 @@ impl ScopePicker {
                 let name = format!("{:<34}", entry.name);
                 let after_name =
                     usize::from(list.width).saturating_sub(mark.len() + name.chars().count());
-                let group = super::fit(&format!("{:<12} ", entry.group.title()), after_name);
-                let meaning = super::fit(
+                let group = super::fit::fit(&format!("{:<12} ", entry.group.title()), after_name);
+                let meaning = super::fit::fit(
                     &entry.meaning,
                     after_name.saturating_sub(group.chars().count()),
                 );

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use crate::domain::{Mode, Principal, TokenState};
+use crate::domain::{Mode, Principal};
 use crate::service::status::{IntegrationStatus, TokenStatus};
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
@@ -111,7 +111,9 @@ pub fn help_rows() -> Vec<(&'static str, &'static str)> {
 /// The words for a principal key: "admin (everyone)" or the user id.
 fn who(principal: &str) -> String {
     match Principal::from_key(principal) {
-        Some(Principal::User(id)) => crate::validate::text::sanitize(&id, 64),
+        Some(Principal::User(id)) => {
+            crate::validate::text::sanitize(&id, crate::validate::text::ID_CAP)
+        }
         _ => "admin (everyone)".to_owned(),
     }
 }
@@ -123,11 +125,10 @@ impl TokensScreen {
         let screen = TokensScreen::default();
         let visible = screen.visible(shared);
         let rank = |entry: &Entry<'_>| match entry.token.state {
-            TokenState::NeedsReauthorization | TokenState::Unsaved => 0,
+            state if state.is_dead() => 0,
             _ if entry.token.last_error.is_some() => 1,
-            TokenState::Expired => 2,
-            TokenState::Expiring => 3,
-            TokenState::Valid => 4,
+            // Expired 2, Expiring 3, Valid 4.
+            state => 4 - state.severity(),
         };
         let selected = visible
             .iter()

@@ -6,11 +6,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
-use crate::domain::{REFRESH_ABSOLUTE_LIMIT_SECS, REFRESH_INACTIVITY_LIMIT_SECS, TokenState};
+use crate::domain::{REFRESH_ABSOLUTE_LIMIT_SECS, REFRESH_INACTIVITY_LIMIT_SECS};
 use crate::service::format;
 use crate::service::status::TokenStatus;
 use crate::tui::shared::Shared;
-use crate::tui::theme::Theme;
 
 use super::{Entry, TokensScreen, who};
 
@@ -90,8 +89,8 @@ impl TokensScreen {
                 Cell::from(entry.integration.name.clone()),
                 Cell::from(who(&token.principal)),
                 Cell::from(Span::styled(
-                    state_word(token.state),
-                    state_style(token.state, theme),
+                    token.state.word(),
+                    theme.token_state(token.state),
                 )),
                 Cell::from(access_left(token, now)),
             ];
@@ -131,31 +130,7 @@ impl TokensScreen {
     }
 }
 
-pub(in crate::tui::screens) fn state_word(state: TokenState) -> &'static str {
-    match state {
-        TokenState::Valid => "valid",
-        TokenState::Expiring => "expiring",
-        TokenState::Expired => "expired",
-        TokenState::NeedsReauthorization => "re-authorize",
-        TokenState::Unsaved => "unsaved",
-    }
-}
-
-pub(in crate::tui::screens) fn state_style(
-    state: TokenState,
-    theme: Theme,
-) -> ratatui::style::Style {
-    match state {
-        TokenState::Valid => theme.good(),
-        TokenState::Expiring | TokenState::Expired => theme.warn(),
-        TokenState::NeedsReauthorization | TokenState::Unsaved => theme.bad(),
-    }
-}
-
-pub(in crate::tui::screens) fn access_left(
-    token: &TokenStatus,
-    now: crate::domain::Timestamp,
-) -> String {
+pub(crate) fn access_left(token: &TokenStatus, now: crate::domain::Timestamp) -> String {
     let left = now.secs_until(token.access_expires_at);
     if left <= 0 {
         "expired".to_owned()

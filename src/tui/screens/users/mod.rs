@@ -14,11 +14,9 @@ use crate::tui::message::{Effect, IssuedLink, Outcome};
 use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, FilterKey, ListFilter, TextField, UrlKey};
-use crate::validate::text::sanitize;
+use crate::validate::text::{ID_CAP, sanitize};
 
 mod view;
-
-use super::tokens::view::state_word;
 
 /// A user id is at most 256 characters (the identifier rule); the field holds a paste's worth.
 const USER_FIELD_CAP: usize = 1024;
@@ -188,7 +186,7 @@ impl UsersScreen {
                             &t.principal[5..],
                             t.account.as_ref().map_or("", |a| a.name.as_str()),
                             t.site.as_ref().map_or("", |s| s.url.as_str()),
-                            state_word(t.state),
+                            t.state.word(),
                         ],
                     )
             })
@@ -312,7 +310,7 @@ impl UsersScreen {
     fn issue(&mut self, user: String) -> Vec<Action> {
         self.issuing = true;
         self.show_qr = false;
-        let said = format!("Handing out a link for {}…", sanitize(&user, 64));
+        let said = format!("Handing out a link for {}…", sanitize(&user, ID_CAP));
         vec![
             Action::Run(Effect::IssueLink {
                 integration: self.integration.clone(),
@@ -351,8 +349,8 @@ impl UsersScreen {
                     self.revoking = Some(Confirm::new(
                         format!(
                             "Revoke the grant of {} here? jira-auth forgets the token; {} revokes it on Atlassian's side in their account settings (Connected apps).",
-                            sanitize(&user, 64),
-                            sanitize(&user, 64)
+                            sanitize(&user, ID_CAP),
+                            sanitize(&user, ID_CAP)
                         ),
                         "revoke",
                         "keep it",
@@ -367,7 +365,10 @@ impl UsersScreen {
                             integration: self.integration.clone(),
                             principal: token.principal.clone(),
                         }),
-                        Action::Say(format!("Refreshing the token of {}…", sanitize(&user, 64))),
+                        Action::Say(format!(
+                            "Refreshing the token of {}…",
+                            sanitize(&user, ID_CAP)
+                        )),
                     ];
                 }
             }
@@ -404,7 +405,7 @@ impl UsersScreen {
                 self.issuing = false;
                 let said = format!(
                     "A link for {} is ready: it works once, until {}.",
-                    sanitize(&link.user, 64),
+                    sanitize(&link.user, ID_CAP),
                     clock(link.expires_at)
                 );
                 self.link = Some(link.clone());

@@ -9,18 +9,18 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 use crate::domain::Principal;
 use crate::service::format;
 use crate::service::status::TokenStatus;
-use crate::tui::screens::tokens::view::{access_left, state_style, state_word};
+use crate::tui::screens::tokens::view::access_left;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{fit, wrap_words};
-use crate::validate::text::sanitize;
+use crate::validate::text::{ID_CAP, SENTENCE_CAP, URL_CAP, sanitize};
 
 use super::{UsersScreen, clock};
 
 /// The user id of a principal key, as shown (sanitized, capped).
 fn user_of(principal: &str) -> String {
     match Principal::from_key(principal) {
-        Some(Principal::User(id)) => sanitize(&id, 64),
+        Some(Principal::User(id)) => sanitize(&id, ID_CAP),
         _ => principal.to_owned(),
     }
 }
@@ -137,8 +137,8 @@ impl UsersScreen {
             let mut cells = vec![
                 Cell::from(fitted(&user_of(&token.principal), 0)),
                 Cell::from(Span::styled(
-                    state_word(token.state),
-                    state_style(token.state, theme),
+                    token.state.word(),
+                    theme.token_state(token.state),
                 )),
                 Cell::from(access_left(token, now)),
             ];
@@ -146,7 +146,7 @@ impl UsersScreen {
                 let account = token
                     .account
                     .as_ref()
-                    .map_or("—".to_owned(), |a| sanitize(&a.name, 64));
+                    .map_or("—".to_owned(), |a| sanitize(&a.name, ID_CAP));
                 cells.push(Cell::from(fitted(&account, 3)));
             }
             if with_refresh {
@@ -155,7 +155,7 @@ impl UsersScreen {
                     format::duration(token.refresh_token.rotated_at.secs_until(now))
                 )));
                 let site = token.site.as_ref().map_or("—".to_owned(), |s| {
-                    sanitize(s.url.trim_start_matches("https://"), 64)
+                    sanitize(s.url.trim_start_matches("https://"), ID_CAP)
                 });
                 cells.push(Cell::from(fitted(&site, 5)));
             }
@@ -163,7 +163,7 @@ impl UsersScreen {
                 let error = token
                     .last_error
                     .as_deref()
-                    .map_or(String::new(), |e| sanitize(e, 200));
+                    .map_or(String::new(), |e| sanitize(e, URL_CAP));
                 cells.push(Cell::from(Span::styled(fitted(&error, 6), theme.bad())));
             }
             Row::new(cells)
@@ -179,15 +179,15 @@ impl UsersScreen {
     fn render_link(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         let theme = shared.theme;
         let Some(link) = &self.link else { return };
-        let user = sanitize(&link.user, 64);
+        let user = sanitize(&link.user, ID_CAP);
         let state = match self.link_used(shared) {
             Some(token) => Line::styled(
                 format!(
                     "✓ {user} authorized{}.",
-                    token
-                        .account
-                        .as_ref()
-                        .map_or(String::new(), |a| format!(" as {}", sanitize(&a.name, 64)))
+                    token.account.as_ref().map_or(String::new(), |a| format!(
+                        " as {}",
+                        sanitize(&a.name, ID_CAP)
+                    ))
                 ),
                 theme.good(),
             ),
@@ -250,10 +250,14 @@ fn detail_lines(shared: &Shared, token: &TokenStatus) -> Vec<Line<'static>> {
         .account
         .as_ref()
         .map_or("not recorded".to_owned(), |a| {
-            format!("{} ({})", sanitize(&a.name, 64), sanitize(&a.id, 64))
+            format!(
+                "{} ({})",
+                sanitize(&a.name, ID_CAP),
+                sanitize(&a.id, ID_CAP)
+            )
         });
     let site = token.site.as_ref().map_or("no site".to_owned(), |s| {
-        format!("{} ({})", sanitize(&s.url, 100), sanitize(&s.name, 64))
+        format!("{} ({})", sanitize(&s.url, 100), sanitize(&s.name, ID_CAP))
     });
     vec![
         Line::from(vec![
@@ -276,7 +280,7 @@ fn detail_lines(shared: &Shared, token: &TokenStatus) -> Vec<Line<'static>> {
         match &token.last_error {
             Some(error) => Line::from(vec![
                 Span::styled("Last error ", theme.bad()),
-                Span::raw(sanitize(error, 300)),
+                Span::raw(sanitize(error, SENTENCE_CAP)),
             ]),
             None => Line::styled("No error at the last refresh.", theme.dim()),
         },
