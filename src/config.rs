@@ -282,7 +282,7 @@ fn duration(rule: &Rule<Duration>, text: Option<String>) -> Result<Option<Durati
             &text,
             format!(
                 "is not a duration ({})",
-                crate::validate::text::sanitize(&e.to_string(), 80)
+                crate::validate::text::sanitize(&e.to_string(), crate::validate::text::NAME_CAP)
             ),
         )
     })?;

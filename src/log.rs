@@ -16,7 +16,7 @@ pub fn line(message: std::fmt::Arguments<'_>) {
         "{} jira-auth agent[{}]: {}",
         Timestamp::now().rfc3339(),
         std::process::id(),
-        crate::validate::text::sanitize(&message.to_string(), 4000)
+        crate::validate::text::sanitize(&message.to_string(), crate::validate::text::BLOCK_CAP)
     );
 }
 

@@ -48,7 +48,7 @@ fn console(cli: &Cli) -> Result<(), Failure> {
         // Drawn in the help overlay: a path may hold bytes a terminal acts on.
         data_dir: jira_auth::validate::text::sanitize(
             &setup.data_dir().display().to_string(),
-            4000,
+            jira_auth::validate::text::BLOCK_CAP,
         ),
         endpoints: setup.endpoints,
     };

@@ -413,7 +413,7 @@ pub(super) async fn with_live_token(
         .map_err(|e| AuthorizeError::Unstored(format!("the agent's store worker failed: {e}")))??;
     crate::agent_log!(
         "renewed the access token of an authorization still being verified ({})",
-        crate::validate::text::sanitize(&renewed.integration, 64)
+        crate::validate::text::sanitize(&renewed.integration, crate::validate::text::ID_CAP)
     );
     Ok(kept.then_some(renewed))
 }

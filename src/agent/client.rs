@@ -209,7 +209,7 @@ impl AgentLink {
                 // A command has no screen to show it on: stderr, like any other remark.
                 None => eprintln!(
                     "jira-auth: note: {}",
-                    crate::validate::text::sanitize(note, 4000)
+                    crate::validate::text::sanitize(note, crate::validate::text::BLOCK_CAP)
                 ),
             }
         }
@@ -357,7 +357,12 @@ fn log_tail(path: &Path, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..]
         .iter()
-        .map(|line| format!("  {}", crate::validate::text::sanitize(line, 300)))
+        .map(|line| {
+            format!(
+                "  {}",
+                crate::validate::text::sanitize(line, crate::validate::text::SENTENCE_CAP)
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -309,8 +309,8 @@ fn check_hello(agent: &Agent, hello: &ClientHello) -> Result<(), WireError> {
                 format!(
                     "the agent serving {} runs with {what} = {}, but this command has {}; use the same setting, or stop the agent first (`jira-auth agent stop`)",
                     agent.paths.data_dir().display(),
-                    crate::validate::text::sanitize(agent_value, 200),
-                    crate::validate::text::sanitize(client_value, 200),
+                    crate::validate::text::sanitize(agent_value, crate::validate::text::URL_CAP),
+                    crate::validate::text::sanitize(client_value, crate::validate::text::URL_CAP),
                 ),
             ));
         }

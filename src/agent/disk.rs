@@ -27,7 +27,10 @@ impl Agent {
         let key = token_key(&held.tokens.integration, &held.tokens.principal);
         agent_log!(
             "holding the rotated refresh token of {} in memory: the store could not take it; not exiting until it is written",
-            crate::validate::text::sanitize(&held.tokens.integration, 64)
+            crate::validate::text::sanitize(
+                &held.tokens.integration,
+                crate::validate::text::ID_CAP
+            )
         );
         self.held().insert(key, held);
         self.disk_wake.notify_one();
@@ -64,7 +67,10 @@ impl Agent {
         format!(
             "the agent holds {} rotated refresh token(s) in memory that it could not write, because the disk holding {} is full; free space there: the agent writes them by itself and stays running until it has (stopping it now would lose them)",
             self.unsaved_count(),
-            crate::validate::text::sanitize(&self.paths.data_dir().display().to_string(), 200)
+            crate::validate::text::sanitize(
+                &self.paths.data_dir().display().to_string(),
+                crate::validate::text::URL_CAP
+            )
         )
     }
 
@@ -82,7 +88,10 @@ impl Agent {
         }
         let sentence = format!(
             "the disk holding {} is full; free space there and jira-auth writes it by itself",
-            crate::validate::text::sanitize(&self.paths.data_dir().display().to_string(), 200)
+            crate::validate::text::sanitize(
+                &self.paths.data_dir().display().to_string(),
+                crate::validate::text::URL_CAP
+            )
         );
         for integration in &mut report.integrations {
             for token in &mut integration.tokens {

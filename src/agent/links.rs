@@ -311,9 +311,9 @@ async fn complete(agent: Arc<Agent>, redeemed: Redeemable, code: String) -> Rece
             (Some(account), Some(site)) => ReceiverPage::Authorized {
                 integration: tokens.integration.clone(),
                 user: sanitize(&redeemed.link.user, 256),
-                account: sanitize(&account.name, 128),
-                site_name: sanitize(&site.name, 128),
-                site_url: sanitize(&site.url, 200),
+                account: sanitize(&account.name, crate::validate::text::ACCOUNT_CAP),
+                site_name: sanitize(&site.name, crate::validate::text::ACCOUNT_CAP),
+                site_url: sanitize(&site.url, crate::validate::text::URL_CAP),
             },
             _ => completing,
         },

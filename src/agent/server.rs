@@ -17,7 +17,7 @@ use super::protocol::{self, AgentHello, Build, WireError};
 use super::state::{Agent, Attempts, Refresher};
 use crate::agent_log;
 use crate::atlassian::Endpoints;
-use crate::exit::{Exit, Exits};
+use crate::exit::Exit;
 use crate::store::{OpenOptions, SledStore, StoreError, StorePaths};
 
 /// How `jira-auth agent` was started.
@@ -196,7 +196,7 @@ fn win_the_store(
                 if let StoreError::Damaged { reason, .. } = &error {
                     agent_log!("the store is damaged: {reason}");
                 }
-                return Err(WireError::new(error.exit(), error.to_string()));
+                return Err(WireError::from(error));
             }
         }
     }

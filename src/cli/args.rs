@@ -299,7 +299,7 @@ pub fn parse() -> Cli {
         }
         let lines: Vec<String> = plain
             .lines()
-            .map(|line| crate::validate::text::sanitize(line, 200))
+            .map(|line| crate::validate::text::sanitize(line, crate::validate::text::URL_CAP))
             .collect();
         eprintln!("{}", lines.join("\n"));
         std::process::exit(error.exit_code())

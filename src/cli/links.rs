@@ -50,14 +50,14 @@ pub fn link(client: &Client, args: &LinkArgs<'_>) -> Result<(), Failure> {
     if !args.wait {
         eprintln!(
             "jira-auth: the link works once, for user {}, until {}",
-            sanitize(&view.user, 128),
+            sanitize(&view.user, crate::validate::text::ACCOUNT_CAP),
             view.expires_at.rfc3339()
         );
         return Ok(());
     }
     eprintln!(
         "jira-auth: waiting for user {} to authorize (the link expires at {})",
-        sanitize(&view.user, 128),
+        sanitize(&view.user, crate::validate::text::ACCOUNT_CAP),
         view.expires_at.rfc3339()
     );
     let sentence = wait(client, &view)?;

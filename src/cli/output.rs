@@ -12,14 +12,14 @@ use crate::validate::text::sanitize;
 /// Stored text as a status line shows it: one line, nothing a terminal acts on, capped above
 /// the longest identifier (a `user:` principal of 256 characters).
 fn shown(text: &str) -> String {
-    sanitize(text, 300)
+    sanitize(text, crate::validate::text::SENTENCE_CAP)
 }
 
 /// Any sentence as a terminal gets it: each line sanitized like outside text, since local
 /// text can carry escape bytes too (a `--data-dir` holding ESC, a path in a store error).
 pub fn for_terminal(text: &str) -> String {
     text.lines()
-        .map(|line| sanitize(line, 4000))
+        .map(|line| sanitize(line, crate::validate::text::BLOCK_CAP))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -74,12 +74,20 @@ pub(super) fn write_status(
                 token.state.as_str()
             )?;
             if let Some(error) = &token.last_error {
-                writeln!(out, "    last error: {}", sanitize(error, 1000))?;
+                writeln!(
+                    out,
+                    "    last error: {}",
+                    sanitize(error, crate::validate::text::LINE_CAP)
+                )?;
             }
         }
     }
     for alert in report.alerts(now) {
-        writeln!(out, "! {}", sanitize(&alert.sentence, 1000))?;
+        writeln!(
+            out,
+            "! {}",
+            sanitize(&alert.sentence, crate::validate::text::LINE_CAP)
+        )?;
     }
     writeln!(out)?;
     write_profiles(out, &report.profiles)

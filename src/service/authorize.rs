@@ -492,7 +492,7 @@ pub fn authorized_sentence(done: &Authorized) -> String {
         Principal::User(id) => format!(
             "{} holds a token for user {}",
             done.tokens.integration,
-            crate::validate::text::sanitize(id, 128)
+            crate::validate::text::sanitize(id, crate::validate::text::ACCOUNT_CAP)
         ),
     };
     format!(

@@ -487,7 +487,7 @@ pub fn account_changed_for(
         return Ok(None);
     }
     let user = match principal {
-        Principal::User(id) => sanitize(id, 128),
+        Principal::User(id) => sanitize(id, crate::validate::text::ACCOUNT_CAP),
         Principal::Admin => "admin".to_owned(),
     };
     Ok(Some(format!(
@@ -512,7 +512,7 @@ pub fn standing(
 ) -> Result<(Waited, Timestamp), LinkError> {
     let link = store.link(handle)?.ok_or(LinkError::Unknown)?;
     let expires_at = link.expires_at;
-    let user = sanitize(&link.user, 128);
+    let user = sanitize(&link.user, crate::validate::text::ACCOUNT_CAP);
     let stored = matches!(link.outcome, LinkOutcome::Claimed { .. })
         && exchange_stored_for(store, handle, &link)?;
     // A waiter looks again when this can next change by itself.
@@ -530,9 +530,9 @@ pub fn standing(
         } => Waited::Authorized(format!(
             "User {user} authorized {} as {} on {} ({}).",
             link.integration,
-            sanitize(&account.name, 128),
-            sanitize(&site_name, 128),
-            sanitize(&site_url, 200)
+            sanitize(&account.name, crate::validate::text::ACCOUNT_CAP),
+            sanitize(&site_name, crate::validate::text::ACCOUNT_CAP),
+            sanitize(&site_url, crate::validate::text::URL_CAP)
         )),
         LinkOutcome::Declined => Waited::Over(format!(
             "User {user} declined the consent on Atlassian's page; nothing was stored. Hand them a new link if they change their mind."

@@ -32,7 +32,7 @@ fn existing_sentence(existing: &[String]) -> String {
     } else {
         let names: Vec<String> = existing
             .iter()
-            .map(|name| crate::validate::text::sanitize(name, 64))
+            .map(|name| crate::validate::text::sanitize(name, crate::validate::text::ID_CAP))
             .collect();
         format!("the integrations are: {}", names.join(", "))
     }

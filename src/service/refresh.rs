@@ -42,7 +42,7 @@ pub enum RefreshError {
     },
     #[error(
         "{integration} ({}) must be authorized again: {reason}. Run `jira-auth authorize --integration {integration}{}` (or t then a in the console){}",
-        crate::validate::text::sanitize(.principal, 80),
+        crate::validate::text::sanitize(.principal, crate::validate::text::NAME_CAP),
         UserFlag::for_principal(.principal).flag,
         UserFlag::for_principal(.principal).note
     )]
@@ -67,7 +67,7 @@ pub enum RefreshError {
     /// caller keeps `tokens` (the only copy of the grant now) until it can write them.
     #[error(
         "Atlassian replaced the refresh token of {integration} ({}), but it could not be written: {error} Until then the new token is kept in the agent's memory and written as soon as there is room; the agent does not exit while it holds it",
-        crate::validate::text::sanitize(.principal, 80)
+        crate::validate::text::sanitize(.principal, crate::validate::text::NAME_CAP)
     )]
     Unsaved {
         integration: String,
@@ -82,7 +82,7 @@ pub enum RefreshError {
     /// answer belongs to a grant that is gone, and nothing was written.
     #[error(
         "{integration} ({}) changed while it was being refreshed (deleted, or authorized again); nothing was written. Ask again",
-        crate::validate::text::sanitize(.principal, 80)
+        crate::validate::text::sanitize(.principal, crate::validate::text::NAME_CAP)
     )]
     Superseded {
         integration: String,
@@ -167,7 +167,10 @@ pub fn find(
             .into_iter()
             .filter(|t| t.integration == found.name)
             .filter_map(|t| match t.principal {
-                Principal::User(id) => Some(crate::validate::text::sanitize(&id, 80)),
+                Principal::User(id) => Some(crate::validate::text::sanitize(
+                    &id,
+                    crate::validate::text::NAME_CAP,
+                )),
                 Principal::Admin => None,
             })
             .collect();
@@ -191,7 +194,7 @@ pub fn find(
             }),
             Principal::User(user) => Err(RefreshError::NoUserToken {
                 integration: found.name.clone(),
-                user: crate::validate::text::sanitize(&user, 80),
+                user: crate::validate::text::sanitize(&user, crate::validate::text::NAME_CAP),
                 users: users()?,
             }),
         },
@@ -358,7 +361,10 @@ pub fn record(
         }
         Err(error) => {
             let sentence = error.to_string();
-            tokens.last_error = Some(crate::validate::text::sanitize(&sentence, 300));
+            tokens.last_error = Some(crate::validate::text::sanitize(
+                &sentence,
+                crate::validate::text::SENTENCE_CAP,
+            ));
             if error.needs_reauthorization() {
                 tokens.reauthorization_required = true;
             }

@@ -111,7 +111,7 @@ pub fn load(path: &Path, endpoints: &Endpoints) -> Result<SystemApp, SystemAppEr
     let check = draft.check(endpoints, Catalog::builtin(), Timestamp(0));
     let errors: Vec<String> = check.errors().map(|f| f.message.clone()).collect();
     let profile = check.profile.ok_or_else(|| invalid(errors.join(" ")))?;
-    let name = crate::validate::text::sanitize(file.name.trim(), 80);
+    let name = crate::validate::text::sanitize(file.name.trim(), crate::validate::text::NAME_CAP);
     Ok(SystemApp {
         name: if name.is_empty() {
             "System app".into()

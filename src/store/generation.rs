@@ -85,7 +85,10 @@ impl GenerationFile {
             Err(e) => {
                 crate::agent_log!(
                     "cannot keep the store's generation in {}: {e}; a rolled-back store will not be detected",
-                    crate::validate::text::sanitize(&path.display().to_string(), 200)
+                    crate::validate::text::sanitize(
+                        &path.display().to_string(),
+                        crate::validate::text::URL_CAP
+                    )
                 );
                 (None, None)
             }
@@ -123,7 +126,10 @@ impl GenerationFile {
         if let Err(e) = written {
             crate::agent_log!(
                 "cannot update the store's generation in {}: {e}; rollback detection is off until the agent restarts",
-                crate::validate::text::sanitize(&self.path.display().to_string(), 200)
+                crate::validate::text::sanitize(
+                    &self.path.display().to_string(),
+                    crate::validate::text::URL_CAP
+                )
             );
             *guard = None;
         }

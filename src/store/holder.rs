@@ -74,7 +74,7 @@ fn process_alive(pid: i32) -> bool {
 }
 
 fn sanitize(text: &str) -> String {
-    crate::validate::text::sanitize(text, 80)
+    crate::validate::text::sanitize(text, crate::validate::text::NAME_CAP)
 }
 
 #[cfg(test)]

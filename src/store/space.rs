@@ -157,7 +157,10 @@ impl Space {
         if had && std::fs::remove_file(&self.ballast).is_ok() {
             crate::agent_log!(
                 "the disk holding {} is full: released the {} MiB ballast so grants can still be written; free space there",
-                crate::validate::text::sanitize(&self.data_dir.display().to_string(), 200),
+                crate::validate::text::sanitize(
+                    &self.data_dir.display().to_string(),
+                    crate::validate::text::URL_CAP
+                ),
                 BALLAST_SIZE / (1024 * 1024)
             );
         }
@@ -179,7 +182,10 @@ impl Space {
                 state.unavailable_said = true;
                 crate::agent_log!(
                     "cannot make the ballast {}: {e}; a full disk will refuse writes instead",
-                    crate::validate::text::sanitize(&self.ballast.display().to_string(), 200)
+                    crate::validate::text::sanitize(
+                        &self.ballast.display().to_string(),
+                        crate::validate::text::URL_CAP
+                    )
                 );
             }
         }

@@ -153,7 +153,7 @@ impl AuthorizeScreen {
                 ])];
                 if let Some(hint) = ssh_hint {
                     lines.push(Line::from(vec![
-                        Span::raw("  Over SSH, first run on your laptop: "),
+                        Span::raw(format!("  {}", crate::agent::SSH_HINT_LEAD)),
                         Span::styled(hint.clone(), theme.key()),
                     ]));
                 }
