@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
@@ -16,51 +16,6 @@ use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------
 // Raw frames: a 4-byte big-endian length, then JSON.
-
-/// A connection to the sandbox's agent socket, bounded so a test never hangs on it.
-fn connect(sandbox: &Sandbox) -> UnixStream {
-    let stream = UnixStream::connect(sandbox.data_dir().join("agent.sock")).expect("connect");
-    stream
-        .set_read_timeout(Some(WAIT))
-        .expect("set read timeout");
-    stream
-        .set_write_timeout(Some(WAIT))
-        .expect("set write timeout");
-    stream
-}
-
-fn write_frame(stream: &mut UnixStream, frame: &Value) {
-    let body = serde_json::to_vec(frame).expect("json");
-    let length = u32::try_from(body.len())
-        .expect("small frame")
-        .to_be_bytes();
-    stream.write_all(&length).expect("write length");
-    stream.write_all(&body).expect("write body");
-}
-
-/// The next frame, or `None` once the agent closed the connection. A reset counts as closed:
-/// the agent may hang up with bytes of ours still unread.
-fn read_frame(stream: &mut UnixStream) -> Option<Value> {
-    let mut length = [0u8; 4];
-    match stream.read_exact(&mut length) {
-        Ok(()) => {}
-        Err(e)
-            if matches!(
-                e.kind(),
-                ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset
-            ) =>
-        {
-            return None;
-        }
-        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-            panic!("the agent neither answered nor closed the connection within {WAIT:?}")
-        }
-        Err(e) => panic!("reading a frame failed: {e}"),
-    }
-    let mut body = vec![0u8; u32::from_be_bytes(length) as usize];
-    stream.read_exact(&mut body).expect("a whole frame");
-    Some(serde_json::from_slice(&body).expect("the agent's frames are JSON"))
-}
 
 /// Every frame until the agent closes the connection.
 fn read_until_closed(stream: &mut UnixStream) -> Vec<Value> {

@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
-use common::agent::WAIT;
+use common::agent::{WAIT, read_frame, write_frame};
 use common::{NO_SYSTEM_APP, Sandbox, sample_integration, sample_profile, sample_tokens, text};
 use jira_auth::domain::{Mode, Principal, Timestamp};
 use jira_auth::service::status::StatusReport;
@@ -46,30 +45,13 @@ fn seeded(dead_user: bool) -> Sandbox {
     sandbox
 }
 
-fn frame(stream: &mut UnixStream, value: &Value) {
-    let body = serde_json::to_vec(value).expect("json");
-    let length = u32::try_from(body.len())
-        .expect("small frame")
-        .to_be_bytes();
-    stream.write_all(&length).expect("write length");
-    stream.write_all(&body).expect("write body");
-}
-
-fn next_frame(stream: &mut UnixStream) -> Value {
-    let mut length = [0u8; 4];
-    stream.read_exact(&mut length).expect("a frame's length");
-    let mut body = vec![0u8; u32::from_be_bytes(length) as usize];
-    stream.read_exact(&mut body).expect("a whole frame");
-    serde_json::from_slice(&body).expect("a JSON frame")
-}
-
 /// What `status --json` printed before the agent sent its text: the `status` request's
 /// report, read into the report type and written pretty, asked on the agent's raw socket.
 fn printed_the_old_way(sandbox: &Sandbox) -> String {
     let mut stream = UnixStream::connect(sandbox.data_dir().join("agent.sock")).expect("connect");
     stream.set_read_timeout(Some(WAIT)).expect("read timeout");
-    assert_eq!(next_frame(&mut stream)["frame"], "hello");
-    frame(
+    assert_eq!(read_frame(&mut stream).expect("a frame")["frame"], "hello");
+    write_frame(
         &mut stream,
         &json!({"id": 0, "request": {
             "kind": "hello",
@@ -83,13 +65,13 @@ fn printed_the_old_way(sandbox: &Sandbox) -> String {
             },
         }}),
     );
-    let welcome = next_frame(&mut stream);
+    let welcome = read_frame(&mut stream).expect("a frame");
     assert!(welcome["result"].get("Ok").is_some(), "{welcome}");
-    frame(
+    write_frame(
         &mut stream,
         &json!({"id": 1, "request": {"kind": "status"}}),
     );
-    let reply = next_frame(&mut stream);
+    let reply = read_frame(&mut stream).expect("a frame");
     assert_eq!(reply["id"], 1, "{reply}");
     let report: StatusReport =
         serde_json::from_value(reply["result"]["Ok"].clone()).expect("a status report");

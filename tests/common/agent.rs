@@ -1,9 +1,13 @@
 //! Watching a sandbox's agent from outside: its pid, whether it lives, which processes serve
 //! the store, and bounded waits. Everything here reads `/proc` or runs the real binary.
 
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use super::{Sandbox, text};
 
@@ -237,4 +241,49 @@ pub fn create_store(sandbox: &Sandbox) {
         };
         let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode));
     }
+}
+
+/// A connection to the sandbox's agent socket, bounded so a test never hangs on it.
+pub fn connect(sandbox: &Sandbox) -> UnixStream {
+    let stream = UnixStream::connect(sandbox.data_dir().join("agent.sock")).expect("connect");
+    stream
+        .set_read_timeout(Some(WAIT))
+        .expect("set read timeout");
+    stream
+        .set_write_timeout(Some(WAIT))
+        .expect("set write timeout");
+    stream
+}
+
+pub fn write_frame(stream: &mut UnixStream, frame: &Value) {
+    let body = serde_json::to_vec(frame).expect("json");
+    let length = u32::try_from(body.len())
+        .expect("small frame")
+        .to_be_bytes();
+    stream.write_all(&length).expect("write length");
+    stream.write_all(&body).expect("write body");
+}
+
+/// The next frame, or `None` once the agent closed the connection. A reset counts as closed:
+/// the agent may hang up with bytes of ours still unread.
+pub fn read_frame(stream: &mut UnixStream) -> Option<Value> {
+    let mut length = [0u8; 4];
+    match stream.read_exact(&mut length) {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset
+            ) =>
+        {
+            return None;
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            panic!("the agent neither answered nor closed the connection within {WAIT:?}")
+        }
+        Err(e) => panic!("reading a frame failed: {e}"),
+    }
+    let mut body = vec![0u8; u32::from_be_bytes(length) as usize];
+    stream.read_exact(&mut body).expect("a whole frame");
+    Some(serde_json::from_slice(&body).expect("the agent's frames are JSON"))
 }
