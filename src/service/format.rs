@@ -12,6 +12,30 @@ pub fn duration(secs: i64) -> String {
     }
 }
 
+/// "42m 07s" under an hour, else [`duration`]: an access token's time left, to the second
+/// while it is short; "expired" once it is gone.
+pub fn access_left(secs: i64) -> String {
+    if secs <= 0 {
+        "expired".to_owned()
+    } else if secs < 3600 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else {
+        duration(secs)
+    }
+}
+
+/// Whole days, none below zero: the refresh token's limits.
+pub fn days(secs: i64) -> i64 {
+    secs.max(0) / 86_400
+}
+
+/// "14:05 UTC": a time within the day, said shortly (a link's expiry).
+pub fn clock(at: crate::domain::Timestamp) -> String {
+    let text = at.rfc3339();
+    text.get(11..16)
+        .map_or(text.clone(), |hm| format!("{hm} UTC"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -25,5 +49,22 @@ mod tests {
         ] {
             assert_eq!(super::duration(secs), text);
         }
+    }
+
+    #[test]
+    fn an_access_token_counts_down_to_the_second_in_its_last_hour() {
+        for (secs, text) in [
+            (0, "expired"),
+            (-30, "expired"),
+            (427, "7m 07s"),
+            (3_599, "59m 59s"),
+            (3_600, "1h 0m"),
+        ] {
+            assert_eq!(super::access_left(secs), text);
+        }
+        assert_eq!(super::days(-1), 0);
+        assert_eq!(super::days(2 * 86_400 + 5), 2);
+        let at = crate::domain::Timestamp(1_700_000_000);
+        assert_eq!(super::clock(at), "22:13 UTC");
     }
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::domain::{REFRESH_ABSOLUTE_LIMIT_SECS, REFRESH_INACTIVITY_LIMIT_SECS};
-use crate::service::format;
+use crate::service::format::{self, days};
 use crate::service::status::TokenStatus;
 use crate::tui::shared::Shared;
 
@@ -131,18 +131,7 @@ impl TokensScreen {
 }
 
 pub(crate) fn access_left(token: &TokenStatus, now: crate::domain::Timestamp) -> String {
-    let left = now.secs_until(token.access_expires_at);
-    if left <= 0 {
-        "expired".to_owned()
-    } else if left < 3600 {
-        format!("{}m {:02}s", left / 60, left % 60)
-    } else {
-        format::duration(left)
-    }
-}
-
-fn days(secs: i64) -> i64 {
-    secs.max(0) / 86_400
+    format::access_left(now.secs_until(token.access_expires_at))
 }
 
 /// "87d / 362d": days left before the 90-day inactivity and the 365-day absolute limit.

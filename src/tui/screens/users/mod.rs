@@ -8,6 +8,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::domain::Principal;
+use crate::service::format::clock;
 use crate::service::status::{IntegrationStatus, StatusReport, TokenStatus};
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, IssuedLink, Outcome};
@@ -442,11 +443,4 @@ impl UsersScreen {
             .iter()
             .find(|t| t.principal == key && t.refresh_token.consented_at >= link.issued_at)
     }
-}
-
-/// "14:05 UTC": when a link expires, said shortly.
-fn clock(at: crate::domain::Timestamp) -> String {
-    let text = at.rfc3339();
-    text.get(11..16)
-        .map_or(text.clone(), |hm| format!("{hm} UTC"))
 }

@@ -15,7 +15,8 @@ use crate::tui::theme::Theme;
 use crate::tui::widgets::{fit, wrap_words};
 use crate::validate::text::{ID_CAP, SENTENCE_CAP, URL_CAP, sanitize};
 
-use super::{UsersScreen, clock};
+use super::UsersScreen;
+use crate::service::format::clock;
 
 /// The user id of a principal key, as shown (sanitized, capped).
 fn user_of(principal: &str) -> String {
