@@ -11,7 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
 
 use common::agent::*;
-use common::{NO_SYSTEM_APP, Sandbox, text};
+use common::{Sandbox, text};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------
@@ -20,22 +20,6 @@ use serde_json::{Value, json};
 /// Every frame until the agent closes the connection.
 fn read_until_closed(stream: &mut UnixStream) -> Vec<Value> {
     std::iter::from_fn(|| read_frame(stream)).collect()
-}
-
-/// The hello a real client of this sandbox sends (`agent::config_from_env`'s shape); the
-/// agent does not check the build.
-fn client_hello(sandbox: &Sandbox) -> Value {
-    json!({"id": 0, "request": {
-        "kind": "hello",
-        "protocol": jira_auth::agent::protocol::PROTOCOL_VERSION,
-        "build": {"version": "test", "stamp": 0},
-        "config": {
-            "key_file": sandbox.key_file().display().to_string(),
-            "auth_base": "https://auth.atlassian.com/",
-            "api_base": "https://api.atlassian.com/",
-            "system_app": NO_SYSTEM_APP,
-        },
-    }})
 }
 
 /// Reads the agent's hello frame; returns it.

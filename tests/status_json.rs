@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::os::unix::net::UnixStream;
-
-use common::agent::{WAIT, read_frame, write_frame};
-use common::{NO_SYSTEM_APP, Sandbox, sample_integration, sample_profile, sample_tokens, text};
+use common::agent::{client_hello, connect, read_frame, write_frame};
+use common::{Sandbox, sample_integration, sample_profile, sample_tokens, text};
 use jira_auth::domain::{Mode, Principal, Timestamp};
 use jira_auth::service::status::StatusReport;
 use jira_auth::store::Store;
@@ -48,23 +46,9 @@ fn seeded(dead_user: bool) -> Sandbox {
 /// What `status --json` printed before the agent sent its text: the `status` request's
 /// report, read into the report type and written pretty, asked on the agent's raw socket.
 fn printed_the_old_way(sandbox: &Sandbox) -> String {
-    let mut stream = UnixStream::connect(sandbox.data_dir().join("agent.sock")).expect("connect");
-    stream.set_read_timeout(Some(WAIT)).expect("read timeout");
+    let mut stream = connect(sandbox);
     assert_eq!(read_frame(&mut stream).expect("a frame")["frame"], "hello");
-    write_frame(
-        &mut stream,
-        &json!({"id": 0, "request": {
-            "kind": "hello",
-            "protocol": jira_auth::agent::protocol::PROTOCOL_VERSION,
-            "build": {"version": "test", "stamp": 0},
-            "config": {
-                "key_file": sandbox.key_file().display().to_string(),
-                "auth_base": "https://auth.atlassian.com/",
-                "api_base": "https://api.atlassian.com/",
-                "system_app": NO_SYSTEM_APP,
-            },
-        }}),
-    );
+    write_frame(&mut stream, &client_hello(sandbox));
     let welcome = read_frame(&mut stream).expect("a frame");
     assert!(welcome["result"].get("Ok").is_some(), "{welcome}");
     write_frame(

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::{Sandbox, text};
+use super::{NO_SYSTEM_APP, Sandbox, text};
 
 /// How long a bounded wait polls before it fails the test.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -286,4 +286,20 @@ pub fn read_frame(stream: &mut UnixStream) -> Option<Value> {
     let mut body = vec![0u8; u32::from_be_bytes(length) as usize];
     stream.read_exact(&mut body).expect("a whole frame");
     Some(serde_json::from_slice(&body).expect("the agent's frames are JSON"))
+}
+
+/// The hello a real client of this sandbox sends (`agent::config_from_env`'s shape); the
+/// agent does not check the build.
+pub fn client_hello(sandbox: &Sandbox) -> Value {
+    json!({"id": 0, "request": {
+        "kind": "hello",
+        "protocol": jira_auth::agent::protocol::PROTOCOL_VERSION,
+        "build": {"version": "test", "stamp": 0},
+        "config": {
+            "key_file": sandbox.key_file().display().to_string(),
+            "auth_base": "https://auth.atlassian.com/",
+            "api_base": "https://api.atlassian.com/",
+            "system_app": NO_SYSTEM_APP,
+        },
+    }})
 }
