@@ -395,6 +395,22 @@ impl Health {
             TokenState::Valid
         }
     }
+
+    /// The first instant after `now` at which [`Health::state`] may say something else:
+    /// the access token entering its last minutes or running out, or the refresh token's
+    /// limit. `None` when no clock can change it any more.
+    fn next_change(self, now: Timestamp) -> Option<Timestamp> {
+        let expiring = self.access_expires_at.plus_secs(-EXPIRING_WITHIN_SECS);
+        [
+            Some(expiring),
+            Some(self.access_expires_at),
+            self.refresh_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|at| *at > now)
+        .min()
+    }
 }
 
 /// The deadlines and state of a grant, the same for a token set and its summary.
@@ -417,6 +433,11 @@ macro_rules! health_methods {
 
         pub fn state(&self, now: Timestamp) -> TokenState {
             self.health().state(now)
+        }
+
+        /// When [`Self::state`] may next change, after `now`; `None` when it never will.
+        pub fn next_change(&self, now: Timestamp) -> Option<Timestamp> {
+            self.health().next_change(now)
         }
     };
 }
@@ -590,6 +611,41 @@ mod tests {
         }
         assert_eq!(Principal::from_key("user:"), None);
         assert_eq!(Principal::from_key("root"), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever the grant's times, its state holds from `now` until the instant
+        /// `next_change` names, and never changes after `None`: what the agent keeps of a
+        /// status is good until then.
+        #[test]
+        fn the_state_holds_until_its_next_change(
+            access in -400_000i64..400_000,
+            consented in -40_000_000i64..0,
+            rotated in -10_000_000i64..0,
+            refreshable: bool,
+            revoked: bool,
+            later in 0i64..40_000_000,
+        ) {
+            let now = Timestamp(1_000_000_000);
+            let mut t = token(now);
+            t.access_expires_at = now.plus_secs(access);
+            t.consented_at = now.plus_secs(consented);
+            t.rotated_at = now.plus_secs(rotated.max(consented));
+            t.reauthorization_required = revoked;
+            if !refreshable {
+                t.refresh_token = None;
+            }
+            let state = t.state(now);
+            match t.next_change(now) {
+                Some(change) => {
+                    proptest::prop_assert!(change > now);
+                    let before = now.plus_secs(later % (change.0 - now.0));
+                    proptest::prop_assert_eq!(t.state(before), state);
+                    proptest::prop_assert_eq!(t.state(change.plus_secs(-1)), state);
+                }
+                None => proptest::prop_assert_eq!(t.state(now.plus_secs(later)), state),
+            }
+        }
     }
 
     #[test]

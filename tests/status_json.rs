@@ -104,3 +104,70 @@ fn status_json_of_a_healthy_store_exits_0_with_the_same_text() {
     assert_eq!(text(&out.stdout), "{\"integrations\":[],\"profiles\":[]}\n");
     sandbox.stop_agent();
 }
+
+/// The agent keeps the text between reads: a write through the agent, and the clock running
+/// past a token's next state change, each show at the next read.
+#[test]
+fn the_kept_text_follows_writes_and_the_clock() {
+    let sandbox = Sandbox::new();
+    let store = sandbox.open();
+    let now = Timestamp::now();
+    store.put_profile(&sample_profile("acme")).expect("profile");
+    store
+        .put_integration(&sample_integration("jira", Some("acme")))
+        .expect("integration");
+    // Valid for a second or two more, then inside the last five minutes: expiring.
+    let mut tokens = sample_tokens("jira", Principal::Admin, now);
+    tokens.access_expires_at = now.plus_secs(jira_auth::domain::EXPIRING_WITHIN_SECS + 2);
+    store.put_token_set(&tokens).expect("grant");
+    drop(store);
+    let state = |sandbox: &Sandbox| -> (Value, Value) {
+        let out = sandbox.run(&["status", "--json"], "");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        (
+            json["integrations"][0]["tokens"][0]["state"].clone(),
+            json["profiles"].clone(),
+        )
+    };
+    let (first, profiles) = state(&sandbox);
+    assert_eq!(first, "valid");
+    assert_eq!(profiles.as_array().map(Vec::len), Some(1));
+    assert_eq!(state(&sandbox).0, "valid", "read again, from what was kept");
+
+    let out = sandbox.run(
+        &[
+            "profile",
+            "add",
+            "--name",
+            "second",
+            "--client-id",
+            "Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56",
+            "--scopes",
+            "read:jira-work offline_access",
+            "--client-secret-stdin",
+        ],
+        "ATOAabcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-abcdefgh",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (_, profiles) = state(&sandbox);
+    assert_eq!(
+        profiles.as_array().map(Vec::len),
+        Some(2),
+        "the profile added through the agent shows: {profiles}"
+    );
+
+    // The event here is the clock itself: wait for the token's expiring instant to pass.
+    let expiring = tokens
+        .access_expires_at
+        .plus_secs(-jira_auth::domain::EXPIRING_WITHIN_SECS);
+    while Timestamp::now() < expiring {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        state(&sandbox).0,
+        "expiring",
+        "the clock moved the state on"
+    );
+    sandbox.stop_agent();
+}

@@ -118,9 +118,24 @@ async fn status_json(agent: &Arc<Agent>) -> Result<Reply, WireError> {
     let overlaying = Arc::clone(agent);
     // Serializing megabytes is store-side work too: off the connections' threads.
     let status = serving(agent, move |service| {
-        let mut report = service.status(Timestamp::now())?;
+        let now = Timestamp::now();
+        let store = service.store();
+        // A full disk or a grant held unsaved is said on top of what the store holds: the
+        // kept text is only for when there is nothing to add.
+        let plain = store.disk_full().is_none() && overlaying.unsaved_count() == 0;
+        let before = store.version();
+        if plain && let Some(kept) = overlaying.status_text.get(before, now) {
+            return Ok(kept);
+        }
+        let (mut report, until) = service.status_until(now)?;
         overlaying.overlay_status(&mut report);
-        Ok(StatusJson::of(&report))
+        let json = StatusJson::of(&report);
+        if plain && !json.needs_room {
+            overlaying
+                .status_text
+                .keep(before, store.version(), until, &json);
+        }
+        Ok(json)
     })
     .await?;
     Ok(Reply::StatusJson(status))

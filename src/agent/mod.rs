@@ -25,6 +25,7 @@ mod retention;
 mod server;
 mod spawn;
 mod state;
+mod status_text;
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -81,6 +81,7 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         next_connection: AtomicU64::new(1),
         unsaved: std::sync::Mutex::new(std::collections::HashMap::new()),
         disk_wake: tokio::sync::Notify::new(),
+        status_text: Default::default(),
         http: OnceLock::new(),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()

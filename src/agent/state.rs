@@ -56,6 +56,8 @@ pub(super) struct Agent {
     /// Wakes `disk::watch` when the disk may have filled or a grant is held unsaved.
     pub disk_wake: tokio::sync::Notify,
     pub http: OnceLock<reqwest::Client>,
+    /// `status --json`'s text as last built, while it still holds.
+    pub status_text: super::status_text::KeptStatus,
 }
 
 impl Agent {

@@ -150,6 +150,15 @@ impl Context {
         Ok(super::status::status(self.store(), now)?)
     }
 
+    /// The status at `now`, and until when no clock changes it (see
+    /// [`super::status::status_until`]).
+    pub fn status_until(
+        &self,
+        now: Timestamp,
+    ) -> Result<(StatusReport, Option<Timestamp>), ServiceError> {
+        Ok(super::status::status_until(self.store(), now)?)
+    }
+
     pub fn add_profile(
         &self,
         draft: &ProfileDraft,

@@ -112,9 +112,19 @@ fn from_rfc3339<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp,
 
 /// Reads the store once and derives every state at `now`.
 pub fn status(store: &dyn Store, now: Timestamp) -> Result<StatusReport, StoreError> {
+    Ok(status_until(store, now)?.0)
+}
+
+/// [`status`], and the first instant after `now` at which a clock alone may change it (a
+/// token's state; `None`: no clock will): until then, without a write, it reads the same.
+pub fn status_until(
+    store: &dyn Store,
+    now: Timestamp,
+) -> Result<(StatusReport, Option<Timestamp>), StoreError> {
     let integrations = store.integrations()?;
     let tokens = store.token_summaries()?;
     let profiles = store.profiles()?;
+    let until = tokens.iter().filter_map(|t| t.next_change(now)).min();
     let mut report = build_owned(&integrations, tokens, &profiles, now);
     for exchanged in store.exchanged_all()? {
         if let Some(integration) = report
@@ -136,7 +146,7 @@ pub fn status(store: &dyn Store, now: Timestamp) -> Result<StatusReport, StoreEr
             });
         }
     }
-    Ok(report)
+    Ok((report, until))
 }
 
 pub fn build(

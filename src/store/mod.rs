@@ -284,6 +284,13 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Exchanged>, StoreError>;
     /// Every stored exchange, oldest first.
     fn exchanged_all(&self) -> Result<Vec<Exchanged>, StoreError>;
+
+    /// A number that moves on before and after every write, so a caller may keep what it
+    /// derived from a read while two readings, one before its read and one after, agree
+    /// with the current one. `None`: this store cannot tell (others write it too).
+    fn version(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What claiming a link found.

@@ -666,6 +666,11 @@ impl Store for SledStore {
         })
     }
 
+    fn version(&self) -> Option<u64> {
+        // Only this process writes the store (its holder file says so).
+        Some(self.summaries.version())
+    }
+
     fn exchanged_all(&self) -> Result<Vec<Exchanged>, StoreError> {
         let mut all = self.with(|inner| {
             all::<ExchangedRecord>(&inner.exchanged, "exchange")?

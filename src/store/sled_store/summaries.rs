@@ -1,7 +1,8 @@
 //! The token summaries, kept between reads: `status` with 10,000 users would otherwise
 //! decode every token record on every call (a third of its time). Only the agent opens the
-//! store, and every change to the token tree passes [`SledStore::write`], which marks the
-//! copy stale before and after it writes: a read that overlaps a write is not kept.
+//! store, and every change passes [`SledStore::write`], which moves the store's version on
+//! before and after it writes: a read that overlaps a write is not kept. The same version
+//! tells the agent whether what it derived from an earlier read still holds.
 //!
 //! [`SledStore::write`]: super::SledStore
 
@@ -12,12 +13,12 @@ use crate::domain::TokenSummary;
 
 #[derive(Default)]
 pub(super) struct Summaries {
-    /// Moved on by every write to the token tree, before it starts and after it ends.
+    /// Moved on by every write, before it starts and after it ends.
     version: AtomicU64,
     kept: Mutex<Option<(u64, Vec<TokenSummary>)>>,
 }
 
-/// A write to the token tree in progress: the kept copy is stale from its start to its end.
+/// A write in progress: the kept copy is stale from its start to its end.
 pub(super) struct Changing<'a>(&'a Summaries);
 
 impl Drop for Changing<'_> {
@@ -27,6 +28,11 @@ impl Drop for Changing<'_> {
 }
 
 impl Summaries {
+    /// The store's version now: equal readings with no write between.
+    pub(super) fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
     pub(super) fn changing(&self) -> Changing<'_> {
         self.version.fetch_add(1, Ordering::SeqCst);
         Changing(self)

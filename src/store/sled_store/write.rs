@@ -67,8 +67,8 @@ impl SledStore {
     ) -> Result<R, StoreError> {
         self.space.before_write(stake)?;
         self.unwedge()?;
-        // Kept summaries are stale from here until the write has ended, however it ends.
-        let _changing = (tree == super::TOKENS).then(|| self.summaries.changing());
+        // What was read before is stale from here until the write has ended, however it ends.
+        let _changing = self.summaries.changing();
         let failure = match self.write_once(tree, &edit) {
             Ok(result) => return Ok(result),
             Err(failure) => failure,
