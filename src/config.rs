@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use crate::atlassian::Endpoints;
-pub use crate::store::StorePaths;
+pub use crate::store::{Backend, StorePaths};
 
 use crate::exit::{Exit, Exits};
 use crate::validate::text::quoted;
@@ -24,13 +24,6 @@ pub const EVENTS_KEEP: &str = "JIRA_AUTH_EVENTS_KEEP";
 pub const EVENTS_MAX: &str = "JIRA_AUTH_EVENTS_MAX";
 
 const DAY: u64 = 86_400;
-
-/// Which kind of store holds the data. Only sled today; a second backend is chosen here.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Backend {
-    #[default]
-    Sled,
-}
 
 /// Where this process's store, key file and Atlassian are: resolved once from `--data-dir`
 /// (clap already merged `JIRA_AUTH_DATA_DIR` into it) and the environment
@@ -44,12 +37,13 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Resolves the paths (failing without a home directory to default to) and the endpoints.
-    pub fn resolve(data_dir: Option<&Path>) -> Result<Setup, crate::store::StoreError> {
+    /// Resolves the paths (failing without a home directory to default to), the endpoints
+    /// and the store (`JIRA_AUTH_STORE`, which `--store` sets).
+    pub fn resolve(data_dir: Option<&Path>) -> Result<Setup, SetupError> {
         Ok(Setup {
             paths: StorePaths::resolve(data_dir)?,
             endpoints: Endpoints::from_env(),
-            backend: Backend::Sled,
+            backend: Backend::from_env()?,
         })
     }
 
@@ -60,7 +54,28 @@ impl Setup {
     /// Whether there is a store to ask about: one that exists, or one that lived here and is
     /// gone (the agent then refuses it with the sentence, rather than "nothing configured").
     pub fn store_exists(&self) -> bool {
-        self.paths.database().exists() || crate::store::vanished(&self.paths).is_some()
+        // A shared store is the database's to answer for: the agent is asked.
+        self.backend.is_shared()
+            || self.paths.database().exists()
+            || crate::store::vanished(&self.paths).is_some()
+    }
+}
+
+/// Why this process cannot tell where its store is.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Backend(#[from] crate::store::BackendError),
+}
+
+impl Exits for SetupError {
+    fn exit(&self) -> Exit {
+        match self {
+            SetupError::Store(e) => e.exit(),
+            SetupError::Backend(e) => e.exit(),
+        }
     }
 }
 

@@ -167,7 +167,7 @@ impl AgentLink {
     /// The link to the agent of the store `setup` names, configured as this process is (the
     /// agent must agree with it).
     pub fn for_setup(setup: &crate::config::Setup) -> AgentLink {
-        let config = super::config_from_env(&setup.paths, &setup.endpoints);
+        let config = super::config_from_env(&setup.paths, &setup.endpoints, &setup.backend);
         AgentLink::new(AgentPaths::new(setup.paths.clone()), config)
     }
 

@@ -301,6 +301,7 @@ fn check_hello(agent: &Agent, hello: &ClientHello) -> Result<(), WireError> {
             &theirs.api_base,
         ),
         ("JIRA_AUTH_SYSTEM_APP", &mine.system_app, &theirs.system_app),
+        ("JIRA_AUTH_STORE (the store)", &mine.store, &theirs.store),
     ];
     for (what, agent_value, client_value) in differs {
         if agent_value != client_value {

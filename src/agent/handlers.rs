@@ -269,6 +269,7 @@ async fn token(
                 &tokens.principal,
                 Some(min_valid),
                 Some(found.clone()),
+                None,
             )
             .await?
     } else {
@@ -299,7 +300,7 @@ async fn refresh_now(
     for (integration, principal) in grants {
         let outcome = agent
             .refresher
-            .refresh(agent, &integration, &principal, None, None)
+            .refresh(agent, &integration, &principal, None, None, None)
             .await
             .map(|tokens| tokens.access_expires_at);
         results.push(RefreshResult {

@@ -95,7 +95,14 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
             }
             let result = agent
                 .refresher
-                .refresh(&agent, &item.integration, &item.principal, None, None)
+                .refresh(
+                    &agent,
+                    &item.integration,
+                    &item.principal,
+                    None,
+                    None,
+                    Some(item.rotated_at),
+                )
                 .await;
             refreshed = true;
             match result {

@@ -10,6 +10,7 @@ mod connection;
 mod deadlines;
 mod disk;
 mod exhaustion;
+mod fleet;
 mod handlers;
 mod keepalive;
 mod links;
@@ -52,8 +53,13 @@ pub fn protocol_notify_fd() -> i32 {
 }
 
 /// This process's view of what an agent must run with.
-pub fn config_from_env(paths: &StorePaths, endpoints: &Endpoints) -> AgentConfig {
+pub fn config_from_env(
+    paths: &StorePaths,
+    endpoints: &Endpoints,
+    backend: &crate::store::Backend,
+) -> AgentConfig {
     AgentConfig {
+        store: backend.describe(),
         key_file: paths.key_file.display().to_string(),
         auth_base: endpoints.auth_base.to_string(),
         api_base: endpoints.api_base.to_string(),

@@ -70,6 +70,14 @@ pub struct AgentConfig {
     pub auth_base: String,
     pub api_base: String,
     pub system_app: String,
+    /// The store, as shown ([`crate::store::Backend::describe`]: no password); a client of a
+    /// build before shared stores says nothing, and means sled.
+    #[serde(default = "sled")]
+    pub store: String,
+}
+
+fn sled() -> String {
+    "sled".to_owned()
 }
 
 /// The client's first frame.

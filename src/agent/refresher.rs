@@ -20,7 +20,8 @@ impl Refresher {
     /// token that another refresh made fresh in the meantime is returned as it is. `found`
     /// is the integration when the caller has just read it (a new flight does not read it
     /// again); the token set is always read again inside the flight, the one place where no
-    /// other refresh of the grant can be under way.
+    /// other refresh of the grant can be under way. `judged` is when the grant had last
+    /// rotated as the caller judged it due: a grant rotated since is returned as it is.
     pub fn refresh(
         &self,
         agent: &Arc<Agent>,
@@ -28,6 +29,7 @@ impl Refresher {
         principal: &Principal,
         min_valid: Option<i64>,
         found: Option<Integration>,
+        judged: Option<Timestamp>,
     ) -> Flight {
         let key = token_key(integration, principal);
         let mut flights = self.lock();
@@ -38,8 +40,11 @@ impl Refresher {
             Arc::clone(agent),
             integration.to_owned(),
             principal.clone(),
-            min_valid,
-            found,
+            Asked {
+                min_valid,
+                found,
+                judged,
+            },
             key.clone(),
         ));
         let flight = async move {
@@ -61,15 +66,21 @@ impl Refresher {
     }
 }
 
+/// What the caller that started a flight asked of it.
+struct Asked {
+    min_valid: Option<i64>,
+    found: Option<Integration>,
+    judged: Option<Timestamp>,
+}
+
 async fn run(
     agent: Arc<Agent>,
     integration: String,
     principal: Principal,
-    min_valid: Option<i64>,
-    found: Option<Integration>,
+    asked: Asked,
     key: String,
 ) -> Result<TokenSet, WireError> {
-    let outcome = refresh_once(&agent, integration, principal, min_valid, found).await;
+    let outcome = refresh_once(&agent, integration, principal, asked).await;
     agent.refresher.lock().remove(&key);
     outcome
 }
@@ -78,9 +89,13 @@ async fn refresh_once(
     agent: &Arc<Agent>,
     integration: String,
     principal: Principal,
-    min_valid: Option<i64>,
-    found: Option<Integration>,
+    asked: Asked,
 ) -> Result<TokenSet, WireError> {
+    let Asked {
+        min_valid,
+        found,
+        judged,
+    } = asked;
     let key = token_key(&integration, &principal);
     // A rotation held in memory (the disk was full) holds the only live refresh token: it is
     // written before anything else, and no refresh starts until it is.
@@ -92,12 +107,27 @@ async fn refresh_once(
         agent.forget_unsaved(&key, &held);
         agent.changed();
     }
+    // Across a fleet, another agent may be rotating this grant: its lease is waited for,
+    // and a rotation it made since this refresh was asked for is the answer.
+    let seen = match judged {
+        Some(at) => Some(at),
+        None if agent.service.store().shared() => {
+            rotated_at(agent, &integration, &principal).await?
+        }
+        None => None,
+    };
+    let lease = super::fleet::take(agent, &integration, &principal).await?;
     let start = serving(agent, move |service| {
         Ok(service.begin_refresh(&integration, &principal, min_valid, found, Timestamp::now())?)
     })
     .await?;
     let refreshing = match start {
         refresh::Start::Fresh(tokens) => return Ok(*tokens),
+        refresh::Start::Refresh(refreshing)
+            if seen.is_some_and(|at| refreshing.tokens.rotated_at != at) =>
+        {
+            return Ok(refreshing.tokens);
+        }
         refresh::Start::Refresh(refreshing) => *refreshing,
     };
     let (integration, principal) = (
@@ -146,7 +176,24 @@ async fn refresh_once(
         }
         Err(error) => Err(error.into()),
     });
+    // Written (or held): the next holder reads what this one stored.
+    drop(lease);
     // Success or failure, the stored state changed (tokens, or last_error and an event).
     agent.changed();
     outcome
+}
+
+/// When the grant last rotated, as the store says now (`None`: no such grant).
+async fn rotated_at(
+    agent: &Arc<Agent>,
+    integration: &str,
+    principal: &Principal,
+) -> Result<Option<Timestamp>, WireError> {
+    let (integration, principal) = (integration.to_owned(), principal.clone());
+    blocking(agent, move |store| {
+        Ok(store
+            .find_token_summary(&integration, &mut |t| t.principal == principal)?
+            .map(|t| t.rotated_at))
+    })
+    .await
 }

@@ -24,6 +24,8 @@ use crate::store::{OpenOptions, SledStore, StoreError, StorePaths};
 #[derive(Clone, Debug)]
 pub struct AgentOptions {
     pub paths: StorePaths,
+    /// sled in the data directory, or a database a fleet shares.
+    pub backend: crate::store::Backend,
     /// Started by a client: exit after `idle` without clients or work.
     pub idle_exit: Option<Duration>,
     /// A start-up pipe waits at descriptor 3.
@@ -57,7 +59,7 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         agent_log!("{note}");
     }
     let agent = Arc::new(Agent {
-        config: super::config_from_env(&options.paths, &endpoints),
+        config: super::config_from_env(&options.paths, &endpoints, &options.backend),
         service: Arc::new(crate::service::Context::new(Arc::new(store), endpoints)),
         hello: AgentHello {
             protocol: advertised_protocol(),
@@ -146,6 +148,16 @@ fn start(
             )
         })?;
     super::spawn::check_data_dir(&paths).map_err(|e| WireError::new(Exit::Usage, e.to_string()))?;
+    if let crate::store::Backend::Postgres(_) = &options.backend {
+        // Until the PostgreSQL store lands, say so rather than open sled in its place.
+        return Err(WireError::new(
+            Exit::Usage,
+            format!(
+                "{} names a PostgreSQL store, which this build cannot open yet; unset it to use sled",
+                crate::store::STORE_VAR
+            ),
+        ));
+    }
     let Some(store) = win_the_store(&paths, options.accept_rollback)? else {
         return Ok(None);
     };

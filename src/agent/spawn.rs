@@ -16,8 +16,9 @@ use super::paths::{AgentPaths, LOG_NAME, SOCKET_NAME};
 use crate::store::{Expected, NotPrivate};
 
 /// What the agent keeps in the data directory beside the store's own files.
-const AGENT_FILES: [(&str, Expected); 3] = [
+const AGENT_FILES: [(&str, Expected); 4] = [
     (SOCKET_NAME, Expected::Socket("socket")),
+    ("agent.lock", Expected::File("lock")),
     (LOG_NAME, Expected::File("log")),
     ("agent.log.1", Expected::File("old log")),
 ];

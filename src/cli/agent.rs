@@ -38,8 +38,10 @@ fn serve(
             "--notify-fd is for jira-auth's own start-up of the agent; leave it out",
         ));
     }
+    let setup = Setup::resolve(data_dir)?;
     let options = AgentOptions {
-        paths: Setup::resolve(data_dir)?.paths,
+        paths: setup.paths,
+        backend: setup.backend,
         // How long comes from JIRA_AUTH_AGENT_IDLE, checked with the agent's other settings.
         idle_exit: on_demand.then_some(agent::DEFAULT_IDLE),
         notify: notify_fd.is_some(),

@@ -42,6 +42,15 @@ pub struct Cli {
     /// Where the database lives [default: the platform data directory]
     #[arg(long, global = true, env = "JIRA_AUTH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where the store is: `sled` (in the data directory), or a PostgreSQL URL or connection string a fleet of hosts shares [default: sled]
+    #[arg(
+        long,
+        global = true,
+        env = "JIRA_AUTH_STORE",
+        hide_env_values = true,
+        value_name = "STORE"
+    )]
+    pub store: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -292,6 +301,17 @@ pub struct ProfileAddArgs {
 /// sequences and all, so a refusal holding anything a terminal would act on is printed
 /// sanitized, line by line, instead (with clap's exit code: 2 for bad usage).
 pub fn parse() -> Cli {
+    let cli = parse_args();
+    if let Some(store) = &cli.store {
+        // The flag is the variable: for every part of this process that resolves the store,
+        // and for the agent it may start. Nothing else runs yet to read the environment.
+        // SAFETY: called first in `main`, before any other thread exists.
+        unsafe { std::env::set_var(crate::store::STORE_VAR, store) };
+    }
+    cli
+}
+
+fn parse_args() -> Cli {
     Cli::try_parse().unwrap_or_else(|error| {
         let plain = error.render().to_string();
         if crate::validate::text::is_printable(&plain) {

@@ -395,6 +395,9 @@ pub struct Pending {
     pub due: Due,
     pub integration: String,
     pub principal: Principal,
+    /// When the grant had last rotated as it was judged due: another agent of a shared store
+    /// that rotates it first makes this refresh needless.
+    pub rotated_at: Timestamp,
 }
 
 /// Every grant the keep-alive is to refresh, soonest first. A refresh the last agent began
@@ -408,16 +411,16 @@ pub fn keepalive_due(store: &dyn Store, rotate_after: i64) -> Result<Vec<Pending
         .collect();
     let mut interrupted = Vec::new();
     for (integration, principal, at) in store.refreshes_interrupted()? {
-        if store.token_set(&integration, &principal)?.is_none() {
+        match store.token_set(&integration, &principal)? {
             // Deleted since: nothing left to claim.
-            store.refresh_done(&integration, &principal)?;
-        } else {
-            interrupted.push(Pending {
+            None => store.refresh_done(&integration, &principal)?,
+            Some(tokens) => interrupted.push(Pending {
                 at,
                 due: Due::AccessExpiring,
                 integration,
                 principal,
-            });
+                rotated_at: tokens.rotated_at,
+            }),
         }
     }
     let mut pending: Vec<Pending> = store
@@ -431,6 +434,7 @@ pub fn keepalive_due(store: &dyn Store, rotate_after: i64) -> Result<Vec<Pending
                 due,
                 integration: tokens.integration,
                 principal: tokens.principal,
+                rotated_at: tokens.rotated_at,
             })
         })
         .collect();

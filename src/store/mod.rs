@@ -3,6 +3,8 @@
 //! use, so that a second backend (the agent, serving other processes) can slot in beside
 //! [`SledStore`].
 
+mod backend;
+mod dir_lock;
 mod generation;
 mod holder;
 mod integrity;
@@ -21,6 +23,8 @@ use crate::domain::{
 };
 use crate::exit::{Exit, Exits};
 
+pub use backend::{Backend, BackendError, STORE_VAR};
+pub use dir_lock::DirLock;
 pub use holder::Holder;
 pub use paths::StorePaths;
 pub use private::{Expected, NotPrivate, check_data_dir, own_uid, private_file};
@@ -284,6 +288,34 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Exchanged>, StoreError>;
     /// Every stored exchange, oldest first.
     fn exchanged_all(&self) -> Result<Vec<Exchanged>, StoreError>;
+
+    /// Takes this grant for one refresh across every agent that shares the store, for at most
+    /// `lease` (a holder that dies frees it then): `false` while another holder has it. A
+    /// store one agent alone opens has nobody to share with, and always gives it.
+    fn take_grant(
+        &self,
+        _integration: &str,
+        _principal: &Principal,
+        _holder: &str,
+        _lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// Gives the grant back, if `holder` still has it.
+    fn release_grant(
+        &self,
+        _integration: &str,
+        _principal: &Principal,
+        _holder: &str,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Whether other agents (on other hosts) write this store too.
+    fn shared(&self) -> bool {
+        false
+    }
 
     /// A number that moves on before and after every write, so a caller may keep what it
     /// derived from a read while two readings, one before its read and one after, agree
