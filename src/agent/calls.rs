@@ -65,6 +65,17 @@ macro_rules! ask {
 }
 
 impl AgentLink {
+    /// Copies every record to `to`, checks each, marks this store moved; what was copied,
+    /// and what may be shown of the target.
+    pub async fn copy_store(
+        &self,
+        to: &str,
+        force: bool,
+    ) -> Result<(crate::service::copy::Copied, String), ClientError> {
+        ask!(self, "store copy", Request::CopyStore { to: to.to_owned(), force },
+            Reply::StoreCopied { copied, target } => (copied, target))
+    }
+
     /// Pid, build, uptime and clients of the agent.
     pub async fn agent_status(&self) -> Result<AgentInfo, ClientError> {
         ask!(self, "agent status", Request::AgentStatus, Reply::AgentStatus(info) => info)

@@ -47,9 +47,12 @@ pub fn patience(request: &Request) -> Patience {
         | Request::Callback { .. } => Patience::Within(REFRESH),
         Request::Exchange { .. } | Request::Finish { .. } => Patience::Within(EXCHANGE),
         // Every grant of an integration or of the store, one Atlassian call each.
-        Request::Refresh { .. } | Request::AwaitCallback { .. } | Request::AwaitLink { .. } => {
-            Patience::WhileAlive
-        }
+        // Every grant of an integration or of the store, one Atlassian call each; every
+        // record of the store, written and read back.
+        Request::Refresh { .. }
+        | Request::AwaitCallback { .. }
+        | Request::AwaitLink { .. }
+        | Request::CopyStore { .. } => Patience::WhileAlive,
         _ => Patience::Within(QUICK),
     }
 }
@@ -59,6 +62,7 @@ pub fn waiting_for(request: &Request) -> &'static str {
     match request {
         Request::Hello(_) => "the greeting",
         Request::Stop => "the stop request",
+        Request::CopyStore { .. } => "the store to be copied",
         Request::AgentStatus => "the agent's status",
         Request::Subscribe => "the subscription to changes",
         Request::Status | Request::StatusJson => "the status",

@@ -30,6 +30,7 @@ pub(super) async fn handle(
             Ok(Reply::Status(report))
         }
         Request::StatusJson => status_json(agent).await,
+        Request::CopyStore { to, force } => super::store_copy::copy(agent, to, force).await,
         Request::SystemApp => Ok(Reply::SystemApp(
             agent
                 .service

@@ -27,6 +27,7 @@ mod server;
 mod spawn;
 mod state;
 mod status_text;
+mod store_copy;
 
 use std::sync::OnceLock;
 use std::time::Duration;

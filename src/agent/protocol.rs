@@ -17,7 +17,7 @@ use crate::service::status::StatusReport;
 use crate::service::system_app::SystemAppInfo;
 
 /// Bumped whenever a request or reply changes shape.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Larger frames are refused: the biggest honest one is `status --json`'s text of many
 /// thousand token sets (about 750 bytes each: 10,000 take 7.5 MB), well under this.
@@ -103,6 +103,9 @@ pub enum Request {
     Hello(ClientHello),
     /// Frozen: finish what is in flight, release the store and exit.
     Stop,
+    /// Copy every record into another store (`sled:DIR`, `sled`, or a PostgreSQL
+    /// connection string), check each, and mark this one moved.
+    CopyStore { to: String, force: bool },
     /// Pid, build, uptime and clients of the agent.
     AgentStatus,
     /// Send `AgentFrame::Changed` on this connection whenever the store changes.
@@ -252,6 +255,11 @@ pub enum Reply {
     },
     /// The page the receiver answers a callback with.
     Page(ReceiverPage),
+    /// Every record copied to `target` and read back; this store is marked moved.
+    StoreCopied {
+        copied: crate::service::copy::Copied,
+        target: String,
+    },
 }
 
 /// The status report as `status --json` prints it, and what its exit code needs. The text

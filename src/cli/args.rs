@@ -193,6 +193,9 @@ service manager it stays until stopped."
         #[arg(long)]
         accept_rollback: bool,
     },
+    /// Move the store: copy every record to another store, check each, mark this one moved
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Print a shell completion script on stdout (see the README for where it goes)
     Completions {
         /// The shell to complete for
@@ -218,6 +221,27 @@ pub enum AgentCommand {
     },
     /// Stop the running agent (exit 0 also when none ran)
     Stop,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every record to STORE through the agent, read each back, and mark this store moved
+    /// (it then refreshes nothing, so two stores never rotate one grant)
+    #[command(
+        long_about = "Copy every record (profiles, integrations, grants, links, unfinished authorizations, \
+the audit trail) to another store through the agent, read each one back from there and compare it, then \
+mark this store moved: its agent refreshes and authorizes nothing more and tells clients where the store \
+went. Both stores use the same key file. STORE is sled:DIR (a sled store in DIR), sled (this data \
+directory, when the store is elsewhere) or a PostgreSQL URL or connection string."
+    )]
+    Copy {
+        /// Where to copy to: sled:DIR, sled, or a PostgreSQL URL or connection string
+        #[arg(long, value_name = "STORE")]
+        to: String,
+        /// Write into a store that already holds records
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `30m`, `2h`, `1d`: humantime's durations.

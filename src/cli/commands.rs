@@ -180,3 +180,17 @@ pub fn profile_rm(client: &Client, name: &str) -> Result<(), Failure> {
     eprintln!("Deleted the profile {}.", quoted(name));
     Ok(())
 }
+
+/// `store copy`: the agent copies and checks; a relative `sled:DIR` is this shell's.
+pub fn copy_store(client: &Client, to: &str, force: bool) -> Result<(), Failure> {
+    let to = match to.strip_prefix("sled:") {
+        Some(dir) if !std::path::Path::new(dir).is_absolute() => {
+            let here = std::env::current_dir()?;
+            format!("sled:{}", here.join(dir).display())
+        }
+        _ => to.to_owned(),
+    };
+    let (copied, target) = client.block_on(client.link.copy_store(&to, force))?;
+    eprintln!("{}", for_terminal(&copied.sentence(&target)));
+    Ok(())
+}

@@ -14,7 +14,9 @@ mod output;
 mod profile_input;
 mod tty;
 
-pub use args::{AgentCommand, Cli, Command, ModeArg, ProfileAddArgs, ProfileCommand, parse};
+pub use args::{
+    AgentCommand, Cli, Command, ModeArg, ProfileAddArgs, ProfileCommand, StoreCommand, parse,
+};
 pub use client::Client;
 pub use failure::Failure;
 use profile_input::profile_draft;
@@ -35,6 +37,9 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
             *notify_fd,
             *accept_rollback,
         ),
+        Command::Store(StoreCommand::Copy { to, force }) => {
+            commands::copy_store(&Client::new(data_dir)?, to, *force)
+        }
         Command::Completions { shell } => docs::completions(*shell),
         Command::Manpages { dir } => docs::print_man_pages(dir),
         Command::Status { json } => commands::status(&Client::new(data_dir)?, *json),

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod authorize;
 pub mod context;
+pub mod copy;
 pub mod draft;
 pub mod format;
 pub mod links;

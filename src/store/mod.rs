@@ -134,6 +134,10 @@ pub enum StoreError {
     Random(String),
     #[error("sealing a secret failed")]
     Seal,
+    #[error(
+        "this store was copied to {to} and marked moved, so it refreshes and authorizes nothing more; point JIRA_AUTH_STORE (or --store) at {to} on every host"
+    )]
+    Moved { to: String },
     #[error("the store failed: {0}")]
     Backend(String),
     /// A path another user owns or may write, or a link where a file belongs.
@@ -153,7 +157,8 @@ impl Exits for StoreError {
             | StoreError::KeyExposed { .. }
             | StoreError::KeyInsideDataDir { .. }
             | StoreError::NotPrivate(_)
-            | StoreError::SchemaTooNew { .. } => Exit::Usage,
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::Moved { .. } => Exit::Usage,
             _ => Exit::Failed,
         }
     }
@@ -288,6 +293,14 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Exchanged>, StoreError>;
     /// Every stored exchange, oldest first.
     fn exchanged_all(&self) -> Result<Vec<Exchanged>, StoreError>;
+
+    /// Where this store's records were copied to (`store copy`), once they were: a store
+    /// that moved takes no new outcome (no refresh starts, no code is exchanged), so two
+    /// stores never rotate one grant.
+    fn moved_to(&self) -> Result<Option<String>, StoreError>;
+    /// Marks the store moved to `to` (what may be shown of the target), or not (`None`),
+    /// durably.
+    fn set_moved(&self, to: Option<&str>) -> Result<(), StoreError>;
 
     /// Takes this grant for one refresh across every agent that shares the store, for at most
     /// `lease` (a holder that dies frees it then): `false` while another holder has it. A

@@ -58,6 +58,8 @@ const STORE_ID_KEY: &[u8] = b"store_id";
 /// A sealed known value: proves on open that the key file is the one that sealed the store.
 const KEY_CHECK: &[u8] = b"key_check";
 const KEY_CHECK_CONTEXT: &str = "meta/key_check";
+/// Where the records went (`store copy`): see [`Store::moved_to`].
+const MOVED_KEY: &[u8] = b"moved_to";
 const KEY_CHECK_TEXT: &str = "jira-auth";
 
 /// How to open the store.
@@ -262,6 +264,14 @@ impl SledStore {
         let db = open_waiting(&self.paths, Duration::from_secs(3))?;
         *guard = Some(Inner::of(db)?);
         Ok(())
+    }
+
+    /// `Err(Moved)` once `store copy` moved the records elsewhere.
+    fn not_moved(&self) -> Result<(), StoreError> {
+        match self.moved_to()? {
+            Some(to) => Err(StoreError::Moved { to }),
+            None => Ok(()),
+        }
     }
 
     fn with<R>(&self, read: impl FnOnce(&Inner) -> Result<R, StoreError>) -> Result<R, StoreError> {
@@ -474,8 +484,10 @@ impl Store for SledStore {
         at: crate::domain::Timestamp,
     ) -> Result<(), StoreError> {
         let key = token_key(integration, principal);
-        // A refresh starts only when its outcome can be written: with room on the disk, or
-        // a ballast to free for it. The mark itself is part of keeping that outcome.
+        // A refresh starts only when its outcome can be written: in this store (not one
+        // whose records moved), with room on the disk, or a ballast to free for it. The mark
+        // itself is part of keeping that outcome.
+        self.not_moved()?;
         self.space.room_for_outcome()?;
         self.write(Stake::Grant, REFRESHING, |edit| {
             edit.insert(key.as_bytes(), at.0.to_be_bytes().to_vec())
@@ -552,6 +564,7 @@ impl Store for SledStore {
         // Spending a link leads to a code exchange: it happens only when the exchange's answer
         // can be written, and it may use the ballast's room, as the answer will. One
         // transaction reads and spends the link: of two callbacks, one wins.
+        self.not_moved()?;
         self.space.room_for_outcome()?;
         self.write(Stake::Grant, LINKS, |edit| {
             let Some(old) = edit.get(digest.as_bytes())? else {
@@ -596,7 +609,36 @@ impl Store for SledStore {
     }
 
     fn room_for_outcome(&self) -> Result<(), StoreError> {
+        self.not_moved()?;
         self.space.room_for_outcome()
+    }
+
+    fn moved_to(&self) -> Result<Option<String>, StoreError> {
+        self.with(|inner| {
+            inner
+                .meta
+                .get(MOVED_KEY)?
+                .map(|bytes| decode::<String>(&bytes, "the moved mark"))
+                .transpose()
+        })
+    }
+
+    fn set_moved(&self, to: Option<&str>) -> Result<(), StoreError> {
+        // Beside the key check in `meta`, outside the data trees' seals: it says where the
+        // records are, not what they are.
+        let _changing = self.summaries.changing();
+        self.with(|inner| {
+            match to {
+                Some(to) => {
+                    inner.meta.insert(MOVED_KEY, encode(&to)?)?;
+                }
+                None => {
+                    inner.meta.remove(MOVED_KEY)?;
+                }
+            }
+            inner.db.flush()?;
+            Ok(())
+        })
     }
 
     fn disk_full(&self) -> Option<String> {
