@@ -244,10 +244,24 @@ async fn token(
     user: Option<String>,
     min_valid: i64,
 ) -> Result<Reply, WireError> {
-    let (found, tokens) = serving(agent, move |service| {
-        Ok(service.find_token(&integration, user.as_deref())?)
-    })
-    .await?;
+    let version = agent.service.store().version();
+    let (found, tokens) = match agent.tokens.current(&integration, user.as_deref(), version) {
+        Some(kept) => kept,
+        None => {
+            let (name, asked) = (integration.clone(), user.clone());
+            let read = serving(agent, move |service| {
+                Ok(service.find_token(&name, asked.as_deref())?)
+            })
+            .await;
+            match read {
+                Ok(found) => found,
+                Err(error) if error.is_temporary() => {
+                    return from_memory(agent, &integration, user.as_deref(), min_valid, error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    };
     let now = Timestamp::now();
     if let Some(dead) = crate::service::refresh::dead(&tokens, now) {
         return Err(dead.into());
@@ -276,10 +290,42 @@ async fn token(
     } else {
         tokens
     };
+    agent
+        .tokens
+        .keep(&integration, user.as_deref(), version, &found, &tokens);
     Ok(Reply::Token(TokenReply {
         access_token: tokens.access_token.expose().to_owned(),
         expires_at: tokens.access_expires_at,
         site: tokens.site,
+        note: None,
+    }))
+}
+
+/// The store cannot be reached (`error`, temporary): the access token last handed out for
+/// this question, while it has `min_valid` seconds left; else the store's error.
+fn from_memory(
+    agent: &Agent,
+    integration: &str,
+    user: Option<&str>,
+    min_valid: i64,
+    error: WireError,
+) -> Result<Reply, WireError> {
+    let Some(tokens) = agent.tokens.last(integration, user) else {
+        return Err(error);
+    };
+    let left = Timestamp::now().secs_until(tokens.access_expires_at);
+    if left < min_valid.max(1) {
+        return Err(error);
+    }
+    Ok(Reply::Token(TokenReply {
+        access_token: tokens.access_token.expose().to_owned(),
+        expires_at: tokens.access_expires_at,
+        site: tokens.site,
+        note: Some(format!(
+            "served from the agent's memory, valid {} more: {}",
+            crate::service::format::duration(left),
+            error.sentence
+        )),
     }))
 }
 

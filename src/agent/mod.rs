@@ -28,6 +28,7 @@ mod spawn;
 mod state;
 mod status_text;
 mod store_copy;
+mod token_cache;
 
 use std::sync::OnceLock;
 use std::time::Duration;

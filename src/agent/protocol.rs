@@ -390,6 +390,10 @@ pub struct TokenReply {
     pub access_token: String,
     pub expires_at: crate::domain::Timestamp,
     pub site: Option<Site>,
+    /// Why the token came from the agent's memory (the store could not be reached), for
+    /// stderr: never part of what a script reads on stdout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One grant's outcome of a forced refresh: when its new token expires, or why it failed.

@@ -84,6 +84,7 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
         unsaved: std::sync::Mutex::new(std::collections::HashMap::new()),
         disk_wake: tokio::sync::Notify::new(),
         status_text: Default::default(),
+        tokens: Default::default(),
         http: OnceLock::new(),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -58,6 +58,8 @@ pub(super) struct Agent {
     pub http: OnceLock<reqwest::Client>,
     /// `status --json`'s text as last built, while it still holds.
     pub status_text: super::status_text::KeptStatus,
+    /// The grants `token` last handed out (see `token_cache`).
+    pub tokens: super::token_cache::TokenCache,
 }
 
 impl Agent {

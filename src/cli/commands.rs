@@ -65,6 +65,9 @@ pub fn token(
         return Err(Failure::new(Exit::Usage, client.nothing_configured()));
     }
     let token = client.block_on(client.link.token(integration, user, min_valid))?;
+    if let Some(note) = &token.note {
+        eprintln!("jira-auth: {}", for_terminal(note));
+    }
     let mut out = std::io::stdout().lock();
     if json {
         let endpoints = &client.setup.endpoints;
