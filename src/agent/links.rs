@@ -62,6 +62,9 @@ pub(super) async fn issue(
     }))
 }
 
+/// Sent on `links_settled` to wake every waiter: a link may have settled on another host.
+pub(super) const EVERY_LINK: &str = "";
+
 /// Blocks until the link is over: authorized (the reply), or declined, failed or expired
 /// (exit 3 with the sentence). Each settle wakes only a store read for its own link.
 pub(super) async fn wait(agent: &Arc<Agent>, handle: String) -> Result<Reply, WireError> {
@@ -86,7 +89,7 @@ pub(super) async fn wait(agent: &Arc<Agent>, handle: String) -> Result<Reply, Wi
         loop {
             tokio::select! {
                 got = settled.recv() => match got {
-                    Ok(other) if other != handle => {}
+                    Ok(other) if other != handle && other != EVERY_LINK => {}
                     // Ours, or missed ones (lagging): read again.
                     _ => break,
                 },

@@ -28,6 +28,7 @@ mod spawn;
 mod state;
 mod status_text;
 mod store_copy;
+mod store_notices;
 mod token_cache;
 
 use std::sync::OnceLock;

@@ -244,6 +244,7 @@ async fn serve(agent: Arc<Agent>, listener: std::os::unix::net::UnixListener) {
     tokio::spawn(super::disk::watch(Arc::clone(&agent)));
     tokio::spawn(super::resume::run(Arc::clone(&agent)));
     tokio::spawn(super::retention::run(Arc::clone(&agent)));
+    tokio::spawn(super::store_notices::run(Arc::clone(&agent)));
     let stop = Arc::clone(&agent);
     tokio::spawn(async move {
         stop_on_signal().await;

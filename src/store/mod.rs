@@ -330,12 +330,30 @@ pub trait Store: Send + Sync {
         false
     }
 
+    /// What other agents of a shared store change, as it happens; `None` for a store only
+    /// this process writes.
+    fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<StoreNotice>> {
+        None
+    }
+
     /// A number that moves on before and after every write, so a caller may keep what it
     /// derived from a read while two readings, one before its read and one after, agree
     /// with the current one. `None`: this store cannot tell (others write it too).
     fn version(&self) -> Option<u64> {
         None
     }
+}
+
+/// A change another agent of a shared store made, or the news that changes may be missed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreNotice {
+    /// Something was written: what (`tokens`, `links`, `profiles`, ...), for the log.
+    Changed(String),
+    /// The channel that carries changes was lost (the sentence says why): until it is back,
+    /// what was read may be stale.
+    Lost(String),
+    /// The channel is back: read everything again.
+    Back,
 }
 
 /// What claiming a link found.
