@@ -9,6 +9,7 @@ mod generation;
 mod holder;
 mod integrity;
 mod paths;
+pub mod postgres;
 mod preserve;
 mod private;
 mod records;
@@ -138,6 +139,31 @@ pub enum StoreError {
         "this store was copied to {to} and marked moved, so it refreshes and authorizes nothing more; point JIRA_AUTH_STORE (or --store) at {to} on every host"
     )]
     Moved { to: String },
+    #[error(
+        "the PostgreSQL store at {database} cannot be reached ({reason}); check that the database is up and reachable from this host: jira-auth carries on by itself once it is"
+    )]
+    DatabaseUnreachable { database: String, reason: String },
+    #[error("the PostgreSQL store at {database} refused a request: {reason}")]
+    DatabaseRefused { database: String, reason: String },
+    #[error("{0}")]
+    DatabaseSetting(String),
+    #[error(
+        "the PostgreSQL store at {database} is sealed with the key {expected}, but this host has {found} in {key_file}; install the fleet's key file here (the same file on every host) and try again. Nothing was written"
+    )]
+    DatabaseKey {
+        database: String,
+        expected: String,
+        found: String,
+        key_file: PathBuf,
+    },
+    #[error(
+        "the PostgreSQL store at {database} has schema version {found}, newer than this jira-auth understands ({supported}); use a newer jira-auth on this host"
+    )]
+    DatabaseSchemaTooNew {
+        database: String,
+        found: i32,
+        supported: i32,
+    },
     #[error("the store failed: {0}")]
     Backend(String),
     /// A path another user owns or may write, or a link where a file belongs.
@@ -150,7 +176,9 @@ impl Exits for StoreError {
     /// fit is the caller's to fix (2); anything else is a plain failure (1).
     fn exit(&self) -> Exit {
         match self {
-            StoreError::Busy { .. } | StoreError::DiskFull { .. } => Exit::Temporary,
+            StoreError::Busy { .. }
+            | StoreError::DiskFull { .. }
+            | StoreError::DatabaseUnreachable { .. } => Exit::Temporary,
             StoreError::WrongKey { .. }
             | StoreError::KeyMissing { .. }
             | StoreError::KeyMalformed { .. }
@@ -158,7 +186,10 @@ impl Exits for StoreError {
             | StoreError::KeyInsideDataDir { .. }
             | StoreError::NotPrivate(_)
             | StoreError::SchemaTooNew { .. }
-            | StoreError::Moved { .. } => Exit::Usage,
+            | StoreError::Moved { .. }
+            | StoreError::DatabaseSetting(_)
+            | StoreError::DatabaseKey { .. }
+            | StoreError::DatabaseSchemaTooNew { .. } => Exit::Usage,
             _ => Exit::Failed,
         }
     }

@@ -13,7 +13,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 use super::StoreError;
 
-const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
 
 /// Seals and opens secret fields with the store's key.

@@ -211,6 +211,7 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 pub mod agent;
 pub mod cut_words;
+pub mod postgres;
 pub mod pty;
 pub mod small_disk;
 pub mod states;
