@@ -16,6 +16,7 @@ mod keepalive;
 mod links;
 pub mod log;
 mod notify;
+mod open_store;
 mod opening;
 mod paths;
 mod peer;

@@ -18,7 +18,7 @@ use super::state::{Agent, Attempts, Refresher};
 use crate::agent_log;
 use crate::atlassian::Endpoints;
 use crate::exit::Exit;
-use crate::store::{OpenOptions, SledStore, StoreError, StorePaths};
+use crate::store::StorePaths;
 
 /// How `jira-auth agent` was started.
 #[derive(Clone, Debug)]
@@ -38,7 +38,7 @@ pub struct AgentOptions {
 pub fn run(options: AgentOptions) -> Result<(), WireError> {
     let mut notifier = Notifier::from_inherited(options.notify);
     let outcome = start(&options);
-    let (mut store, listener) = match outcome {
+    let (opened, listener) = match outcome {
         Ok(Some(started)) => started,
         Ok(None) => {
             notifier.send(&StartNotice::Lost);
@@ -54,13 +54,17 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
     };
     let paths = AgentPaths::new(options.paths.clone());
     let endpoints = Endpoints::from_env();
-    let notes = store.take_notes();
+    let super::open_store::Opened {
+        store,
+        notes,
+        lock: _held_while_serving,
+    } = opened;
     for note in &notes {
         agent_log!("{note}");
     }
     let agent = Arc::new(Agent {
         config: super::config_from_env(&options.paths, &endpoints, &options.backend),
-        service: Arc::new(crate::service::Context::new(Arc::new(store), endpoints)),
+        service: Arc::new(crate::service::Context::new(store, endpoints)),
         hello: AgentHello {
             protocol: advertised_protocol(),
             build: Build::current(),
@@ -117,7 +121,7 @@ pub fn run(options: AgentOptions) -> Result<(), WireError> {
 /// Opens the store and binds the socket; `None` when a live agent already serves it.
 fn start(
     options: &AgentOptions,
-) -> Result<Option<(SledStore, std::os::unix::net::UnixListener)>, WireError> {
+) -> Result<Option<(super::open_store::Opened, std::os::unix::net::UnixListener)>, WireError> {
     // Everything the agent creates (sled's files, the socket) is private to its user.
     // SAFETY: umask only sets this process's file-creation mask.
     unsafe {
@@ -149,17 +153,8 @@ fn start(
             )
         })?;
     super::spawn::check_data_dir(&paths).map_err(|e| WireError::new(Exit::Usage, e.to_string()))?;
-    if let crate::store::Backend::Postgres(_) = &options.backend {
-        // Until the PostgreSQL store lands, say so rather than open sled in its place.
-        return Err(WireError::new(
-            Exit::Usage,
-            format!(
-                "{} names a PostgreSQL store, which this build cannot open yet; unset it to use sled",
-                crate::store::STORE_VAR
-            ),
-        ));
-    }
-    let Some(store) = win_the_store(&paths, options.accept_rollback)? else {
+    let Some(store) = super::open_store::win(&paths, &options.backend, options.accept_rollback)?
+    else {
         return Ok(None);
     };
     let socket = paths.socket();
@@ -180,40 +175,6 @@ fn start(
             )
         })?;
     Ok(Some((store, listener)))
-}
-
-/// sled's exclusive lock decides between agents started at once. A loser that finds the
-/// winner answering steps aside; one that finds nobody answering keeps trying a little (the
-/// holder may be an agent on its way out), then says who holds the store.
-fn win_the_store(
-    paths: &AgentPaths,
-    accept_rollback: bool,
-) -> Result<Option<SledStore>, WireError> {
-    // Shorter than the client's wait, so the client hears the reason rather than a timeout.
-    let deadline = Instant::now() + super::deadlines::START_TIMEOUT * 3 / 5;
-    let mut options = OpenOptions::new(paths.store.clone(), "jira-auth agent");
-    options.busy_wait = Duration::ZERO;
-    options.accept_rollback = accept_rollback;
-    loop {
-        match SledStore::open(&options) {
-            Ok(store) => return Ok(Some(store)),
-            Err(error @ StoreError::Busy { .. }) => {
-                if super::client::answers(&paths.socket()) {
-                    return Ok(None);
-                }
-                if Instant::now() >= deadline {
-                    return Err(WireError::new(Exit::Temporary, error.to_string()));
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(error) => {
-                if let StoreError::Damaged { reason, .. } = &error {
-                    agent_log!("the store is damaged: {reason}");
-                }
-                return Err(WireError::from(error));
-            }
-        }
-    }
 }
 
 /// The protocol this agent speaks. Debug builds let tests pose as another version, to prove

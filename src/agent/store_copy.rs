@@ -60,10 +60,10 @@ impl Target {
                     "jira-auth store copy",
                 ))?))
             }
-            Target::Postgres(_) => Err(WireError::new(
-                Exit::Usage,
-                "this build cannot open a PostgreSQL store yet; copy to sled:DIR",
-            )),
+            Target::Postgres(conninfo) => Ok(Box::new(super::open_store::open_postgres(
+                conninfo,
+                &agent.paths.store.key_file,
+            )?)),
         }
     }
 }

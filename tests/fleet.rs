@@ -1,0 +1,435 @@
+//! A fleet: four hosts (four data directories, four agents) on one PostgreSQL database and
+//! one fake Atlassian. One refresh per grant across the fleet however many ask at once; a
+//! killed lease holder's grant completed by another host; the database stopped under use
+//! and back without restarting an agent; the keep-alive shared, not repeated; another key
+//! refused; `store copy` both ways.
+
+mod common;
+mod support;
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::postgres::Cluster;
+use common::{Interactive, Sandbox, free_port, run_with, text};
+use jira_auth::domain::Principal;
+use jira_auth::store::{OpenOptions, SledStore, Store};
+use support::fake_atlassian::*;
+use support::world::{CLOUD_ID, SHORT, one_token, wait_for};
+
+/// One host of the fleet: its own data directory and agent, the fleet's database and key.
+struct Host {
+    sandbox: Sandbox,
+    store: String,
+    fake_urls: (String, String),
+    env: Vec<(&'static str, String)>,
+}
+
+impl Host {
+    fn command(&self) -> Command {
+        let mut command = self.sandbox.command();
+        command
+            .env("JIRA_AUTH_STORE", &self.store)
+            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", &self.fake_urls.0)
+            .env("JIRA_AUTH_ATLASSIAN_API_URL", &self.fake_urls.1)
+            .env_remove("SSH_CONNECTION");
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        run_with(self.command(), args, "")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    fn agent_pid(&self) -> i32 {
+        let info: serde_json::Value =
+            serde_json::from_str(&self.ok(&["agent", "status", "--json"])).unwrap();
+        i32::try_from(info["pid"].as_u64().unwrap()).unwrap()
+    }
+}
+
+struct Fleet {
+    hosts: Vec<Host>,
+    fake: FakeAtlassian,
+    callback: String,
+    cluster: Cluster,
+    store: String,
+}
+
+impl Fleet {
+    /// `n` hosts on a new database, the first one's key file copied to the others; `None`
+    /// when PostgreSQL is to be skipped.
+    fn new(n: usize) -> Option<Fleet> {
+        let cluster = Cluster::start()?;
+        let store = cluster.database();
+        let callback = format!("http://localhost:{}/callback", free_port());
+        let fake = FakeAtlassian::start(&callback);
+        let urls = (fake.auth_url(), fake.api_url());
+        let hosts: Vec<Host> = (0..n)
+            .map(|_| Host {
+                sandbox: Sandbox::new(),
+                store: store.clone(),
+                fake_urls: urls.clone(),
+                env: Vec::new(),
+            })
+            .collect();
+        let fleet = Fleet {
+            hosts,
+            fake,
+            callback,
+            cluster,
+            store,
+        };
+        // The first agent makes the key; the fleet's config management hands it out.
+        fleet.hosts[0].ok(&["status"]);
+        for host in &fleet.hosts[1..] {
+            let to = host.sandbox.key_file();
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(fleet.hosts[0].sandbox.key_file(), &to).unwrap();
+        }
+        Some(fleet)
+    }
+
+    /// The profile `acme`, the integration `jira` (pre-authorized) and its grant, through
+    /// host A.
+    fn authorized(&self) {
+        let a = &self.hosts[0];
+        let args = self
+            .fake
+            .profile_add_args(&self.callback, "read:jira-work offline_access");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run_with(a.command(), &args, CLIENT_SECRET);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        a.ok(&[
+            "setup",
+            "--integration",
+            "jira",
+            "--mode",
+            "pre-authorized",
+            "--profile",
+            "acme",
+        ]);
+        let mut run = Interactive::spawn(a.command(), &["authorize", "--paste"]);
+        let url = run.url();
+        let redirect = self.fake.consent(&url);
+        run.send_line(&redirect);
+        let (code, _, stderr) = run.finish();
+        assert_eq!(code, 0, "authorize failed: {stderr}");
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for host in &self.hosts {
+            host.sandbox.stop_agent();
+        }
+    }
+}
+
+#[test]
+fn sixty_four_tokens_on_four_hosts_cost_one_refresh() {
+    let Some(fleet) = Fleet::new(4) else { return };
+    // Authorized with a token that is nearly spent, so every `token` below wants a new one;
+    // the refresh makes one good for an hour.
+    fleet.fake.set_access_ttl(30);
+    fleet.authorized();
+    fleet.fake.set_access_ttl(3600);
+    for host in &fleet.hosts {
+        host.ok(&["status"]);
+    }
+    let before = fleet.fake.refresh_requests();
+    let runs: Vec<_> = (0..64)
+        .map(|n| {
+            let mut command = fleet.hosts[n % 4].command();
+            command.args(["token", "--min-valid", "60"]);
+            command
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn token")
+        })
+        .collect();
+    let tokens: Vec<String> = runs
+        .into_iter()
+        .map(|child| one_token(&child.wait_with_output().expect("token")))
+        .collect();
+    assert_eq!(
+        fleet.fake.refresh_requests() - before,
+        1,
+        "one refresh across the fleet"
+    );
+    assert_eq!(fleet.fake.dead_families(), 0, "no refresh token reused");
+    let first = &tokens[0];
+    assert!(
+        tokens.iter().all(|t| t == first),
+        "every caller got the one new token"
+    );
+    assert_eq!(fleet.fake.myself_status(CLOUD_ID, first), 200);
+}
+
+#[test]
+fn a_holder_killed_mid_refresh_leaves_the_grant_to_another_host() {
+    let Some(mut fleet) = Fleet::new(2) else {
+        return;
+    };
+    for host in &mut fleet.hosts {
+        // Leases of two seconds, so the killed holder's runs out quickly.
+        host.env.push(("JIRA_AUTH_TEST_LEASE_SECS", "2".into()));
+        host.sandbox.stop_agent();
+    }
+    fleet.fake.set_access_ttl(30);
+    fleet.authorized();
+    fleet.fake.set_access_ttl(3600);
+    let (a, b) = (&fleet.hosts[0], &fleet.hosts[1]);
+    b.ok(&["status"]);
+    // A's refresh hangs at Atlassian; A's agent is killed while it holds the lease.
+    fleet
+        .fake
+        .set_delay(Endpoint::Token, Some(Duration::from_secs(30)));
+    let before = fleet.fake.refresh_requests();
+    let pid = a.agent_pid();
+    let mut waiting = a.command();
+    let waiting = waiting
+        .args(["token", "--min-valid", "60"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for("A's refresh reaches Atlassian", SHORT, || fleet
+        .fake
+        .refresh_requests()
+        > before));
+    // SAFETY: a signal to a process this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = common::agent::Reaped(waiting).wait_exit();
+    fleet.fake.set_delay(Endpoint::Token, None);
+    // B waits out A's lease, then refreshes with the stored token, within the leeway.
+    let token = one_token(&b.run(&["token", "--min-valid", "60"]));
+    assert_eq!(fleet.fake.myself_status(CLOUD_ID, &token), 200);
+    assert_eq!(fleet.fake.dead_families(), 0, "the grant is alive");
+    let status: serde_json::Value = serde_json::from_str(&b.ok(&["status", "--json"])).unwrap();
+    assert_eq!(status["integrations"][0]["tokens"][0]["state"], "valid");
+}
+
+#[test]
+fn the_database_stopped_under_use_is_survived_and_recovered_without_restarting_agents() {
+    let Some(fleet) = Fleet::new(2) else { return };
+    fleet.authorized();
+    let (a, b) = (&fleet.hosts[0], &fleet.hosts[1]);
+    let token = one_token(&a.run(&["token"]));
+    b.ok(&["status"]);
+    let pids = (a.agent_pid(), b.agent_pid());
+    fleet.cluster.stop_fast();
+
+    // A hands out the token it holds, saying so on stderr only.
+    let out = a.run(&["token"]);
+    assert_eq!(one_token(&out), token);
+    let said = text(&out.stderr);
+    assert!(said.contains("memory"), "{said}");
+    // Writes and refreshes are temporary failures that name the database.
+    for args in [
+        &[
+            "setup",
+            "--integration",
+            "other",
+            "--mode",
+            "pre-authorized",
+            "--profile",
+            "acme",
+        ][..],
+        &["refresh", "--integration", "jira"][..],
+        &["status"][..],
+    ] {
+        let out = b.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("PostgreSQL"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    fleet.cluster.start_server();
+    assert!(wait_for("the fleet works again", SHORT, || b
+        .run(&["status"])
+        .status
+        .code()
+        == Some(0)));
+    b.ok(&[
+        "setup",
+        "--integration",
+        "other",
+        "--mode",
+        "pre-authorized",
+        "--profile",
+        "acme",
+    ]);
+    let token_after = one_token(&b.run(&["token"]));
+    assert_eq!(fleet.fake.myself_status(CLOUD_ID, &token_after), 200);
+    assert_eq!((a.agent_pid(), b.agent_pid()), pids, "no agent restarted");
+    assert_eq!(fleet.fake.dead_families(), 0);
+}
+
+#[test]
+fn due_grants_are_refreshed_once_across_the_fleet() {
+    let Some(mut fleet) = Fleet::new(4) else {
+        return;
+    };
+    // Due a quarter of its life before it ends: in six seconds.
+    fleet.fake.set_access_ttl(8);
+    fleet.authorized();
+    fleet.fake.set_access_ttl(3600);
+    // A grant whose access token is about to run out is refreshed ahead by the keep-alive;
+    // with four agents watching, still once.
+    let before = fleet.fake.refresh_requests();
+    for host in &mut fleet.hosts {
+        host.env.push(("JIRA_AUTH_KEEPALIVE_RATE", "50".into()));
+    }
+    for host in &fleet.hosts {
+        host.sandbox.stop_agent();
+        host.ok(&["status"]);
+    }
+    let refreshed = wait_for("the keep-alive refreshed the grant", SHORT, || {
+        fleet.fake.refresh_requests() > before
+    });
+    assert!(refreshed);
+    // The other three agents came due at the same instant; what must not happen is a second
+    // refresh, and the absence of an event can only be watched for a while: two seconds,
+    // twenty times their lease polling.
+    std::thread::sleep(Duration::from_secs(2));
+    for host in &fleet.hosts {
+        let status: serde_json::Value =
+            serde_json::from_str(&host.ok(&["status", "--json"])).unwrap();
+        assert_eq!(status["integrations"][0]["tokens"][0]["state"], "valid");
+    }
+    assert_eq!(
+        fleet.fake.refresh_requests() - before,
+        1,
+        "refreshed once, by one host"
+    );
+}
+
+#[test]
+fn a_host_with_another_key_is_refused_before_it_writes() {
+    let Some(fleet) = Fleet::new(1) else { return };
+    fleet.authorized();
+    let stranger = Host {
+        sandbox: Sandbox::new(),
+        store: fleet.store.clone(),
+        fake_urls: (fleet.fake.auth_url(), fleet.fake.api_url()),
+        env: Vec::new(),
+    };
+    let out = stranger.run(&["status"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(said.contains("sealed with the key"), "{said}");
+    assert!(said.contains("install the fleet's key file"), "{said}");
+    // The fleet goes on.
+    let token = one_token(&fleet.hosts[0].run(&["token"]));
+    assert_eq!(fleet.fake.myself_status(CLOUD_ID, &token), 200);
+}
+
+#[test]
+fn a_store_copied_from_sled_to_postgres_and_back_reads_the_same() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let target = cluster.database();
+    let callback = format!("http://localhost:{}/callback", free_port());
+    let fake = FakeAtlassian::start(&callback);
+    let sled_host = Host {
+        sandbox: Sandbox::new(),
+        store: "sled".into(),
+        fake_urls: (fake.auth_url(), fake.api_url()),
+        env: Vec::new(),
+    };
+    let args = fake.profile_add_args(&callback, "read:jira-work offline_access");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_with(sled_host.command(), &args, CLIENT_SECRET);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    sled_host.ok(&[
+        "setup",
+        "--integration",
+        "jira",
+        "--mode",
+        "pre-authorized",
+        "--profile",
+        "acme",
+    ]);
+    let mut run = Interactive::spawn(sled_host.command(), &["authorize", "--paste"]);
+    let url = run.url();
+    run.send_line(&fake.consent(&url));
+    assert_eq!(run.finish().0, 0);
+
+    let out = sled_host.run(&["store", "copy", "--to", &target]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("1 grant(s)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("password"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A host on the database serves the copy: the same grant, working.
+    let pg_host = Host {
+        sandbox: Sandbox::new(),
+        store: target.clone(),
+        fake_urls: sled_host.fake_urls.clone(),
+        env: Vec::new(),
+    };
+    std::fs::create_dir_all(pg_host.sandbox.key_file().parent().unwrap()).unwrap();
+    std::fs::copy(sled_host.sandbox.key_file(), pg_host.sandbox.key_file()).unwrap();
+    let token = one_token(&pg_host.run(&["token"]));
+    assert_eq!(fake.myself_status(CLOUD_ID, &token), 200);
+    // The sled store is marked moved: it refreshes nothing.
+    let out = sled_host.run(&["refresh", "--integration", "jira"]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("marked moved"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // And back: from the database into a new sled store, by the database's agent.
+    let back = pg_host.sandbox.root.path().join("back");
+    let out = pg_host.run(&["store", "copy", "--to", &format!("sled:{}", back.display())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    pg_host.sandbox.stop_agent();
+    sled_host.sandbox.stop_agent();
+    let copy = SledStore::open(&OpenOptions::new(
+        jira_auth::store::StorePaths {
+            data_dir: back,
+            key_file: pg_host.sandbox.key_file(),
+        },
+        "test",
+    ))
+    .unwrap();
+    let grant = copy
+        .token_set("jira", &Principal::Admin)
+        .unwrap()
+        .expect("the grant");
+    assert_eq!(grant.access_token.expose(), token);
+    assert_eq!(copy.moved_to().unwrap(), None);
+}
