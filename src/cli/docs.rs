@@ -23,6 +23,11 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "The sealing key file; never inside the data directory.",
     ),
     (
+        "JIRA_AUTH_STORE",
+        "sled (the default: the data directory) or a PostgreSQL connection string or URL a fleet \
+of hosts shares (same as --store); PG* variables and ~/.pgpass fill what it leaves out.",
+    ),
+    (
         "JIRA_AUTH_SYSTEM_APP",
         "The system app file (default /etc/jira-auth/system-app.toml).",
     ),
