@@ -251,6 +251,22 @@ impl fmt::Display for Principal {
     }
 }
 
+/// Written as its key (`admin`, `user:ID`), as `status --json` has always shown it; read back
+/// through [`Principal::from_key`], once, wherever it arrives.
+impl Serialize for Principal {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Principal {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        Principal::from_key(&key)
+            .ok_or_else(|| serde::de::Error::custom("not a principal (admin, or user:ID)"))
+    }
+}
+
 /// A Jira Cloud site the token can reach (one entry of `accessible-resources`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Site {

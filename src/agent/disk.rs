@@ -95,10 +95,7 @@ impl Agent {
         );
         for integration in &mut report.integrations {
             for token in &mut integration.tokens {
-                let Some(principal) = crate::domain::Principal::from_key(&token.principal) else {
-                    continue;
-                };
-                if held.contains_key(&token_key(&integration.name, &principal)) {
+                if held.contains_key(&token_key(&integration.name, &token.principal)) {
                     token.state = crate::domain::TokenState::Unsaved;
                     token.last_error = Some(sentence.clone());
                 }

@@ -349,3 +349,24 @@ fn parse_args() -> Cli {
         std::process::exit(error.exit_code())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    /// `link --ttl`'s default is the service's: clap needs it as text, so the two are held
+    /// together here.
+    #[test]
+    fn the_link_ttl_default_is_the_services() {
+        let cli = Cli::parse_from(["jira-auth", "link", "--user", "alice"]);
+        let Some(Command::Link { ttl, .. }) = cli.command else {
+            panic!("parsed as link");
+        };
+        assert_eq!(
+            i64::try_from(ttl.as_secs()).unwrap(),
+            crate::service::links::DEFAULT_TTL_SECS
+        );
+    }
+}

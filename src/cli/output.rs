@@ -70,7 +70,7 @@ pub(super) fn write_status(
             writeln!(
                 out,
                 "  {}: {} (access {left} left){site}",
-                shown(&token.principal),
+                shown(&token.principal.key()),
                 token.state.as_str()
             )?;
             if let Some(error) = &token.last_error {

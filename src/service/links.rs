@@ -18,6 +18,40 @@ use crate::exit::{Exit, Exits};
 
 /// How long a link lives when the caller does not say.
 pub const DEFAULT_TTL_SECS: i64 = 30 * 60;
+
+/// [`DEFAULT_TTL_SECS`] in words, as a literal so that key help can `concat!` it; the
+/// assertion below keeps the two the same.
+#[macro_export]
+macro_rules! default_link_ttl_words {
+    () => {
+        "30 minutes"
+    };
+}
+pub const DEFAULT_TTL_WORDS: &str = default_link_ttl_words!();
+const _: () = assert!(minutes_said(DEFAULT_TTL_WORDS) * 60 == DEFAULT_TTL_SECS);
+
+/// The number of "N minutes", at compile time (0 for anything else).
+const fn minutes_said(words: &str) -> i64 {
+    let bytes = words.as_bytes();
+    let mut i = 0;
+    let mut n = 0;
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        n = n * 10 + (bytes[i] - b'0') as i64;
+        i += 1;
+    }
+    let unit = b" minutes";
+    if bytes.len() - i != unit.len() {
+        return 0;
+    }
+    let mut j = 0;
+    while j < unit.len() {
+        if bytes[i + j] != unit[j] {
+            return 0;
+        }
+        j += 1;
+    }
+    n
+}
 /// Long enough to be read in a chat, short enough that a forgotten link dies.
 pub const MIN_TTL_SECS: i64 = 60;
 pub const MAX_TTL_SECS: i64 = 7 * 24 * 3600;

@@ -43,8 +43,8 @@ pub enum RefreshError {
     #[error(
         "{integration} ({}) must be authorized again: {reason}. Run `jira-auth authorize --integration {integration}{}` (or t then a in the console){}",
         crate::validate::text::sanitize(.principal, crate::validate::text::NAME_CAP),
-        UserFlag::for_principal(.principal).flag,
-        UserFlag::for_principal(.principal).note
+        UserFlag::for_key(.principal).flag,
+        UserFlag::for_key(.principal).note
     )]
     NeedsReauthorization {
         integration: String,

@@ -35,7 +35,7 @@ pub struct IntegrationStatus {
 /// it (after an interruption, or while Atlassian is busy), or a person must choose a site.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UnverifiedStatus {
-    pub principal: String,
+    pub principal: Principal,
     #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub exchanged_at: Timestamp,
     /// `verifying` or `awaiting_site`.
@@ -47,7 +47,7 @@ pub struct UnverifiedStatus {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TokenStatus {
-    pub principal: String,
+    pub principal: Principal,
     pub state: TokenState,
     #[serde(serialize_with = "rfc3339", deserialize_with = "from_rfc3339")]
     pub access_expires_at: Timestamp,
@@ -133,7 +133,7 @@ pub fn status_until(
             .find(|i| i.name == exchanged.integration)
         {
             integration.unverified.push(UnverifiedStatus {
-                principal: exchanged.principal.key(),
+                principal: exchanged.principal,
                 exchanged_at: exchanged.exchanged_at,
                 state: if exchanged.awaiting_site {
                     "awaiting_site"
@@ -220,7 +220,6 @@ fn build_owned(
 
 fn token_status(tokens: TokenSummary, now: Timestamp) -> TokenStatus {
     TokenStatus {
-        principal: tokens.principal.key(),
         state: tokens.state(now),
         access_expires_at: tokens.access_expires_at,
         refresh_token: RefreshTokenStatus {
@@ -234,6 +233,7 @@ fn token_status(tokens: TokenSummary, now: Timestamp) -> TokenStatus {
         scopes: tokens.scopes,
         last_error: tokens.last_error,
         account: tokens.account,
+        principal: tokens.principal,
     }
 }
 
@@ -284,7 +284,7 @@ impl StatusReport {
             for waiting in &integration.unverified {
                 alerts.push(Alert {
                     integration: integration.name.clone(),
-                    principal: waiting.principal.clone(),
+                    principal: waiting.principal.key(),
                     sentence: unverified_sentence(&integration.name, waiting),
                 });
             }
@@ -304,7 +304,7 @@ impl StatusReport {
             for token in &integration.tokens {
                 let alert = |sentence: String| Alert {
                     integration: integration.name.clone(),
-                    principal: token.principal.clone(),
+                    principal: token.principal.key(),
                     sentence,
                 };
                 let who = describe_principal(&token.principal);
@@ -378,9 +378,9 @@ fn unverified_sentence(integration: &str, waiting: &UnverifiedStatus) -> String 
     }
 }
 
-fn describe_principal(key: &str) -> String {
-    match Principal::from_key(key) {
-        Some(Principal::Admin) | None => "the integration".to_owned(),
-        Some(Principal::User(id)) => format!("user {id}"),
+fn describe_principal(principal: &Principal) -> String {
+    match principal {
+        Principal::Admin => "the integration".to_owned(),
+        Principal::User(id) => format!("user {id}"),
     }
 }

@@ -16,15 +16,23 @@ pub struct UserFlag {
 }
 
 impl UserFlag {
-    /// The flag for a principal key (`admin` or `user:ID`): none for the admin.
-    pub fn for_principal(key: &str) -> UserFlag {
-        match Principal::from_key(key) {
-            Some(Principal::User(id)) => UserFlag::of(&id),
-            _ => UserFlag {
+    /// The flag for a principal: none for the admin.
+    pub fn for_principal(principal: &Principal) -> UserFlag {
+        match principal {
+            Principal::User(id) => UserFlag::of(id),
+            Principal::Admin => UserFlag {
                 flag: String::new(),
                 note: String::new(),
             },
         }
+    }
+
+    /// The flag for a principal key (`admin` or `user:ID`), as an error sentence carries it.
+    pub fn for_key(key: &str) -> UserFlag {
+        Principal::from_key(key).map_or_else(
+            || UserFlag::for_principal(&Principal::Admin),
+            |principal| UserFlag::for_principal(&principal),
+        )
     }
 
     pub fn of(id: &str) -> UserFlag {
@@ -67,8 +75,8 @@ mod tests {
 
     #[test]
     fn the_admin_needs_no_flag() {
-        assert_eq!(UserFlag::for_principal("admin").flag, "");
-        assert_eq!(UserFlag::for_principal("user:bob").flag, " --user bob");
+        assert_eq!(UserFlag::for_key("admin").flag, "");
+        assert_eq!(UserFlag::for_key("user:bob").flag, " --user bob");
     }
 
     #[test]

@@ -368,7 +368,10 @@ fn alert_lines<'a>(
 ) -> Vec<Line<'a>> {
     let has_token = |alert: &crate::service::status::Alert| {
         report.integrations.iter().any(|i| {
-            i.name == alert.integration && i.tokens.iter().any(|t| t.principal == alert.principal)
+            i.name == alert.integration
+                && i.tokens
+                    .iter()
+                    .any(|t| t.principal.key() == alert.principal)
         })
     };
     alerts

@@ -108,13 +108,11 @@ pub fn help_rows() -> Vec<(&'static str, &'static str)> {
     keymap::describe(KEYS)
 }
 
-/// The words for a principal key: "admin (everyone)" or the user id.
-fn who(principal: &str) -> String {
-    match Principal::from_key(principal) {
-        Some(Principal::User(id)) => {
-            crate::validate::text::sanitize(&id, crate::validate::text::ID_CAP)
-        }
-        _ => "admin (everyone)".to_owned(),
+/// The words for a principal: "admin (everyone)" or the user id.
+fn who(principal: &Principal) -> String {
+    match principal {
+        Principal::User(id) => crate::validate::text::sanitize(id, crate::validate::text::ID_CAP),
+        Principal::Admin => "admin (everyone)".to_owned(),
     }
 }
 
@@ -180,14 +178,12 @@ impl TokensScreen {
             })
             .filter(|entry| {
                 let site = entry.token.site.as_ref().map(|s| s.url.as_str());
+                let principal = entry.token.principal.key();
                 ListFilter::matches(
                     &query,
-                    [
-                        entry.integration.name.as_str(),
-                        entry.token.principal.as_str(),
-                    ]
-                    .into_iter()
-                    .chain(site),
+                    [entry.integration.name.as_str(), principal.as_str()]
+                        .into_iter()
+                        .chain(site),
                 )
             })
             .collect()
@@ -240,7 +236,7 @@ impl TokensScreen {
                     return vec![
                         Action::Run(Effect::RefreshGrant {
                             integration: entry.integration.name.clone(),
-                            principal: entry.token.principal.clone(),
+                            principal: entry.token.principal.key(),
                         }),
                         Action::Say(format!(
                             "Refreshing {} for {}…",
@@ -265,10 +261,7 @@ impl TokensScreen {
                         ),
                         "delete",
                         "keep it",
-                        (
-                            entry.integration.name.clone(),
-                            entry.token.principal.clone(),
-                        ),
+                        (entry.integration.name.clone(), entry.token.principal.key()),
                     ));
                 }
             }
@@ -316,11 +309,11 @@ impl TokensScreen {
 /// back here when done.
 pub fn reauthorize(
     integration: &IntegrationStatus,
-    principal: &str,
+    principal: &Principal,
     shared: &Shared,
 ) -> Vec<Action> {
-    let user = match Principal::from_key(principal) {
-        Some(Principal::User(id)) if integration.mode == Mode::UserAuthorized => Some(id),
+    let user = match principal {
+        Principal::User(id) if integration.mode == Mode::UserAuthorized => Some(id.clone()),
         _ => None,
     };
     let (screen, mut actions) = AuthorizeScreen::open_for(

@@ -75,7 +75,11 @@ const KEYS: &[Binding<UsersAction>] = &[
     Binding {
         keys: &[Key::char('l'), Key::plain(KeyCode::Enter)],
         label: "l Enter",
-        description: "a new personal link for the selected user (works once, 30 minutes)",
+        description: concat!(
+            "a new personal link for the selected user (works once, ",
+            crate::default_link_ttl_words!(),
+            ")"
+        ),
         action: UsersAction::Link,
     },
     Binding {
@@ -178,19 +182,23 @@ impl UsersScreen {
         integration
             .tokens
             .iter()
-            .filter(|t| t.principal.starts_with("user:"))
-            .filter(|t| {
+            .filter_map(|t| match &t.principal {
+                Principal::User(id) => Some((t, id)),
+                Principal::Admin => None,
+            })
+            .filter(|(t, id)| {
                 query.is_empty()
                     || ListFilter::matches(
                         &query,
                         [
-                            &t.principal[5..],
+                            id.as_str(),
                             t.account.as_ref().map_or("", |a| a.name.as_str()),
                             t.site.as_ref().map_or("", |s| s.url.as_str()),
                             t.state.word(),
                         ],
                     )
             })
+            .map(|(t, _)| t)
             .collect()
     }
 
@@ -198,7 +206,7 @@ impl UsersScreen {
         self.integration(report).map_or(0, |i| {
             i.tokens
                 .iter()
-                .filter(|t| t.principal.starts_with("user:"))
+                .filter(|t| matches!(t.principal, Principal::User(_)))
                 .count()
         })
     }
@@ -324,9 +332,9 @@ impl UsersScreen {
     fn act(&mut self, action: Option<UsersAction>, shared: &Shared) -> Vec<Action> {
         let visible = self.visible(&shared.report);
         let selected = visible.get(self.selected).copied();
-        let user = selected.and_then(|t| match Principal::from_key(&t.principal) {
-            Some(Principal::User(id)) => Some(id),
-            _ => None,
+        let user = selected.and_then(|t| match &t.principal {
+            Principal::User(id) => Some(id.clone()),
+            Principal::Admin => None,
         });
         match action {
             Some(UsersAction::Up) => self.selected = self.selected.saturating_sub(1),
@@ -355,7 +363,7 @@ impl UsersScreen {
                         ),
                         "revoke",
                         "keep it",
-                        token.principal.clone(),
+                        token.principal.key(),
                     ));
                 }
             }
@@ -364,7 +372,7 @@ impl UsersScreen {
                     return vec![
                         Action::Run(Effect::RefreshGrant {
                             integration: self.integration.clone(),
-                            principal: token.principal.clone(),
+                            principal: token.principal.key(),
                         }),
                         Action::Say(format!(
                             "Refreshing the token of {}…",
@@ -437,10 +445,10 @@ impl UsersScreen {
     /// Whether the user of the link shown has authorized since it was handed out.
     fn link_used<'a>(&self, shared: &'a Shared) -> Option<&'a TokenStatus> {
         let link = self.link.as_ref()?;
-        let key = Principal::User(link.user.clone()).key();
+        let user = Principal::User(link.user.clone());
         self.integration(&shared.report)?
             .tokens
             .iter()
-            .find(|t| t.principal == key && t.refresh_token.consented_at >= link.issued_at)
+            .find(|t| t.principal == user && t.refresh_token.consented_at >= link.issued_at)
     }
 }

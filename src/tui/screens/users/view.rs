@@ -18,11 +18,11 @@ use crate::validate::text::{ID_CAP, SENTENCE_CAP, URL_CAP, sanitize};
 use super::UsersScreen;
 use crate::service::format::clock;
 
-/// The user id of a principal key, as shown (sanitized, capped).
-fn user_of(principal: &str) -> String {
-    match Principal::from_key(principal) {
-        Some(Principal::User(id)) => sanitize(&id, ID_CAP),
-        _ => principal.to_owned(),
+/// The user id of a principal, as shown (sanitized, capped).
+fn user_of(principal: &Principal) -> String {
+    match principal {
+        Principal::User(id) => sanitize(id, ID_CAP),
+        Principal::Admin => principal.key(),
     }
 }
 
