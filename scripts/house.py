@@ -124,6 +124,10 @@ for m, p in files.items():
         mm = re.match(r"^(\s*)(?:pub(?:\([a-z]+\))? )?(?:async )?fn (\w+)", l)
         if mm:
             ind = mm.group(1)
+            # A declaration without a body (a trait's required method) ends at its `;`.
+            head = next((k for k in range(i, cut) if lines[k].rstrip().endswith(("{", ";"))), i)
+            if lines[head].rstrip().endswith(";"):
+                continue
             for j in range(i + 1, cut):
                 if lines[j] == ind + "}":
                     lengths.append((j - i + 1, f"{os.path.relpath(p, SRC)}:{i+1} {mm.group(2)}"))

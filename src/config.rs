@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub use crate::atlassian::Endpoints;
-pub use crate::store::{Backend, StorePaths};
+pub use crate::store::{Backend, STORE_VAR, StorePaths};
 
 use crate::exit::{Exit, Exits};
 use crate::validate::text::quoted;

@@ -4,7 +4,7 @@
 use hyper::{Method, Uri};
 use url::Url;
 
-use super::Callback;
+use super::target::Callback;
 use crate::atlassian::redirect::repeated_parameter;
 use crate::atlassian::state::check_state;
 use crate::validate::text::{ID_CAP, SENTENCE_CAP, sanitize};

@@ -19,7 +19,7 @@ use tokio::time::{sleep, timeout};
 
 use super::answer::{Answer, judge};
 use super::page;
-use super::{Callback, CallbackError, LoopbackTarget};
+use super::target::{Callback, CallbackError, LoopbackTarget};
 
 /// A browser sends its head at once; this is how long a client that never does is kept.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);

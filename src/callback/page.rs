@@ -7,8 +7,8 @@ use hyper::header::{
 };
 use hyper::{Response, StatusCode};
 
-use super::Callback;
 use super::answer::Answer;
+use super::target::Callback;
 
 /// The full response for an answer: status, headers, HTML body.
 pub(crate) fn response(answer: &Answer) -> Response<String> {

@@ -330,7 +330,7 @@ pub fn parse() -> Cli {
         // The flag is the variable: for every part of this process that resolves the store,
         // and for the agent it may start. Nothing else runs yet to read the environment.
         // SAFETY: called first in `main`, before any other thread exists.
-        unsafe { std::env::set_var(crate::store::STORE_VAR, store) };
+        unsafe { std::env::set_var(crate::config::STORE_VAR, store) };
     }
     cli
 }

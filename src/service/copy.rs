@@ -80,100 +80,15 @@ pub fn copy(
             });
         }
     }
-    let mut copied = Copied::default();
-    let profiles = from.profiles()?;
-    for profile in &profiles {
-        to.put_profile(profile)?;
-    }
-    let integrations = from.integrations()?;
-    for integration in &integrations {
-        to.put_integration(integration)?;
-    }
-    let grants = from.token_sets()?;
-    for tokens in &grants {
-        to.put_token_set(tokens)?;
-    }
-    let links = from.links()?;
-    for (digest, link) in &links {
-        to.put_link(digest, link)?;
-    }
-    let exchanges = from.exchanged_all()?;
-    for exchanged in &exchanges {
-        to.put_exchanged(exchanged)?;
-    }
-    for (integration, principal, at) in from.refreshes_interrupted()? {
-        to.refresh_started(&integration, &principal, at)?;
-    }
-    // Newest first from the trail; appended oldest first so the copy keeps the order.
-    let events = from.events(usize::MAX)?;
-    for event in events.iter().rev() {
-        to.append_event(event)?;
-    }
-
-    let mismatch = |what: String| CopyError::Mismatch {
-        target: target.to_owned(),
-        what,
-    };
-    for profile in &profiles {
-        if to.profile(&profile.name)?.as_ref() != Some(profile) {
-            return Err(mismatch(format!("profile {}", profile.name)));
-        }
-        copied.profiles += 1;
-    }
-    for integration in &integrations {
-        if to.integration(&integration.name)?.as_ref() != Some(integration) {
-            return Err(mismatch(format!("integration {}", integration.name)));
-        }
-        copied.integrations += 1;
-    }
-    for tokens in &grants {
-        if to
-            .token_set(&tokens.integration, &tokens.principal)?
-            .as_ref()
-            != Some(tokens)
-        {
-            return Err(mismatch(format!(
-                "the grant of {} for {}",
-                tokens.integration,
-                principal_words(&tokens.principal)
-            )));
-        }
-        copied.grants += 1;
-    }
-    for (digest, link) in &links {
-        if to.link(digest)?.as_ref() != Some(link) {
-            return Err(mismatch(format!("a link of {}", link.integration)));
-        }
-        copied.links += 1;
-    }
-    for exchanged in &exchanges {
-        if to
-            .exchanged(&exchanged.integration, &exchanged.principal)?
-            .as_ref()
-            != Some(exchanged)
-        {
-            return Err(mismatch(format!(
-                "an unfinished authorization of {}",
-                exchanged.integration
-            )));
-        }
-        copied.exchanges += 1;
-    }
-    let written = to.events(usize::MAX)?;
-    // With --force the target may have held events of its own: the copied ones are newest.
-    if written.len() < events.len() || written[..events.len()] != events[..] {
-        return Err(mismatch(format!(
-            "the audit trail ({} events read back of {})",
-            written.len().min(events.len()),
-            events.len()
-        )));
-    }
-    copied.events = events.len();
+    let records = Records::read(from)?;
+    records.write(to)?;
+    let copied = records.verify(to, target)?;
     let (counted_from, counted_to) = (from.token_summaries()?.len(), to.token_summaries()?.len());
     if !force && counted_from != counted_to {
-        return Err(mismatch(format!(
-            "{counted_to} grants there, {counted_from} here"
-        )));
+        return Err(CopyError::Mismatch {
+            target: target.to_owned(),
+            what: format!("{counted_to} grants there, {counted_from} here"),
+        });
     }
     Ok(copied)
 }
@@ -182,5 +97,122 @@ fn principal_words(principal: &Principal) -> String {
     match principal {
         Principal::Admin => "everyone (pre-authorized)".to_owned(),
         Principal::User(id) => format!("user {}", crate::validate::text::quoted(id)),
+    }
+}
+
+/// Every record of a store, read once.
+struct Records {
+    profiles: Vec<crate::domain::Profile>,
+    integrations: Vec<crate::domain::Integration>,
+    grants: Vec<crate::domain::TokenSet>,
+    links: Vec<(String, crate::domain::Link)>,
+    exchanges: Vec<crate::store::Exchanged>,
+    marks: Vec<(String, Principal, crate::domain::Timestamp)>,
+    /// Newest first, as the trail gives them.
+    events: Vec<crate::domain::Event>,
+}
+
+impl Records {
+    fn read(from: &dyn Store) -> Result<Records, StoreError> {
+        Ok(Records {
+            profiles: from.profiles()?,
+            integrations: from.integrations()?,
+            grants: from.token_sets()?,
+            links: from.links()?,
+            exchanges: from.exchanged_all()?,
+            marks: from.refreshes_interrupted()?,
+            events: from.events(usize::MAX)?,
+        })
+    }
+
+    fn write(&self, to: &dyn Store) -> Result<(), StoreError> {
+        for profile in &self.profiles {
+            to.put_profile(profile)?;
+        }
+        for integration in &self.integrations {
+            to.put_integration(integration)?;
+        }
+        for tokens in &self.grants {
+            to.put_token_set(tokens)?;
+        }
+        for (digest, link) in &self.links {
+            to.put_link(digest, link)?;
+        }
+        for exchanged in &self.exchanges {
+            to.put_exchanged(exchanged)?;
+        }
+        for (integration, principal, at) in &self.marks {
+            to.refresh_started(integration, principal, *at)?;
+        }
+        // Appended oldest first, so the copy keeps the trail's order.
+        for event in self.events.iter().rev() {
+            to.append_event(event)?;
+        }
+        Ok(())
+    }
+
+    /// Each record read back from `to` and compared with this copy.
+    fn verify(&self, to: &dyn Store, target: &str) -> Result<Copied, CopyError> {
+        let mut copied = Copied::default();
+        let mismatch = |what: String| CopyError::Mismatch {
+            target: target.to_owned(),
+            what,
+        };
+        for profile in &self.profiles {
+            if to.profile(&profile.name)?.as_ref() != Some(profile) {
+                return Err(mismatch(format!("profile {}", profile.name)));
+            }
+            copied.profiles += 1;
+        }
+        for integration in &self.integrations {
+            if to.integration(&integration.name)?.as_ref() != Some(integration) {
+                return Err(mismatch(format!("integration {}", integration.name)));
+            }
+            copied.integrations += 1;
+        }
+        for tokens in &self.grants {
+            if to
+                .token_set(&tokens.integration, &tokens.principal)?
+                .as_ref()
+                != Some(tokens)
+            {
+                return Err(mismatch(format!(
+                    "the grant of {} for {}",
+                    tokens.integration,
+                    principal_words(&tokens.principal)
+                )));
+            }
+            copied.grants += 1;
+        }
+        for (digest, link) in &self.links {
+            if to.link(digest)?.as_ref() != Some(link) {
+                return Err(mismatch(format!("a link of {}", link.integration)));
+            }
+            copied.links += 1;
+        }
+        for exchanged in &self.exchanges {
+            if to
+                .exchanged(&exchanged.integration, &exchanged.principal)?
+                .as_ref()
+                != Some(exchanged)
+            {
+                return Err(mismatch(format!(
+                    "an unfinished authorization of {}",
+                    exchanged.integration
+                )));
+            }
+            copied.exchanges += 1;
+        }
+        let written = to.events(usize::MAX)?;
+        // With --force the target may have held events of its own: the copied ones are newest.
+        if written.len() < self.events.len() || written[..self.events.len()] != self.events[..] {
+            return Err(mismatch(format!(
+                "the audit trail ({} events read back of {})",
+                written.len().min(self.events.len()),
+                self.events.len()
+            )));
+        }
+        copied.events = self.events.len();
+        Ok(copied)
     }
 }

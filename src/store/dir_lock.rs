@@ -7,7 +7,8 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use super::{Holder, StoreError};
+use super::error::StoreError;
+use super::holder::Holder;
 
 const FILE_NAME: &str = "agent.lock";
 

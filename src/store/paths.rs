@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::StoreError;
+use super::error::StoreError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StorePaths {

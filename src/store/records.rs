@@ -8,7 +8,7 @@ use crate::domain::{
     Account, Mechanism, Mode, Principal, Profile, Secret, Site, Timestamp, TokenSet, TokenSummary,
 };
 
-use super::StoreError;
+use super::error::StoreError;
 use super::seal::Sealer;
 
 #[derive(Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! The console: terminal set-up and restore, the event loop, and the effect runner. State and
 //! transitions live in `app`, drawing in `view`, each screen in `screens/`.
 
+pub mod action;
 pub mod app;
 pub mod keymap;
 pub mod message;

@@ -12,8 +12,8 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_postgres::AsyncMessage;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::super::contract::StoreNotice;
 use super::schema::CHANNEL;
-use crate::store::StoreNotice;
 
 pub(super) struct Listener {
     pub config: tokio_postgres::Config,

@@ -21,9 +21,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
+use super::contract::{Claim, Store, StoreNotice};
+use super::error::StoreError;
 use super::records::{Exchanged, ExchangedRecord, ProfileRecord, TokenRecord};
 use super::seal::{self, Sealer};
-use super::{Claim, Store, StoreError, StoreNotice};
 use crate::domain::{
     Event, Integration, Link, LinkOutcome, Principal, Profile, Secret, Timestamp, TokenSet,
     TokenSummary,

@@ -2,7 +2,7 @@
 
 use crate::domain::{Event, Timestamp};
 
-use super::super::StoreError;
+use super::super::error::StoreError;
 use super::super::space::Stake;
 use super::{EVENTS, SledStore, decode};
 

@@ -16,11 +16,14 @@ use crate::domain::{
     Event, Integration, Link, LinkOutcome, Principal, Profile, Timestamp, TokenSet, TokenSummary,
 };
 
+use super::contract::{Claim, Store};
+use super::error::StoreError;
 use super::generation::GenerationFile;
+use super::holder::Holder;
+use super::paths::StorePaths;
 use super::records::{Exchanged, ExchangedRecord, ProfileRecord, TokenRecord, token_key};
 use super::seal::Sealer;
 use super::space::{Space, Stake};
-use super::{Claim, Holder, Store, StoreError, StorePaths};
 
 mod events;
 mod open;
@@ -32,6 +35,10 @@ mod write;
 use events::{oldest_event, trim_events};
 use open::{check, check_generation, open_waiting};
 use write::{Edit, Tx, abort, full_disk_flag};
+
+/// The schema this build reads and writes. Bump it with a migration in `open::migrate`.
+/// Version 2 added the integrity record; a store of version 1 is measured into one on open.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const META: &str = "meta";
 const PROFILES: &str = "profiles";

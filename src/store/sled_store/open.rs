@@ -4,14 +4,16 @@
 
 use std::time::{Duration, Instant};
 
+use super::super::error::StoreError;
 use super::super::generation::{self, GenerationFile};
+use super::super::holder::Holder;
 use super::super::integrity::{Integrity, TreeSeal};
+use super::super::paths::StorePaths;
 use super::super::seal::{self, Sealer};
 use super::super::space;
-use super::super::{Holder, SCHEMA_VERSION, StoreError, StorePaths};
 use super::{
     DATA_TREES, INTEGRITY_KEY, Inner, KEY_CHECK, KEY_CHECK_CONTEXT, KEY_CHECK_TEXT, SCHEMA_KEY,
-    STORE_ID_KEY, decode, encode,
+    SCHEMA_VERSION, STORE_ID_KEY, decode, encode,
 };
 
 /// sled takes an exclusive file lock; a second opener gets an I/O error naming it. Poll

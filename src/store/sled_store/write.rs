@@ -10,7 +10,7 @@ use sled::transaction::{
     TransactionalTree,
 };
 
-use super::super::StoreError;
+use super::super::error::StoreError;
 use super::super::integrity::{Integrity, TreeSeal};
 use super::super::space::{self, Stake};
 use super::{INTEGRITY_KEY, SledStore, decode, encode};

@@ -10,9 +10,9 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 
 use crate::agent::protocol::EventTrail;
 use crate::domain::{Event, EventKind};
+use crate::tui::action::Action;
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
-use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{FilterKey, ListFilter, wrap_words};
 
@@ -79,7 +79,7 @@ pub fn help_rows() -> Vec<(&'static str, &'static str)> {
 
 impl EventsScreen {
     /// The screen and the load it needs.
-    pub fn open() -> (EventsScreen, Action) {
+    pub fn open<S>() -> (EventsScreen, Action<S>) {
         (
             EventsScreen::default(),
             Action::Run(Effect::LoadEvents {
@@ -121,7 +121,7 @@ impl EventsScreen {
         }
     }
 
-    pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
+    pub fn on_paste<S>(&mut self, text: &str) -> Vec<Action<S>> {
         match self.filter.paste(text) {
             Ok(true) => self.selected = 0,
             Ok(false) => {}
@@ -130,7 +130,7 @@ impl EventsScreen {
         Vec::new()
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> Vec<Action> {
+    pub fn on_key<S>(&mut self, key: &KeyEvent) -> Vec<Action<S>> {
         match self.filter.key(key) {
             FilterKey::Taken { changed } => {
                 if changed {
@@ -142,7 +142,7 @@ impl EventsScreen {
         }
     }
 
-    fn act(&mut self, action: Option<EventsAction>) -> Vec<Action> {
+    fn act<S>(&mut self, action: Option<EventsAction>) -> Vec<Action<S>> {
         match action {
             Some(EventsAction::Up) => self.selected = self.selected.saturating_sub(1),
             Some(EventsAction::Down) => {
@@ -160,7 +160,7 @@ impl EventsScreen {
         Vec::new()
     }
 
-    pub fn on_outcome(&mut self, outcome: &Outcome) -> Vec<Action> {
+    pub fn on_outcome<S>(&mut self, outcome: &Outcome) -> Vec<Action<S>> {
         if let Outcome::EventsLoaded(result) = outcome {
             match result {
                 Ok(page) => {

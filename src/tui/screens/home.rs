@@ -12,19 +12,40 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 use crate::domain::{AppRef, DEFAULT_INTEGRATION, TokenState};
 use crate::service::format;
 use crate::service::status::{IntegrationStatus, StatusReport};
+use crate::tui::action::Action;
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::Effect;
-use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{columns_that_fit, fit, wrap_words};
 
-use super::Screen;
 use super::authorize::AuthorizeScreen;
 use super::events::EventsScreen;
 use super::tokens::TokensScreen;
 use super::users::UsersScreen;
 use super::wizard::{Existing, Wizard};
+
+/// What this screen opens on top of itself: the stack's screen type makes each of these
+/// (a bound, so this file does not name the stack and imports nothing above it).
+pub trait Opens:
+    From<Box<super::wizard::Wizard>>
+    + From<Box<super::authorize::AuthorizeScreen>>
+    + From<Box<super::profiles::ProfilesScreen>>
+    + From<Box<super::tokens::TokensScreen>>
+    + From<Box<super::users::UsersScreen>>
+    + From<Box<super::events::EventsScreen>>
+{
+}
+impl<
+    S: From<Box<super::wizard::Wizard>>
+        + From<Box<super::authorize::AuthorizeScreen>>
+        + From<Box<super::profiles::ProfilesScreen>>
+        + From<Box<super::tokens::TokensScreen>>
+        + From<Box<super::users::UsersScreen>>
+        + From<Box<super::events::EventsScreen>>,
+> Opens for S
+{
+}
 
 #[derive(Debug, Default)]
 pub struct HomeScreen {
@@ -138,7 +159,7 @@ pub fn help_rows() -> Vec<(&'static str, &'static str)> {
 }
 
 impl HomeScreen {
-    pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+    pub fn on_key<S: Opens>(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action<S>> {
         let count = shared.report.integrations.len();
         match keymap::lookup(KEYS, key) {
             Some(HomeAction::Up) => self.selected = self.selected.saturating_sub(1),
@@ -146,13 +167,13 @@ impl HomeScreen {
                 self.selected = (self.selected + 1).min(count.saturating_sub(1))
             }
             Some(HomeAction::Change) => {
-                return vec![Action::Push(Screen::Wizard(Box::new(self.wizard(shared))))];
+                return vec![Action::Push(S::from(Box::new(self.wizard(shared))))];
             }
             Some(HomeAction::New) => {
                 let name = free_name(&shared.report);
-                return vec![Action::Push(Screen::Wizard(Box::new(
-                    Wizard::new_integration(&name),
-                )))];
+                return vec![Action::Push(S::from(Box::new(Wizard::new_integration(
+                    &name,
+                ))))];
             }
             Some(HomeAction::Authorize) => {
                 let Some(integration) = shared.report.integrations.get(self.selected) else {
@@ -163,16 +184,18 @@ impl HomeScreen {
                     integration.mode,
                     shared.desktop_browser,
                 );
-                actions.insert(0, Action::Push(Screen::Authorize(Box::new(screen))));
+                actions.insert(0, Action::Push(S::from(Box::new(screen))));
                 return actions;
             }
             Some(HomeAction::Profiles) => {
-                return vec![Action::Push(Screen::Profiles(Box::default()))];
+                return vec![Action::Push(S::from(
+                    Box::<super::profiles::ProfilesScreen>::default(),
+                ))];
             }
             Some(HomeAction::Tokens) => {
-                return vec![Action::Push(Screen::Tokens(Box::new(
-                    TokensScreen::worst_first(shared),
-                )))];
+                return vec![Action::Push(S::from(Box::new(TokensScreen::worst_first(
+                    shared,
+                ))))];
             }
             Some(HomeAction::Users) => {
                 let Some(integration) = shared.report.integrations.get(self.selected) else {
@@ -184,13 +207,13 @@ impl HomeScreen {
                         integration.name
                     ))];
                 }
-                return vec![Action::Push(Screen::Users(Box::new(UsersScreen::new(
+                return vec![Action::Push(S::from(Box::new(UsersScreen::new(
                     &integration.name,
                 ))))];
             }
             Some(HomeAction::Events) => {
                 let (screen, load) = EventsScreen::open();
-                return vec![Action::Push(Screen::Events(Box::new(screen))), load];
+                return vec![Action::Push(S::from(Box::new(screen))), load];
             }
             Some(HomeAction::Reload) => {
                 return vec![

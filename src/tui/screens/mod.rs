@@ -17,26 +17,12 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
-use super::message::{Effect, Outcome};
+use super::message::Outcome;
 use super::shared::Shared;
 use crate::service::status::StatusReport;
 
-/// What a screen asks of the app after handling a key.
-#[derive(Debug)]
-pub enum Action {
-    /// Open another screen on top of this one.
-    Push(Screen),
-    /// Close this screen, back to the one below.
-    Pop,
-    /// Run an effect.
-    Run(Effect),
-    /// Say something on the status line.
-    Say(String),
-    /// Say that something went wrong, on the status line.
-    Warn(String),
-    /// Leave the console.
-    Quit,
-}
+/// What a screen asks of the app, for this stack of screens.
+pub type Action = super::action::Action<Screen>;
 
 #[derive(Debug)]
 pub enum Screen {
@@ -49,6 +35,27 @@ pub enum Screen {
     Events(Box<events::EventsScreen>),
     Users(Box<users::UsersScreen>),
 }
+
+// Each screen that opens another asks for one of these (see `tui::action`).
+macro_rules! screen_from {
+    ($($variant:ident($inner:ty)),*) => {
+        $(impl From<Box<$inner>> for Screen {
+            fn from(screen: Box<$inner>) -> Screen {
+                Screen::$variant(screen)
+            }
+        })*
+    };
+}
+
+screen_from!(
+    Wizard(wizard::Wizard),
+    Profiles(profiles::ProfilesScreen),
+    ProfileForm(profile_form::ProfileForm),
+    Authorize(authorize::AuthorizeScreen),
+    Tokens(tokens::TokensScreen),
+    Events(events::EventsScreen),
+    Users(users::UsersScreen)
+);
 
 impl Screen {
     pub fn title(&self) -> &'static str {

@@ -9,15 +9,19 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 
 use crate::service::draft::ProfileDraft;
 use crate::service::status::ProfileStatus;
+use crate::tui::action::Action;
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
-use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, FilterKey, ListFilter};
 use crate::validate::text::quoted;
 
-use super::Screen;
 use super::profile_form::ProfileForm;
+
+/// What this screen opens on top of itself: the stack's screen type makes each of these
+/// (a bound, so this file does not name the stack and imports nothing above it).
+pub trait Opens: From<Box<super::profile_form::ProfileForm>> {}
+impl<S: From<Box<super::profile_form::ProfileForm>>> Opens for S {}
 
 #[derive(Debug, Default)]
 pub struct ProfilesScreen {
@@ -134,7 +138,7 @@ impl ProfilesScreen {
             .map(|p| p.name.clone())
     }
 
-    pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
+    pub fn on_paste<S: Opens>(&mut self, text: &str) -> Vec<Action<S>> {
         match self.filter.paste(text) {
             Ok(true) => self.selected = 0,
             Ok(false) => {}
@@ -143,7 +147,7 @@ impl ProfilesScreen {
         Vec::new()
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+    pub fn on_key<S: Opens>(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action<S>> {
         if let Some(confirm) = self.deleting.take() {
             return match confirm.answer(key) {
                 Some(name) => vec![
@@ -164,7 +168,7 @@ impl ProfilesScreen {
         }
     }
 
-    fn act(&mut self, action: Option<ProfilesAction>, shared: &Shared) -> Vec<Action> {
+    fn act<S: Opens>(&mut self, action: Option<ProfilesAction>, shared: &Shared) -> Vec<Action<S>> {
         let count = self.visible(shared).len();
         match action {
             Some(ProfilesAction::Up) => self.selected = self.selected.saturating_sub(1),
@@ -174,7 +178,7 @@ impl ProfilesScreen {
             Some(ProfilesAction::Filter) => self.filter.open(),
             Some(ProfilesAction::New) => {
                 let form = ProfileForm::new(ProfileDraft::new(&shared.endpoints), None, None);
-                return vec![Action::Push(Screen::ProfileForm(Box::new(form)))];
+                return vec![Action::Push(S::from(Box::new(form)))];
             }
             Some(ProfilesAction::Edit) => {
                 if let Some(name) = self.selected_name(shared) {
@@ -209,15 +213,17 @@ impl ProfilesScreen {
         Vec::new()
     }
 
-    pub fn on_outcome(&mut self, outcome: &Outcome, shared: &Shared) -> Vec<Action> {
+    pub fn on_outcome<S: Opens>(&mut self, outcome: &Outcome, shared: &Shared) -> Vec<Action<S>> {
         match outcome {
             Outcome::ProfileOpened {
                 draft: Ok(draft),
                 mode: None,
                 stored_secret,
-            } => vec![Action::Push(Screen::ProfileForm(Box::new(
-                ProfileForm::opened(draft, None, *stored_secret),
-            )))],
+            } => vec![Action::Push(S::from(Box::new(ProfileForm::opened(
+                draft,
+                None,
+                *stored_secret,
+            ))))],
             Outcome::ProfileOpened {
                 draft: Err(sentence),
                 mode: None,

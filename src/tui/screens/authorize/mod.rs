@@ -9,9 +9,9 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::agent::protocol::{AttemptView, ListenerView};
 use crate::domain::{Mode, Site};
+use crate::tui::action::Action;
 use crate::tui::keymap::{self, Binding, Hint, Key};
 use crate::tui::message::{Effect, ListenerEnd, Outcome};
-use crate::tui::screens::Action;
 use crate::tui::widgets::{TextField, UrlKey};
 use crate::validate::identifier::{self, MAX_USER_ID};
 
@@ -168,11 +168,11 @@ const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "�
 
 impl AuthorizeScreen {
     /// Opens the screen for `integration`; user-authorized ones ask whose token first.
-    pub fn open(
+    pub fn open<S>(
         integration: &str,
         mode: Mode,
         can_open_browser: bool,
-    ) -> (AuthorizeScreen, Vec<Action>) {
+    ) -> (AuthorizeScreen, Vec<Action<S>>) {
         let mut screen = AuthorizeScreen {
             integration: integration.to_owned(),
             mode,
@@ -197,12 +197,12 @@ impl AuthorizeScreen {
 
     /// Opens the screen for a known grant: a user-authorized one with its user id already
     /// filled, so the URL comes at once (re-authorization from the Tokens screen).
-    pub fn open_for(
+    pub fn open_for<S>(
         integration: &str,
         mode: Mode,
         user: Option<String>,
         can_open_browser: bool,
-    ) -> (AuthorizeScreen, Vec<Action>) {
+    ) -> (AuthorizeScreen, Vec<Action<S>>) {
         let (mut screen, actions) = AuthorizeScreen::open(integration, mode, can_open_browser);
         match user {
             Some(user) if mode == Mode::UserAuthorized => {
@@ -214,7 +214,7 @@ impl AuthorizeScreen {
         }
     }
 
-    fn prepare(&mut self, user: Option<String>) -> Vec<Action> {
+    fn prepare<S>(&mut self, user: Option<String>) -> Vec<Action<S>> {
         self.phase = Phase::Preparing;
         vec![Action::Run(Effect::PrepareAuthorize {
             integration: self.integration.clone(),
@@ -267,7 +267,7 @@ impl AuthorizeScreen {
         footer.global(self.captures_text(), &[Global::Help])
     }
 
-    pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
+    pub fn on_paste<S>(&mut self, text: &str) -> Vec<Action<S>> {
         let field = match self.phase {
             Phase::AskUser => &mut self.user,
             Phase::Waiting => {
@@ -299,7 +299,7 @@ impl AuthorizeScreen {
         }
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent) -> Vec<Action> {
+    pub fn on_key<S>(&mut self, key: &KeyEvent) -> Vec<Action<S>> {
         if self.qr_url().is_some() {
             // The code fills the screen; any key brings the screen back.
             self.show_qr = false;
@@ -376,7 +376,7 @@ impl AuthorizeScreen {
         }
     }
 
-    fn waiting_key(&mut self, action: Option<AuthorizeAction>) -> Vec<Action> {
+    fn waiting_key<S>(&mut self, action: Option<AuthorizeAction>) -> Vec<Action<S>> {
         let Some(attempt) = &self.attempt else {
             return Vec::new();
         };
@@ -407,7 +407,7 @@ impl AuthorizeScreen {
     }
 
     /// The paste box's text goes to the agent, which checks it against the attempt's state.
-    fn submit_paste(&mut self) -> Vec<Action> {
+    fn submit_paste<S>(&mut self) -> Vec<Action<S>> {
         let Some(attempt) = &self.attempt else {
             return Vec::new();
         };
@@ -426,7 +426,7 @@ impl AuthorizeScreen {
         })]
     }
 
-    fn exchange(&mut self) -> Vec<Action> {
+    fn exchange<S>(&mut self) -> Vec<Action<S>> {
         let Some(attempt) = &self.attempt else {
             return Vec::new();
         };
@@ -437,7 +437,7 @@ impl AuthorizeScreen {
         vec![Action::Run(effect)]
     }
 
-    fn finish(&mut self, site: &Site) -> Vec<Action> {
+    fn finish<S>(&mut self, site: &Site) -> Vec<Action<S>> {
         let Some(attempt) = &self.attempt else {
             return Vec::new();
         };
@@ -449,7 +449,7 @@ impl AuthorizeScreen {
         vec![Action::Run(effect)]
     }
 
-    pub fn on_outcome(&mut self, outcome: &Outcome) -> Vec<Action> {
+    pub fn on_outcome<S>(&mut self, outcome: &Outcome) -> Vec<Action<S>> {
         match outcome {
             Outcome::AuthorizePrepared(Ok(prepared)) if matches!(self.phase, Phase::Preparing) => {
                 self.phase = Phase::Waiting;
@@ -531,7 +531,7 @@ impl AuthorizeScreen {
         }
     }
 
-    fn fail(&mut self, failure: &crate::tui::message::StepFailure) -> Vec<Action> {
+    fn fail<S>(&mut self, failure: &crate::tui::message::StepFailure) -> Vec<Action<S>> {
         self.phase = Phase::Failed {
             sentence: failure.sentence.clone(),
             retry: failure.retry.clone(),

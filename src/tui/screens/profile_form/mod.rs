@@ -12,9 +12,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::domain::{Mode, Secret};
 use crate::service::draft::{DraftCheck, ProfileDraft};
 use crate::service::setup;
+use crate::tui::action::Action;
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
-use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::scope_picker::{PickerOutcome, ScopePicker};
 use crate::tui::widgets::{Confirm, TextField};
@@ -296,7 +296,7 @@ impl ProfileForm {
         self.draft() != self.initial
     }
 
-    pub fn on_paste(&mut self, text: &str, shared: &Shared) -> Vec<Action> {
+    pub fn on_paste<S>(&mut self, text: &str, shared: &Shared) -> Vec<Action<S>> {
         if let Some(picker) = &mut self.picker {
             if let Err(problem) = picker.query.paste(text) {
                 return vec![Action::Warn(problem)];
@@ -354,7 +354,7 @@ impl ProfileForm {
         }
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+    pub fn on_key<S>(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action<S>> {
         if self.check.is_none() {
             self.recheck(shared);
         }
@@ -412,7 +412,7 @@ impl ProfileForm {
     }
 
     /// Keys that are not the form's go to the focused field; Enter moves on (or acts).
-    fn edit(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+    fn edit<S>(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action<S>> {
         if key.code == KeyCode::Enter && !key.modifiers.contains(KeyModifiers::ALT) {
             match self.focused() {
                 Field::Scopes => self.open_picker(),
@@ -448,7 +448,7 @@ impl ProfileForm {
         Vec::new()
     }
 
-    fn toggle_reveal(&mut self) -> Vec<Action> {
+    fn toggle_reveal<S>(&mut self) -> Vec<Action<S>> {
         if !self.reveal
             && self.keeps_stored_secret()
             && let Some(name) = &self.original
@@ -460,7 +460,7 @@ impl ProfileForm {
         Vec::new()
     }
 
-    fn copy_callback(&mut self) -> Vec<Action> {
+    fn copy_callback<S>(&mut self) -> Vec<Action<S>> {
         vec![Action::Run(Effect::Copy {
             text: self.callback_url.value().to_owned(),
             what: "callback URL".into(),
@@ -482,7 +482,7 @@ impl ProfileForm {
         self.picker = Some(picker);
     }
 
-    fn save(&mut self, shared: &Shared) -> Vec<Action> {
+    fn save<S>(&mut self, shared: &Shared) -> Vec<Action<S>> {
         self.save_attempted = true;
         self.recheck(shared);
         let Some(check) = &self.check else {
@@ -506,7 +506,7 @@ impl ProfileForm {
         ]
     }
 
-    pub fn on_outcome(&mut self, outcome: &Outcome, _shared: &Shared) -> Vec<Action> {
+    pub fn on_outcome<S>(&mut self, outcome: &Outcome, _shared: &Shared) -> Vec<Action<S>> {
         match outcome {
             Outcome::ProfileSaved(Ok(name)) if self.saving => {
                 self.saving = false;

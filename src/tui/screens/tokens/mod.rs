@@ -9,16 +9,20 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::domain::{Mode, Principal};
 use crate::service::status::{IntegrationStatus, TokenStatus};
+use crate::tui::action::Action;
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
-use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, FilterKey, ListFilter};
 
 pub(super) mod view;
 
-use super::Screen;
 use super::authorize::AuthorizeScreen;
+
+/// What this screen opens on top of itself: the stack's screen type makes each of these
+/// (a bound, so this file does not name the stack and imports nothing above it).
+pub trait Opens: From<Box<super::authorize::AuthorizeScreen>> {}
+impl<S: From<Box<super::authorize::AuthorizeScreen>>> Opens for S {}
 
 /// One token set as the table lists it.
 #[derive(Clone, Copy)]
@@ -189,7 +193,7 @@ impl TokensScreen {
             .collect()
     }
 
-    pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
+    pub fn on_paste<S: Opens>(&mut self, text: &str) -> Vec<Action<S>> {
         match self.filter.paste(text) {
             Ok(true) => self.selected = 0,
             Ok(false) => {}
@@ -198,7 +202,7 @@ impl TokensScreen {
         Vec::new()
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+    pub fn on_key<S: Opens>(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action<S>> {
         if let Some(confirm) = self.deleting.take() {
             return match confirm.answer(key) {
                 Some((integration, principal)) => vec![
@@ -222,7 +226,7 @@ impl TokensScreen {
         }
     }
 
-    fn act(&mut self, action: Option<TokensAction>, shared: &Shared) -> Vec<Action> {
+    fn act<S: Opens>(&mut self, action: Option<TokensAction>, shared: &Shared) -> Vec<Action<S>> {
         let visible = self.visible(shared);
         let selected = visible.get(self.selected).copied();
         match action {
@@ -276,7 +280,7 @@ impl TokensScreen {
         Vec::new()
     }
 
-    pub fn on_outcome(&mut self, outcome: &Outcome, shared: &Shared) -> Vec<Action> {
+    pub fn on_outcome<S: Opens>(&mut self, outcome: &Outcome, shared: &Shared) -> Vec<Action<S>> {
         match outcome {
             Outcome::GrantRefreshed(Ok(sentence)) | Outcome::TokensDeleted(Ok(sentence)) => {
                 self.selected = self
@@ -307,11 +311,11 @@ impl TokensScreen {
 
 /// The Authorize screen for a grant: straight to the URL (the user id already known), and
 /// back here when done.
-pub fn reauthorize(
+pub fn reauthorize<S: Opens>(
     integration: &IntegrationStatus,
     principal: &Principal,
     shared: &Shared,
-) -> Vec<Action> {
+) -> Vec<Action<S>> {
     let user = match principal {
         Principal::User(id) if integration.mode == Mode::UserAuthorized => Some(id.clone()),
         _ => None,
@@ -322,6 +326,6 @@ pub fn reauthorize(
         user,
         shared.desktop_browser,
     );
-    actions.insert(0, Action::Push(Screen::Authorize(Box::new(screen))));
+    actions.insert(0, Action::Push(S::from(Box::new(screen))));
     actions
 }

@@ -10,9 +10,9 @@ use crossterm::event::{KeyCode, KeyEvent};
 use crate::domain::Principal;
 use crate::service::format::clock;
 use crate::service::status::{IntegrationStatus, StatusReport, TokenStatus};
+use crate::tui::action::Action;
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, IssuedLink, Outcome};
-use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, FilterKey, ListFilter, TextField, UrlKey};
 use crate::validate::text::{ID_CAP, sanitize};
@@ -254,7 +254,7 @@ impl UsersScreen {
         }
     }
 
-    pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
+    pub fn on_paste<S: super::tokens::Opens>(&mut self, text: &str) -> Vec<Action<S>> {
         if let Some(field) = &mut self.asking {
             return match field.paste(text) {
                 Ok(()) => Vec::new(),
@@ -269,7 +269,11 @@ impl UsersScreen {
         Vec::new()
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+    pub fn on_key<S: super::tokens::Opens>(
+        &mut self,
+        key: &KeyEvent,
+        shared: &Shared,
+    ) -> Vec<Action<S>> {
         if let Some(confirm) = self.revoking.take() {
             return match confirm.answer(key) {
                 Some(principal) => vec![
@@ -316,7 +320,7 @@ impl UsersScreen {
         }
     }
 
-    fn issue(&mut self, user: String) -> Vec<Action> {
+    fn issue<S: super::tokens::Opens>(&mut self, user: String) -> Vec<Action<S>> {
         self.issuing = true;
         self.show_qr = false;
         let said = format!("Handing out a link for {}…", sanitize(&user, ID_CAP));
@@ -329,7 +333,11 @@ impl UsersScreen {
         ]
     }
 
-    fn act(&mut self, action: Option<UsersAction>, shared: &Shared) -> Vec<Action> {
+    fn act<S: super::tokens::Opens>(
+        &mut self,
+        action: Option<UsersAction>,
+        shared: &Shared,
+    ) -> Vec<Action<S>> {
         let visible = self.visible(&shared.report);
         let selected = visible.get(self.selected).copied();
         let user = selected.and_then(|t| match &t.principal {
@@ -408,7 +416,11 @@ impl UsersScreen {
         Vec::new()
     }
 
-    pub fn on_outcome(&mut self, outcome: &Outcome, shared: &Shared) -> Vec<Action> {
+    pub fn on_outcome<S: super::tokens::Opens>(
+        &mut self,
+        outcome: &Outcome,
+        shared: &Shared,
+    ) -> Vec<Action<S>> {
         match outcome {
             Outcome::LinkIssued(Ok(link)) if link.integration == self.integration => {
                 self.issuing = false;

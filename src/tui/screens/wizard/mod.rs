@@ -7,15 +7,26 @@ use crossterm::event::{KeyCode, KeyEvent};
 use crate::domain::{AppRef, Mode};
 use crate::service::setup::{self, SetupPlan};
 use crate::service::status::ProfileStatus;
+use crate::tui::action::Action;
 use crate::tui::keymap::{self, Binding, Footer, Global, Hint, Key};
 use crate::tui::message::{Effect, Outcome};
-use crate::tui::screens::Action;
 use crate::tui::shared::Shared;
 use crate::tui::widgets::{Confirm, TextField, UrlKey};
 use crate::validate::identifier;
 use crate::validate::text::quoted;
 
 use super::authorize::AuthorizeScreen;
+
+/// What this screen opens on top of itself: the stack's screen type makes each of these
+/// (a bound, so this file does not name the stack and imports nothing above it).
+pub trait Opens:
+    From<Box<super::profile_form::ProfileForm>> + From<Box<super::authorize::AuthorizeScreen>>
+{
+}
+impl<S: From<Box<super::profile_form::ProfileForm>> + From<Box<super::authorize::AuthorizeScreen>>>
+    Opens for S
+{
+}
 
 mod view;
 
@@ -230,7 +241,7 @@ impl Wizard {
         }
     }
 
-    pub fn on_paste(&mut self, text: &str) -> Vec<Action> {
+    pub fn on_paste<S: Opens>(&mut self, text: &str) -> Vec<Action<S>> {
         if self.step() == Step::Name
             && let Err(problem) = self.name.paste(text)
         {
@@ -239,7 +250,7 @@ impl Wizard {
         Vec::new()
     }
 
-    pub fn on_key(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action> {
+    pub fn on_key<S: Opens>(&mut self, key: &KeyEvent, shared: &Shared) -> Vec<Action<S>> {
         if self.saving {
             return Vec::new();
         }
@@ -270,7 +281,7 @@ impl Wizard {
                 }
             }
             Some(WizardAction::NewProfile) if self.step() == Step::Profile => {
-                return vec![Action::Push(super::Screen::ProfileForm(Box::new(
+                return vec![Action::Push(S::from(Box::new(
                     super::profile_form::ProfileForm::new(
                         crate::service::draft::ProfileDraft::new(&shared.endpoints),
                         None,
@@ -321,7 +332,7 @@ impl Wizard {
         }
     }
 
-    fn next(&mut self, shared: &Shared) -> Vec<Action> {
+    fn next<S: Opens>(&mut self, shared: &Shared) -> Vec<Action<S>> {
         self.problem = None;
         match self.step() {
             Step::Name => {
@@ -356,7 +367,7 @@ impl Wizard {
             }
             Step::Profile => match self.selected_profile(shared) {
                 None => {
-                    return vec![Action::Push(super::Screen::ProfileForm(Box::new(
+                    return vec![Action::Push(S::from(Box::new(
                         super::profile_form::ProfileForm::new(
                             crate::service::draft::ProfileDraft::new(&shared.endpoints),
                             None,
@@ -417,7 +428,7 @@ impl Wizard {
         }
     }
 
-    fn save(&mut self, shared: &Shared) -> Vec<Action> {
+    fn save<S: Opens>(&mut self, shared: &Shared) -> Vec<Action<S>> {
         let Some(plan) = self.plan(shared) else {
             self.problem = Some("Choose a profile first.".into());
             return Vec::new();
@@ -429,7 +440,7 @@ impl Wizard {
         ]
     }
 
-    pub fn on_outcome(&mut self, outcome: &Outcome, shared: &Shared) -> Vec<Action> {
+    pub fn on_outcome<S: Opens>(&mut self, outcome: &Outcome, shared: &Shared) -> Vec<Action<S>> {
         match outcome {
             Outcome::IntegrationSaved(Ok(name)) if self.saving => {
                 self.saving = false;
@@ -440,7 +451,7 @@ impl Wizard {
                             AuthorizeScreen::open(name, self.mode, shared.desktop_browser);
                         let mut actions = vec![
                             Action::Pop,
-                            Action::Push(super::Screen::Authorize(Box::new(screen))),
+                            Action::Push(S::from(Box::new(screen))),
                             Action::Say(format!("Saved {name}; authorize it now.")),
                         ];
                         actions.extend(prepare);
@@ -479,7 +490,7 @@ impl Wizard {
                 mode,
                 stored_secret,
             } if self.step() == Step::Profile => {
-                vec![Action::Push(super::Screen::ProfileForm(Box::new(
+                vec![Action::Push(S::from(Box::new(
                     super::profile_form::ProfileForm::opened(draft, *mode, *stored_secret),
                 )))]
             }
