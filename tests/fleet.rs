@@ -433,3 +433,96 @@ fn a_store_copied_from_sled_to_postgres_and_back_reads_the_same() {
     assert_eq!(grant.access_token.expose(), token);
     assert_eq!(copy.moved_to().unwrap(), None);
 }
+
+/// A GET to the receiver on `port`, answered whole.
+fn get(port: u16, target: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to serve");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: jira-auth.example\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn a_link_made_on_one_host_is_completed_through_another_hosts_receiver() {
+    let Some(mut fleet) = Fleet::new(3) else {
+        return;
+    };
+    // Host C runs the receiver; the fake's app and the profile point at it.
+    let log = std::sync::Arc::default();
+    let (serve, port) = support::receiver::spawn_serve(&|| fleet.hosts[2].command(), 0, &[], &log);
+    fleet.callback = format!("http://127.0.0.1:{port}/callback");
+    fleet.fake.set_redirect_uri(&fleet.callback);
+    let (a, b) = (&fleet.hosts[0], &fleet.hosts[1]);
+    let args = fleet
+        .fake
+        .profile_add_args(&fleet.callback, "read:jira-work offline_access");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_with(a.command(), &args, CLIENT_SECRET);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    a.ok(&[
+        "setup",
+        "--integration",
+        "support",
+        "--mode",
+        "user-authorized",
+        "--profile",
+        "acme",
+    ]);
+    let status: serde_json::Value = serde_json::from_str(&b.ok(&["status", "--json"])).unwrap();
+    assert_eq!(
+        status["integrations"][0]["tokens"],
+        serde_json::json!([]),
+        "B sees no user yet"
+    );
+
+    // The link is made and waited for on A; the user comes back through C.
+    let mut waiting = Interactive::spawn(
+        a.command(),
+        &[
+            "link",
+            "--integration",
+            "support",
+            "--user",
+            "alice",
+            "--wait",
+        ],
+    );
+    waiting.close_stdin();
+    waiting.wait_line("waiting for user");
+    let url = waiting.stdout_line();
+    let location = fleet.fake.consent(&format!("{url}&fake_account=alice"));
+    let location = url::Url::parse(&location).expect("callback URL");
+    let page = get(
+        port,
+        &format!(
+            "{}?{}",
+            location.path(),
+            location.query().unwrap_or_default()
+        ),
+    );
+    assert!(page.contains("Jira is connected"), "{page}");
+    let (code, _, stderr) = waiting.finish();
+    assert_eq!(
+        code, 0,
+        "link --wait on A ends when C stores the grant: {stderr}"
+    );
+    // B, which did nothing, knows the user; A hands out the user's token.
+    let status: serde_json::Value = serde_json::from_str(&b.ok(&["status", "--json"])).unwrap();
+    assert_eq!(
+        status["integrations"][0]["tokens"][0]["principal"],
+        "user:alice"
+    );
+    let token = one_token(&a.run(&["token", "--integration", "support", "--user", "alice"]));
+    assert_eq!(fleet.fake.myself_status(CLOUD_ID, &token), 200);
+    drop(serve);
+    let _ = &mut fleet;
+}
