@@ -462,7 +462,7 @@ fn four_agents_opening_at_once_migrate_once() {
     );
     sql(
         &conninfo,
-        "DROP TABLE profiles, integrations, token_sets, events, refreshing, links, exchanged, grant_leases",
+        "DROP TABLE profiles, integrations, token_sets, events, refreshing, links, exchanged, keepalive_pace, grant_leases",
     );
     let opens: Vec<_> = (0..4)
         .map(|_| {
@@ -666,4 +666,31 @@ fn the_database_down_is_temporary_and_named_and_the_store_recovers_by_itself() {
     let profiles = wait_for(|| store.profiles().ok()).expect("the store works again");
     assert_eq!(profiles.len(), 1);
     wait_for(|| store.version()).expect("listening again");
+}
+
+#[test]
+fn the_fleet_keeps_one_keepalive_pace() {
+    for (kind, store) in backends().stores {
+        let gap = Duration::from_millis(200);
+        if kind == "sled" {
+            assert_eq!(
+                store.keepalive_slot(gap).unwrap(),
+                None,
+                "one agent keeps its own pace"
+            );
+            continue;
+        }
+        // Three agents asking at once get slots a gap apart, whoever asks.
+        let waits: Vec<Duration> = (0..3)
+            .map(|_| store.keepalive_slot(gap).unwrap().unwrap())
+            .collect();
+        assert!(
+            waits[0] < waits[1] && waits[1] < waits[2],
+            "{kind}: {waits:?}"
+        );
+        assert!(
+            waits[2] >= Duration::from_millis(300),
+            "{kind}: the third waits two gaps: {waits:?}"
+        );
+    }
 }

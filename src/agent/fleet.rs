@@ -94,6 +94,34 @@ pub(super) async fn take(
     }
 }
 
+/// For the keep-alive of a shared store: takes the grant's lease without waiting, and only
+/// while the grant still rotated last at `judged` (it is still due). `false`: another agent
+/// is refreshing it, or has since; this one moves on to the next grant. The refresh that
+/// follows renews the lease as its own holder.
+pub(super) async fn claim_due(
+    agent: &Arc<Agent>,
+    integration: &str,
+    principal: &Principal,
+    judged: crate::domain::Timestamp,
+) -> Result<bool, WireError> {
+    let (i, p) = (integration.to_owned(), principal.clone());
+    let lease_for = lease_length();
+    blocking(agent, move |store| {
+        if !store.take_grant(&i, &p, holder(), lease_for)? {
+            return Ok(false);
+        }
+        let rotated = store
+            .find_token_summary(&i, &mut |t| t.principal == p)?
+            .map(|t| t.rotated_at);
+        if rotated != Some(judged) {
+            store.release_grant(&i, &p, holder())?;
+            return Ok(false);
+        }
+        Ok(true)
+    })
+    .await
+}
+
 /// Who holds a lease: this host and process, for an administrator reading the table.
 pub(super) fn holder() -> &'static str {
     static HOLDER: OnceLock<String> = OnceLock::new();

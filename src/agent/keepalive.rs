@@ -93,6 +93,43 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
                 next = next.min(*retry_at);
                 continue;
             }
+            // A shared store's agents split the due grants (each takes those no other has
+            // taken, and only while still due) and pace the fleet as one: a slot each.
+            if agent.service.store().shared() {
+                match super::fleet::claim_due(
+                    &agent,
+                    &item.integration,
+                    &item.principal,
+                    item.rotated_at,
+                )
+                .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        agent_log!(
+                            "keep-alive cannot take {} from the fleet: {e}",
+                            item.integration
+                        );
+                        continue;
+                    }
+                }
+            }
+            let slot = blocking(&agent, move |store| Ok(store.keepalive_slot(gap)?)).await;
+            let fleet_paced = match slot {
+                Ok(Some(wait)) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = agent.shutdown.cancelled() => return,
+                    }
+                    true
+                }
+                Ok(None) => false,
+                Err(e) => {
+                    agent_log!("keep-alive cannot reach the store's pace: {e}");
+                    false
+                }
+            };
             let result = agent
                 .refresher
                 .refresh(
@@ -119,10 +156,13 @@ pub(super) async fn run(agent: Arc<Agent>, pace: Pace) {
                     );
                 }
             }
-            // The pace between any two refreshes the keep-alive makes.
-            tokio::select! {
-                () = tokio::time::sleep(gap) => {}
-                () = agent.shutdown.cancelled() => return,
+            // The pace between any two refreshes the keep-alive makes (the fleet's slots
+            // keep it for a shared store).
+            if !fleet_paced {
+                tokio::select! {
+                    () = tokio::time::sleep(gap) => {}
+                    () = agent.shutdown.cancelled() => return,
+                }
             }
         }
         if refreshed {

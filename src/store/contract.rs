@@ -151,6 +151,16 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
+    /// For a store several agents share: how long this agent waits before its next
+    /// keep-alive refresh, so that the fleet together keeps `gap` between any two of them.
+    /// `None`: one agent alone keeps its own pace.
+    fn keepalive_slot(
+        &self,
+        _gap: std::time::Duration,
+    ) -> Result<Option<std::time::Duration>, StoreError> {
+        Ok(None)
+    }
+
     /// Whether other agents (on other hosts) write this store too.
     fn shared(&self) -> bool {
         false

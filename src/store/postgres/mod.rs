@@ -1030,6 +1030,27 @@ impl Store for PgStore {
         })
     }
 
+    fn keepalive_slot(&self, gap: Duration) -> Result<Option<Duration>, StoreError> {
+        let secs = gap.as_secs_f64();
+        // One row holds the fleet's next free slot; each agent takes the next one and waits
+        // for it, by the database's clock.
+        let wait: f64 = self.run(move |client| async move {
+            Ok(client
+                .query_one(
+                    "INSERT INTO keepalive_pace (one, next_at) VALUES (true, now() + make_interval(secs => $1)) \
+                     ON CONFLICT (one) DO UPDATE \
+                     SET next_at = greatest(keepalive_pace.next_at, now()) + make_interval(secs => $1) \
+                     RETURNING extract(epoch FROM (next_at - now()))::float8 - $1",
+                    &[&secs],
+                )
+                .await?
+                .get(0))
+        })?;
+        Ok(Some(
+            Duration::try_from_secs_f64(wait.max(0.0)).unwrap_or_default(),
+        ))
+    }
+
     fn shared(&self) -> bool {
         true
     }

@@ -68,6 +68,10 @@ CREATE TABLE exchanged (
     record bytea NOT NULL,
     PRIMARY KEY (integration, principal)
 );
+CREATE TABLE keepalive_pace (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    next_at timestamptz NOT NULL
+);
 CREATE TABLE grant_leases (
     integration text NOT NULL,
     principal text NOT NULL,
