@@ -694,3 +694,36 @@ fn the_fleet_keeps_one_keepalive_pace() {
         );
     }
 }
+
+#[test]
+fn a_lost_notice_connection_is_said_and_comes_back_by_itself() {
+    let Some(cluster) = cluster() else { return };
+    let conninfo = cluster.database();
+    let dir = tempfile::tempdir().unwrap();
+    let store = pg(&conninfo, &key_file(dir.path())).unwrap();
+    let mut notices = store.notices().unwrap();
+    wait_for(|| store.version()).expect("listening");
+    // An administrator (or a failover) ends the listening session.
+    sql(
+        &conninfo,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'",
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut heard = Vec::new();
+    runtime.block_on(async {
+        while heard.last() != Some(&StoreNotice::Back) {
+            let notice = tokio::time::timeout(Duration::from_secs(15), notices.recv())
+                .await
+                .expect("a notice within 15 s")
+                .unwrap();
+            heard.push(notice);
+        }
+    });
+    assert!(matches!(heard[0], StoreNotice::Lost(_)), "{heard:?}");
+    assert!(store.version().is_some(), "known again once back");
+    // And the store works throughout.
+    store.put_profile(&sample_profile("acme")).unwrap();
+}

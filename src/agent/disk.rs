@@ -77,7 +77,13 @@ impl Agent {
     /// Status as the store tells it, with what only the agent knows: grants held unsaved
     /// (never "valid": their newest refresh token is not durable) and a full disk.
     pub fn overlay_status(&self, report: &mut StatusReport) {
-        report.disk_full = self.service.store().disk_full();
+        let store = self.service.store();
+        if store.shared() && store.version().is_none() {
+            report.notices_lost = Some(
+                "changes made on other hosts are not reaching this agent (its notice connection to the shared store is down); jira-auth reconnects by itself, and each screen reads the store afresh meanwhile".to_owned(),
+            );
+        }
+        report.disk_full = store.disk_full();
         if report.disk_full.is_some() {
             // Whoever found the disk full, the watcher looks for room until there is some.
             self.disk_wake.notify_one();

@@ -16,6 +16,10 @@ pub struct StatusReport {
     /// While the store's disk is full: the sentence that says so and what to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_full: Option<String>,
+    /// While a shared store's change notices are lost: the sentence that says other hosts'
+    /// changes may show late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notices_lost: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -212,6 +216,7 @@ fn build_owned(
             })
             .collect(),
         disk_full: None,
+        notices_lost: None,
     };
     report.integrations.sort_by(|a, b| a.name.cmp(&b.name));
     report.profiles.sort_by(|a, b| a.name.cmp(&b.name));
@@ -273,6 +278,13 @@ impl StatusReport {
     /// then refresh tokens close to one of Atlassian's limits.
     pub fn alerts(&self, now: Timestamp) -> Vec<Alert> {
         let mut alerts = Vec::new();
+        if let Some(sentence) = &self.notices_lost {
+            alerts.push(Alert {
+                integration: String::new(),
+                principal: String::new(),
+                sentence: sentence.clone(),
+            });
+        }
         if let Some(sentence) = &self.disk_full {
             alerts.push(Alert {
                 integration: String::new(),
