@@ -549,3 +549,52 @@ fn a_link_made_on_one_host_is_completed_through_another_hosts_receiver() {
     drop(serve);
     let _ = &mut fleet;
 }
+
+#[test]
+fn a_rotation_the_database_could_not_take_is_held_and_written_when_it_is_back() {
+    let Some(fleet) = Fleet::new(1) else { return };
+    fleet.fake.set_access_ttl(30);
+    fleet.authorized();
+    fleet.fake.set_access_ttl(3600);
+    let a = &fleet.hosts[0];
+    a.ok(&["status"]);
+    // Atlassian answers the refresh slowly; the database stops before the answer is written.
+    fleet
+        .fake
+        .set_delay(Endpoint::Token, Some(Duration::from_secs(2)));
+    let before = fleet.fake.refresh_requests();
+    let mut asking = a.command();
+    let asking = asking
+        .args(["token", "--min-valid", "60"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_for("the refresh reaches Atlassian", SHORT, || fleet
+        .fake
+        .refresh_requests()
+        > before));
+    fleet.cluster.stop_fast();
+    let out = asking.wait_with_output().unwrap();
+    fleet.fake.set_delay(Endpoint::Token, None);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("in memory"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Atlassian rotated: the only live refresh token is in the agent's memory until the
+    // database is back, then it is written by itself.
+    fleet.cluster.start_server();
+    assert!(wait_for("the held rotation is written", SHORT, || {
+        let out = a.run(&["status", "--json"]);
+        out.status.code() == Some(0)
+            && serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                .is_ok_and(|s| s["integrations"][0]["tokens"][0]["state"] == "valid")
+    }));
+    let token = one_token(&a.run(&["token"]));
+    assert_eq!(fleet.fake.myself_status(CLOUD_ID, &token), 200);
+    // The stored refresh token is the live one: a forced refresh works and kills nothing.
+    a.ok(&["refresh", "--integration", "jira"]);
+    assert_eq!(fleet.fake.dead_families(), 0, "no grant lost");
+}

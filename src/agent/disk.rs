@@ -64,6 +64,12 @@ impl Agent {
 
     /// What a client is told while grants are held unsaved.
     pub fn holding_sentence(&self) -> String {
+        if self.service.store().shared() {
+            return format!(
+                "the agent holds {} rotated refresh token(s) in memory that the shared store did not take (the database is unreachable or refused the write); the agent writes them by itself as soon as the database answers and stays running until it has (stopping it now would lose them)",
+                self.unsaved_count()
+            );
+        }
         format!(
             "the agent holds {} rotated refresh token(s) in memory that it could not write, because the disk holding {} is full; free space there: the agent writes them by itself and stays running until it has (stopping it now would lose them)",
             self.unsaved_count(),
@@ -92,13 +98,17 @@ impl Agent {
         if held.is_empty() {
             return;
         }
-        let sentence = format!(
-            "the disk holding {} is full; free space there and jira-auth writes it by itself",
-            crate::validate::text::sanitize(
-                &self.paths.data_dir().display().to_string(),
-                crate::validate::text::URL_CAP
+        let sentence = if store.shared() {
+            "the shared store did not take this grant's rotated refresh token (the database is unreachable or refused the write); the agent holds it in memory and writes it as soon as the database answers".to_owned()
+        } else {
+            format!(
+                "the disk holding {} is full; free space there and jira-auth writes it by itself",
+                crate::validate::text::sanitize(
+                    &self.paths.data_dir().display().to_string(),
+                    crate::validate::text::URL_CAP
+                )
             )
-        );
+        };
         for integration in &mut report.integrations {
             for token in &mut integration.tokens {
                 if held.contains_key(&token_key(&integration.name, &token.principal)) {
