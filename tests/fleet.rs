@@ -61,6 +61,35 @@ impl Host {
     }
 }
 
+/// The profile `acme` for the fake's app with `callback`, added through `host`.
+fn add_profile(host: &Host, fake: &FakeAtlassian, callback: &str) {
+    let args = fake.profile_add_args(callback, "read:jira-work offline_access");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_with(host.command(), &args, CLIENT_SECRET);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// `integration` set up pre-authorized through `acme` and authorized by paste, on `host`.
+fn authorize(host: &Host, fake: &FakeAtlassian, integration: &str) {
+    host.ok(&[
+        "setup",
+        "--integration",
+        integration,
+        "--mode",
+        "pre-authorized",
+        "--profile",
+        "acme",
+    ]);
+    let mut run = Interactive::spawn(
+        host.command(),
+        &["authorize", "--integration", integration, "--paste"],
+    );
+    let url = run.url();
+    run.send_line(&fake.consent(&url));
+    let (code, _, stderr) = run.finish();
+    assert_eq!(code, 0, "authorize {integration} failed: {stderr}");
+}
+
 struct Fleet {
     hosts: Vec<Host>,
     fake: FakeAtlassian,
@@ -106,28 +135,8 @@ impl Fleet {
     /// The profile `acme`, the integration `jira` (pre-authorized) and its grant, through
     /// host A.
     fn authorized(&self) {
-        let a = &self.hosts[0];
-        let args = self
-            .fake
-            .profile_add_args(&self.callback, "read:jira-work offline_access");
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = run_with(a.command(), &args, CLIENT_SECRET);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        a.ok(&[
-            "setup",
-            "--integration",
-            "jira",
-            "--mode",
-            "pre-authorized",
-            "--profile",
-            "acme",
-        ]);
-        let mut run = Interactive::spawn(a.command(), &["authorize", "--paste"]);
-        let url = run.url();
-        let redirect = self.fake.consent(&url);
-        run.send_line(&redirect);
-        let (code, _, stderr) = run.finish();
-        assert_eq!(code, 0, "authorize failed: {stderr}");
+        add_profile(&self.hosts[0], &self.fake, &self.callback);
+        authorize(&self.hosts[0], &self.fake, "jira");
     }
 }
 
@@ -299,22 +308,7 @@ fn due_grants_are_refreshed_once_across_the_fleet() {
     let a = &fleet.hosts[0];
     let names = ["j2", "j3", "j4", "j5", "j6"];
     for name in names {
-        a.ok(&[
-            "setup",
-            "--integration",
-            name,
-            "--mode",
-            "pre-authorized",
-            "--profile",
-            "acme",
-        ]);
-        let mut run = Interactive::spawn(
-            a.command(),
-            &["authorize", "--integration", name, "--paste"],
-        );
-        let url = run.url();
-        run.send_line(&fleet.fake.consent(&url));
-        assert_eq!(run.finish().0, 0);
+        authorize(a, &fleet.fake, name);
     }
     fleet.fake.set_access_ttl(3600);
     let before = fleet.fake.refresh_requests();
@@ -384,23 +378,8 @@ fn a_store_copied_from_sled_to_postgres_and_back_reads_the_same() {
         fake_urls: (fake.auth_url(), fake.api_url()),
         env: Vec::new(),
     };
-    let args = fake.profile_add_args(&callback, "read:jira-work offline_access");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_with(sled_host.command(), &args, CLIENT_SECRET);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    sled_host.ok(&[
-        "setup",
-        "--integration",
-        "jira",
-        "--mode",
-        "pre-authorized",
-        "--profile",
-        "acme",
-    ]);
-    let mut run = Interactive::spawn(sled_host.command(), &["authorize", "--paste"]);
-    let url = run.url();
-    run.send_line(&fake.consent(&url));
-    assert_eq!(run.finish().0, 0);
+    add_profile(&sled_host, &fake, &callback);
+    authorize(&sled_host, &fake, "jira");
 
     let out = sled_host.run(&["store", "copy", "--to", &target]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -485,12 +464,7 @@ fn a_link_made_on_one_host_is_completed_through_another_hosts_receiver() {
     fleet.callback = format!("http://127.0.0.1:{port}/callback");
     fleet.fake.set_redirect_uri(&fleet.callback);
     let (a, b) = (&fleet.hosts[0], &fleet.hosts[1]);
-    let args = fleet
-        .fake
-        .profile_add_args(&fleet.callback, "read:jira-work offline_access");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_with(a.command(), &args, CLIENT_SECRET);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    add_profile(a, &fleet.fake, &fleet.callback);
     a.ok(&[
         "setup",
         "--integration",

@@ -29,116 +29,113 @@ fn clamp(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-impl Store for PgStore {
-    fn profiles(&self) -> Result<Vec<Profile>, StoreError> {
-        let rows: Vec<Vec<u8>> = self.run(|client| async move {
+/// A table of records by name: the same four statements for profiles and integrations,
+/// every write notifying the other agents with the table's name.
+#[derive(Clone, Copy)]
+struct Named(&'static str);
+
+const PROFILES: Named = Named("profiles");
+const INTEGRATIONS: Named = Named("integrations");
+
+impl Named {
+    fn all(self, store: &PgStore) -> Result<Vec<Vec<u8>>, StoreError> {
+        let sql = format!("SELECT record FROM {} ORDER BY name", self.0);
+        store.run(move |client| async move {
             Ok(client
-                .query("SELECT record FROM profiles ORDER BY name", &[])
+                .query(&sql, &[])
                 .await?
                 .iter()
                 .map(|row| row.get(0))
                 .collect())
-        })?;
-        rows.iter()
+        })
+    }
+
+    fn one(self, store: &PgStore, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let sql = format!("SELECT record FROM {} WHERE name = $1", self.0);
+        let name = name.to_owned();
+        store.run(move |client| async move {
+            Ok(client
+                .query_opt(&sql, &[&name])
+                .await?
+                .map(|row| row.get(0)))
+        })
+    }
+
+    fn put(self, store: &PgStore, name: &str, record: Vec<u8>) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO {} (name, record) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record",
+            self.0
+        );
+        let (name, table) = (name.to_owned(), self.0);
+        store.write(move |mut client| async move {
+            let tx = client.transaction().await?;
+            tx.execute(&sql, &[&name, &record]).await?;
+            notify(&tx, table).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn remove(self, store: &PgStore, name: &str) -> Result<bool, StoreError> {
+        let sql = format!("DELETE FROM {} WHERE name = $1", self.0);
+        let (name, table) = (name.to_owned(), self.0);
+        store.write(move |mut client| async move {
+            let tx = client.transaction().await?;
+            let removed = tx.execute(&sql, &[&name]).await?;
+            notify(&tx, table).await?;
+            tx.commit().await?;
+            Ok(removed > 0)
+        })
+    }
+}
+
+impl Store for PgStore {
+    fn profiles(&self) -> Result<Vec<Profile>, StoreError> {
+        PROFILES
+            .all(self)?
+            .iter()
             .map(|bytes| decode::<ProfileRecord>(bytes, "profile")?.open(&self.sealer))
             .collect()
     }
 
     fn profile(&self, name: &str) -> Result<Option<Profile>, StoreError> {
-        let name = name.to_owned();
-        let shown_name = name.clone();
-        let row: Option<Vec<u8>> = self.run(|client| async move {
-            Ok(client
-                .query_opt("SELECT record FROM profiles WHERE name = $1", &[&name])
-                .await?
-                .map(|row| row.get(0)))
-        })?;
-        row.map(|bytes| decode::<ProfileRecord>(&bytes, &shown_name)?.open(&self.sealer))
+        PROFILES
+            .one(self, name)?
+            .map(|bytes| decode::<ProfileRecord>(&bytes, name)?.open(&self.sealer))
             .transpose()
     }
 
     fn put_profile(&self, profile: &Profile) -> Result<(), StoreError> {
         let record = encode(&ProfileRecord::seal(profile, &self.sealer)?)?;
-        let name = profile.name.clone();
-        self.write(|mut client| async move {
-            let tx = client.transaction().await?;
-            tx.execute(
-                "INSERT INTO profiles (name, record) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record",
-                &[&name, &record],
-            )
-            .await?;
-            notify(&tx, "profiles").await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        PROFILES.put(self, &profile.name, record)
     }
 
     fn remove_profile(&self, name: &str) -> Result<bool, StoreError> {
-        let name = name.to_owned();
-        self.write(|mut client| async move {
-            let tx = client.transaction().await?;
-            let removed = tx
-                .execute("DELETE FROM profiles WHERE name = $1", &[&name])
-                .await?;
-            notify(&tx, "profiles").await?;
-            tx.commit().await?;
-            Ok(removed > 0)
-        })
+        PROFILES.remove(self, name)
     }
 
     fn integrations(&self) -> Result<Vec<Integration>, StoreError> {
-        let rows: Vec<Vec<u8>> = self.run(|client| async move {
-            Ok(client
-                .query("SELECT record FROM integrations ORDER BY name", &[])
-                .await?
-                .iter()
-                .map(|row| row.get(0))
-                .collect())
-        })?;
-        rows.iter().map(|b| decode(b, "integration")).collect()
+        INTEGRATIONS
+            .all(self)?
+            .iter()
+            .map(|b| decode(b, "integration"))
+            .collect()
     }
 
     fn integration(&self, name: &str) -> Result<Option<Integration>, StoreError> {
-        let name = name.to_owned();
-        let shown_name = name.clone();
-        let row: Option<Vec<u8>> = self.run(|client| async move {
-            Ok(client
-                .query_opt("SELECT record FROM integrations WHERE name = $1", &[&name])
-                .await?
-                .map(|row| row.get(0)))
-        })?;
-        row.map(|bytes| decode(&bytes, &shown_name)).transpose()
+        INTEGRATIONS
+            .one(self, name)?
+            .map(|bytes| decode(&bytes, name))
+            .transpose()
     }
 
     fn put_integration(&self, integration: &Integration) -> Result<(), StoreError> {
-        let record = encode(integration)?;
-        let name = integration.name.clone();
-        self.write(|mut client| async move {
-            let tx = client.transaction().await?;
-            tx.execute(
-                "INSERT INTO integrations (name, record) VALUES ($1, $2) \
-                 ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record",
-                &[&name, &record],
-            )
-            .await?;
-            notify(&tx, "integrations").await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        INTEGRATIONS.put(self, &integration.name, encode(integration)?)
     }
 
     fn remove_integration(&self, name: &str) -> Result<bool, StoreError> {
-        let name = name.to_owned();
-        self.write(|mut client| async move {
-            let tx = client.transaction().await?;
-            let removed = tx
-                .execute("DELETE FROM integrations WHERE name = $1", &[&name])
-                .await?;
-            notify(&tx, "integrations").await?;
-            tx.commit().await?;
-            Ok(removed > 0)
-        })
+        INTEGRATIONS.remove(self, name)
     }
 
     fn token_sets(&self) -> Result<Vec<TokenSet>, StoreError> {
