@@ -3,9 +3,14 @@
 //! the fleet lock adds to a refresh (its lease taken and given back, and the grant's rotation
 //! read first); `status --json` over 10,000 users on PostgreSQL; how soon a change one agent
 //! writes reaches another agent of the store (the notice; the hop from an agent to its
-//! consoles is `scripts/measure_live_update.py`'s).
+//! consoles is `scripts/measure_live_update.py`'s); and 10,000 grants coming due under four
+//! agents' keep-alives at once (`JIRA_AUTH_BENCH_FLEET_GRANTS`, default 10,000, at
+//! `JIRA_AUTH_BENCH_FLEET_RATE` refreshes a second for the whole fleet, default 100): each
+//! refreshed once, and the fleet's pace.
 //! Run: cargo bench --bench fleet
 
+#[path = "../tests/support/fake_atlassian.rs"]
+mod fake_atlassian;
 #[path = "../tests/common/postgres.rs"]
 #[allow(dead_code)]
 mod postgres;
@@ -253,4 +258,119 @@ fn main() {
         median_ms(uncached)
     );
     timed(big, &big_db, &["agent", "stop"]);
+
+    keepalive_fleet(&cluster);
+}
+
+/// Four agents' keep-alives over one database where every grant is due: how many refreshes
+/// reach Atlassian (each grant once), and at what pace.
+fn keepalive_fleet(cluster: &postgres::Cluster) {
+    let grants: usize = std::env::var("JIRA_AUTH_BENCH_FLEET_GRANTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let rate: u32 = std::env::var("JIRA_AUTH_BENCH_FLEET_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let db = cluster.database();
+    let fake = fake_atlassian::FakeAtlassian::start("http://localhost:8765/callback");
+    let hosts: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let host = |n: usize| {
+        let mut command = command(hosts[n].path(), &db);
+        command
+            .env("JIRA_AUTH_ATLASSIAN_AUTH_URL", fake.auth_url())
+            .env("JIRA_AUTH_ATLASSIAN_API_URL", fake.api_url())
+            .env("JIRA_AUTH_KEEPALIVE_RATE", rate.to_string());
+        command
+    };
+    // The profile and a user-authorized integration through host A; the key to the others.
+    let args = fake.profile_add_args(
+        "http://localhost:8765/callback",
+        "read:jira-work offline_access",
+    );
+    let mut add = host(0);
+    add.args(&args).stdin(Stdio::piped());
+    let mut child = add.spawn().unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        fake_atlassian::CLIENT_SECRET.as_bytes(),
+    )
+    .unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success(), "profile add");
+    let status = host(0)
+        .args([
+            "setup",
+            "--integration",
+            "bots",
+            "--mode",
+            "user-authorized",
+            "--profile",
+            "acme",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "setup");
+    assert!(host(0).args(["agent", "stop"]).status().unwrap().success());
+    for other in &hosts[1..] {
+        std::fs::copy(hosts[0].path().join("key"), other.path().join("key")).unwrap();
+    }
+    // Every grant idle for 61 days: due for rotation now. Atlassian does not know their
+    // refresh tokens (it answers invalid_grant), which is all a count needs.
+    {
+        let store = pg(&db, hosts[0].path());
+        let long_ago = Timestamp::now().plus_secs(-61 * 86_400);
+        for n in 0..grants {
+            let mut tokens =
+                token_set("bots", Principal::User(format!("user-{n:05}")), long_ago, n);
+            tokens.access_expires_at = long_ago.plus_secs(3600);
+            store.put_token_set(&tokens).unwrap();
+        }
+    }
+    let before = fake.refresh_requests();
+    let started = Instant::now();
+    for n in 0..4 {
+        // Any command starts the host's agent; what status says of the grants is not asked.
+        let out = host(n)
+            .args(["status"])
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "host {n}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let deadline =
+        started + Duration::from_secs(u64::try_from(grants).unwrap() / u64::from(rate) * 3 + 60);
+    while fake.refresh_requests() - before < grants {
+        assert!(
+            Instant::now() < deadline,
+            "the fleet stalled at {} refreshes",
+            fake.refresh_requests() - before
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let took = started.elapsed();
+    // Any second refresh would come within the agents' next look: watch a few seconds more.
+    std::thread::sleep(Duration::from_secs(3));
+    // Each refresh was refused, so each refreshed grant is marked dead: as many marked as
+    // requests made means each grant was asked for once.
+    let marked = pg(&db, hosts[0].path())
+        .token_summaries()
+        .unwrap()
+        .iter()
+        .filter(|t| t.reauthorization_required)
+        .count();
+    println!(
+        "{grants} grants due under 4 agents at a fleet rate of {rate}/s: {} refreshes reached Atlassian, {marked} grants refreshed, in {:.1} s ({:.1}/s for the fleet)",
+        fake.refresh_requests() - before,
+        took.as_secs_f64(),
+        grants as f64 / took.as_secs_f64()
+    );
+    for n in 0..4 {
+        let _ = host(n).args(["agent", "stop"]).status();
+    }
 }
