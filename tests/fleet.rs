@@ -572,3 +572,30 @@ fn a_rotation_the_database_could_not_take_is_held_and_written_when_it_is_back() 
     a.ok(&["refresh", "--integration", "jira"]);
     assert_eq!(fleet.fake.dead_families(), 0, "no grant lost");
 }
+
+#[test]
+fn a_console_on_one_host_shows_what_another_host_changed_unasked() {
+    let Some(fleet) = Fleet::new(2) else { return };
+    let (a, b) = (&fleet.hosts[0], &fleet.hosts[1]);
+    let mut env = b.sandbox.pty_env();
+    env.push(("JIRA_AUTH_STORE", b.store.clone()));
+    env.push(("JIRA_AUTH_ATLASSIAN_AUTH_URL", b.fake_urls.0.clone()));
+    env.push(("JIRA_AUTH_ATLASSIAN_API_URL", b.fake_urls.1.clone()));
+    let mut console = common::pty::PtySession::spawn(&[], &env, 120, 40);
+    console.wait_for("Welcome to jira-auth");
+    // A profile added on host A appears on host B's console, no key pressed there.
+    add_profile(a, &fleet.fake, &fleet.callback);
+    console.wait_for("acme");
+    a.ok(&[
+        "setup",
+        "--integration",
+        "jira",
+        "--mode",
+        "pre-authorized",
+        "--profile",
+        "acme",
+    ]);
+    console.wait_for("Custom (acme)");
+    console.send("q");
+    assert_eq!(console.wait_exit(), 0);
+}
