@@ -727,3 +727,46 @@ fn a_lost_notice_connection_is_said_and_comes_back_by_itself() {
     // And the store works throughout.
     store.put_profile(&sample_profile("acme")).unwrap();
 }
+
+#[test]
+fn tls_is_spoken_as_libpq_means_each_sslmode() {
+    if cluster().is_none() {
+        return;
+    }
+    let port = common::free_port();
+    let tls = Cluster::start_with_tls(port).expect("a cluster");
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    let name = tls.database().split("dbname=").nth(1).unwrap().to_owned();
+    let ca = tls.ca_file().display().to_string();
+    let tcp = |host: &str, rest: &str| {
+        format!("host={host} port={port} user=postgres dbname={name} {rest}")
+    };
+    // The server takes TCP only over TLS: these open because they speak it.
+    for opens in [
+        tcp(
+            "localhost",
+            &format!("sslmode=verify-full sslrootcert={ca}"),
+        ),
+        tcp("127.0.0.1", &format!("sslmode=verify-ca sslrootcert={ca}")),
+        tcp("127.0.0.1", "sslmode=require"),
+        format!("postgres://postgres@localhost:{port}/{name}?sslmode=verify-full&sslrootcert={ca}"),
+    ] {
+        let store = pg(&opens, &key).unwrap_or_else(|e| panic!("{opens}: {e}"));
+        store.put_profile(&sample_profile("acme")).unwrap();
+    }
+    // And these are refused: no TLS, a name the certificate does not carry, an unknown CA.
+    for refused in [
+        tcp("127.0.0.1", "sslmode=disable"),
+        tcp(
+            "127.0.0.1",
+            &format!("sslmode=verify-full sslrootcert={ca}"),
+        ),
+        tcp("localhost", "sslmode=verify-full"),
+    ] {
+        let error = pg(&refused, &key)
+            .err()
+            .unwrap_or_else(|| panic!("{refused} opened"));
+        assert!(!error.to_string().contains("password"), "{error}");
+    }
+}

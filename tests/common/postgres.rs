@@ -14,6 +14,8 @@ pub struct Cluster {
     /// The uid and gid the server runs as, when this process is root.
     owner: Option<(u32, u32)>,
     databases: AtomicUsize,
+    /// The server's port: its socket's name, and its TCP port with TLS.
+    port: u16,
 }
 
 /// Where the server's binaries are, if anywhere: the Debian package's own directory first
@@ -53,6 +55,17 @@ impl Cluster {
     /// (`JIRA_AUTH_SKIP_POSTGRES=1`; the caller says it skipped). Without the binaries and
     /// that variable, the test fails with the package to install.
     pub fn start() -> Option<Cluster> {
+        Cluster::start_with(None)
+    }
+
+    /// A cluster that also listens on 127.0.0.1:`port` and takes TCP connections only over
+    /// TLS (`hostssl`), with a server certificate for `localhost` signed by a CA of its own
+    /// (`ca_file()`), made with the `openssl` command.
+    pub fn start_with_tls(port: u16) -> Option<Cluster> {
+        Cluster::start_with(Some(port))
+    }
+
+    fn start_with(tls: Option<u16>) -> Option<Cluster> {
         let Some(bin) = binaries() else {
             if std::env::var("JIRA_AUTH_SKIP_POSTGRES").as_deref() == Ok("1") {
                 eprintln!(
@@ -83,6 +96,7 @@ impl Cluster {
             bin,
             owner,
             databases: AtomicUsize::new(0),
+            port: tls.unwrap_or(5432),
         };
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(cluster.dir.path(), Some(uid), Some(gid)).expect("chown");
@@ -102,6 +116,22 @@ impl Cluster {
             "listen_addresses = ''\nunix_socket_directories = '{}'\nfsync = off\nmax_connections = 200\n",
             cluster.dir.path().display()
         );
+        let config = match tls {
+            None => config,
+            Some(port) => {
+                cluster.make_certificates();
+                std::fs::write(
+                    cluster.data().join("pg_hba.conf"),
+                    "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+                )
+                .expect("pg_hba.conf");
+                config.replace("listen_addresses = ''", "listen_addresses = '127.0.0.1'")
+                    + &format!(
+                        "port = {port}\nssl = on\nssl_cert_file = '{dir}/server.crt'\nssl_key_file = '{dir}/server.key'\n",
+                        dir = cluster.dir.path().display()
+                    )
+            }
+        };
         std::fs::OpenOptions::new()
             .append(true)
             .open(cluster.data().join("postgresql.conf"))
@@ -109,6 +139,81 @@ impl Cluster {
             .expect("postgresql.conf");
         cluster.start_server();
         Some(cluster)
+    }
+
+    /// The CA that signed the server's certificate (PEM), for `sslrootcert`.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
+    }
+
+    /// A CA, and a certificate for `localhost` it signs, the key readable by the server only.
+    fn make_certificates(&self) {
+        let dir = self.dir.path();
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("the openssl command (package openssl)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=jira-auth test CA",
+        ]);
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost\n").expect("san.ext");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        use std::os::unix::fs::PermissionsExt;
+        let key = dir.join("server.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("key mode");
+        if let Some((uid, gid)) = self.owner {
+            for file in ["server.key", "server.crt", "ca.crt"] {
+                std::os::unix::fs::chown(dir.join(file), Some(uid), Some(gid)).expect("chown");
+            }
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -179,6 +284,8 @@ impl Cluster {
             "createdb",
             "-h",
             &self.dir.path().display().to_string(),
+            "-p",
+            &self.port.to_string(),
             "-U",
             "postgres",
             &name,
@@ -188,8 +295,9 @@ impl Cluster {
 
     pub fn conninfo(&self, dbname: &str) -> String {
         format!(
-            "host={} user=postgres dbname={dbname}",
-            self.dir.path().display()
+            "host={} port={} user=postgres dbname={dbname}",
+            self.dir.path().display(),
+            self.port
         )
     }
 
