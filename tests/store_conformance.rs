@@ -138,6 +138,18 @@ fn token_sets_round_trip_and_a_conditional_write_holds_only_on_its_grant() {
             None,
             "{kind}"
         );
+        assert_eq!(
+            store
+                .token_summary("bots", &Principal::User("alice".into()))
+                .unwrap(),
+            Some(alice.summary()),
+            "{kind}"
+        );
+        assert_eq!(
+            store.token_summary("bots", &Principal::Admin).unwrap(),
+            None,
+            "{kind}"
+        );
 
         let mut rotated = admin.clone();
         rotated.refresh_token = Some(Secret::new("rotated-refresh"));

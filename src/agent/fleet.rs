@@ -110,9 +110,7 @@ pub(super) async fn claim_due(
         if !store.take_grant(&i, &p, holder(), lease_for)? {
             return Ok(false);
         }
-        let rotated = store
-            .find_token_summary(&i, &mut |t| t.principal == p)?
-            .map(|t| t.rotated_at);
+        let rotated = store.token_summary(&i, &p)?.map(|t| t.rotated_at);
         if rotated != Some(judged) {
             store.release_grant(&i, &p, holder())?;
             return Ok(false);

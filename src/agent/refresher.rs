@@ -192,7 +192,7 @@ async fn rotated_at(
     let (integration, principal) = (integration.to_owned(), principal.clone());
     blocking(agent, move |store| {
         Ok(store
-            .find_token_summary(&integration, &mut |t| t.principal == principal)?
+            .token_summary(&integration, &principal)?
             .map(|t| t.rotated_at))
     })
     .await

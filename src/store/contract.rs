@@ -31,6 +31,14 @@ pub trait Store: Send + Sync {
         integration: &str,
         wanted: &mut dyn FnMut(&TokenSummary) -> bool,
     ) -> Result<Option<TokenSummary>, StoreError>;
+    /// One grant without its secrets: nothing is unsealed.
+    fn token_summary(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<TokenSummary>, StoreError> {
+        self.find_token_summary(integration, &mut |t| &t.principal == principal)
+    }
     fn token_set(
         &self,
         integration: &str,

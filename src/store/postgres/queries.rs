@@ -166,6 +166,26 @@ impl Store for PgStore {
         Ok(None)
     }
 
+    fn token_summary(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<TokenSummary>, StoreError> {
+        // One row by its key: a grant among 10,000 costs one row, not the integration's all.
+        let (integration, principal) = (integration.to_owned(), principal.key());
+        let row: Option<Vec<u8>> = self.run(|client| async move {
+            Ok(client
+                .query_opt(
+                    "SELECT record FROM token_sets WHERE integration = $1 AND principal = $2",
+                    &[&integration, &principal],
+                )
+                .await?
+                .map(|row| row.get(0)))
+        })?;
+        row.map(|bytes| decode::<TokenRecord>(&bytes, "token set")?.summary())
+            .transpose()
+    }
+
     fn token_set(
         &self,
         integration: &str,

@@ -405,6 +405,21 @@ impl Store for SledStore {
         })
     }
 
+    fn token_summary(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<TokenSummary>, StoreError> {
+        let key = token_key(integration, principal);
+        self.with(|inner| {
+            inner
+                .tokens
+                .get(key.as_bytes())?
+                .map(|bytes| decode::<TokenRecord>(&bytes, &key)?.summary())
+                .transpose()
+        })
+    }
+
     fn token_set(
         &self,
         integration: &str,
