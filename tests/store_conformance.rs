@@ -23,8 +23,7 @@ fn cluster() -> Option<&'static Cluster> {
     static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
     extern "C" fn stop() {
         if let Some(Some(cluster)) = CLUSTER.get() {
-            // SAFETY-free: a plain call; the process is exiting and nothing else runs.
-            cluster.stop_fast();
+            cluster.stop_and_remove();
         }
     }
     CLUSTER

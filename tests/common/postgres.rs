@@ -276,6 +276,33 @@ impl Cluster {
         ]);
     }
 
+    /// Stops the server and removes its directory: for a cluster kept in a static, which is
+    /// never dropped (called at the test process's exit).
+    pub fn stop_and_remove(&self) {
+        self.stop_immediately();
+        let _ = std::fs::remove_dir_all(self.dir.path());
+    }
+
+    fn stop_immediately(&self) {
+        let mut command = match self.owner {
+            Some(_) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"])
+                    .arg(self.bin.join("pg_ctl"));
+                c
+            }
+            None => Command::new(self.bin.join("pg_ctl")),
+        };
+        let _ = command
+            .args(["-D"])
+            .arg(self.data())
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
     /// A new, empty database; its connection string.
     pub fn database(&self) -> String {
         let n = self.databases.fetch_add(1, Ordering::SeqCst);
@@ -308,22 +335,6 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let mut command = match self.owner {
-            Some(_) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"])
-                    .arg(self.bin.join("pg_ctl"));
-                c
-            }
-            None => Command::new(self.bin.join("pg_ctl")),
-        };
-        let _ = command
-            .args(["-D"])
-            .arg(self.data())
-            .args(["-m", "immediate", "-w", "stop"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        self.stop_immediately();
     }
 }
