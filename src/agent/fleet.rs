@@ -38,12 +38,15 @@ impl Drop for Lease {
             return;
         };
         let service = Arc::clone(&self.agent.service);
-        // Best effort: a release that fails leaves the lease to run out by itself.
-        tokio::task::spawn_blocking(move || {
-            let _ = service
-                .store()
-                .release_grant(&integration, &principal, holder());
-        });
+        // Best effort: a release that fails (or an agent stopping, its runtime gone) leaves
+        // the lease to run out by itself.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn_blocking(move || {
+                let _ = service
+                    .store()
+                    .release_grant(&integration, &principal, holder());
+            });
+        }
     }
 }
 
