@@ -129,10 +129,13 @@ pub enum Command {
     },
     /// Print a personal authorization link for one end user of a user-authorized integration
     #[command(
-        long_about = "Print a personal authorization link for one end user of a user-authorized integration. \
-The link's state is unguessable, bound to the user and the integration, works once and expires (30 \
-minutes unless --ttl says otherwise). The user's consent comes back to `jira-auth serve`, which stores \
+        long_about = concat!(
+            "Print a personal authorization link for one end user of a user-authorized integration. \
+The link's state is unguessable, bound to the user and the integration, works once and expires (",
+            crate::default_link_ttl_words!(),
+            " unless --ttl says otherwise). The user's consent comes back to `jira-auth serve`, which stores \
 their token; `token --user ID` then prints it."
+        )
     )]
     Link {
         /// The user-authorized integration
