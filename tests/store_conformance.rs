@@ -781,3 +781,54 @@ fn tls_is_spoken_as_libpq_means_each_sslmode() {
         assert!(!error.to_string().contains("password"), "{error}");
     }
 }
+
+#[test]
+fn a_request_the_database_ends_midway_is_temporary_and_named() {
+    let Some(cluster) = cluster() else { return };
+    let conninfo = cluster.database();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(pg(&conninfo, &key_file(dir.path())).unwrap());
+    store.put_link("d1", &link(10_000)).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // A session of the test holds the link's row, so the store's claim waits on it.
+    let (admin, connection) = runtime
+        .block_on(tokio_postgres::connect(&conninfo, tokio_postgres::NoTls))
+        .unwrap();
+    runtime.spawn(connection);
+    runtime
+        .block_on(admin.batch_execute("BEGIN; SELECT * FROM links WHERE digest = 'd1' FOR UPDATE"))
+        .unwrap();
+    let claiming = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || store.claim_link("d1", Timestamp(200)))
+    };
+    // Then the server ends the waiting session, as a shutdown or a failover does.
+    let waiting = "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()";
+    let pid: i32 = wait_for(|| {
+        runtime
+            .block_on(admin.query_opt(waiting, &[]))
+            .unwrap()
+            .map(|row| row.get(0))
+    })
+    .expect("the claim waits on the row");
+    runtime
+        .block_on(admin.execute("SELECT pg_terminate_backend($1)", &[&pid]))
+        .unwrap();
+    let error = claiming.join().unwrap().expect_err("the claim was cut off");
+    assert_eq!(error.exit(), Exit::Temporary, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains(&cluster.socket_dir().display().to_string()),
+        "{error}"
+    );
+    runtime.block_on(admin.batch_execute("ROLLBACK")).unwrap();
+    // Nothing was spent: the next try wins the link.
+    assert!(matches!(
+        store.claim_link("d1", Timestamp(200)).unwrap(),
+        Claim::Won(_)
+    ));
+}

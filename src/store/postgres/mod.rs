@@ -71,14 +71,34 @@ fn os_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| "postgres".to_owned())
 }
 
+/// Whether a failure is the database being away rather than refusing: no answer at all (the
+/// connection closed, I/O, TLS, a timeout), or a SQLSTATE that says the server is shutting
+/// down, starting, out of room or connections, or a standby after a failover, or that the
+/// request was cut short by a timeout or a deadlock; each passes by itself, so it is temporary.
+fn is_away(code: Option<&str>, closed: bool) -> bool {
+    let Some(code) = code else {
+        return true;
+    };
+    closed
+        || code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(
+            code,
+            // admin_shutdown, crash_shutdown, cannot_connect_now
+            "57P01" | "57P02" | "57P03"
+            // query_canceled (statement_timeout), lock_not_available
+            | "57014" | "55P03"
+            // serialization_failure, deadlock_detected
+            | "40001" | "40P01"
+            // read_only_sql_transaction: a standby, while the failover finishes
+            | "25006"
+        )
+}
+
 /// A failure of the database: temporary when it could not be reached or went away, else a
 /// refusal, with the database named (never its password).
 fn db_error(shown: &str, error: &tokio_postgres::Error) -> StoreError {
-    let unreachable = error.is_closed()
-        || error.code().is_none_or(|code| {
-            let code = code.code();
-            code.starts_with("08") || code.starts_with("57P") || code == "53300"
-        }) && error.as_db_error().is_none();
+    let unreachable = is_away(error.code().map(|c| c.code()), error.is_closed());
     let reason = error
         .as_db_error()
         .map_or_else(|| error.to_string(), |db| db.message().to_owned());
@@ -352,4 +372,34 @@ async fn migrate_locked(client: &Client, shown: &str) -> Result<(), Failure> {
         client.batch_execute("COMMIT").await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_away;
+
+    #[test]
+    fn the_database_away_is_told_from_a_refusal() {
+        let cases: &[(Option<&str>, bool, bool)] = &[
+            // code, connection closed, away
+            (None, false, true),
+            (None, true, true),
+            (Some("08006"), false, true),
+            (Some("57P01"), false, true),
+            (Some("57P03"), false, true),
+            (Some("53300"), false, true),
+            (Some("57014"), false, true),
+            (Some("40P01"), false, true),
+            (Some("25006"), false, true),
+            (Some("42P07"), true, true),
+            // A refusal stays one: a table in the way, a broken constraint, a dropped database.
+            (Some("42P07"), false, false),
+            (Some("23505"), false, false),
+            (Some("57P04"), false, false),
+            (Some("28P01"), false, false),
+        ];
+        for (code, closed, away) in cases {
+            assert_eq!(is_away(*code, *closed), *away, "{code:?} closed={closed}");
+        }
+    }
 }
