@@ -832,3 +832,73 @@ fn a_request_the_database_ends_midway_is_temporary_and_named() {
         Claim::Won(_)
     ));
 }
+
+/// A database as an older jira-auth left it: its key recorded, its tables not yet made.
+fn before_the_first_migration(conninfo: &str, key: &std::path::Path) {
+    drop(pg(conninfo, key).unwrap());
+    sql(
+        conninfo,
+        "DELETE FROM jira_auth_meta WHERE key = 'schema_version'",
+    );
+    sql(
+        conninfo,
+        "DROP TABLE profiles, integrations, token_sets, events, refreshing, links, exchanged, keepalive_pace, grant_leases",
+    );
+}
+
+#[test]
+fn another_key_is_refused_before_an_older_schema_is_migrated() {
+    let Some(cluster) = cluster() else { return };
+    let conninfo = cluster.database();
+    let dir = tempfile::tempdir().unwrap();
+    before_the_first_migration(&conninfo, &key_file(dir.path()));
+    let other = tempfile::tempdir().unwrap();
+    let refused = pg(&conninfo, &key_file(other.path()))
+        .err()
+        .expect("another key is refused");
+    assert!(
+        matches!(refused, StoreError::DatabaseKey { .. }),
+        "{refused}"
+    );
+    let untouched = sql(
+        &conninfo,
+        "SELECT to_regclass('profiles') IS NULL, (SELECT count(*) FROM jira_auth_meta WHERE key = 'schema_version')",
+    );
+    assert!(untouched[0].get::<_, bool>(0), "no table was made");
+    assert_eq!(untouched[0].get::<_, i64>(1), 0, "no version was written");
+    // The fleet's key migrates it.
+    drop(pg(&conninfo, &key_file(dir.path())).unwrap());
+    assert_eq!(
+        sql(
+            &conninfo,
+            "SELECT value FROM jira_auth_meta WHERE key = 'schema_version'"
+        )[0]
+        .get::<_, String>(0),
+        "1"
+    );
+}
+
+#[test]
+fn a_migration_that_fails_says_why_and_leaves_the_database_as_it_was() {
+    let Some(cluster) = cluster() else { return };
+    let conninfo = cluster.database();
+    let dir = tempfile::tempdir().unwrap();
+    let key = key_file(dir.path());
+    before_the_first_migration(&conninfo, &key);
+    // A table of that name made by someone else stands in the migration's way.
+    sql(&conninfo, "CREATE TABLE links (somebody text)");
+    let refused = pg(&conninfo, &key).err().expect("the migration fails");
+    let sentence = refused.to_string();
+    assert!(sentence.contains("\"links\" already exists"), "{sentence}");
+    let untouched = sql(
+        &conninfo,
+        "SELECT to_regclass('profiles') IS NULL, (SELECT count(*) FROM jira_auth_meta WHERE key = 'schema_version')",
+    );
+    assert!(
+        untouched[0].get::<_, bool>(0),
+        "the migration was undone whole"
+    );
+    assert_eq!(untouched[0].get::<_, i64>(1), 0);
+    sql(&conninfo, "DROP TABLE links");
+    drop(pg(&conninfo, &key).expect("opens once the way is clear"));
+}

@@ -204,8 +204,10 @@ impl PgStore {
             listening: Arc::new(AtomicBool::new(false)),
             notices,
         };
-        store.migrate()?;
+        // The key is judged before anything is written, migrations included: an agent with
+        // another key (or a newer build's) must not change the fleet's database.
         let key = store.unlock(store_key, &options.key_file)?;
+        store.migrate(key_id(&key), &options.key_file)?;
         store.sealer = Arc::new(Sealer::from_key(&key));
         store.bridge.spawn(listen::run(listen::Listener {
             config,
@@ -255,33 +257,68 @@ impl PgStore {
         result
     }
 
-    fn migrate(&self) -> Result<(), StoreError> {
+    /// Brings the schema to this build's and records the key's id, in one transaction under a
+    /// transaction-scoped advisory lock: four agents starting at once migrate once, the lock
+    /// goes with the transaction however it ends, and a refusal or a failed migration leaves
+    /// the database as it was. The version and the key are judged again under the lock, as
+    /// another agent may have moved them since [`Self::unlock`] read them.
+    fn migrate(&self, id: String, key_file: &std::path::Path) -> Result<(), StoreError> {
         let shown = Arc::clone(&self.shown);
-        self.run(move |client| async move {
-            client.batch_execute(schema::META).await?;
-            client
-                .execute("SELECT pg_advisory_lock($1)", &[&schema::MIGRATION_LOCK])
+        let key_file = key_file.to_owned();
+        self.write(move |mut client| async move {
+            let tx = client.transaction().await?;
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[&schema::MIGRATION_LOCK],
+            )
+            .await?;
+            tx.batch_execute(schema::META).await?;
+            let found = schema_version(&tx).await?;
+            too_new(&shown, found)?;
+            let stored = stored_key_id(&tx).await?;
+            if let Some(expected) = stored.as_ref().filter(|expected| **expected != id) {
+                return Err(wrong_key(&shown, expected, &id, &key_file).into());
+            }
+            for (from, migration) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+                tx.batch_execute(migration).await?;
+                tx.execute(
+                    "INSERT INTO jira_auth_meta (key, value) VALUES ('schema_version', $1) \
+                     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    &[&(from + 1).to_string()],
+                )
                 .await?;
-            let outcome = migrate_locked(&client, &shown).await;
-            client
-                .execute("SELECT pg_advisory_unlock($1)", &[&schema::MIGRATION_LOCK])
+            }
+            if stored.is_none() {
+                tx.execute(
+                    "INSERT INTO jira_auth_meta (key, value) VALUES ('key_id', $1)",
+                    &[&id],
+                )
                 .await?;
-            outcome
+            }
+            tx.commit().await?;
+            Ok(())
         })
     }
 
-    /// The key this database was sealed with, checked against the key file; a database
-    /// with no key yet takes this one (created if the file is missing).
+    /// The key this database was sealed with, checked against the key file, by reading
+    /// alone: a newer schema or another key is refused here, before anything is written. A
+    /// database with no key yet takes this one (created if the file is missing).
     fn unlock(
         &self,
         key: Option<[u8; seal::KEY_LEN]>,
         key_file: &std::path::Path,
     ) -> Result<[u8; seal::KEY_LEN], StoreError> {
-        let stored: Option<String> = self.run(|client| async move {
-            Ok(client
-                .query_opt("SELECT value FROM jira_auth_meta WHERE key = 'key_id'", &[])
+        let shown = Arc::clone(&self.shown);
+        let stored: Option<String> = self.run(move |client| async move {
+            let exists: bool = client
+                .query_one("SELECT to_regclass('jira_auth_meta') IS NOT NULL", &[])
                 .await?
-                .map(|row| row.get(0)))
+                .get(0);
+            if !exists {
+                return Ok(None);
+            }
+            too_new(&shown, schema_version(&client).await?)?;
+            stored_key_id(&client).await
         })?;
         let key = match (key, &stored) {
             (Some(key), _) => key,
@@ -295,42 +332,11 @@ impl PgStore {
                 });
             }
         };
-        let id = key_id(&key);
         match stored {
-            Some(expected) if expected != id => Err(StoreError::DatabaseKey {
-                database: self.shown.to_string(),
-                expected,
-                found: format!("the key {id}"),
-                key_file: key_file.to_owned(),
-            }),
-            Some(_) => Ok(key),
-            None => {
-                // Two first agents at once: the first write wins, and the other is checked
-                // against what won.
-                let mine = id.clone();
-                let winner: String = self.write(move |client| async move {
-                    client
-                        .execute(
-                            "INSERT INTO jira_auth_meta (key, value) VALUES ('key_id', $1) ON CONFLICT (key) DO NOTHING",
-                            &[&mine],
-                        )
-                        .await?;
-                    Ok(client
-                        .query_one("SELECT value FROM jira_auth_meta WHERE key = 'key_id'", &[])
-                        .await?
-                        .get(0))
-                })?;
-                if winner == id {
-                    Ok(key)
-                } else {
-                    Err(StoreError::DatabaseKey {
-                        database: self.shown.to_string(),
-                        expected: winner,
-                        found: format!("the key {id}"),
-                        key_file: key_file.to_owned(),
-                    })
-                }
+            Some(expected) if expected != key_id(&key) => {
+                Err(wrong_key(&self.shown, &expected, &key_id(&key), key_file))
             }
+            _ => Ok(key),
         }
     }
 
@@ -342,36 +348,43 @@ impl PgStore {
     }
 }
 
-async fn migrate_locked(client: &Client, shown: &str) -> Result<(), Failure> {
-    let found: i32 = client
+async fn schema_version(client: &impl deadpool_postgres::GenericClient) -> Result<i32, Failure> {
+    Ok(client
         .query_opt(
             "SELECT value FROM jira_auth_meta WHERE key = 'schema_version'",
             &[],
         )
         .await?
-        .map(|row| row.get::<_, String>(0).parse().unwrap_or(i32::MAX))
-        .unwrap_or(0);
+        .map_or(0, |row| row.get::<_, String>(0).parse().unwrap_or(i32::MAX)))
+}
+
+async fn stored_key_id(
+    client: &impl deadpool_postgres::GenericClient,
+) -> Result<Option<String>, Failure> {
+    Ok(client
+        .query_opt("SELECT value FROM jira_auth_meta WHERE key = 'key_id'", &[])
+        .await?
+        .map(|row| row.get(0)))
+}
+
+fn too_new(shown: &str, found: i32) -> Result<(), StoreError> {
     if found > schema::VERSION {
-        return Err(Failure::Store(StoreError::DatabaseSchemaTooNew {
+        return Err(StoreError::DatabaseSchemaTooNew {
             database: shown.to_owned(),
             found,
             supported: schema::VERSION,
-        }));
-    }
-    for (from, migration) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let to = (from + 1).to_string();
-        client.batch_execute("BEGIN").await?;
-        client.batch_execute(migration).await?;
-        client
-            .execute(
-                "INSERT INTO jira_auth_meta (key, value) VALUES ('schema_version', $1) \
-                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                &[&to],
-            )
-            .await?;
-        client.batch_execute("COMMIT").await?;
+        });
     }
     Ok(())
+}
+
+fn wrong_key(shown: &str, expected: &str, id: &str, key_file: &std::path::Path) -> StoreError {
+    StoreError::DatabaseKey {
+        database: shown.to_owned(),
+        expected: expected.to_owned(),
+        found: format!("the key {id}"),
+        key_file: key_file.to_owned(),
+    }
 }
 
 #[cfg(test)]
