@@ -902,3 +902,106 @@ fn a_migration_that_fails_says_why_and_leaves_the_database_as_it_was() {
     sql(&conninfo, "DROP TABLE links");
     drop(pg(&conninfo, &key).expect("opens once the way is clear"));
 }
+
+/// A database whose text sorts by an English collation (ICU), as an admin's server often
+/// does (`initdb` in an `en_US.UTF-8` locale), unlike the test cluster's C default.
+fn english_database(cluster: &Cluster) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("jira_auth_english_{}_{n}", std::process::id());
+    sql(
+        &cluster.conninfo("postgres"),
+        &format!(
+            "CREATE DATABASE {name} TEMPLATE template0 LOCALE 'C' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+        ),
+    );
+    cluster.conninfo(&name)
+}
+
+#[test]
+fn lists_come_in_the_same_order_from_both_whatever_the_databases_collation() {
+    let Some(cluster) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sled = SledStore::open(&OpenOptions::new(
+        StorePaths {
+            data_dir: dir.path().join("data"),
+            key_file: key_file(dir.path()),
+        },
+        "test",
+    ))
+    .unwrap();
+    let pg = pg(&english_database(cluster), &key_file(dir.path())).unwrap();
+    // Upper case, digits and punctuation: where byte order and English order part.
+    let names = ["alice", "Bob", "bob-2", "bob1", "Zed", "_x"];
+    let orders = |store: &dyn Store| {
+        for name in names {
+            store.put_profile(&sample_profile(name)).unwrap();
+            store
+                .put_integration(&sample_integration(name, None))
+                .unwrap();
+            let user = Principal::User(name.into());
+            store
+                .put_token_set(&sample_tokens("jira", user.clone(), now()))
+                .unwrap();
+            store.put_link(name, &link(10_000)).unwrap();
+            store.refresh_started("jira", &user, now()).unwrap();
+        }
+        let keys = |principals: Vec<Principal>| -> Vec<String> {
+            principals.iter().map(Principal::key).collect()
+        };
+        let first_bob = store
+            .find_token_summary("jira", &mut |s| s.principal.key().contains("ob"))
+            .unwrap()
+            .map(|s| s.principal.key());
+        (
+            store
+                .profiles()
+                .unwrap()
+                .into_iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>(),
+            store
+                .integrations()
+                .unwrap()
+                .into_iter()
+                .map(|i| i.name)
+                .collect::<Vec<_>>(),
+            keys(
+                store
+                    .token_summaries()
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.principal)
+                    .collect(),
+            ),
+            keys(
+                store
+                    .token_sets()
+                    .unwrap()
+                    .into_iter()
+                    .map(|t| t.principal)
+                    .collect(),
+            ),
+            store
+                .links()
+                .unwrap()
+                .into_iter()
+                .map(|(digest, _)| digest)
+                .collect::<Vec<_>>(),
+            keys(
+                store
+                    .refreshes_interrupted()
+                    .unwrap()
+                    .into_iter()
+                    .map(|(_, principal, _)| principal)
+                    .collect(),
+            ),
+            first_bob,
+        )
+    };
+    let from_sled = orders(&sled);
+    let mut bytes: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    bytes.sort();
+    assert_eq!(from_sled.0, bytes, "sled lists in byte order");
+    assert_eq!(orders(&pg), from_sled);
+}

@@ -1,5 +1,9 @@
 //! The [`Store`] methods over SQL: each a query or one transaction, every write notifying the
 //! other agents as it commits. What `PgStore` is and how it opens is in `mod.rs`.
+//!
+//! Lists sort by `COLLATE "C"`, byte order, as sled's keys do: the database's own collation
+//! (often English, which folds case and skips punctuation) would give each backend its own
+//! order, and `find_token_summary` its own first match.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -39,7 +43,7 @@ const INTEGRATIONS: Named = Named("integrations");
 
 impl Named {
     fn all(self, store: &PgStore) -> Result<Vec<Vec<u8>>, StoreError> {
-        let sql = format!("SELECT record FROM {} ORDER BY name", self.0);
+        let sql = format!("SELECT record FROM {} ORDER BY name COLLATE \"C\"", self.0);
         store.run(move |client| async move {
             Ok(client
                 .query(&sql, &[])
@@ -391,7 +395,8 @@ impl Store for PgStore {
         let rows: Vec<(String, String, i64)> = self.run(|client| async move {
             Ok(client
                 .query(
-                    "SELECT integration, principal, started_at FROM refreshing",
+                    "SELECT integration, principal, started_at FROM refreshing \
+                     ORDER BY integration COLLATE \"C\", principal COLLATE \"C\"",
                     &[],
                 )
                 .await?
@@ -441,7 +446,10 @@ impl Store for PgStore {
     fn links(&self) -> Result<Vec<(String, Link)>, StoreError> {
         let rows: Vec<(String, Vec<u8>)> = self.run(|client| async move {
             Ok(client
-                .query("SELECT digest, record FROM links ORDER BY digest", &[])
+                .query(
+                    "SELECT digest, record FROM links ORDER BY digest COLLATE \"C\"",
+                    &[],
+                )
                 .await?
                 .iter()
                 .map(|row| (row.get(0), row.get(1)))
@@ -610,7 +618,7 @@ impl Store for PgStore {
     fn exchanged_all(&self) -> Result<Vec<Exchanged>, StoreError> {
         let rows: Vec<Vec<u8>> = self.run(|client| async move {
             Ok(client
-                .query("SELECT record FROM exchanged ORDER BY exchanged_at", &[])
+                .query("SELECT record FROM exchanged ORDER BY exchanged_at, integration COLLATE \"C\", principal COLLATE \"C\"", &[])
                 .await?
                 .iter()
                 .map(|row| row.get(0))
@@ -751,14 +759,14 @@ impl PgStore {
             let rows = if integration.is_empty() {
                 client
                     .query(
-                        "SELECT record FROM token_sets ORDER BY integration, principal",
+                        "SELECT record FROM token_sets ORDER BY integration COLLATE \"C\", principal COLLATE \"C\"",
                         &[],
                     )
                     .await?
             } else {
                 client
                     .query(
-                        "SELECT record FROM token_sets WHERE integration = $1 ORDER BY principal",
+                        "SELECT record FROM token_sets WHERE integration = $1 ORDER BY principal COLLATE \"C\"",
                         &[&integration],
                     )
                     .await?
