@@ -1005,3 +1005,25 @@ fn lists_come_in_the_same_order_from_both_whatever_the_databases_collation() {
     assert_eq!(from_sled.0, bytes, "sled lists in byte order");
     assert_eq!(orders(&pg), from_sled);
 }
+
+#[test]
+fn the_admins_own_session_options_are_kept() {
+    let Some(cluster) = cluster() else { return };
+    let conninfo = cluster.database();
+    // An admin who keeps jira-auth's tables in a schema of their own.
+    sql(&conninfo, "CREATE SCHEMA fleet");
+    let dir = tempfile::tempdir().unwrap();
+    let store = pg(
+        &format!("{conninfo} options='-c search_path=fleet'"),
+        &key_file(dir.path()),
+    )
+    .unwrap();
+    store.put_profile(&sample_profile("acme")).unwrap();
+    let found = sql(
+        &conninfo,
+        "SELECT to_regclass('fleet.profiles') IS NOT NULL, to_regclass('public.profiles') IS NULL, (SELECT count(*) FROM fleet.profiles)",
+    );
+    assert!(found[0].get::<_, bool>(0), "the tables are in the schema");
+    assert!(found[0].get::<_, bool>(1), "and not in public");
+    assert_eq!(found[0].get::<_, i64>(2), 1);
+}

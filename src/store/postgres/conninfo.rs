@@ -28,7 +28,7 @@ const KEYS: [&str; 13] = [
 ];
 
 /// Each key's variable, as libpq reads them.
-const VARIABLES: [(&str, &str); 11] = [
+const VARIABLES: [(&str, &str); 13] = [
     ("host", "PGHOST"),
     ("hostaddr", "PGHOSTADDR"),
     ("port", "PGPORT"),
@@ -40,6 +40,8 @@ const VARIABLES: [(&str, &str); 11] = [
     ("sslrootcert", "PGSSLROOTCERT"),
     ("application_name", "PGAPPNAME"),
     ("connect_timeout", "PGCONNECT_TIMEOUT"),
+    ("options", "PGOPTIONS"),
+    ("target_session_attrs", "PGTARGETSESSIONATTRS"),
 ];
 
 /// Where Debian's server puts its socket, libpq's default host there.
@@ -435,6 +437,8 @@ mod tests {
             "PGPORT" => Some("6432".to_owned()),
             "PGUSER" => Some("envuser".to_owned()),
             "PGSSLMODE" => Some("verify-full".to_owned()),
+            "PGOPTIONS" => Some("-c search_path=fleet".to_owned()),
+            "PGTARGETSESSIONATTRS" => Some("read-write".to_owned()),
             _ => None,
         };
         let resolved = resolve("dbname=jira", &env, None, "me").unwrap();
@@ -448,6 +452,11 @@ mod tests {
                 roots: None,
                 hostname: true
             }
+        );
+        assert_eq!(resolved.config.get_options(), Some("-c search_path=fleet"));
+        assert_eq!(
+            resolved.config.get_target_session_attrs(),
+            tokio_postgres::config::TargetSessionAttrs::ReadWrite
         );
         // What the string says wins over the variables.
         let resolved = resolve("host=db user=bot sslmode=disable", &env, None, "me").unwrap();

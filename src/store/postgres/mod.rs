@@ -129,6 +129,26 @@ fn pool_error(shown: &str, error: deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
+/// What every session of the store is given: a cut network shows within half a minute, not
+/// hours (15 s idle, then three probes 5 s apart; unacknowledged data times out after 30 s),
+/// and no statement runs past 15 s. The admin's own `options` (a `search_path`, say) are kept,
+/// after ours, so an admin's own `statement_timeout` wins.
+fn tune(config: &mut tokio_postgres::Config) {
+    let options = match config.get_options() {
+        Some(theirs) if !theirs.trim().is_empty() => format!("{STATEMENT_TIMEOUT} {theirs}"),
+        _ => STATEMENT_TIMEOUT.to_owned(),
+    };
+    config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(15))
+        .keepalives_interval(Duration::from_secs(5))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(30))
+        .options(options);
+}
+
+const STATEMENT_TIMEOUT: &str = "-c statement_timeout=15000";
+
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     serde_json::to_vec(value).map_err(|e| StoreError::Backend(e.to_string()))
 }
@@ -172,11 +192,7 @@ impl PgStore {
         let shown: Arc<str> = Arc::from(resolved.shown.as_str());
         let connector = tls::connector(&resolved.tls).map_err(StoreError::DatabaseSetting)?;
         let mut config = resolved.config;
-        // A cut network shows within a minute, not hours.
-        config
-            .keepalives(true)
-            .keepalives_idle(Duration::from_secs(15))
-            .options("-c statement_timeout=15000");
+        tune(&mut config);
         let manager = Manager::from_config(
             config.clone(),
             connector.clone(),
@@ -389,7 +405,32 @@ fn wrong_key(shown: &str, expected: &str, id: &str, key_file: &std::path::Path) 
 
 #[cfg(test)]
 mod tests {
-    use super::is_away;
+    use super::{is_away, tune};
+
+    #[test]
+    fn the_admins_options_follow_the_stores_own() {
+        let cases: &[(Option<&str>, &str)] = &[
+            (None, "-c statement_timeout=15000"),
+            (Some("  "), "-c statement_timeout=15000"),
+            (
+                Some("-c search_path=fleet"),
+                "-c statement_timeout=15000 -c search_path=fleet",
+            ),
+        ];
+        for (theirs, expected) in cases {
+            let mut config = tokio_postgres::Config::new();
+            if let Some(theirs) = theirs {
+                config.options(*theirs);
+            }
+            tune(&mut config);
+            assert_eq!(config.get_options(), Some(*expected), "{theirs:?}");
+            assert_eq!(
+                config.get_keepalives_retries(),
+                Some(3),
+                "a dead peer is given up on"
+            );
+        }
+    }
 
     #[test]
     fn the_database_away_is_told_from_a_refusal() {
