@@ -252,10 +252,17 @@ impl PgStore {
         self.bridge
             .run(async move {
                 let client = pool.get().await.map_err(|e| pool_error(&shown, e))?;
-                work(client).await.map_err(|failure| match failure {
+                let result = work(client).await.map_err(|failure| match failure {
                     Failure::Db(e) => db_error(&shown, &e),
                     Failure::Store(e) => e,
-                })
+                });
+                // A session the server ended (a shutdown, a failover, a terminated backend)
+                // can look alive for a moment after its last answer, and would be handed to
+                // the next request: every idle session is let go, and new ones are made.
+                if matches!(result, Err(StoreError::DatabaseUnreachable { .. })) {
+                    pool.retain(|_, _| false);
+                }
+                result
             })
             .unwrap_or_else(|| Err(StoreError::Backend("the store is closing".into())))
     }
