@@ -1027,3 +1027,34 @@ fn the_admins_own_session_options_are_kept() {
     assert!(found[0].get::<_, bool>(1), "and not in public");
     assert_eq!(found[0].get::<_, i64>(2), 1);
 }
+
+#[test]
+fn of_exchanges_stored_at_once_each_replaced_one_is_told_once() {
+    for (kind, store) in backends().stores {
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let puts: Vec<_> = (0..8)
+            .map(|n| {
+                let (store, barrier) = (Arc::clone(&store), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.put_exchanged(&exchanged(&format!("e{n}"))).unwrap()
+                })
+            })
+            .collect();
+        let mut told: Vec<String> = puts
+            .into_iter()
+            .filter_map(|put| put.join().unwrap())
+            .map(|replaced| replaced.id)
+            .collect();
+        // Every exchange but the one left stored was replaced, and its replacer said so.
+        let kept = store
+            .exchanged("bots", &Principal::User("alice".into()))
+            .unwrap()
+            .expect("one is stored")
+            .id;
+        told.push(kept);
+        told.sort();
+        let all: Vec<String> = (0..8).map(|n| format!("e{n}")).collect();
+        assert_eq!(told, all, "{kind}");
+    }
+}

@@ -530,24 +530,53 @@ impl Store for PgStore {
             exchanged.id.clone(),
             exchanged.exchanged_at.0,
         );
+        // As sled's transaction does: whoever replaces an exchange gets it back, even when two
+        // are stored at once on an empty grant. A lock on no row guards nothing, so the insert
+        // comes first (it waits for a concurrent one to commit, then yields), and only a row
+        // that is there is locked, read and replaced.
         let old: Option<Vec<u8>> = self.write(move |mut client| async move {
             let tx = client.transaction().await?;
-            let old = tx
-                .query_opt(
-                    "SELECT record FROM exchanged WHERE integration = $1 AND principal = $2 FOR UPDATE",
-                    &[&integration, &principal],
-                )
-                .await?
-                .map(|row| row.get(0));
-            tx.execute(
-                "INSERT INTO exchanged (integration, principal, id, exchanged_at, record) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (integration, principal) DO UPDATE SET id = EXCLUDED.id, exchanged_at = EXCLUDED.exchanged_at, record = EXCLUDED.record",
-                &[&integration, &principal, &id, &at, &record],
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+                [&integration, &principal, &id, &at, &record];
+            for _ in 0..3 {
+                let inserted = tx
+                    .query_opt(
+                        "INSERT INTO exchanged (integration, principal, id, exchanged_at, record) \
+                         VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (integration, principal) DO NOTHING RETURNING 1",
+                        &params,
+                    )
+                    .await?
+                    .is_some();
+                let old = if inserted {
+                    None
+                } else {
+                    let Some(row) = tx
+                        .query_opt(
+                            "SELECT record FROM exchanged WHERE integration = $1 AND principal = $2 FOR UPDATE",
+                            &params[..2],
+                        )
+                        .await?
+                    else {
+                        // Ended between the two statements: store it afresh.
+                        continue;
+                    };
+                    tx.execute(
+                        "UPDATE exchanged SET id = $3, exchanged_at = $4, record = $5 \
+                         WHERE integration = $1 AND principal = $2",
+                        &params,
+                    )
+                    .await?;
+                    Some(row.get(0))
+                };
+                notify(&tx, "exchanged").await?;
+                tx.commit().await?;
+                return Ok(old);
+            }
+            Err(StoreError::Backend(
+                "an exchange was stored and ended again three times while this one was written; try again".into(),
             )
-            .await?;
-            notify(&tx, "exchanged").await?;
-            tx.commit().await?;
-            Ok(old)
+            .into())
         })?;
         old.map(|b| decode::<ExchangedRecord>(&b, "exchange")?.open(&self.sealer))
             .transpose()
