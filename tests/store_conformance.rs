@@ -1058,3 +1058,45 @@ fn of_exchanges_stored_at_once_each_replaced_one_is_told_once() {
         assert_eq!(told, all, "{kind}");
     }
 }
+
+#[test]
+fn a_summary_is_found_among_many_grants_where_it_is_and_not_where_it_is_not() {
+    for (kind, store) in backends().stores {
+        // More than a page of PostgreSQL's reading, in an order the numbers do not keep.
+        for n in 0..450 {
+            let mut tokens = sample_tokens("bots", Principal::User(format!("u{n}")), now());
+            tokens.last_error = (n % 150 == 149).then(|| format!("failure {n}"));
+            store.put_token_set(&tokens).unwrap();
+        }
+        store
+            .put_token_set(&sample_tokens("jira", Principal::Admin, now()))
+            .unwrap();
+        let found = |wanted: &mut dyn FnMut(&jira_auth::domain::TokenSummary) -> bool| {
+            store
+                .find_token_summary("bots", wanted)
+                .unwrap()
+                .map(|s| s.principal.key())
+        };
+        // The first in key order of those that fit: "u149" < "u299" < "u449".
+        assert_eq!(
+            found(&mut |s| s.last_error.is_some()).as_deref(),
+            Some("user:u149"),
+            "{kind}"
+        );
+        assert_eq!(
+            found(&mut |s| s.principal.key() == "user:u99").as_deref(),
+            Some("user:u99"),
+            "{kind}: the last in key order"
+        );
+        let mut read = 0;
+        assert_eq!(
+            found(&mut |s| {
+                read += 1;
+                s.principal == Principal::Admin
+            }),
+            None,
+            "{kind}: another integration's grant is not among them"
+        );
+        assert_eq!(read, 450, "{kind}: each read once");
+    }
+}

@@ -143,14 +143,14 @@ impl Store for PgStore {
     }
 
     fn token_sets(&self) -> Result<Vec<TokenSet>, StoreError> {
-        self.token_records("")?
+        self.token_records()?
             .into_iter()
             .map(|record| record.open(&self.sealer))
             .collect()
     }
 
     fn token_summaries(&self) -> Result<Vec<TokenSummary>, StoreError> {
-        self.token_records("")?
+        self.token_records()?
             .into_iter()
             .map(TokenRecord::summary)
             .collect()
@@ -161,13 +161,22 @@ impl Store for PgStore {
         integration: &str,
         wanted: &mut dyn FnMut(&TokenSummary) -> bool,
     ) -> Result<Option<TokenSummary>, StoreError> {
-        for record in self.token_records(integration)? {
-            let summary = record.summary()?;
-            if wanted(&summary) {
-                return Ok(Some(summary));
+        // Read a page at a time in key order, so that a question the first grants answer (a
+        // receiver completing thousands of users asks one per user) costs a page, not all.
+        let mut after = String::new();
+        loop {
+            let page = self.token_page(integration, &after)?;
+            for (_, bytes) in &page {
+                let summary = decode::<TokenRecord>(bytes, "token set")?.summary()?;
+                if wanted(&summary) {
+                    return Ok(Some(summary));
+                }
+            }
+            match page.last() {
+                Some((last, _)) if page.len() == TOKEN_PAGE => after.clone_from(last),
+                _ => return Ok(None),
             }
         }
-        Ok(None)
     }
 
     fn token_summary(
@@ -780,27 +789,46 @@ impl Store for PgStore {
     }
 }
 
+/// How many token records [`Store::find_token_summary`] reads at a time.
+const TOKEN_PAGE: usize = 200;
+
 impl PgStore {
-    /// Every token record, or those of one integration (`""`: all), in key order.
-    fn token_records(&self, integration: &str) -> Result<Vec<TokenRecord>, StoreError> {
-        let integration = integration.to_owned();
+    /// The next [`TOKEN_PAGE`] token records of `integration` after the principal `after`
+    /// (`""` is before every key), in key order, with their principals.
+    fn token_page(
+        &self,
+        integration: &str,
+        after: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let (integration, after) = (integration.to_owned(), after.to_owned());
+        let limit = clamp(TOKEN_PAGE);
+        self.run(move |client| async move {
+            Ok(client
+                .query(
+                    "SELECT principal, record FROM token_sets \
+                     WHERE integration = $1 AND principal COLLATE \"C\" > $2 \
+                     ORDER BY principal COLLATE \"C\" LIMIT $3",
+                    &[&integration, &after, &limit],
+                )
+                .await?
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect())
+        })
+    }
+
+    /// Every token record, in key order.
+    fn token_records(&self) -> Result<Vec<TokenRecord>, StoreError> {
         let rows: Vec<Vec<u8>> = self.run(move |client| async move {
-            let rows = if integration.is_empty() {
-                client
-                    .query(
-                        "SELECT record FROM token_sets ORDER BY integration COLLATE \"C\", principal COLLATE \"C\"",
-                        &[],
-                    )
-                    .await?
-            } else {
-                client
-                    .query(
-                        "SELECT record FROM token_sets WHERE integration = $1 ORDER BY principal COLLATE \"C\"",
-                        &[&integration],
-                    )
-                    .await?
-            };
-            Ok(rows.iter().map(|row| row.get(0)).collect())
+            Ok(client
+                .query(
+                    "SELECT record FROM token_sets ORDER BY integration COLLATE \"C\", principal COLLATE \"C\"",
+                    &[],
+                )
+                .await?
+                .iter()
+                .map(|row| row.get(0))
+                .collect())
         })?;
         rows.iter().map(|b| decode(b, "token set")).collect()
     }
