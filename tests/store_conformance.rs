@@ -1100,3 +1100,55 @@ fn a_summary_is_found_among_many_grants_where_it_is_and_not_where_it_is_not() {
         assert_eq!(read, 450, "{kind}: each read once");
     }
 }
+
+#[test]
+fn a_database_that_cannot_be_reached_at_open_is_temporary_and_named_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = dir.path().join("no-server-here");
+    let refused = pg(
+        &format!(
+            "host={} port=5432 user=postgres dbname=fleet password=hunter2-secret",
+            nowhere.display()
+        ),
+        &key_file(dir.path()),
+    )
+    .err()
+    .expect("nothing listens there");
+    let sentence = refused.to_string();
+    assert_eq!(refused.exit(), Exit::Temporary, "{sentence}");
+    assert!(
+        sentence.contains(&nowhere.display().to_string()) && sentence.contains("fleet"),
+        "{sentence}"
+    );
+    assert!(!sentence.contains("hunter2"), "{sentence}");
+    assert!(
+        !key_file(dir.path()).exists(),
+        "no key is made for a database never reached"
+    );
+}
+
+#[test]
+fn the_store_answers_from_tokios_blocking_pool_and_from_inside_another_runtime() {
+    let Some(cluster) = cluster() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(pg(&cluster.database(), &key_file(dir.path())).unwrap());
+    store.put_profile(&sample_profile("acme")).unwrap();
+    // The agent's own runtime: tokio's current-thread one (this crate has no other).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let names = runtime.block_on(async {
+        let blocking = {
+            let store = Arc::clone(&store);
+            tokio::task::spawn_blocking(move || store.profiles().unwrap())
+                .await
+                .unwrap()
+        };
+        // Called straight from a task, as a careless caller would: it blocks the task but
+        // neither panics nor deadlocks, since the store's runtime is its own.
+        let inline = store.profiles().unwrap();
+        (blocking.len(), inline.len())
+    });
+    assert_eq!(names, (1, 1));
+}
