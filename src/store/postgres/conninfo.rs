@@ -346,9 +346,11 @@ fn read_private(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// The password of the first line of a `.pgpass` text that matches, as libpq reads it:
-/// `hostname:port:database:username:password`, `*` matching anything, `\:` and `\\` escaped,
-/// `localhost` matching a Unix socket too, `#` lines ignored.
+/// The password of the first line of a `.pgpass` text that matches, as libpq's
+/// `passwordFromFile` reads it: `hostname:port:database:username:password`, `*` matching
+/// anything, `\:` and `\\` escaped, the password ending at the next unescaped colon,
+/// `localhost` matching the default socket directory (any other socket directory is matched
+/// by its path), lines starting with `#` ignored.
 pub fn pgpass_lookup(
     text: &str,
     host: &str,
@@ -357,15 +359,16 @@ pub fn pgpass_lookup(
     user: &str,
 ) -> Option<String> {
     let port = port.to_string();
-    let host_here = if host.starts_with('/') {
+    let host_here = if host.is_empty() || host == DEFAULT_SOCKET_DIR {
         "localhost"
     } else {
         host
     };
     text.lines()
-        .filter(|line| !line.trim_start().starts_with('#') && !line.trim().is_empty())
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .find_map(|line| {
-            let fields = split_pgpass(line);
+            let mut fields = split_pgpass(line);
+            fields.truncate(5);
             let [h, p, d, u, password] = <[String; 5]>::try_from(fields).ok()?;
             let matches = |field: &str, value: &str| field == "*" || field == value;
             (matches(&h, host_here)
@@ -386,8 +389,7 @@ fn split_pgpass(line: &str) -> Vec<String> {
                     field.push(next);
                 }
             }
-            // The password is the rest of the line, colons and all.
-            ':' if fields.len() < 5 => fields.push(String::new()),
+            ':' => fields.push(String::new()),
             c => {
                 if let Some(field) = fields.last_mut() {
                     field.push(c);
@@ -497,17 +499,41 @@ mod tests {
     fn pgpass_is_read_as_libpq_reads_it() {
         let text = "# comment\n\
                     other:*:*:*:nope\n\
-                    db.example.com:5432:jira:bot:s3cr\\:et:with:colons\n\
+                    db.example.com:5432:jira:bot:s3cr\\:et:cut\\\\off:here\n\
                     localhost:*:*:bot:local\n\
+                    /run/pg:*:*:bot:socket\n\
                     *:*:*:*:fallback\n";
         assert_eq!(
             pgpass_lookup(text, "db.example.com", 5432, "jira", "bot").as_deref(),
-            Some("s3cr:et:with:colons")
+            Some("s3cr:et"),
+            "an escaped colon is kept; the next one ends the password"
+        );
+        assert_eq!(
+            pgpass_lookup(text, "/var/run/postgresql", 5433, "x", "bot").as_deref(),
+            Some("local"),
+            "localhost matches the default socket directory"
         );
         assert_eq!(
             pgpass_lookup(text, "/run/pg", 5433, "x", "bot").as_deref(),
-            Some("local"),
-            "localhost matches a socket"
+            Some("socket"),
+            "another socket directory is matched by its path"
+        );
+        assert_eq!(
+            pgpass_lookup(text, "/tmp/elsewhere", 5433, "x", "bot").as_deref(),
+            Some("fallback"),
+            "and not by localhost"
+        );
+        assert_eq!(
+            pgpass_lookup(
+                "  # not a comment:*:*:*:pw\n",
+                "  # not a comment",
+                1,
+                "d",
+                "u"
+            )
+            .as_deref(),
+            Some("pw"),
+            "only a line that starts with # is a comment"
         );
         assert_eq!(
             pgpass_lookup(text, "elsewhere", 1, "x", "y").as_deref(),
