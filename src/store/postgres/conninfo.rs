@@ -301,15 +301,29 @@ pub fn resolve(
 }
 
 fn tls_of(keys: &BTreeMap<String, String>, host: &str) -> Result<Tls, ConninfoError> {
+    // libpq 16: `sslrootcert=system` means the system's roots, makes verify-full the default
+    // mode and refuses any weaker one (a `require` would otherwise check nothing).
+    let system = keys.get("sslrootcert").is_some_and(|r| r == "system");
+    let mode = keys.get("sslmode").map_or(
+        if system { "verify-full" } else { "prefer" },
+        String::as_str,
+    );
+    if system && mode != "verify-full" {
+        return Err(ConninfoError::Invalid {
+            key: "sslmode",
+            value: mode.to_owned(),
+            expected: "verify-full, the one mode libpq allows with sslrootcert=system",
+        });
+    }
     let roots = keys
         .get("sslrootcert")
-        .filter(|r| r.as_str() != "system")
+        .filter(|_| !system)
         .map(PathBuf::from);
     // A Unix socket is local: libpq never negotiates TLS on one.
     if host.split(',').all(|h| h.starts_with('/')) {
         return Ok(Tls::Disable);
     }
-    Ok(match keys.get("sslmode").map_or("prefer", String::as_str) {
+    Ok(match mode {
         "disable" => Tls::Disable,
         "allow" | "prefer" => Tls::Prefer,
         // libpq: a root certificate given makes `require` check the chain.
@@ -493,6 +507,23 @@ mod tests {
             resolve("host=db", &no_env, None, "me").unwrap().tls,
             Tls::Prefer
         );
+    }
+
+    #[test]
+    fn sslrootcert_system_means_verify_full_and_nothing_weaker() {
+        let tls = |text: &str| resolve(text, &no_env, None, "me").map(|r| r.tls);
+        let full = Ok(Tls::Verify {
+            roots: None,
+            hostname: true,
+        });
+        assert_eq!(tls("host=db sslrootcert=system"), full, "its default mode");
+        assert_eq!(tls("host=db sslrootcert=system sslmode=verify-full"), full);
+        for weaker in ["disable", "prefer", "require", "verify-ca"] {
+            let refused = tls(&format!("host=db sslrootcert=system sslmode={weaker}"))
+                .expect_err(weaker)
+                .to_string();
+            assert!(refused.contains("verify-full"), "{refused}");
+        }
     }
 
     #[test]
