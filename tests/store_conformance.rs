@@ -775,10 +775,12 @@ fn tls_is_spoken_as_libpq_means_each_sslmode() {
         ),
         tcp("localhost", "sslmode=verify-full"),
     ] {
+        // A password (the server trusts, so it is never checked) that no sentence may show.
+        let refused = format!("{refused} password=never-shown-0451");
         let error = pg(&refused, &key)
             .err()
             .unwrap_or_else(|| panic!("{refused} opened"));
-        assert!(!error.to_string().contains("password"), "{error}");
+        assert!(!error.to_string().contains("never-shown-0451"), "{error}");
     }
 }
 
@@ -1151,4 +1153,23 @@ fn the_store_answers_from_tokios_blocking_pool_and_from_inside_another_runtime()
         (blocking.len(), inline.len())
     });
     assert_eq!(names, (1, 1));
+}
+
+#[test]
+fn a_login_the_database_denies_is_the_admins_to_fix() {
+    let Some(cluster) = cluster() else { return };
+    let conninfo = cluster.database();
+    let dir = tempfile::tempdir().unwrap();
+    for (wrong, named) in [
+        (conninfo.replace("user=postgres", "user=nobody"), "nobody"),
+        (cluster.conninfo("no_such_database"), "no_such_database"),
+    ] {
+        let refused = pg(&wrong, &key_file(dir.path()))
+            .err()
+            .unwrap_or_else(|| panic!("{wrong} opened"));
+        let sentence = refused.to_string();
+        assert_eq!(refused.exit(), Exit::Usage, "{sentence}");
+        assert!(sentence.contains(named), "{sentence}");
+        assert!(sentence.contains("pg_hba.conf"), "{sentence}");
+    }
 }

@@ -102,6 +102,10 @@ pub enum StoreError {
     DatabaseUnreachable { database: String, reason: String },
     #[error("the PostgreSQL store at {database} refused a request: {reason}")]
     DatabaseRefused { database: String, reason: String },
+    #[error(
+        "the PostgreSQL store at {database} does not let this host in: {reason}; check the user and its password (PGPASSWORD or ~/.pgpass), the database's name, the role's grants and the server's pg_hba.conf"
+    )]
+    DatabaseDenied { database: String, reason: String },
     #[error("{0}")]
     DatabaseSetting(String),
     #[error(
@@ -146,6 +150,7 @@ impl Exits for StoreError {
             | StoreError::Moved { .. }
             | StoreError::DatabaseSetting(_)
             | StoreError::DatabaseKey { .. }
+            | StoreError::DatabaseDenied { .. }
             | StoreError::DatabaseSchemaTooNew { .. } => Exit::Usage,
             _ => Exit::Failed,
         }

@@ -98,22 +98,26 @@ fn is_away(code: Option<&str>, closed: bool) -> bool {
 /// A failure of the database: temporary when it could not be reached or went away, else a
 /// refusal, with the database named (never its password).
 fn db_error(shown: &str, error: &tokio_postgres::Error) -> StoreError {
-    let unreachable = is_away(error.code().map(|c| c.code()), error.is_closed());
+    let code = error.code().map(|c| c.code());
     let reason = error
         .as_db_error()
         .map_or_else(|| error.to_string(), |db| db.message().to_owned());
     let reason = crate::validate::text::sanitize(&reason, crate::validate::text::SENTENCE_CAP);
-    if unreachable {
-        StoreError::DatabaseUnreachable {
-            database: shown.to_owned(),
-            reason,
-        }
+    let database = shown.to_owned();
+    if is_away(code, error.is_closed()) {
+        StoreError::DatabaseUnreachable { database, reason }
+    } else if is_denied(code) {
+        StoreError::DatabaseDenied { database, reason }
     } else {
-        StoreError::DatabaseRefused {
-            database: shown.to_owned(),
-            reason,
-        }
+        StoreError::DatabaseRefused { database, reason }
     }
+}
+
+/// Whether the server refused this host's login or its rights: a wrong password, a role or
+/// database that does not exist, no pg_hba.conf line, a table the role may not use. No retry
+/// helps; the admin must change the setting (exit 2, as for any setting that does not fit).
+fn is_denied(code: Option<&str>) -> bool {
+    code.is_some_and(|code| code.starts_with("28") || matches!(code, "3D000" | "42501"))
 }
 
 fn pool_error(shown: &str, error: deadpool_postgres::PoolError) -> StoreError {
@@ -412,7 +416,7 @@ fn wrong_key(shown: &str, expected: &str, id: &str, key_file: &std::path::Path) 
 
 #[cfg(test)]
 mod tests {
-    use super::{is_away, tune};
+    use super::{is_away, is_denied, tune};
 
     #[test]
     fn the_admins_options_follow_the_stores_own() {
@@ -457,10 +461,20 @@ mod tests {
             (Some("42P07"), false, false),
             (Some("23505"), false, false),
             (Some("57P04"), false, false),
-            (Some("28P01"), false, false),
         ];
         for (code, closed, away) in cases {
             assert_eq!(is_away(*code, *closed), *away, "{code:?} closed={closed}");
+        }
+        // The login or the rights, which the admin must change.
+        for (code, denied) in [
+            (Some("28P01"), true),
+            (Some("28000"), true),
+            (Some("3D000"), true),
+            (Some("42501"), true),
+            (Some("42P07"), false),
+            (None, false),
+        ] {
+            assert_eq!(is_denied(code), denied, "{code:?}");
         }
     }
 }
