@@ -185,17 +185,8 @@ impl Store for PgStore {
         principal: &Principal,
     ) -> Result<Option<TokenSummary>, StoreError> {
         // One row by its key: a grant among 10,000 costs one row, not the integration's all.
-        let (integration, principal) = (integration.to_owned(), principal.key());
-        let row: Option<Vec<u8>> = self.run(|client| async move {
-            Ok(client
-                .query_opt(
-                    "SELECT record FROM token_sets WHERE integration = $1 AND principal = $2",
-                    &[&integration, &principal],
-                )
-                .await?
-                .map(|row| row.get(0)))
-        })?;
-        row.map(|bytes| decode::<TokenRecord>(&bytes, "token set")?.summary())
+        self.token_record(integration, principal)?
+            .map(TokenRecord::summary)
             .transpose()
     }
 
@@ -204,17 +195,8 @@ impl Store for PgStore {
         integration: &str,
         principal: &Principal,
     ) -> Result<Option<TokenSet>, StoreError> {
-        let (integration, principal) = (integration.to_owned(), principal.key());
-        let row: Option<Vec<u8>> = self.run(|client| async move {
-            Ok(client
-                .query_opt(
-                    "SELECT record FROM token_sets WHERE integration = $1 AND principal = $2",
-                    &[&integration, &principal],
-                )
-                .await?
-                .map(|row| row.get(0)))
-        })?;
-        row.map(|bytes| decode::<TokenRecord>(&bytes, "token set")?.open(&self.sealer))
+        self.token_record(integration, principal)?
+            .map(|record| record.open(&self.sealer))
             .transpose()
     }
 
@@ -793,6 +775,25 @@ impl Store for PgStore {
 const TOKEN_PAGE: usize = 200;
 
 impl PgStore {
+    /// One grant's sealed record, by its key.
+    fn token_record(
+        &self,
+        integration: &str,
+        principal: &Principal,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        let (integration, principal) = (integration.to_owned(), principal.key());
+        let row: Option<Vec<u8>> = self.run(|client| async move {
+            Ok(client
+                .query_opt(
+                    "SELECT record FROM token_sets WHERE integration = $1 AND principal = $2",
+                    &[&integration, &principal],
+                )
+                .await?
+                .map(|row| row.get(0)))
+        })?;
+        row.map(|bytes| decode(&bytes, "token set")).transpose()
+    }
+
     /// The next [`TOKEN_PAGE`] token records of `integration` after the principal `after`
     /// (`""` is before every key), in key order, with their principals.
     fn token_page(
