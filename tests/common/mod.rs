@@ -37,6 +37,15 @@ impl Sandbox {
         self.root.path().join("data")
     }
 
+    /// What this sandbox's agents logged (the current generation and the one before),
+    /// for a failing test to show.
+    pub fn agent_log(&self) -> String {
+        ["agent.log.1", "agent.log"]
+            .iter()
+            .map(|name| std::fs::read_to_string(self.data_dir().join(name)).unwrap_or_default())
+            .collect()
+    }
+
     pub fn key_file(&self) -> PathBuf {
         self.root.path().join("config").join("store.key")
     }

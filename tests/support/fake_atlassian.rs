@@ -118,6 +118,16 @@ struct Inner {
     delays: HashMap<Endpoint, Duration>,
     /// Every code exchanged, with what it bought, oldest first.
     exchanges: Vec<Exchange>,
+    /// Every refresh answered with new tokens, oldest first.
+    refreshed: Vec<Refreshed>,
+}
+
+/// A refresh the token endpoint honoured: of which grant (family), and whether with a
+/// refresh token already rotated (a reuse within the leeway: two holders raced, or a retry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refreshed {
+    pub family: u64,
+    pub reused: bool,
 }
 
 /// A code the token endpoint exchanged, what it answered, and when.
@@ -177,6 +187,7 @@ impl FakeAtlassian {
             token_requests: Vec::new(),
             delays: HashMap::new(),
             exchanges: Vec::new(),
+            refreshed: Vec::new(),
         };
         let inner = Arc::new(Mutex::new(inner));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fake server");
@@ -316,6 +327,11 @@ impl FakeAtlassian {
                 .filter(|r| r.retired.is_none() && !s.dead_families.contains(&r.family))
                 .count()
         })
+    }
+
+    /// Every refresh honoured so far, oldest first.
+    pub fn refreshed(&self) -> Vec<Refreshed> {
+        self.with(|s| s.refreshed.clone())
     }
 
     /// How many refresh grants (`grant_type=refresh_token`) reached the token endpoint,
@@ -686,6 +702,10 @@ async fn token_call(inner: Shared, headers: HeaderMap, body: Bytes) -> Response 
             } else if let Some(entry) = s.refresh.get_mut(&token) {
                 entry.retired = Some(Instant::now());
             }
+            s.refreshed.push(Refreshed {
+                family,
+                reused: retired.is_some(),
+            });
             issue(&mut s, family, &app.client_id)
         }
         other => oauth_error(
