@@ -9,6 +9,7 @@ pub mod clipboard;
 pub mod config;
 pub mod domain;
 pub mod exit;
+pub mod jira;
 pub mod limits;
 pub mod log;
 pub mod receiver;
