@@ -7,7 +7,14 @@ use serde_json::Value;
 
 /// The array fields Jira's paged answers keep their items in, most common first.
 const ITEM_FIELDS: [&str; 8] = [
-    "values", "issues", "comments", "worklogs", "results", "users", "projects", "changelogs",
+    "values",
+    "issues",
+    "comments",
+    "worklogs",
+    "results",
+    "users",
+    "projects",
+    "changelogs",
 ];
 
 /// One page: its items, and the next page if there is one.
@@ -134,18 +141,23 @@ mod tests {
         assert_eq!(page.next, Some(Next::StartAt(2)));
         let last = Page::read(json!({"startAt": 4, "maxResults": 2, "total": 5, "values": [5]}));
         assert_eq!(last.next, None);
-        let by_total = Page::read(json!({"startAt": 2, "maxResults": 2, "total": 4, "values": [3, 4]}));
+        let by_total =
+            Page::read(json!({"startAt": 2, "maxResults": 2, "total": 4, "values": [3, 4]}));
         assert_eq!(by_total.next, None);
-        let flagged = Page::read(json!({"startAt": 0, "maxResults": 2, "isLast": true, "values": [1, 2]}));
+        let flagged =
+            Page::read(json!({"startAt": 0, "maxResults": 2, "isLast": true, "values": [1, 2]}));
         assert_eq!(flagged.next, None);
-        let issues = Page::read(json!({"startAt": 0, "maxResults": 1, "total": 3, "issues": [{"key": "A-1"}]}));
+        let issues = Page::read(
+            json!({"startAt": 0, "maxResults": 1, "total": 3, "issues": [{"key": "A-1"}]}),
+        );
         assert_eq!(issues.items, vec![json!({"key": "A-1"})]);
         assert_eq!(issues.next, Some(Next::StartAt(1)));
     }
 
     #[test]
     fn tokens_are_followed_until_is_last() {
-        let page = Page::read(json!({"issues": [{"id": "1"}], "nextPageToken": "abc", "isLast": false}));
+        let page =
+            Page::read(json!({"issues": [{"id": "1"}], "nextPageToken": "abc", "isLast": false}));
         assert_eq!(page.next, Some(Next::Token("abc".into())));
         let last = Page::read(json!({"issues": [{"id": "2"}], "isLast": true}));
         assert_eq!(last.next, None);

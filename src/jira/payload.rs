@@ -11,8 +11,10 @@ use futures_util::{StreamExt, TryStreamExt};
 /// stream through once.
 pub const REPLAY_LIMIT: usize = 1 << 20;
 
-pub type ByteStream =
-    futures_util::stream::BoxStream<'static, Result<Bytes, Box<dyn std::error::Error + Send + Sync>>>;
+pub type ByteStream = futures_util::stream::BoxStream<
+    'static,
+    Result<Bytes, Box<dyn std::error::Error + Send + Sync>>,
+>;
 
 pub enum Payload {
     Empty,
@@ -35,16 +37,18 @@ impl Payload {
     pub async fn body(&mut self) -> std::io::Result<Option<(reqwest::Body, Option<u64>)>> {
         Ok(match self {
             Payload::Empty => None,
-            Payload::Bytes(bytes) => Some((reqwest::Body::from(bytes.clone()), Some(bytes.len() as u64))),
+            Payload::Bytes(bytes) => {
+                Some((reqwest::Body::from(bytes.clone()), Some(bytes.len() as u64)))
+            }
             Payload::File(path) => {
                 let file = tokio::fs::File::open(&path).await?;
                 let len = file.metadata().await?.len();
                 let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024);
                 Some((reqwest::Body::wrap_stream(stream), Some(len)))
             }
-            Payload::Once(stream, len) => stream
-                .take()
-                .map(|s| (reqwest::Body::wrap_stream(s), *len)),
+            Payload::Once(stream, len) => {
+                stream.take().map(|s| (reqwest::Body::wrap_stream(s), *len))
+            }
         })
     }
 

@@ -79,7 +79,10 @@ impl Refusal {
                 "the grant's scopes do not cover this request (Jira names none); find the scope the endpoint's documentation lists, {fix}"
             )),
             [] => None,
-            [one] => Some(format!("the grant lacks the scope {}; {fix}", one.join(" "))),
+            [one] => Some(format!(
+                "the grant lacks the scope {}; {fix}",
+                one.join(" ")
+            )),
             groups => Some(format!(
                 "the grant lacks the scopes this request needs: any one of {}; {fix}",
                 groups
@@ -164,8 +167,14 @@ mod tests {
             refusal.said().unwrap(),
             "Access to the resource was denied due to missing scope grants. Your app was granted the following scopes: []."
         );
-        let mismatch = Refusal::read(br#"{"code":401,"message":"Unauthorized; scope does not match"}"#);
+        let mismatch =
+            Refusal::read(br#"{"code":401,"message":"Unauthorized; scope does not match"}"#);
         assert!(mismatch.scope_mismatch);
-        assert!(mismatch.scope_advice("jira").unwrap().contains("names none"));
+        assert!(
+            mismatch
+                .scope_advice("jira")
+                .unwrap()
+                .contains("names none")
+        );
     }
 }

@@ -172,8 +172,10 @@ impl Upstream {
         for name in &NEVER_FORWARDED {
             headers.remove(name);
         }
-        let mut value = HeaderValue::try_from(format!("Bearer {}", bearer.token))
-            .map_err(|_| SendError::Body(std::io::Error::other("the token is not a header value")))?;
+        let mut value =
+            HeaderValue::try_from(format!("Bearer {}", bearer.token)).map_err(|_| {
+                SendError::Body(std::io::Error::other("the token is not a header value"))
+            })?;
         value.set_sensitive(true);
         headers.insert(header::AUTHORIZATION, value);
         let mut request = self

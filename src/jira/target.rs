@@ -170,7 +170,10 @@ mod tests {
         }
         for given in ["/rest/a%2f..%2fb", "/rest\\..\\x", "/rest/%5c"] {
             assert!(
-                matches!(resolve(&base(), given), Err(TargetError::HiddenSlash { .. })),
+                matches!(
+                    resolve(&base(), given),
+                    Err(TargetError::HiddenSlash { .. })
+                ),
                 "{given}"
             );
         }
