@@ -96,7 +96,8 @@ for c in sorted(sccs, key=len, reverse=True):
 
 # Layers, lowest first: an arrow from a lower layer to a higher one is an arrow up.
 LAYERS = [["domain", "limits", "exit", "validate"], ["store", "atlassian", "config"],
-          ["service"], ["agent", "callback", "clipboard"], ["cli", "tui", "receiver", "main"]]
+          ["service"], ["agent", "callback", "clipboard"], ["jira"],
+          ["cli", "tui", "receiver", "proxy", "main"]]
 rank = {top: i for i, tops in enumerate(LAYERS) for top in tops}
 up = []
 for m, ts in graph.items():

@@ -14,23 +14,3 @@ pub mod target;
 pub use grant::{Bearer, Grant, GrantError, GrantToken};
 pub use payload::Payload;
 pub use send::{Answer, Call, SendError, Upstream, Waits};
-
-/// A reqwest error as a sentence: its chain of causes, never its URL (a query may carry
-/// what a log should not).
-pub fn reason(error: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut text = if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "the connection failed".to_owned()
-    } else {
-        "the request failed".to_owned()
-    };
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    crate::validate::text::sanitize(&text, crate::validate::text::SENTENCE_CAP)
-}

@@ -191,7 +191,26 @@ impl Upstream {
         }
         request.send().await.map_err(|e| SendError::Network {
             host: url.host_str().unwrap_or_default().to_owned(),
-            reason: crate::jira::reason(&e),
+            reason: reason(&e),
         })
     }
+}
+
+/// A reqwest error as a sentence: its chain of causes, never its URL (a query may carry
+/// what a log should not).
+pub fn reason(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "the connection failed".to_owned()
+    } else {
+        "the request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    crate::validate::text::sanitize(&text, crate::validate::text::SENTENCE_CAP)
 }
