@@ -6,6 +6,8 @@
 
 use url::Url;
 
+use crate::validate::text::percent_decode;
+
 /// Why a path was refused; each names the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
@@ -103,15 +105,6 @@ pub fn resolve(base: &Url, given: &str) -> Result<Url, TargetError> {
         });
     }
     Ok(url)
-}
-
-/// `%XX` decoded (bytes that are not UTF-8 become U+FFFD): only to see what a segment
-/// means to a server that decodes it.
-fn percent_decode(segment: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
