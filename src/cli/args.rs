@@ -117,6 +117,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Call Jira's REST API with the grant's token, the way `gh api` calls GitHub's
+    #[command(
+        long_about = "Call Jira's REST API with the grant's token. PATH is under the grant's API base \
+(https://api.atlassian.com/ex/jira/{cloud id}), e.g. /rest/api/3/myself; a full URL is taken only under that \
+base, so the token never goes to another host. The token never appears in argv or the environment: the agent \
+hands it to this process, refreshes it when Jira answers 401 (once, for a body that can be sent again), and \
+Retry-After is honoured for 429 and 503 up to --max-wait.",
+        after_help = API_EXAMPLES
+    )]
+    Api(ApiArgs),
     /// Refresh now: the grants of one integration, or every grant
     #[command(group(clap::ArgGroup::new("which").args(["integration", "all"])))]
     Refresh {
@@ -212,6 +222,73 @@ service manager it stays until stopped."
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+}
+
+const API_EXAMPLES: &str = "\
+Examples:
+  jira-auth api /rest/api/3/myself
+  jira-auth api /rest/api/3/project/search --paginate --jq '.[].key'
+  jira-auth api /rest/api/3/search/jql -f jql='project = OPS' -f 'fields[]=summary' --jsonl
+  jira-auth api /rest/api/3/issue -f 'fields[project][key]=OPS' -f 'fields[summary]=Disk full' \\
+      -f 'fields[issuetype][name]=Task'
+  jira-auth api -X PUT /rest/api/3/issue/OPS-1 --input update.json
+  jira-auth api '/rest/api/3/attachment/content/10001?redirect=false' > report.pdf
+  jira-auth api --integration support --user U024BE7LH /rest/api/3/myself
+
+Exit codes: 0 for 2xx; 1 for another 4xx or a redirect (never followed); 2 bad usage;
+3 re-authorization needed; 4 for 5xx, 429 or 503 past --max-wait, and network errors.";
+
+#[derive(Debug, clap::Args)]
+pub struct ApiArgs {
+    /// The integration whose grant to use
+    #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+    pub integration: String,
+    /// The end user whose grant to use (user-authorized integrations)
+    #[arg(long, value_name = "ID")]
+    pub user: Option<String>,
+    /// The HTTP method [default: GET, or POST with fields or --input]
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A path under the grant's API base (/rest/api/3/...), or a full URL under it
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// A string field: key=value (nested: fields[summary]=..., arrays: labels[]=a)
+    #[arg(short = 'f', long = "raw-field", value_name = "KEY=VALUE")]
+    pub raw_field: Vec<String>,
+    /// A typed field: true, false, null and numbers as JSON, @file (or @-) as the file's text
+    #[arg(short = 'F', long = "field", value_name = "KEY=VALUE")]
+    pub field: Vec<String>,
+    /// Send this file (or - for stdin) as the body, as it is; fields then go to the query
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// A header to add, 'Name: value' (never Authorization: the grant's token is added)
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+    /// Print the status line and headers before the body
+    #[arg(short = 'i', long)]
+    pub include: bool,
+    /// Follow every page (startAt/maxResults/total/isLast, or nextPageToken) and print the
+    /// items of all pages as one JSON array
+    #[arg(long)]
+    pub paginate: bool,
+    /// Follow every page and print one item per line as pages arrive (constant memory)
+    #[arg(long, conflicts_with = "include")]
+    pub jsonl: bool,
+    /// Filter the output through a jq expression (jaq); strings print without quotes
+    #[arg(short = 'q', long, value_name = "EXPR")]
+    pub jq: Option<String>,
+    /// The longest Retry-After of a 429 or 503 to wait out, in all (e.g. 30s, 2m; 0 never waits)
+    #[arg(long, default_value = "60s", value_parser = parse_wait, value_name = "DURATION")]
+    pub max_wait: std::time::Duration,
+}
+
+/// `60s`, `2m`, `0`: humantime's durations, or a bare number of seconds.
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{e}; write a duration such as 30s, 2m or 0"))
 }
 
 #[derive(Debug, Subcommand)]

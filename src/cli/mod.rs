@@ -3,6 +3,7 @@
 //! one sentence on stderr with DESIGN.md's exit codes.
 
 mod agent;
+mod api;
 pub mod args;
 mod authorize;
 pub mod client;
@@ -37,6 +38,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
             *notify_fd,
             *accept_rollback,
         ),
+        Command::Api(args) => api::run(data_dir, args),
         Command::Store(StoreCommand::Copy { to, force }) => {
             commands::copy_store(&Client::new(data_dir)?, to, *force)
         }

@@ -68,6 +68,10 @@ pub struct Answer {
     /// A wait Jira asked for that was not taken: past the cap, or the body could not be
     /// sent again.
     pub declined_wait: Option<Duration>,
+    /// How long was waited before this answer, in all.
+    pub waited: Duration,
+    /// Whether a 401 was answered by a renewed token before this answer.
+    pub renewed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +141,8 @@ impl Upstream {
                     response,
                     url,
                     declined_wait: None,
+                    waited,
+                    renewed,
                 });
             };
             let asked = super::retry_after::parse(
@@ -153,6 +159,8 @@ impl Upstream {
                     response,
                     url,
                     declined_wait: Some(wait),
+                    waited,
+                    renewed,
                 });
             }
             drop(response);
