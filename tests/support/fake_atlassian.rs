@@ -19,6 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+#[path = "fake_jira.rs"]
+pub mod jira;
+
 /// An app registered in the fake developer console.
 #[derive(Clone, Debug)]
 pub struct FakeApp {
@@ -59,6 +62,12 @@ pub enum Fault {
     EvilDescription,
     /// HTTP 429 (throttled) with a Retry-After header.
     TooManyRequests,
+    /// This status (429 or 503, say) with this `Retry-After` (none when `None`), as Jira
+    /// sheds load.
+    Throttle {
+        status: u16,
+        retry_after: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,6 +76,8 @@ pub enum Endpoint {
     Token,
     Resources,
     Myself,
+    /// Every Jira route but `myself` (see [`jira`]).
+    Jira,
 }
 
 pub const EVIL: &str = "\u{1b}[31mEVIL\u{1b}[0m\u{7}\u{1b}]0;pwned\u{7}";
@@ -120,6 +131,7 @@ struct Inner {
     exchanges: Vec<Exchange>,
     /// Every refresh answered with new tokens, oldest first.
     refreshed: Vec<Refreshed>,
+    jira: jira::Jira,
 }
 
 /// A refresh the token endpoint honoured: of which grant (family), and whether with a
@@ -188,6 +200,7 @@ impl FakeAtlassian {
             delays: HashMap::new(),
             exchanges: Vec::new(),
             refreshed: Vec::new(),
+            jira: jira::Jira::default(),
         };
         let inner = Arc::new(Mutex::new(inner));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the fake server");
@@ -201,7 +214,8 @@ impl FakeAtlassian {
             .route("/oauth/token", post(token))
             .route("/oauth/token/accessible-resources", get(resources))
             .route("/ex/jira/{cloud_id}/rest/api/3/myself", get(myself))
-            .with_state(Arc::clone(&inner));
+            .with_state(Arc::clone(&inner))
+            .merge(jira::routes(Arc::clone(&inner)));
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -382,6 +396,15 @@ impl FakeAtlassian {
         });
     }
 
+    /// Every access token expires now (refresh tokens live on), as an hour passing would:
+    /// the next API call with one gets 401.
+    pub fn expire_access_tokens(&self) {
+        self.with(|s| {
+            let now = Instant::now();
+            s.access.values_mut().for_each(|a| a.expires = now);
+        });
+    }
+
     /// Whether the Jira API accepts `access_token` right now: a real GET of `myself` on the
     /// site `cloud_id`, with the token as bearer; the HTTP status of the answer.
     pub fn myself_status(&self, cloud_id: &str, access_token: &str) -> u16 {
@@ -507,6 +530,27 @@ async fn fault(inner: &Shared, endpoint: Endpoint) -> Option<Response> {
             )
                 .into_response(),
         ),
+        Fault::Throttle {
+            status,
+            retry_after,
+        } => {
+            let mut answer = (
+                StatusCode::from_u16(status).expect("a status"),
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"message":"Rate limit exceeded"}"#,
+            )
+                .into_response();
+            if let Some(after) = retry_after {
+                answer
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, after.parse().expect("a header value"));
+            }
+            answer.headers_mut().insert(
+                "x-ratelimit-remaining",
+                axum::http::HeaderValue::from_static("0"),
+            );
+            Some(answer)
+        }
     }
 }
 
