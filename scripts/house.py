@@ -108,9 +108,9 @@ print(f"arrows up: {len(up)}")
 for a, b in sorted(up):
     print(f"  {a} -> {b}")
 
-# The faces (cli, tui, receiver, main) reach the store and Atlassian only through the agent.
+# The faces (cli, tui, receiver, proxy, main) reach the store and Atlassian only through the agent.
 faces = [(name(m), name(t)) for m, ts in graph.items() for t in ts
-         if m and m[0] in ("cli", "tui", "receiver", "main") and t[0] in ("store", "atlassian")]
+         if m and m[0] in ("cli", "tui", "receiver", "proxy", "main") and t[0] in ("store", "atlassian")]
 print(f"faces importing store or atlassian: {len(faces)}")
 for a, b in sorted(faces):
     print(f"  {a} -> {b}")

@@ -13,6 +13,9 @@ use std::time::Duration;
 
 pub use crate::atlassian::Endpoints;
 pub use crate::store::{Backend, STORE_VAR, StorePaths};
+/// This user's uid, and files only it may read: for the faces that make files of their own (the
+/// proxy's socket and key) and check who is on a socket.
+pub use crate::store::{own_uid, private_file};
 
 use crate::exit::{Exit, Exits};
 use crate::validate::text::quoted;

@@ -12,6 +12,7 @@ pub mod exit;
 pub mod jira;
 pub mod limits;
 pub mod log;
+pub mod proxy;
 pub mod receiver;
 pub mod service;
 pub mod store;

@@ -127,6 +127,18 @@ Retry-After is honoured for 429 and 503 up to --max-wait.",
         after_help = API_EXAMPLES
     )]
     Api(ApiArgs),
+    /// Serve Jira's REST API locally with the grant's token added, for any program
+    #[command(
+        long_about = "Serve the grant's Jira REST API on a local socket, adding the token to every request, so \
+any program (curl, Python, a bot) calls http://jira/rest/api/3/... and never holds a token. By default a Unix \
+socket in the data directory, private to this user (mode 0600, the caller's uid checked). --bind serves loopback \
+TCP instead, where every local user can connect: then each request must carry the proxy key (written to a 0600 \
+file) as `Authorization: Bearer <key>`. A 401 is answered by one refresh and one retry for a body that can be \
+sent again; a 429 is passed through unless --retry-429 lets the proxy wait it out. One line per request goes to \
+stderr: method, path without the query, status, time.",
+        after_help = PROXY_EXAMPLES
+    )]
+    Proxy(ProxyArgs),
     /// Refresh now: the grants of one integration, or every grant
     #[command(group(clap::ArgGroup::new("which").args(["integration", "all"])))]
     Refresh {
@@ -237,6 +249,37 @@ Examples:
 
 Exit codes: 0 for 2xx; 1 for another 4xx or a redirect (never followed); 2 bad usage;
 3 re-authorization needed; 4 for 5xx, 429 or 503 past --max-wait, and network errors.";
+
+const PROXY_EXAMPLES: &str = "\
+Examples:
+  jira-auth proxy &
+  curl --unix-socket ~/.local/share/jira-auth/proxy.sock http://jira/rest/api/3/myself
+  curl --unix-socket ~/.local/share/jira-auth/proxy.sock -H 'X-Jira-Auth-User: U024BE7LH' \\
+      http://jira/rest/api/3/myself          # a user-authorized integration's end user
+  jira-auth proxy --bind 127.0.0.1:8719 &
+  curl -H \"Authorization: Bearer $(cat ~/.local/share/jira-auth/proxy.key)\" \\
+      http://127.0.0.1:8719/rest/api/3/myself";
+
+#[derive(Debug, clap::Args)]
+pub struct ProxyArgs {
+    /// The integration whose grant to use
+    #[arg(long, default_value = crate::domain::DEFAULT_INTEGRATION, value_name = "NAME")]
+    pub integration: String,
+    /// The Unix socket to serve [default: proxy.sock in the data directory]
+    #[arg(long, value_name = "PATH", conflicts_with = "bind")]
+    pub socket: Option<PathBuf>,
+    /// Serve loopback TCP at this address instead (127.0.0.1:PORT or [::1]:PORT; port 0
+    /// picks one); every request must then carry the proxy key
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<std::net::SocketAddr>,
+    /// Where --bind writes the proxy key (mode 0600) [default: proxy.key in the data directory]
+    #[arg(long, value_name = "FILE", requires = "bind")]
+    pub key_file: Option<PathBuf>,
+    /// Wait out a 429's Retry-After (up to this long in all) and retry, instead of passing
+    /// the 429 through
+    #[arg(long, value_parser = parse_wait, value_name = "MAX_WAIT")]
+    pub retry_429: Option<std::time::Duration>,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct ApiArgs {

@@ -13,6 +13,7 @@ pub mod failure;
 mod links;
 mod output;
 mod profile_input;
+mod proxy;
 mod tty;
 
 pub use args::{
@@ -39,6 +40,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), Failure> {
             *accept_rollback,
         ),
         Command::Api(args) => api::run(data_dir, args),
+        Command::Proxy(args) => proxy::run(data_dir, args),
         Command::Store(StoreCommand::Copy { to, force }) => {
             commands::copy_store(&Client::new(data_dir)?, to, *force)
         }

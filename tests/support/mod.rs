@@ -1,5 +1,6 @@
 pub mod browser;
 pub mod fake_atlassian;
+pub mod proxy_process;
 pub mod receiver;
 pub mod world;
 

@@ -18,7 +18,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::args::ApiArgs;
-use super::{Client, Failure};
+use crate::cli::client::Client;
+use crate::cli::failure::Failure;
 use crate::exit::Exit;
 use crate::jira::refusal::Refusal;
 use crate::jira::{Answer, Call, Grant, GrantToken, Payload, Upstream, Waits};

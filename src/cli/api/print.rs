@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_json::value::RawValue;
 
 use super::jq::Jq;
-use crate::cli::Failure;
+use crate::cli::failure::Failure;
 use crate::exit::Exit;
 
 /// How the answer is printed.
