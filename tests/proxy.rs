@@ -417,3 +417,105 @@ fn end_users_are_named_by_header_and_unknown_ones_told_who_is_known() {
     assert_eq!(got.status, 400, "{}", got.body);
     assert!(got.refusal().contains("X-Jira-Auth-User"), "{}", got.body);
 }
+
+#[test]
+fn retry_429_waits_within_its_cap() {
+    let world = authorized();
+    let proxy = ProxyProcess::start(world.command(), &["--retry-429", "3s"]);
+    let socket = proxy.at.clone();
+    let url = "http://jira/rest/api/3/echo/busy";
+    let throttle = |after: &str| Fault::Throttle {
+        status: 429,
+        retry_after: Some(after.into()),
+    };
+    world.fake.fail_next(Endpoint::Jira, throttle("1"), 1);
+    let got = curl(&["--unix-socket", &socket, url]);
+    assert_eq!(got.status, 200, "{}", got.body);
+    let log = proxy.log().join("\n");
+    assert!(log.contains("waiting 1 s as it asks"), "{log}");
+    // Past the cap, Jira's 429 comes back as it was.
+    world.fake.fail_next(Endpoint::Jira, throttle("30"), 1);
+    let got = curl(&["--unix-socket", &socket, url]);
+    assert_eq!(got.status, 429, "{}", got.body);
+    assert_eq!(got.header("retry-after"), Some("30"));
+}
+
+/// The largest resident set a process had (`VmHWM`), in KiB; `None` once it is gone.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Far below the gibibyte that goes through: the body is never held whole.
+const FLAT_KIB: u64 = 96 * 1024;
+const GIB: u64 = 1 << 30;
+
+#[test]
+fn a_gibibyte_streams_through_the_proxy_and_api_in_flat_memory() {
+    let world = authorized();
+    let proxy = ProxyProcess::start(world.command(), &[]);
+    let socket = proxy.at.clone();
+
+    // Down: curl counts what arrived.
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--unix-socket",
+            &socket,
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{size_download}",
+        ])
+        .arg(format!("http://jira/rest/api/3/attachment/content/{GIB}"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        format!("200 {GIB}"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Up: a chunked body of unknown length, counted by the fake as it arrives.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "head -c {GIB} /dev/zero | curl -sS --unix-socket '{socket}' -X POST -T - -H 'X-Atlassian-Token: no-check' -o /dev/null -w '%{{http_code}}' http://jira/rest/api/3/issue/ACME-1/attachments"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "200",
+        "{}\n{}",
+        text(&out.stderr),
+        proxy.log().join("\n")
+    );
+    assert_eq!(world.fake.uploads(), [GIB]);
+    let peak = peak_kib(proxy.pid()).expect("the proxy runs");
+    assert!(peak < FLAT_KIB, "the proxy peaked at {peak} KiB");
+    drop(proxy);
+
+    // `api` down to a file: its peak read while it runs (VmHWM only grows).
+    let out_file = tempfile::NamedTempFile::new().unwrap();
+    let mut child = world
+        .command()
+        .args(["api", &format!("/rest/api/3/attachment/content/{GIB}")])
+        .stdin(std::process::Stdio::null())
+        .stdout(out_file.reopen().unwrap())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        peak = peak_kib(child.id()).unwrap_or(peak).max(peak);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(out_file.as_file().metadata().unwrap().len(), GIB);
+    assert!(peak > 0 && peak < FLAT_KIB, "api peaked at {peak} KiB");
+}
