@@ -43,6 +43,7 @@ for entry in \
     usr/share/zsh/vendor-completions/_jira-auth:644 \
     usr/share/fish/vendor_completions.d/jira-auth.fish:644 \
     usr/lib/systemd/user/jira-auth-agent.service:644 \
+    usr/lib/systemd/user/jira-auth-proxy.service:644 \
     usr/lib/systemd/system/jira-auth-serve@.service:644 \
     usr/lib/sysusers.d/jira-auth.conf:644 \
     usr/share/doc/jira-auth/system-app.example.toml:644 \
@@ -105,6 +106,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     point() { sed "s|/usr/bin/jira-auth|$binary|g" "$1" >"$2"; }
     point "$root/usr/lib/systemd/system/jira-auth-serve@.service" "$units/jira-auth-serve@check.service"
     point "$root/usr/lib/systemd/user/jira-auth-agent.service" "$units/jira-auth-agent.service"
+    point "$root/usr/lib/systemd/user/jira-auth-proxy.service" "$units/jira-auth-proxy.service"
     man_option=()
     command -v man >/dev/null 2>&1 || man_option=(--man=no)
     verify() {
@@ -116,6 +118,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     }
     verify verify "${man_option[@]}" "$units/jira-auth-serve@check.service"
     verify --user verify "${man_option[@]}" "$units/jira-auth-agent.service"
+    verify --user verify "${man_option[@]}" "$units/jira-auth-proxy.service"
     if exposure="$(systemd-analyze security --offline=yes "$units/jira-auth-serve@check.service" 2>/dev/null |
         sed -n 's/.*Overall exposure level for [^:]*: //p')" && [ -n "$exposure" ]; then
         ok "units verify; jira-auth-serve@ exposure: $exposure"
